@@ -1,0 +1,3 @@
+"""Ordino: order management for B2B commerce."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,102 @@
+"""The composition root: one FastAPI application with every capability's router."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from starlette.responses import PlainTextResponse, Response
+
+from ordino import __version__
+from ordino.accounts.api import router as accounts_router
+from ordino.accounts.apikeys import router as api_keys_router
+from ordino.catalog.api import router as catalog_router
+from ordino.kernel.auth import ensure_bootstrap_admin
+from ordino.kernel.db import Database
+from ordino.kernel.errors import install_problem_handlers
+from ordino.kernel.http import json_response
+from ordino.orders.api import router as orders_router
+from ordino.settings import Settings
+
+
+class Metrics:
+    """Request counters in the Prometheus text format (no client library needed for this)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests: dict[tuple[str, int], int] = {}
+        self.seconds: dict[str, float] = {}
+
+    def observe(self, method: str, status: int, seconds: float) -> None:
+        with self._lock:
+            self.requests[(method, status)] = self.requests.get((method, status), 0) + 1
+            self.seconds[method] = self.seconds.get(method, 0.0) + seconds
+
+    def render(self) -> str:
+        lines = [
+            "# HELP ordino_http_requests_total HTTP requests by method and status.",
+            "# TYPE ordino_http_requests_total counter",
+        ]
+        for (method, status), count in sorted(self.requests.items()):
+            lines.append(f'ordino_http_requests_total{{method="{method}",status="{status}"}} {count}')
+        lines += [
+            "# HELP ordino_http_request_seconds_total Time spent answering requests.",
+            "# TYPE ordino_http_request_seconds_total counter",
+        ]
+        for method, total in sorted(self.seconds.items()):
+            lines.append(f'ordino_http_request_seconds_total{{method="{method}"}} {total:.6f}')
+        return "\n".join(lines) + "\n"
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    database = db or Database(settings.database_url, pool_size=settings.db_pool_size)
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.admin_api_key:
+            admin_key = settings.admin_api_key
+            database.transaction(lambda s: ensure_bootstrap_admin(s, admin_key))
+        yield
+        if db is None:
+            database.dispose()
+
+    app = FastAPI(
+        title="Ordino",
+        version=__version__,
+        summary="Order management for B2B commerce",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.db = database
+    app.state.settings = settings
+    install_problem_handlers(app)
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        response: Response = await call_next(request)
+        metrics.observe(request.method, response.status_code, time.perf_counter() - started)
+        return response
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> Response:
+        from sqlalchemy import text
+
+        with database.read() as session:
+            session.execute(text("SELECT 1"))
+        return json_response({"status": "ok", "version": __version__, "database": database.dialect})
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics_endpoint() -> Response:
+        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    for router in (orders_router, accounts_router, catalog_router, api_keys_router):
+        app.include_router(router)
+    return app

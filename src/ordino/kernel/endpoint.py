@@ -1,0 +1,73 @@
+"""Helpers for writing endpoints: body validation and idempotent command execution."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from ordino.kernel import idempotency
+from ordino.kernel.auth import Principal, database
+from ordino.kernel.errors import FieldError, ValidationFailed, field_path
+from ordino.kernel.http import raw_json
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_body(model: type[M], body: bytes) -> M:
+    """Validate a JSON body; every problem is reported with its field path."""
+    if not body:
+        raise ValidationFailed([FieldError("body", "a JSON body is required")])
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        errors = []
+        for err in exc.errors(include_url=False):
+            msg = str(err.get("msg", "invalid"))
+            msg = msg.removeprefix("Value error, ")
+            if err.get("type") == "json_invalid":
+                errors.append(FieldError("body", f"is not valid JSON: {err.get('ctx', {}).get('error', msg)}"))
+            else:
+                errors.append(FieldError(field_path(err.get("loc", ())), msg))
+        raise ValidationFailed(errors) from None
+
+
+def body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """`openapi_extra` documenting a body that the endpoint validates itself."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": model.model_json_schema(ref_template="#/components/schemas/{model}")}},
+        }
+    }
+
+
+async def run_command(
+    request: Request,
+    principal: Principal,
+    work: Callable[[Session], tuple[int, bytes]],
+    body: bytes,
+    headers: Callable[[int, bytes], dict[str, str]] | None = None,
+) -> Response:
+    """Run a state-changing command in one transaction under the request's Idempotency-Key."""
+    db = database(request)
+    key = request.headers.get("idempotency-key")
+    outcome = await run_in_threadpool(
+        idempotency.run,
+        db,
+        work,
+        api_key_id=principal.key_id,
+        key=key,
+        method=request.method,
+        path=request.url.path,
+        body=body,
+    )
+    extra = headers(outcome.status_code, outcome.body) if headers else {}
+    if outcome.replayed:
+        extra["Idempotent-Replayed"] = "true"
+    return raw_json(outcome.body, outcome.status_code, extra)

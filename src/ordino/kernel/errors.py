@@ -1,0 +1,180 @@
+"""RFC 9457 problem details for every refusal.
+
+Domain code raises `Problem` subclasses; the app turns them (and payload validation errors) into
+`application/problem+json` with `type`, `title`, `status`, `detail` and `errors`, each error naming
+the field by its path in the payload (`delivery_groups[0].lines[1].quantity`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+PROBLEM_BASE = "https://ordino.dev/problems/"
+PROBLEM_JSON = "application/problem+json"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+class Problem(Exception):
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+    def __init__(
+        self,
+        detail: str,
+        errors: Sequence[FieldError] = (),
+        *,
+        slug: str | None = None,
+        title: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = list(errors)
+        if slug:
+            self.slug = slug
+        if title:
+            self.title = title
+        self.extra = extra or {}
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "type": PROBLEM_BASE + self.slug,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "errors": [e.as_dict() for e in self.errors],
+        }
+        if instance:
+            doc["instance"] = instance
+        doc.update(self.extra)
+        return doc
+
+
+class BadRequest(Problem):
+    status = 400
+
+
+class Unauthorized(Problem):
+    status = 401
+    slug = "unauthorized"
+    title = "Authentication required"
+
+
+class Forbidden(Problem):
+    status = 403
+    slug = "forbidden"
+    title = "Not allowed"
+
+
+class NotFound(Problem):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class Conflict(Problem):
+    status = 409
+    slug = "conflict"
+    title = "Conflict with the current state"
+
+
+class PreconditionRequired(Problem):
+    status = 428
+    slug = "precondition-required"
+    title = "If-Match required"
+
+
+class ValidationFailed(Problem):
+    status = 422
+    slug = "validation"
+    title = "The request is not valid"
+
+    def __init__(self, errors: Sequence[FieldError], detail: str | None = None) -> None:
+        super().__init__(detail or _summary(errors), errors)
+
+
+def _summary(errors: Sequence[FieldError]) -> str:
+    if len(errors) == 1:
+        return f"{errors[0].field}: {errors[0].message}"
+    return f"{len(errors)} fields are not valid"
+
+
+def field_path(loc: Sequence[int | str]) -> str:
+    """('body', 'delivery_groups', 0, 'lines', 1, 'sku') -> 'delivery_groups[0].lines[1].sku'."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    out = ""
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        elif p in ("function-after", "function-before", "function-wrap", "tagged-union"):
+            continue
+        else:
+            out += ("." if out else "") + str(p)
+    return out or "body"
+
+
+def problem_response(problem: Problem, instance: str | None = None) -> Response:
+    return Response(
+        orjson.dumps(problem.body(instance)),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+    )
+
+
+def _validation_errors(exc: RequestValidationError) -> list[FieldError]:
+    errors = []
+    for err in exc.errors():
+        msg = str(err.get("msg", "invalid"))
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        errors.append(FieldError(field_path(err.get("loc", ())), msg))
+    return errors
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    async def on_problem(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Problem)
+        return problem_response(exc, request.url.path)
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return problem_response(ValidationFailed(_validation_errors(exc)), request.url.path)
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        problem = Problem(str(exc.detail), slug=f"http-{exc.status_code}", title=str(exc.detail))
+        problem.status = exc.status_code
+        response = problem_response(problem, request.url.path)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        problem = Problem("An unexpected error occurred; it has been logged.", slug="internal")
+        problem.status = 500
+        problem.title = "Internal error"
+        return problem_response(problem, request.url.path)
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,141 @@
+"""Idempotency-Key semantics (DESIGN §6), stored in the same transaction as the change itself.
+
+- same key + same body: the stored response is replayed, nothing runs again;
+- same key + another body: 422, nothing runs;
+- same key while the first request is still running: 409 (PostgreSQL: a try-lock on the key;
+  SQLite serializes writers, so the second request simply waits and then replays).
+
+Because the response row commits with the change, a crash can never leave a change without its
+key or a key without its change. Refused requests (4xx) roll back and store nothing, so the same
+key may be used again once the request is corrected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+from sqlalchemy import Integer, LargeBinary, String, UniqueConstraint, Uuid, insert, select, text
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ordino.kernel import clock
+from ordino.kernel.db import Base, Database, IdMixin
+from ordino.kernel.errors import Conflict, FieldError, ValidationFailed
+from ordino.kernel.types import UTCDateTime
+
+MAX_KEY_LENGTH = 255
+
+
+class IdempotencyRecord(IdMixin, Base):
+    __tablename__ = "idempotency_key"
+
+    api_key_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    key: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH))
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(500))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("api_key_id", "key"),)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status_code: int
+    body: bytes
+    replayed: bool = False
+
+
+def request_hash(method: str, path: str, body: bytes) -> str:
+    """Hash of the request; JSON bodies are canonicalized so key order and spacing do not count."""
+    try:
+        canonical = orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS) if body else b""
+    except orjson.JSONDecodeError:
+        canonical = body
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
+
+
+def _lock_id(api_key_id: uuid.UUID, key: str) -> int:
+    raw = hashlib.sha256(api_key_id.bytes + key.encode()).digest()[:8]
+    return int.from_bytes(raw, "big", signed=True)
+
+
+def check_key(key: str) -> None:
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise ValidationFailed(
+            [FieldError("Idempotency-Key", f"must be 1 to {MAX_KEY_LENGTH} printable characters")]
+        )
+
+
+def run(
+    db: Database,
+    work: Callable[[Session], tuple[int, bytes]],
+    *,
+    api_key_id: uuid.UUID,
+    key: str | None,
+    method: str,
+    path: str,
+    body: bytes,
+) -> Outcome:
+    """Run `work` in one transaction under the Idempotency-Key, if one was given."""
+    if key is None:
+        status, payload = db.transaction(work)
+        return Outcome(status, payload)
+    check_key(key)
+    digest = request_hash(method, path, body)
+
+    def attempt(session: Session) -> Outcome:
+        if session.get_bind().dialect.name == "postgresql":
+            row = session.execute(
+                text(
+                    "SELECT pg_try_advisory_xact_lock(:lock) AS locked, request_hash, status_code,"
+                    " response_body FROM (SELECT 1) AS one LEFT JOIN idempotency_key"
+                    " ON api_key_id = :api_key_id AND key = :key"
+                ),
+                {"lock": _lock_id(api_key_id, key), "api_key_id": api_key_id, "key": key},
+            ).one()
+            if not row.locked:
+                raise Conflict(
+                    "a request with this Idempotency-Key is still being processed",
+                    slug="idempotency-in-progress",
+                )
+            existing = row if row.request_hash is not None else None
+        else:
+            existing = session.execute(
+                select(
+                    IdempotencyRecord.request_hash,
+                    IdempotencyRecord.status_code,
+                    IdempotencyRecord.response_body,
+                ).where(IdempotencyRecord.api_key_id == api_key_id, IdempotencyRecord.key == key)
+            ).first()
+        if existing is not None:
+            if existing.request_hash != digest:
+                raise ValidationFailed(
+                    [FieldError("Idempotency-Key", "was already used with a different request")],
+                )
+            return Outcome(existing.status_code, bytes(existing.response_body), replayed=True)
+        status, payload = work(session)
+        session.execute(
+            insert(IdempotencyRecord),
+            [
+                {
+                    "api_key_id": api_key_id,
+                    "key": key,
+                    "method": method,
+                    "path": path,
+                    "request_hash": digest,
+                    "status_code": status,
+                    "response_body": payload,
+                    "created_at": clock.now(),
+                }
+            ],
+        )
+        return Outcome(status, payload)
+
+    return db.transaction(attempt)

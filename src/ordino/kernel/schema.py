@@ -1,0 +1,83 @@
+"""Reusable Pydantic field types for API payloads."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from babel import Locale
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
+
+_DECIMAL = re.compile(r"^-?\d{1,15}(\.\d+)?$")
+_TERRITORIES = frozenset(code for code in Locale("en").territories if len(code) == 2 and code.isalpha())
+
+
+class Strict(BaseModel):
+    """Payload models refuse unknown fields, so a misspelt field is an error, not a silent loss."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _decimal_from_text(places: int) -> Any:
+    def convert(value: Any) -> Decimal:
+        if isinstance(value, Decimal):
+            return value
+        if not isinstance(value, str):
+            raise ValueError('send amounts as decimal strings such as "12.50", not JSON numbers')
+        if not _DECIMAL.match(value.strip()):
+            raise ValueError('must be a decimal string such as "12.50"')
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError('must be a decimal string such as "12.50"') from None
+        exponent = number.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > places:
+            raise ValueError(f"at most {places} decimal places")
+        return number
+
+    return convert
+
+
+# A decimal amount in major units, sent as a string; the currency's exponent is checked later.
+DecimalText = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_from_text(6)),
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d{1,6})?$", "examples": ["12.50"]}),
+]
+UnitPrice = DecimalText
+Rate = DecimalText
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("must carry a timezone, e.g. 2026-11-26T10:00:00Z")
+    return value
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+
+
+def _country(value: str) -> str:
+    if value not in _TERRITORIES:
+        raise ValueError("must be an ISO 3166-1 alpha-2 country code such as DE")
+    return value
+
+
+Country = Annotated[str, StringConstraints(min_length=2, max_length=2), AfterValidator(_country)]
+CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Quantity = Annotated[int, Field(strict=True, gt=0, le=1_000_000_000)]
+Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Phone = Annotated[str, StringConstraints(max_length=40, pattern=r"^[0-9+()./ \-]{3,40}$")]

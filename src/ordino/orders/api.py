@@ -1,0 +1,71 @@
+"""Order endpoints: intake, read, list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from ordino.kernel.auth import Principal, Role, database, require
+from ordino.kernel.endpoint import body_schema, parse_body, run_command
+from ordino.kernel.http import dumps, json_response
+from ordino.orders import service
+from ordino.orders.schemas import OrderIn
+
+router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
+
+PLACE = require(Role.ADMIN, Role.AGENT, Role.INTEGRATION, Role.BUYER)
+READ = require()
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Place an order",
+    description=(
+        "Creates an order summary. Idempotent by `Idempotency-Key` and by (channel, "
+        "external_reference): an order already placed under that reference answers 200 with it."
+    ),
+    openapi_extra=body_schema(OrderIn),
+    responses={200: {"description": "The order already existed"}, 422: {"description": "Invalid order"}},
+)
+async def place_order(request: Request, principal: Annotated[Principal, Depends(PLACE)]) -> Response:
+    body = await request.body()
+    order = parse_body(OrderIn, body)
+
+    def work(session: Session) -> tuple[int, bytes]:
+        placed = service.place_order(session, order, principal)
+        return (201 if placed.created else 200), dumps(placed.document)
+
+    return await run_command(request, principal, work, body)
+
+
+@router.get("/{order_ref}", summary="Get an order by id or number")
+def get_order(order_ref: str, request: Request, principal: Annotated[Principal, Depends(READ)]) -> Response:
+    with database(request).read() as session:
+        return json_response(service.get_order(session, order_ref, principal))
+
+
+@router.get("", summary="List orders, newest first")
+async def list_orders(
+    request: Request,
+    principal: Annotated[Principal, Depends(READ)],
+    account: str | None = None,
+    status: str | None = None,
+    channel: str | None = None,
+    placed_from: datetime | None = None,
+    placed_to: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> Response:
+    f = service.OrderFilter(account, status, channel, placed_from, placed_to)
+
+    def read() -> Response:
+        with database(request).read() as session:
+            return json_response(service.list_orders(session, principal, f, limit, cursor))
+
+    return await run_in_threadpool(read)

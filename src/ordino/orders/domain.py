@@ -1,0 +1,167 @@
+"""Pure order rules: lifecycle, quantity buckets, derived amounts. No database, no HTTP."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from ordino.kernel.money import round_to_currency
+from ordino.kernel.statemachine import Lifecycle
+
+ORDER_LIFECYCLE = Lifecycle.build(
+    "order",
+    states=(
+        "created",
+        "pending_approval",
+        "approved",
+        "partially_fulfilled",
+        "fulfilled",
+        "closed",
+        "cancelled",
+    ),
+    initial="created",
+    table=[
+        ("hold_for_approval", ["created"], "pending_approval"),
+        ("approve", ["created", "pending_approval"], "approved"),
+        ("reject", ["pending_approval"], "cancelled"),
+        ("cancel", ["created", "pending_approval", "approved"], "cancelled"),
+        ("fulfill_partially", ["approved"], "partially_fulfilled"),
+        ("fulfill", ["approved", "partially_fulfilled"], "fulfilled"),
+        ("close", ["fulfilled", "cancelled"], "closed"),
+    ],
+    terminal=("closed",),
+)
+
+ORDER_STATUSES = tuple(sorted(ORDER_LIFECYCLE.states))
+
+
+@dataclass(frozen=True, slots=True)
+class Buckets:
+    """The quantity buckets of an order item summary (DESIGN §3)."""
+
+    ordered: int
+    canceled: int = 0
+    allocated: int = 0
+    fulfilled: int = 0
+    return_initiated: int = 0
+    returned: int = 0
+
+    @property
+    def quantity(self) -> int:
+        return self.ordered - self.canceled - self.returned
+
+    @property
+    def available_to_fulfill(self) -> int:
+        return self.ordered - self.canceled - self.allocated
+
+    @property
+    def available_to_cancel(self) -> int:
+        return self.available_to_fulfill
+
+    @property
+    def available_to_return(self) -> int:
+        return self.fulfilled - self.return_initiated
+
+    def violations(self) -> list[str]:
+        """The invariants this state breaks (the same ones the database CHECKs enforce)."""
+        found = []
+        for name in ("canceled", "allocated", "fulfilled", "return_initiated", "returned"):
+            if getattr(self, name) < 0:
+                found.append(f"{name} is negative")
+        if self.ordered <= 0:
+            found.append("ordered must be positive")
+        if self.available_to_fulfill < 0:
+            found.append("available to fulfil is negative")
+        if self.fulfilled > self.allocated:
+            found.append("fulfilled exceeds allocated")
+        if self.available_to_return < 0:
+            found.append("available to return is negative")
+        if self.returned > self.return_initiated:
+            found.append("returned exceeds return initiated")
+        if self.quantity < 0:
+            found.append("quantity is negative")
+        return found
+
+    def status(self) -> str:
+        if self.canceled == self.ordered:
+            return "canceled"
+        if self.returned and self.returned == self.ordered - self.canceled:
+            return "returned"
+        live = self.ordered - self.canceled
+        if self.fulfilled == live:
+            return "fulfilled"
+        if self.fulfilled:
+            return "partially_fulfilled"
+        if self.allocated == live:
+            return "allocated"
+        if self.allocated:
+            return "partially_allocated"
+        return "ordered"
+
+
+def line_amount(unit_price: Decimal, quantity: int, currency: str) -> int:
+    """Unit price × quantity, rounded once (half up) to the currency's minor unit."""
+    return round_to_currency(unit_price * quantity, currency, ROUND_HALF_UP)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemAmounts:
+    type: str  # product | delivery_charge | fee
+    line_amount: int
+    adjustment_amount: int
+    tax_amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    product: int
+    adjustment: int
+    delivery: int
+    tax: int
+    grand_total: int
+
+
+def totals(items: Iterable[ItemAmounts], *, prices_include_tax: bool) -> Totals:
+    """Order totals derived from items.
+
+    product: product and fee lines before adjustments; adjustment: their discounts (≤ 0);
+    delivery: delivery charges after their own adjustments; tax: all tax lines. With gross
+    prices (tax included) the tax is part of the amounts already and is not added again.
+    """
+    product = adjustment = delivery = tax = 0
+    for item in items:
+        if item.type == "delivery_charge":
+            delivery += item.line_amount + item.adjustment_amount
+        else:
+            product += item.line_amount
+            adjustment += item.adjustment_amount
+        tax += item.tax_amount
+    grand = product + adjustment + delivery + (0 if prices_include_tax else tax)
+    return Totals(product, adjustment, delivery, tax, grand)
+
+
+_DIGITS = re.compile(r"[\d \-]{12,}")
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def looks_like_card_number(text: str) -> bool:
+    """True for anything holding a Luhn-valid run of 12–19 digits (spaces and dashes allowed).
+
+    Payment tokens come from a gateway; raw card numbers must never reach Ordino's storage or logs.
+    """
+    for run in _DIGITS.findall(text):
+        digits = re.sub(r"\D", "", run)
+        if 12 <= len(digits) <= 19 and _luhn_ok(digits):
+            return True
+    return False

@@ -1,0 +1,140 @@
+"""The order summary document of the API, built from row mappings (fresh or loaded alike)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ordino.kernel.money import format_minor, format_price
+from ordino.orders.domain import ORDER_LIFECYCLE, Buckets
+
+Row = Mapping[str, Any]
+
+_ADDRESS_FIELDS = ("name", "line1", "line2", "city", "postal_code", "region", "country", "phone", "email")
+
+
+def _money(minor: int, currency: str) -> str:
+    return format_minor(int(minor), currency)
+
+
+def _item(item: Row, currency: str, adjustments: list[Row], taxes: list[Row]) -> dict[str, Any]:
+    b = Buckets(
+        ordered=item["quantity_ordered"],
+        canceled=item["quantity_canceled"],
+        allocated=item["quantity_allocated"],
+        fulfilled=item["quantity_fulfilled"],
+        return_initiated=item["quantity_return_initiated"],
+        returned=item["quantity_returned"],
+    )
+    total = item["line_amount"] + item["adjustment_amount"]
+    return {
+        "id": item["id"],
+        "line_number": item["line_number"],
+        "type": item["type"],
+        "sku": item["sku"],
+        "name": item["name"],
+        "status": item["status"],
+        "unit_price": format_price(item["unit_price"], currency),
+        "quantities": {
+            "ordered": b.ordered,
+            "canceled": b.canceled,
+            "allocated": b.allocated,
+            "fulfilled": b.fulfilled,
+            "return_initiated": b.return_initiated,
+            "returned": b.returned,
+            "quantity": b.quantity,
+            "available_to_fulfill": b.available_to_fulfill,
+            "available_to_cancel": b.available_to_cancel,
+            "available_to_return": b.available_to_return,
+        },
+        "line_amount": _money(item["line_amount"], currency),
+        "adjustment_amount": _money(item["adjustment_amount"], currency),
+        "total_line_amount": _money(total, currency),
+        "tax_amount": _money(item["tax_amount"], currency),
+        "adjustments": [
+            {"id": a["id"], "name": a["name"], "source": a["source"], "reference": a["reference"],
+             "amount": _money(a["amount"], currency)}
+            for a in adjustments
+        ],
+        "tax_lines": [
+            {"id": t["id"], "name": t["name"], "rate": t["rate"], "jurisdiction": t["jurisdiction"],
+             "category": t["category"], "amount": _money(t["amount"], currency)}
+            for t in taxes
+        ],
+    }
+
+
+def order_document(
+    header: Row,
+    groups: Sequence[Row],
+    items: Sequence[Row],
+    adjustments: Sequence[Row],
+    taxes: Sequence[Row],
+    account_number: str,
+    channel_code: str,
+) -> dict[str, Any]:
+    currency = header["currency"]
+    adj_by_item: dict[Any, list[Row]] = defaultdict(list)
+    for a in adjustments:
+        adj_by_item[a["order_item_summary_id"]].append(a)
+    tax_by_item: dict[Any, list[Row]] = defaultdict(list)
+    for t in taxes:
+        tax_by_item[t["order_item_summary_id"]].append(t)
+    items_by_group: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for item in items:
+        items_by_group[item["delivery_group_id"]].append(
+            _item(item, currency, adj_by_item[item["id"]], tax_by_item[item["id"]])
+        )
+    return {
+        "id": header["id"],
+        "number": header["number"],
+        "status": header["status"],
+        "available_actions": ORDER_LIFECYCLE.actions_from(header["status"]),
+        "account": account_number,
+        "channel": channel_code,
+        "external_reference": header["external_reference"],
+        "po_number": header["po_number"],
+        "currency": currency,
+        "pricing": header["pricing"],
+        "prices_include_tax": header["prices_include_tax"],
+        "ordered_at": header["ordered_at"],
+        "bill_to": header["bill_to"],
+        "payments": header["payment_instructions"],
+        "totals": {
+            "product": _money(header["total_product_amount"], currency),
+            "adjustment": _money(header["total_adjustment_amount"], currency),
+            "delivery": _money(header["total_delivery_amount"], currency),
+            "tax": _money(header["total_tax_amount"], currency),
+            "grand_total": _money(header["grand_total_amount"], currency),
+        },
+        "delivery_groups": [
+            {
+                "id": g["id"],
+                "delivery_method": g["delivery_method"],
+                "ship_to": {f: g[f"ship_to_{f}"] for f in _ADDRESS_FIELDS},
+                "items": items_by_group[g["id"]],
+            }
+            for g in groups
+        ],
+        "active_process_exception_count": header["active_process_exception_count"],
+        "version": header["version"],
+        "created_at": header["created_at"],
+        "updated_at": header["updated_at"],
+    }
+
+
+def order_row(r: Any) -> dict[str, Any]:
+    """One line of the order list."""
+    return {
+        "id": r.id,
+        "number": r.number,
+        "status": r.status,
+        "account": r.account,
+        "channel": r.channel,
+        "external_reference": r.external_reference,
+        "po_number": r.po_number,
+        "currency": r.currency,
+        "grand_total": _money(r.grand_total_amount, r.currency),
+        "ordered_at": r.ordered_at,
+    }

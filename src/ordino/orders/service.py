@@ -1,0 +1,451 @@
+"""Order use cases: intake, reading, listing.
+
+Intake is a hot path: reference lookups are one query each (not one per line), rows are written
+with multi-row Core inserts, and the response is built from the rows just written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from ordino.accounts.models import Account
+from ordino.catalog.models import Product, SalesChannel
+from ordino.kernel import clock
+from ordino.kernel.auth import Principal
+from ordino.kernel.errors import FieldError, NotFound, ValidationFailed
+from ordino.kernel.http import page, paginate
+from ordino.kernel.ids import new_id, parse_id
+from ordino.kernel.money import MoneyError, exponent_of, is_currency, parse_amount
+from ordino.kernel.numbering import ORDER, next_number
+from ordino.kernel.outbox import emit
+from ordino.kernel.statemachine import StatusHistory, initial_history
+from ordino.orders import domain
+from ordino.orders.models import (
+    OrderDeliveryGroupSummary,
+    OrderItemAdjustmentLine,
+    OrderItemSummary,
+    OrderItemTaxLine,
+    OrderSummary,
+)
+from ordino.orders.schemas import AddressIn, OrderIn, TaxLineIn
+from ordino.orders.serialize import order_document, order_row
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    created: bool  # False when (channel, external_reference) named an existing order
+    document: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Refs:
+    account_id: uuid.UUID
+    account_number: str
+    channel_id: uuid.UUID
+    channel_code: str
+    products: dict[str, Any]
+
+
+def _resolve(session: Session, order: OrderIn, principal: Principal) -> _Refs:
+    """Look up every reference in one query per table and collect all errors at once."""
+    errors: list[FieldError] = []
+    if not is_currency(order.currency):
+        errors.append(FieldError("currency", f"'{order.currency}' is not an active ISO 4217 currency"))
+    if order.pricing == "catalog":
+        errors.append(
+            FieldError("pricing", "catalog pricing needs price books, which are not set up; send 'order'")
+        )
+    account = session.execute(
+        select(Account.id, Account.number, Account.status).where(Account.number == order.account)
+    ).first()
+    if account is None or not principal.sees_account(account.id):
+        errors.append(FieldError("account", f"no account '{order.account}'"))
+    elif account.status != "active":
+        errors.append(FieldError("account", f"account '{order.account}' is {account.status}"))
+    channel = session.execute(
+        select(SalesChannel.id, SalesChannel.code, SalesChannel.active).where(
+            SalesChannel.code == order.channel
+        )
+    ).first()
+    if channel is None:
+        errors.append(FieldError("channel", f"no sales channel '{order.channel}'"))
+    elif not channel.active:
+        errors.append(FieldError("channel", f"sales channel '{order.channel}' is not active"))
+    skus = {line.sku for g in order.delivery_groups for line in g.lines}
+    products = {
+        row.sku: row
+        for row in session.execute(
+            select(
+                Product.id,
+                Product.sku,
+                Product.name,
+                Product.active,
+                Product.minimum_quantity,
+                Product.order_multiple,
+            ).where(Product.sku.in_(skus))
+        )
+    }
+    for gi, group in enumerate(order.delivery_groups):
+        for li, line in enumerate(group.lines):
+            path = f"delivery_groups[{gi}].lines[{li}]"
+            product = products.get(line.sku)
+            if product is None:
+                errors.append(FieldError(f"{path}.sku", f"no product '{line.sku}'"))
+                continue
+            if not product.active:
+                errors.append(FieldError(f"{path}.sku", f"product '{line.sku}' is not active"))
+            if line.quantity < product.minimum_quantity:
+                errors.append(
+                    FieldError(f"{path}.quantity", f"the minimum quantity is {product.minimum_quantity}")
+                )
+            if line.quantity % product.order_multiple:
+                errors.append(
+                    FieldError(
+                        f"{path}.quantity", f"must be a multiple of {product.order_multiple}"
+                    )
+                )
+            if order.pricing == "order" and line.unit_price is None:
+                errors.append(FieldError(f"{path}.unit_price", "is required when pricing is 'order'"))
+    if errors:
+        raise ValidationFailed(errors)
+    assert account is not None and channel is not None
+    return _Refs(account.id, account.number, channel.id, channel.code, products)
+
+
+def _amount(value: Decimal, currency: str, path: str, errors: list[FieldError]) -> int:
+    try:
+        return parse_amount(value, currency)
+    except MoneyError as exc:
+        errors.append(FieldError(path, str(exc)))
+        return 0
+
+
+def _address(prefix: str, address: AddressIn) -> dict[str, Any]:
+    return {
+        f"{prefix}_name": address.name,
+        f"{prefix}_line1": address.line1,
+        f"{prefix}_line2": address.line2,
+        f"{prefix}_city": address.city,
+        f"{prefix}_postal_code": address.postal_code,
+        f"{prefix}_region": address.region,
+        f"{prefix}_country": address.country,
+        f"{prefix}_phone": address.phone,
+        f"{prefix}_email": address.email,
+    }
+
+
+def _existing_id(session: Session, channel_id: uuid.UUID, external_reference: str) -> uuid.UUID | None:
+    return session.execute(
+        select(OrderSummary.id).where(
+            OrderSummary.channel_id == channel_id,
+            OrderSummary.external_reference == external_reference,
+        )
+    ).scalar_one_or_none()
+
+
+def place_order(session: Session, order: OrderIn, principal: Principal) -> Placed:
+    """Validate and write a new order; an order already placed under (channel, external_reference)
+    is returned as it is (created=False)."""
+    refs = _resolve(session, order, principal)
+    existing = _existing_id(session, refs.channel_id, order.external_reference)
+    if existing is not None:
+        return Placed(False, load_order(session, existing, principal))
+
+    currency = order.currency
+    now = clock.now()
+    order_id = new_id()
+    errors: list[FieldError] = []
+    groups: list[dict[str, Any]] = []
+    items: list[dict[str, Any]] = []
+    adjustments: list[dict[str, Any]] = []
+    taxes: list[dict[str, Any]] = []
+    amounts: list[domain.ItemAmounts] = []
+    line_number = 0
+
+    def tax_rows(item_id: uuid.UUID, lines: list[TaxLineIn], path: str) -> int:
+        total = 0
+        for ti, tax in enumerate(lines):
+            minor = _amount(tax.amount, currency, f"{path}[{ti}].amount", errors)
+            total += minor
+            taxes.append(
+                {
+                    "id": new_id(),
+                    "order_item_summary_id": item_id,
+                    "name": tax.name,
+                    "rate": tax.rate,
+                    "amount": minor,
+                    "jurisdiction": tax.jurisdiction,
+                    "category": tax.category,
+                }
+            )
+        return total
+
+    for gi, group in enumerate(order.delivery_groups):
+        group_id = new_id()
+        groups.append(
+            {
+                "id": group_id,
+                "order_summary_id": order_id,
+                "position": gi + 1,
+                "delivery_method": group.delivery_method,
+                "ship_to_address_id": None,
+                **_address("ship_to", group.ship_to),
+            }
+        )
+        for li, line in enumerate(group.lines):
+            path = f"delivery_groups[{gi}].lines[{li}]"
+            product = refs.products[line.sku]
+            unit_price = line.unit_price if line.unit_price is not None else Decimal(0)
+            item_id = new_id()
+            line_number += 1
+            amount = domain.line_amount(unit_price, line.quantity, currency)
+            adjustment = 0
+            for ai, adj in enumerate(line.adjustments):
+                minor = _amount(adj.amount, currency, f"{path}.adjustments[{ai}].amount", errors)
+                adjustment += minor
+                adjustments.append(
+                    {
+                        "id": new_id(),
+                        "order_item_summary_id": item_id,
+                        "name": adj.name,
+                        "source": "order",
+                        "reference": adj.reference,
+                        "amount": minor,
+                    }
+                )
+            if amount + adjustment < 0:
+                errors.append(FieldError(f"{path}.adjustments", "discounts exceed the line amount"))
+            tax = tax_rows(item_id, line.tax_lines, f"{path}.tax_lines")
+            amounts.append(domain.ItemAmounts("product", amount, adjustment, tax))
+            items.append(
+                {
+                    "id": item_id,
+                    "order_summary_id": order_id,
+                    "delivery_group_id": group_id,
+                    "line_number": line_number,
+                    "type": "product",
+                    "product_id": product.id,
+                    "sku": product.sku,
+                    "name": product.name,
+                    "status": "ordered",
+                    "unit_price": unit_price,
+                    "quantity_ordered": line.quantity,
+                    "line_amount": amount,
+                    "adjustment_amount": adjustment,
+                    "tax_amount": tax,
+                    **_BUCKETS,
+                }
+            )
+        # The shipping charge is an item of its own (as in Salesforce), so that it can be
+        # invoiced, cancelled and refunded like any other line.
+        charge = _amount(group.shipping_charge, currency, f"delivery_groups[{gi}].shipping_charge", errors)
+        if charge or group.shipping_tax_lines:
+            item_id = new_id()
+            line_number += 1
+            tax = tax_rows(item_id, group.shipping_tax_lines, f"delivery_groups[{gi}].shipping_tax_lines")
+            amounts.append(domain.ItemAmounts("delivery_charge", charge, 0, tax))
+            items.append(
+                {
+                    "id": item_id,
+                    "order_summary_id": order_id,
+                    "delivery_group_id": group_id,
+                    "line_number": line_number,
+                    "type": "delivery_charge",
+                    "product_id": None,
+                    "sku": None,
+                    "name": f"Shipping: {group.delivery_method}",
+                    "status": "ordered",
+                    "unit_price": Decimal(charge).scaleb(-exponent_of(currency)),
+                    "quantity_ordered": 1,
+                    "line_amount": charge,
+                    "adjustment_amount": 0,
+                    "tax_amount": tax,
+                    **_BUCKETS,
+                }
+            )
+    for pi, payment in enumerate(order.payments):
+        if getattr(payment, "amount", None) is not None:
+            _amount(payment.amount, currency, f"payments[{pi}].amount", errors)  # type: ignore[union-attr]
+    if errors:
+        raise ValidationFailed(errors)
+
+    t = domain.totals(amounts, prices_include_tax=order.prices_include_tax)
+    header = {
+        "id": order_id,
+        "number": next_number(session, ORDER, now),
+        "account_id": refs.account_id,
+        "channel_id": refs.channel_id,
+        "external_reference": order.external_reference,
+        "po_number": order.po_number,
+        "buyer_contact_id": None,
+        "currency": currency,
+        "status": domain.ORDER_LIFECYCLE.initial,
+        "pricing": order.pricing,
+        "prices_include_tax": order.prices_include_tax,
+        "ordered_at": clock.ensure_utc(order.ordered_at),
+        "bill_to": order.bill_to.model_dump() if order.bill_to else None,
+        "payment_instructions": [p.model_dump(mode="json") for p in order.payments],
+        "total_product_amount": t.product,
+        "total_adjustment_amount": t.adjustment,
+        "total_delivery_amount": t.delivery,
+        "total_tax_amount": t.tax,
+        "grand_total_amount": t.grand_total,
+        "active_process_exception_count": 0,
+        "version": 1,
+        "created_by": principal.actor,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if not _insert_header(session, header):
+        # A concurrent request placed the same (channel, external_reference) first.
+        existing = _existing_id(session, refs.channel_id, order.external_reference)
+        assert existing is not None
+        return Placed(False, load_order(session, existing, principal))
+    session.execute(insert(OrderDeliveryGroupSummary), groups)
+    session.execute(insert(OrderItemSummary), items)
+    if adjustments:
+        session.execute(insert(OrderItemAdjustmentLine), [{**a, "change_order_id": None} for a in adjustments])
+    if taxes:
+        session.execute(
+            insert(OrderItemTaxLine),
+            [{**x, "adjustment_line_id": None, "change_order_id": None} for x in taxes],
+        )
+    session.execute(
+        insert(StatusHistory), [initial_history(domain.ORDER_LIFECYCLE, order_id, actor=principal.actor, at=now)]
+    )
+    document = order_document(header, groups, items, adjustments, taxes, refs.account_number, refs.channel_code)
+    emit(
+        session,
+        "order.created",
+        f"order/{order_id}",
+        {
+            "id": str(order_id),
+            "number": header["number"],
+            "account": refs.account_number,
+            "channel": refs.channel_code,
+            "currency": currency,
+            "grand_total": document["totals"]["grand_total"],
+        },
+    )
+    return Placed(True, document)
+
+
+_BUCKETS = {
+    "quantity_canceled": 0,
+    "quantity_allocated": 0,
+    "quantity_fulfilled": 0,
+    "quantity_return_initiated": 0,
+    "quantity_returned": 0,
+    "version": 1,
+}
+
+
+def _insert_header(session: Session, header: dict[str, Any]) -> bool:
+    """Insert the order row unless (channel, external_reference) exists; True if inserted."""
+    dialect = session.get_bind().dialect.name
+    ins = pg_insert(OrderSummary) if dialect == "postgresql" else sqlite_insert(OrderSummary)
+    stmt = ins.values(header).on_conflict_do_nothing(
+        index_elements=["channel_id", "external_reference"]
+    ).returning(OrderSummary.id)
+    return session.execute(stmt).first() is not None
+
+
+def load_order(session: Session, order_id: uuid.UUID, principal: Principal) -> dict[str, Any]:
+    stmt = select(OrderSummary.__table__).where(OrderSummary.id == order_id)
+    header = session.execute(stmt).mappings().first()
+    if header is None or not principal.sees_account(header["account_id"]):
+        raise NotFound("order not found")
+    groups = session.execute(
+        select(OrderDeliveryGroupSummary.__table__)
+        .where(OrderDeliveryGroupSummary.order_summary_id == order_id)
+        .order_by(OrderDeliveryGroupSummary.position)
+    ).mappings().all()
+    items = session.execute(
+        select(OrderItemSummary.__table__)
+        .where(OrderItemSummary.order_summary_id == order_id)
+        .order_by(OrderItemSummary.line_number)
+    ).mappings().all()
+    item_ids = [i["id"] for i in items]
+    adjustments = session.execute(
+        select(OrderItemAdjustmentLine.__table__).where(
+            OrderItemAdjustmentLine.order_item_summary_id.in_(item_ids)
+        )
+    ).mappings().all()
+    taxes = session.execute(
+        select(OrderItemTaxLine.__table__).where(OrderItemTaxLine.order_item_summary_id.in_(item_ids))
+    ).mappings().all()
+    account_number = session.execute(
+        select(Account.number).where(Account.id == header["account_id"])
+    ).scalar_one()
+    channel_code = session.execute(
+        select(SalesChannel.code).where(SalesChannel.id == header["channel_id"])
+    ).scalar_one()
+    return order_document(header, groups, items, adjustments, taxes, account_number, channel_code)
+
+
+def get_order(session: Session, order_ref: str, principal: Principal) -> dict[str, Any]:
+    """An order by id or by number (SO-000123)."""
+    order_id = parse_id(order_ref)
+    if order_id is None:
+        order_id = session.execute(
+            select(OrderSummary.id).where(OrderSummary.number == order_ref)
+        ).scalar_one_or_none()
+        if order_id is None:
+            raise NotFound("order not found")
+    return load_order(session, order_id, principal)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilter:
+    account: str | None = None
+    status: str | None = None
+    channel: str | None = None
+    placed_from: datetime | None = None
+    placed_to: datetime | None = None
+
+
+def list_orders(
+    session: Session, principal: Principal, f: OrderFilter, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    stmt = select(
+        OrderSummary.id,
+        OrderSummary.number,
+        OrderSummary.status,
+        OrderSummary.currency,
+        OrderSummary.external_reference,
+        OrderSummary.po_number,
+        OrderSummary.ordered_at,
+        OrderSummary.grand_total_amount,
+        Account.number.label("account"),
+        SalesChannel.code.label("channel"),
+    ).join(Account, Account.id == OrderSummary.account_id).join(
+        SalesChannel, SalesChannel.id == OrderSummary.channel_id
+    )
+    if principal.account_id is not None:
+        stmt = stmt.where(OrderSummary.account_id == principal.account_id)
+    if f.account:
+        stmt = stmt.where(Account.number == f.account)
+    if f.status:
+        if f.status not in domain.ORDER_STATUSES:
+            raise ValidationFailed(
+                [FieldError("status", f"must be one of {', '.join(domain.ORDER_STATUSES)}")]
+            )
+        stmt = stmt.where(OrderSummary.status == f.status)
+    if f.channel:
+        stmt = stmt.where(SalesChannel.code == f.channel)
+    if f.placed_from:
+        stmt = stmt.where(OrderSummary.ordered_at >= clock.ensure_utc(f.placed_from))
+    if f.placed_to:
+        stmt = stmt.where(OrderSummary.ordered_at < clock.ensure_utc(f.placed_to))
+    rows = session.execute(paginate(stmt, OrderSummary.id, limit, cursor)).all()
+    return page([order_row(r) for r in rows], [r.id for r in rows], limit)
+

@@ -1,0 +1,83 @@
+"""Records for tests, written straight through the models (not through the API under test)."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from ordino.accounts.models import Account
+from ordino.catalog.models import Location, Product, SalesChannel
+from ordino.kernel import clock
+from ordino.kernel.db import Database
+
+
+def _add(db: Database, row: Any) -> uuid.UUID:
+    def work(session: Any) -> uuid.UUID:
+        session.add(row)
+        session.flush()
+        return uuid.UUID(str(row.id))
+
+    return db.transaction(work)
+
+
+def account(db: Database, number: str = "ACME", **kw: Any) -> uuid.UUID:
+    now = clock.now()
+    fields = {"name": f"{number} GmbH", "currency": "EUR", "locale": "de", "country": "DE", **kw}
+    return _add(db, Account(number=number, created_at=now, updated_at=now, **fields))
+
+
+def product(db: Database, sku: str = "BOLT-M8", **kw: Any) -> uuid.UUID:
+    now = clock.now()
+    fields = {"name": f"Product {sku}", **kw}
+    return _add(db, Product(sku=sku, created_at=now, updated_at=now, **fields))
+
+
+def channel(db: Database, code: str = "web", kind: str = "web", **kw: Any) -> uuid.UUID:
+    now = clock.now()
+    return _add(db, SalesChannel(code=code, name=code.title(), kind=kind, created_at=now, updated_at=now, **kw))
+
+
+def location(db: Database, code: str = "WH-BER", **kw: Any) -> uuid.UUID:
+    now = clock.now()
+    fields = {"name": code, "country": "DE", "latitude": Decimal("52.520008"), "longitude": Decimal("13.404954"), **kw}
+    return _add(db, Location(code=code, created_at=now, updated_at=now, **fields))
+
+
+def order_payload(**overrides: Any) -> dict[str, Any]:
+    """The order of DESIGN §6 with 'pricing': 'order'."""
+    body: dict[str, Any] = {
+        "channel": "web",
+        "external_reference": "WEB-10001",
+        "account": "ACME",
+        "currency": "EUR",
+        "po_number": "PO-4711",
+        "ordered_at": "2026-11-26T10:00:00Z",
+        "pricing": "order",
+        "prices_include_tax": False,
+        "delivery_groups": [
+            {
+                "ship_to": {
+                    "name": "ACME Receiving",
+                    "line1": "Invalidenstraße 1",
+                    "city": "Berlin",
+                    "postal_code": "10115",
+                    "country": "DE",
+                    "region": None,
+                },
+                "delivery_method": "standard",
+                "shipping_charge": "12.50",
+                "lines": [{"sku": "BOLT-M8", "quantity": 500, "unit_price": "0.0350"}],
+            }
+        ],
+        "payments": [{"method": "card", "gateway": "simulator", "token": "tok_visa"}],
+    }
+    body.update(overrides)
+    return body
+
+
+def intake_world(db: Database) -> None:
+    """The account, channel and product that the DESIGN §6 example refers to."""
+    account(db, "ACME")
+    channel(db, "web")
+    product(db, "BOLT-M8", name="Hex bolt M8x40, zinc plated")
