@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-26
 """
 from __future__ import annotations
@@ -98,6 +98,12 @@ def upgrade() -> None:
     sa.Column('last_value', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_number_series'))
     )
+    op.create_table('handler_receipt',
+    sa.Column('handler', sa.String(length=120), nullable=False),
+    sa.Column('event_id', sa.Uuid(), nullable=False),
+    sa.Column('processed_at', ordino.kernel.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('handler', 'event_id', name=op.f('pk_handler_receipt'))
+    )
     op.create_table('outbox_event',
     sa.Column('position', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), sa.Identity(always=False), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -107,6 +113,11 @@ def upgrade() -> None:
     sa.Column('time', ordino.kernel.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
     sa.Column('dispatched_at', ordino.kernel.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('available_at', ordino.kernel.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('lease_until', ordino.kernel.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.String(length=2000), nullable=True),
+    sa.Column('failed_at', ordino.kernel.types.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('position', name=op.f('pk_outbox_event')),
     sa.UniqueConstraint('id', name=op.f('uq_outbox_event_id'))
     )
@@ -451,6 +462,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_outbox_event_pending')
 
     op.drop_table('outbox_event')
+    op.drop_table('handler_receipt')
     op.drop_table('number_series')
     op.drop_table('location')
     op.drop_table('idempotency_key')

@@ -7,13 +7,16 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
+from sqlalchemy import text
 from starlette.responses import PlainTextResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ordino import __version__
 from ordino.accounts.api import router as accounts_router
 from ordino.accounts.apikeys import router as api_keys_router
 from ordino.catalog.api import router as catalog_router
+from ordino.flows.registry import build_dispatcher
 from ordino.kernel.auth import ensure_bootstrap_admin
 from ordino.kernel.db import Database
 from ordino.kernel.errors import install_problem_handlers
@@ -51,6 +54,32 @@ class Metrics:
         return "\n".join(lines) + "\n"
 
 
+class MetricsMiddleware:
+    """Pure ASGI middleware (no per-request task or body buffering) counting requests."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            self.metrics.observe(scope["method"], status, time.perf_counter() - started)
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     database = db or Database(settings.database_url, pool_size=settings.db_pool_size)
@@ -61,7 +90,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         if settings.admin_api_key:
             admin_key = settings.admin_api_key
             database.transaction(lambda s: ensure_bootstrap_admin(s, admin_key))
+        dispatcher = build_dispatcher(database) if settings.worker_in_process() else None
+        if dispatcher:
+            dispatcher.start_thread()
         yield
+        if dispatcher:
+            dispatcher.stop()
         if db is None:
             database.dispose()
 
@@ -78,17 +112,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.settings = settings
     install_problem_handlers(app)
 
-    @app.middleware("http")
-    async def measure(request: Request, call_next):  # type: ignore[no-untyped-def]
-        started = time.perf_counter()
-        response: Response = await call_next(request)
-        metrics.observe(request.method, response.status_code, time.perf_counter() - started)
-        return response
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> Response:
-        from sqlalchemy import text
-
         with database.read() as session:
             session.execute(text("SELECT 1"))
         return json_response({"status": "ok", "version": __version__, "database": database.dialect})

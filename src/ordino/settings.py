@@ -8,11 +8,19 @@ from dataclasses import dataclass
 DEFAULT_DATABASE_URL = "sqlite:///ordino.db"
 
 
+def _flag(value: str | None) -> bool | None:
+    if value is None or value.strip() == "" or value.strip().lower() == "auto":
+        return None
+    return value.strip().lower() not in ("0", "false", "no", "off")
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     admin_api_key: str | None = None
-    run_worker: bool = True
+    # The in-process event worker: on by default for SQLite, where `ordino serve` is all there
+    # is; off for PostgreSQL, where `ordino worker` processes run on their own.
+    run_worker: bool | None = None
     db_pool_size: int = 10
 
     @classmethod
@@ -20,6 +28,11 @@ class Settings:
         return cls(
             database_url=os.environ.get("ORDINO_DATABASE_URL", DEFAULT_DATABASE_URL),
             admin_api_key=os.environ.get("ORDINO_ADMIN_API_KEY") or None,
-            run_worker=os.environ.get("ORDINO_RUN_WORKER", "1") not in ("0", "false", "no"),
+            run_worker=_flag(os.environ.get("ORDINO_RUN_WORKER")),
             db_pool_size=int(os.environ.get("ORDINO_DB_POOL_SIZE", "10")),
         )
+
+    def worker_in_process(self) -> bool:
+        if self.run_worker is not None:
+            return self.run_worker
+        return self.database_url.startswith("sqlite")

@@ -20,13 +20,16 @@ def test_design_example_is_placed_with_exact_totals(db, client, admin) -> None: 
     # given the records the example names
     factories.intake_world(db)
     # when it is placed
-    r = client.post("/api/v1/orders", json=factories.order_payload(), headers={**admin, "Idempotency-Key": str(uuid.uuid4())})
+    headers = {**admin, "Idempotency-Key": str(uuid.uuid4())}
+    r = client.post("/api/v1/orders", json=factories.order_payload(), headers=headers)
     # then it is created with totals derived to the cent: 500 × 0.0350 = 17.50, + 12.50 shipping
     assert r.status_code == 201, r.text
     doc = r.json()
     assert doc["number"] == "SO-000001"
     assert doc["status"] == "created"
-    assert doc["totals"] == {"product": "17.50", "adjustment": "0.00", "delivery": "12.50", "tax": "0.00", "grand_total": "30.00"}
+    assert doc["totals"] == {
+        "product": "17.50", "adjustment": "0.00", "delivery": "12.50", "tax": "0.00", "grand_total": "30.00"
+    }
     items = doc["delivery_groups"][0]["items"]
     assert [(i["type"], i["sku"], i["unit_price"], i["line_amount"]) for i in items] == [
         ("product", "BOLT-M8", "0.035", "17.50"),
@@ -49,7 +52,8 @@ def test_same_idempotency_key_replays_and_new_key_returns_same_order(db, client,
     assert replay.headers["Idempotent-Replayed"] == "true"
     assert replay.content == first.content
     # when it is sent with a new key, the (channel, external_reference) finds the same order
-    again = client.post("/api/v1/orders", json=factories.order_payload(), headers={**admin, "Idempotency-Key": str(uuid.uuid4())})
+    new_key = {**admin, "Idempotency-Key": str(uuid.uuid4())}
+    again = client.post("/api/v1/orders", json=factories.order_payload(), headers=new_key)
     assert again.status_code == 200
     assert again.json()["id"] == first.json()["id"]
     assert _count(db, OrderSummary) == 1

@@ -21,6 +21,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from fastapi import Request
 from sqlalchemy import ForeignKey, String, Uuid, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -28,8 +29,6 @@ from ordino.kernel import clock
 from ordino.kernel.db import Base, IdMixin
 from ordino.kernel.errors import Forbidden, NotFound, Unauthorized
 from ordino.kernel.types import UTCDateTime
-
-from fastapi import Request
 
 if TYPE_CHECKING:
     from ordino.kernel.db import Database
@@ -176,7 +175,7 @@ def database(request: Request) -> Database:
     return db
 
 
-class require:  # noqa: N801 - used as a FastAPI dependency: Depends(require(Role.ADMIN))
+class require:
     """A dependency that authenticates the request and checks the principal's role."""
 
     def __init__(self, *roles: Role) -> None:

@@ -36,7 +36,14 @@ class OutboxEvent(Base):
     subject: Mapped[str | None] = mapped_column(String(200))
     time: Mapped[datetime] = mapped_column(UTCDateTime())
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Delivery bookkeeping (kernel.worker): a pending event has dispatched_at NULL; a worker
+    # holds it while lease_until is in the future; failures push available_at back.
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    available_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(2000))
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_outbox_event_pending", "dispatched_at", "position"),)
 
@@ -53,6 +60,16 @@ class OutboxEvent(Base):
         }
 
 
+class HandlerReceipt(Base):
+    """One row per (handler, event) processed: makes at-least-once delivery idempotent."""
+
+    __tablename__ = "handler_receipt"
+
+    handler: Mapped[str] = mapped_column(String(120), primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 def event_row(type_: str, subject: str | None, data: dict[str, Any], source: str = SOURCE) -> dict[str, Any]:
     return {
         "id": new_id(),
@@ -61,6 +78,7 @@ def event_row(type_: str, subject: str | None, data: dict[str, Any], source: str
         "subject": subject,
         "time": clock.now(),
         "data": data,
+        "attempts": 0,
     }
 
 

@@ -1,0 +1,171 @@
+"""The `ordino` command."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ordino.settings import Settings
+
+app = typer.Typer(help="Ordino: order management for B2B commerce.", no_args_is_help=True)
+apikey_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+app.add_typer(apikey_app, name="apikey")
+console = Console()
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="ORDINO_DATABASE_URL", help="Default: sqlite:///ordino.db"),
+]
+
+
+def _settings(database_url: str | None) -> Settings:
+    settings = Settings.from_env()
+    if database_url:
+        settings = Settings(
+            database_url=database_url,
+            admin_api_key=settings.admin_api_key,
+            run_worker=settings.run_worker,
+            db_pool_size=settings.db_pool_size,
+        )
+    return settings
+
+
+@app.command()
+def migrate(database_url: DatabaseUrl = None) -> None:
+    """Create or upgrade the database schema."""
+    from ordino.migrate import upgrade
+
+    settings = _settings(database_url)
+    upgrade(settings.database_url)
+    console.print(f"[green]Database is up to date[/green] ({settings.database_url})")
+
+
+@app.command()
+def serve(
+    database_url: DatabaseUrl = None,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(help="HTTP server processes")] = 1,
+    reload: bool = False,
+) -> None:
+    """Serve the API (and, on SQLite, the event worker in-process)."""
+    import uvicorn
+
+    settings = _settings(database_url)
+    os.environ["ORDINO_DATABASE_URL"] = settings.database_url
+    uvicorn.run(
+        "ordino.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        log_level="info",
+        access_log=False,
+    )
+
+
+@app.command()
+def worker(
+    database_url: DatabaseUrl = None,
+    batch: Annotated[int, typer.Option(help="Events claimed per round")] = 100,
+    once: Annotated[bool, typer.Option(help="Process what is pending, then exit")] = False,
+) -> None:
+    """Deliver outbox events to their handlers (run as many as you like on PostgreSQL)."""
+    from ordino.flows.registry import build_dispatcher
+    from ordino.kernel.db import Database
+
+    settings = _settings(database_url)
+    db = Database(settings.database_url)
+    dispatcher = build_dispatcher(db)
+    if once:
+        done = dispatcher.drain(batch)
+        console.print(f"Processed {done} events")
+        return
+    console.print("[bold]Ordino worker[/bold] delivering events; Ctrl+C stops it")
+    with contextlib.suppress(KeyboardInterrupt):
+        dispatcher.run_forever(batch)
+
+
+@app.command()
+def demo(
+    database_url: DatabaseUrl = None,
+    orders: Annotated[int, typer.Option(help="How many orders to place")] = 300,
+    seed: int = 7,
+) -> None:
+    """Load a realistic B2B demo (channels, warehouses, accounts, catalog, orders), once."""
+    from ordino.demo.data import load_demo
+    from ordino.kernel.db import Database
+    from ordino.migrate import upgrade
+
+    settings = _settings(database_url)
+    upgrade(settings.database_url)
+    db = Database(settings.database_url)
+    with Progress(
+        TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        summary = load_demo(db, orders=orders, seed=seed, progress=progress)
+    db.dispose()
+    console.print(summary.describe())
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: Annotated[str, typer.Option(help="Who or what uses the key")],
+    role: Annotated[str, typer.Option(help="admin, agent, fulfillment, finance, integration or buyer")] = "admin",
+    account: Annotated[str | None, typer.Option(help="Account number the key is limited to")] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create an API key; the secret is shown once."""
+    from sqlalchemy import select
+
+    from ordino.accounts.models import Account
+    from ordino.kernel.auth import Role, create_key
+    from ordino.kernel.db import Database
+
+    try:
+        role_value = Role(role)
+    except ValueError:
+        raise typer.BadParameter(f"unknown role '{role}'", param_hint="--role") from None
+    if role_value is Role.BUYER and not account:
+        raise typer.BadParameter("a buyer key needs --account", param_hint="--account")
+    db = Database(_settings(database_url).database_url)
+
+    def work(session):  # type: ignore[no-untyped-def]
+        account_id = None
+        if account:
+            account_id = session.execute(select(Account.id).where(Account.number == account)).scalar_one_or_none()
+            if account_id is None:
+                raise typer.BadParameter(f"no account '{account}'", param_hint="--account")
+        return create_key(session, name=name, role=role_value, account_id=account_id)[1]
+
+    secret = db.transaction(work)
+    db.dispose()
+    console.print(f"[bold]{secret}[/bold]")
+    console.print("Keep it safe: it is not shown again.", style="dim")
+
+
+def _mount_bench() -> None:
+    from ordino.bench import bench_app
+
+    app.add_typer(bench_app, name="bench", help="Benchmarks against their raw baselines (DESIGN §8).")
+
+
+_mount_bench()
+
+
+if __name__ == "__main__":
+    app()

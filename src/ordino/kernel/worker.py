@@ -1,0 +1,185 @@
+"""Delivering outbox events to handlers, at least once, each handler exactly once in effect.
+
+A round claims a batch of pending events by giving them a lease (PostgreSQL: `FOR UPDATE SKIP
+LOCKED`, so any number of workers on any number of machines share the work; SQLite: one writer at
+a time). For each event, each handler registered for its type runs in its own transaction, which
+also writes the (handler, event) receipt, so a redelivered event never runs a handler twice.
+A handler that raises puts the event back with exponential backoff and jitter; after
+`max_attempts` the event is dead-lettered (failed_at, last_error) for an operator to retry.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from ordino.kernel import clock
+from ordino.kernel.db import Database
+from ordino.kernel.outbox import HandlerReceipt, OutboxEvent
+
+log = logging.getLogger("ordino.worker")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: uuid.UUID
+    type: str
+    subject: str | None
+    time: datetime
+    data: dict[str, Any]
+
+
+Handler = Callable[[Session, Event], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    name: str  # stable: it keys the receipts
+    handle: Handler
+
+
+def backoff(attempt: int, base: float = 2.0, cap: float = 3600.0) -> timedelta:
+    """Full-jitter exponential backoff for the given (1-based) failed attempt."""
+    return timedelta(seconds=random.uniform(0, min(cap, base * 2 ** (attempt - 1))))
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        db: Database,
+        handlers: Mapping[str, Sequence[Registration]],
+        *,
+        lease_seconds: float = 60.0,
+        max_attempts: int = 10,
+    ) -> None:
+        self.db = db
+        self.handlers = handlers
+        self.lease = timedelta(seconds=lease_seconds)
+        self.max_attempts = max_attempts
+        self._stop = threading.Event()
+
+    def _claim(self, session: Session, limit: int) -> list[Event]:
+        now = clock.now()
+        pending = and_(
+            OutboxEvent.dispatched_at.is_(None),
+            OutboxEvent.failed_at.is_(None),
+            or_(OutboxEvent.available_at.is_(None), OutboxEvent.available_at <= now),
+            or_(OutboxEvent.lease_until.is_(None), OutboxEvent.lease_until < now),
+        )
+        pick = select(OutboxEvent.position).where(pending).order_by(OutboxEvent.position).limit(limit)
+        if self.db.dialect == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        rows = session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.position.in_(pick.scalar_subquery()))
+            .values(lease_until=now + self.lease)
+            .returning(
+                OutboxEvent.position, OutboxEvent.id, OutboxEvent.type, OutboxEvent.subject,
+                OutboxEvent.time, OutboxEvent.data,
+            )
+        ).all()
+        return [Event(r.id, r.type, r.subject, r.time, r.data) for r in sorted(rows, key=lambda r: r.position)]
+
+    def _run_handler(self, reg: Registration, event: Event) -> None:
+        def work(session: Session) -> None:
+            done = session.execute(
+                select(HandlerReceipt.handler).where(
+                    HandlerReceipt.handler == reg.name, HandlerReceipt.event_id == event.id
+                )
+            ).first()
+            if done is not None:
+                return
+            reg.handle(session, event)
+            session.execute(
+                insert(HandlerReceipt),
+                [{"handler": reg.name, "event_id": event.id, "processed_at": clock.now()}],
+            )
+
+        self.db.transaction(work)
+
+    def _settle(self, event: Event, error: str | None) -> None:
+        def work(session: Session) -> None:
+            now = clock.now()
+            if error is None:
+                session.execute(
+                    update(OutboxEvent)
+                    .where(OutboxEvent.id == event.id)
+                    .values(dispatched_at=now, lease_until=None, last_error=None)
+                )
+                return
+            attempts = session.execute(
+                update(OutboxEvent)
+                .where(OutboxEvent.id == event.id)
+                .values(attempts=OutboxEvent.attempts + 1, last_error=error[:2000], lease_until=None)
+                .returning(OutboxEvent.attempts)
+            ).scalar_one()
+            values: dict[str, Any] = (
+                {"failed_at": now} if attempts >= self.max_attempts
+                else {"available_at": now + backoff(attempts)}
+            )
+            session.execute(update(OutboxEvent).where(OutboxEvent.id == event.id).values(**values))
+
+        self.db.transaction(work)
+
+    def process(self, event: Event) -> bool:
+        """Run every handler of the event; True when all succeeded."""
+        error = None
+        for reg in self.handlers.get(event.type, ()):
+            try:
+                self._run_handler(reg, event)
+            except Exception as exc:  # a failing handler must not stop the others' events
+                log.exception("handler %s failed on event %s", reg.name, event.id)
+                error = f"{reg.name}: {type(exc).__name__}: {exc}"
+                break
+        self._settle(event, error)
+        return error is None
+
+    def run_once(self, limit: int = 100) -> int:
+        """Claim and process one batch; returns how many events were claimed."""
+        events = self.db.transaction(lambda s: self._claim(s, limit))
+        for event in events:
+            self.process(event)
+        return len(events)
+
+    def drain(self, limit: int = 100) -> int:
+        total = 0
+        while n := self.run_once(limit):
+            total += n
+        return total
+
+    def run_forever(self, limit: int = 100, idle_seconds: float = 0.5) -> None:
+        while not self._stop.is_set():
+            try:
+                claimed = self.run_once(limit)
+            except Exception:
+                log.exception("worker round failed")
+                claimed = 0
+            if not claimed:
+                self._stop.wait(idle_seconds)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def start_thread(self, limit: int = 100) -> threading.Thread:
+        thread = threading.Thread(target=self.run_forever, args=(limit,), name="ordino-worker", daemon=True)
+        thread.start()
+        return thread
+
+
+def retry_failed(session: Session, event_id: uuid.UUID) -> bool:
+    """Put a dead-lettered event back in the queue (the console's 'retry')."""
+    result = session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.id == event_id, OutboxEvent.failed_at.is_not(None))
+        .values(failed_at=None, attempts=0, available_at=None, lease_until=None)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
