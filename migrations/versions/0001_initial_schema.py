@@ -43,22 +43,12 @@ def upgrade() -> None:
     with op.batch_alter_table('account', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_account_parent_id'), ['parent_id'], unique=False)
 
-    op.create_table('api_key',
-    sa.Column('name', sa.String(length=120), nullable=False),
-    sa.Column('role', sa.String(length=20), nullable=False),
-    sa.Column('account_id', sa.Uuid(), nullable=True),
-    sa.Column('digest', sa.String(length=64), nullable=False),
-    sa.Column('hint', sa.String(length=24), nullable=False),
-    sa.Column('created_at', ordino.kernel.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', ordino.kernel.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_api_key_account_id_account')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_key')),
-    sa.UniqueConstraint('digest', name=op.f('uq_api_key_digest'))
+    op.create_table('handler_receipt',
+    sa.Column('handler', sa.String(length=120), nullable=False),
+    sa.Column('event_id', sa.Uuid(), nullable=False),
+    sa.Column('processed_at', ordino.kernel.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('handler', 'event_id', name=op.f('pk_handler_receipt'))
     )
-    with op.batch_alter_table('api_key', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_api_key_account_id'), ['account_id'], unique=False)
-
     op.create_table('idempotency_key',
     sa.Column('api_key_id', sa.Uuid(), nullable=False),
     sa.Column('key', sa.String(length=255), nullable=False),
@@ -97,12 +87,6 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=60), nullable=False),
     sa.Column('last_value', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_number_series'))
-    )
-    op.create_table('handler_receipt',
-    sa.Column('handler', sa.String(length=120), nullable=False),
-    sa.Column('event_id', sa.Uuid(), nullable=False),
-    sa.Column('processed_at', ordino.kernel.types.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('handler', 'event_id', name=op.f('pk_handler_receipt'))
     )
     op.create_table('outbox_event',
     sa.Column('position', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), sa.Identity(always=False), nullable=False),
@@ -190,10 +174,28 @@ def upgrade() -> None:
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.CheckConstraint("kind IN ('billing', 'shipping')", name=op.f('ck_address_kind')),
     sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_address_account_id_account')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_address'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_address')),
+    sa.UniqueConstraint('account_id', 'reference', name=op.f('uq_address_account_id_reference'))
     )
     with op.batch_alter_table('address', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_address_account_id'), ['account_id'], unique=False)
+        batch_op.create_index('uq_address_default_per_kind', ['account_id', 'kind'], unique=True, postgresql_where=sa.text('is_default'), sqlite_where=sa.text('is_default'))
+
+    op.create_table('api_key',
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('role', sa.String(length=20), nullable=False),
+    sa.Column('account_id', sa.Uuid(), nullable=True),
+    sa.Column('digest', sa.String(length=64), nullable=False),
+    sa.Column('hint', sa.String(length=24), nullable=False),
+    sa.Column('created_at', ordino.kernel.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', ordino.kernel.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_api_key_account_id_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_key')),
+    sa.UniqueConstraint('digest', name=op.f('uq_api_key_digest'))
+    )
+    with op.batch_alter_table('api_key', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_api_key_account_id'), ['account_id'], unique=False)
 
     op.create_table('contact',
     sa.Column('account_id', sa.Uuid(), nullable=False),
@@ -448,7 +450,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_contact_account_id'))
 
     op.drop_table('contact')
+    with op.batch_alter_table('api_key', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_api_key_account_id'))
+
+    op.drop_table('api_key')
     with op.batch_alter_table('address', schema=None) as batch_op:
+        batch_op.drop_index('uq_address_default_per_kind', postgresql_where=sa.text('is_default'), sqlite_where=sa.text('is_default'))
         batch_op.drop_index(batch_op.f('ix_address_account_id'))
 
     op.drop_table('address')
@@ -462,14 +469,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_outbox_event_pending')
 
     op.drop_table('outbox_event')
-    op.drop_table('handler_receipt')
     op.drop_table('number_series')
     op.drop_table('location')
     op.drop_table('idempotency_key')
-    with op.batch_alter_table('api_key', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_api_key_account_id'))
-
-    op.drop_table('api_key')
+    op.drop_table('handler_receipt')
     with op.batch_alter_table('account', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_account_parent_id'))
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from ordino.settings import Settings
 
@@ -110,7 +110,7 @@ def demo(
         TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=console,
     ) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
@@ -119,7 +119,7 @@ def demo(
 
         summary = load_demo(db, orders=orders, seed=seed, progress=progress)
     db.dispose()
-    console.print(summary.describe())
+    console.print(summary.message)
 
 
 @apikey_app.command("create")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Uuid
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ordino.kernel.db import Base, IdMixin
@@ -63,4 +63,12 @@ class Address(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
-    __table_args__ = (CheckConstraint("kind IN ('billing', 'shipping')", name="kind"),)
+    __table_args__ = (
+        CheckConstraint("kind IN ('billing', 'shipping')", name="kind"),
+        UniqueConstraint("account_id", "reference"),
+        # At most one default address of each kind per account.
+        Index(
+            "uq_address_default_per_kind", "account_id", "kind", unique=True,
+            postgresql_where=text("is_default"), sqlite_where=text("is_default"),
+        ),
+    )

@@ -1,7 +1,192 @@
-"""catalog endpoints."""
+"""Catalog endpoints: /products, /channels (sales channels), /locations.
+
+Thin: validate the payload, run the use case in one transaction, answer JSON. Creations are
+idempotent by `Idempotency-Key`; updates need `If-Match` with the ETag (the record's version).
+Nothing is deleted: records are deactivated with `PATCH {"active": false}`.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Header, Query, Request
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from ordino.catalog import service
+from ordino.catalog.schemas import (
+    ChannelIn,
+    ChannelKind,
+    ChannelPatch,
+    LocationIn,
+    LocationKind,
+    LocationPatch,
+    ProductIn,
+    ProductPatch,
+)
+from ordino.catalog.service import CHANNEL, LOCATION, PRODUCT, Resource
+from ordino.kernel.auth import Principal, Role, database, require
+from ordino.kernel.endpoint import body_schema, parse_body, run_command
+from ordino.kernel.http import dumps, etag, json_response
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
+
+STAFF = (Role.ADMIN, Role.AGENT, Role.FULFILLMENT, Role.FINANCE, Role.INTEGRATION)
+ProductReader = Annotated[Principal, Depends(require())]  # buyers too: active products only
+ProductWriter = Annotated[Principal, Depends(require(Role.ADMIN, Role.AGENT))]
+StaffReader = Annotated[Principal, Depends(require(*STAFF))]
+AdminWriter = Annotated[Principal, Depends(require(Role.ADMIN))]
+
+Doc = dict[str, Any]
+Limit = Annotated[int, Query(ge=1, le=200)]
+IfMatch = Annotated[str | None, Header(description="The record's ETag (its version)")]
+
+
+def _versioned(doc: Doc) -> Response:
+    return json_response(doc, headers={"ETag": etag(doc["version"])})
+
+
+async def _create(request: Request, principal: Principal, res: Resource[Any], model: type[BaseModel]) -> Response:
+    body = await request.body()
+    data = parse_body(model, body)
+    base = request.url.path
+
+    def work(session: Session) -> tuple[int, bytes]:
+        return 201, dumps(service.create(session, res, data))
+
+    def headers(_status: int, payload: bytes) -> dict[str, str]:
+        doc = orjson.loads(payload)
+        return {"Location": f"{base}/{doc['id']}", "ETag": etag(doc["version"])}
+
+    return await run_command(request, principal, work, body, headers)
+
+
+async def _update(
+    request: Request, res: Resource[Any], model: type[BaseModel], ref: str, if_match: str | None
+) -> Response:
+    patch = parse_body(model, await request.body())
+    doc = await run_in_threadpool(
+        database(request).transaction, lambda s: service.update(s, res, ref, patch, if_match)
+    )
+    return _versioned(doc)
+
+
+def _read(request: Request, use_case: Callable[[Session], Doc]) -> Doc:
+    with database(request).read() as session:
+        return use_case(session)
+
+
+# ----------------------------------------------------------------------------------------------
+# Products
+
+
+@router.post("/products", status_code=201, summary="Create a product", openapi_extra=body_schema(ProductIn))
+async def create_product(request: Request, principal: ProductWriter) -> Response:
+    return await _create(request, principal, PRODUCT, ProductIn)
+
+
+@router.get("/products", summary="List products, newest first")
+def list_products(
+    request: Request,
+    principal: ProductReader,
+    active: bool | None = None,
+    q: Annotated[str | None, Query(description="Part of the SKU or name")] = None,
+    tax_class: str | None = None,
+    limit: Limit = 50,
+    cursor: str | None = None,
+) -> Response:
+    f = service.ProductFilter(active, q, tax_class)
+    return json_response(_read(request, lambda s: service.list_products(s, principal, f, limit, cursor)))
+
+
+@router.get("/products/{ref}", summary="Get a product by SKU or id")
+def get_product(ref: str, request: Request, principal: ProductReader) -> Response:
+    return _versioned(_read(request, lambda s: service.get_product(s, ref, principal)))
+
+
+@router.patch(
+    "/products/{ref}",
+    summary="Change a product",
+    description='The SKU cannot change. Deactivate a product with `{"active": false}`.',
+    openapi_extra=body_schema(ProductPatch),
+)
+async def update_product(ref: str, request: Request, principal: ProductWriter, if_match: IfMatch = None) -> Response:
+    return await _update(request, PRODUCT, ProductPatch, ref, if_match)
+
+
+# ----------------------------------------------------------------------------------------------
+# Sales channels
+
+
+@router.post("/channels", status_code=201, summary="Create a sales channel", openapi_extra=body_schema(ChannelIn))
+async def create_channel(request: Request, principal: AdminWriter) -> Response:
+    return await _create(request, principal, CHANNEL, ChannelIn)
+
+
+@router.get("/channels", summary="List sales channels, newest first")
+def list_channels(
+    request: Request,
+    principal: StaffReader,
+    active: bool | None = None,
+    kind: ChannelKind | None = None,
+    limit: Limit = 50,
+    cursor: str | None = None,
+) -> Response:
+    return json_response(_read(request, lambda s: service.list_channels(s, active, kind, limit, cursor)))
+
+
+@router.get("/channels/{ref}", summary="Get a sales channel by code or id")
+def get_channel(ref: str, request: Request, principal: StaffReader) -> Response:
+    return _versioned(_read(request, lambda s: service.get(s, CHANNEL, ref)))
+
+
+@router.patch(
+    "/channels/{ref}",
+    summary="Change a sales channel",
+    description='The code cannot change. Deactivate a channel with `{"active": false}`.',
+    openapi_extra=body_schema(ChannelPatch),
+)
+async def update_channel(ref: str, request: Request, principal: AdminWriter, if_match: IfMatch = None) -> Response:
+    return await _update(request, CHANNEL, ChannelPatch, ref, if_match)
+
+
+# ----------------------------------------------------------------------------------------------
+# Locations
+
+
+@router.post("/locations", status_code=201, summary="Create a location", openapi_extra=body_schema(LocationIn))
+async def create_location(request: Request, principal: AdminWriter) -> Response:
+    return await _create(request, principal, LOCATION, LocationIn)
+
+
+@router.get("/locations", summary="List locations, newest first")
+def list_locations(
+    request: Request,
+    principal: StaffReader,
+    kind: LocationKind | None = None,
+    country: str | None = None,
+    active: bool | None = None,
+    limit: Limit = 50,
+    cursor: str | None = None,
+) -> Response:
+    f = service.LocationFilter(kind, country, active)
+    return json_response(_read(request, lambda s: service.list_locations(s, f, limit, cursor)))
+
+
+@router.get("/locations/{ref}", summary="Get a location by code or id")
+def get_location(ref: str, request: Request, principal: StaffReader) -> Response:
+    return _versioned(_read(request, lambda s: service.get(s, LOCATION, ref)))
+
+
+@router.patch(
+    "/locations/{ref}",
+    summary="Change a location",
+    description='The code cannot change. Deactivate a location with `{"active": false}`.',
+    openapi_extra=body_schema(LocationPatch),
+)
+async def update_location(ref: str, request: Request, principal: AdminWriter, if_match: IfMatch = None) -> Response:
+    return await _update(request, LOCATION, LocationPatch, ref, if_match)

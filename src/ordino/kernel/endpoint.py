@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import orjson
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
@@ -27,13 +28,16 @@ def parse_body(model: type[M], body: bytes) -> M:
         return model.model_validate_json(body)
     except ValidationError as exc:
         errors = []
-        for err in exc.errors(include_url=False):
+        data: Any = None
+        for err in exc.errors(include_url=False, include_input=False):
             msg = str(err.get("msg", "invalid"))
             msg = msg.removeprefix("Value error, ")
             if err.get("type") == "json_invalid":
                 errors.append(FieldError("body", f"is not valid JSON: {err.get('ctx', {}).get('error', msg)}"))
             else:
-                errors.append(FieldError(field_path(err.get("loc", ())), msg))
+                if data is None:
+                    data = orjson.loads(body)  # valid JSON: only then are there field errors
+                errors.append(FieldError(field_path(err.get("loc", ()), data), msg))
         raise ValidationFailed(errors) from None
 
 
@@ -42,7 +46,11 @@ def body_schema(model: type[BaseModel]) -> dict[str, Any]:
     return {
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema(ref_template="#/components/schemas/{model}")}},
+            "content": {
+                "application/json": {
+                    "schema": model.model_json_schema(ref_template="#/components/schemas/{model}")
+                }
+            },
         }
     }
 

@@ -63,7 +63,8 @@ class Problem(Exception):
         }
         if instance:
             doc["instance"] = instance
-        doc.update(self.extra)
+        for name, value in self.extra.items():
+            doc.setdefault(name, value)  # extension members never replace the standard ones
         return doc
 
 
@@ -116,27 +117,42 @@ def _summary(errors: Sequence[FieldError]) -> str:
     return f"{len(errors)} fields are not valid"
 
 
-def field_path(loc: Sequence[int | str]) -> str:
-    """('body', 'delivery_groups', 0, 'lines', 1, 'sku') -> 'delivery_groups[0].lines[1].sku'."""
+_NO_DATA: Any = object()
+_NOT_FIELDS = ("function-after", "function-before", "function-wrap", "tagged-union")
+
+
+def field_path(loc: Sequence[int | str], data: Any = _NO_DATA) -> str:
+    """('body', 'delivery_groups', 0, 'lines', 1, 'sku') -> 'delivery_groups[0].lines[1].sku'.
+
+    Given the payload (`data`), segments that are not in it are left out: Pydantic puts the tag of
+    a discriminated union into the location (('payments', 0, 'card', 'token')), but the client's
+    field is `payments[0].token`. The last segment always stays (it may name a missing field).
+    """
     parts = list(loc)
     if parts and parts[0] in ("body", "query", "path", "header"):
         parts = parts[1:]
     out = ""
-    for p in parts:
+    node = data
+    for i, p in enumerate(parts):
         if isinstance(p, int):
             out += f"[{p}]"
-        elif p in ("function-after", "function-before", "function-wrap", "tagged-union"):
+            node = node[p] if isinstance(node, list) and 0 <= p < len(node) else _NO_DATA
+        elif p in _NOT_FIELDS or (isinstance(node, dict) and p not in node and i < len(parts) - 1):
             continue
         else:
             out += ("." if out else "") + str(p)
+            node = node.get(p, _NO_DATA) if isinstance(node, dict) else _NO_DATA
     return out or "body"
 
 
 def problem_response(problem: Problem, instance: str | None = None) -> Response:
+    # RFC 9110 §15.5.2: a 401 response must say how to authenticate.
+    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
     return Response(
         orjson.dumps(problem.body(instance)),
         status_code=problem.status,
         media_type=PROBLEM_JSON,
+        headers=headers,
     )
 
 

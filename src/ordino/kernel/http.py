@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 
 import orjson
 from sqlalchemy import Select
@@ -18,6 +18,7 @@ from ordino.kernel.errors import Conflict, FieldError, PreconditionRequired, Val
 
 MAX_LIMIT = 200
 T = TypeVar("T", bound=tuple[Any, ...])
+Ts = TypeVarTuple("Ts")
 
 
 def _default(value: Any) -> Any:
@@ -63,8 +64,8 @@ def check_limit(limit: int) -> int:
 
 
 def paginate(
-    stmt: Select[Any], id_column: InstrumentedAttribute[uuid.UUID], limit: int, cursor: str | None
-) -> Select[Any]:
+    stmt: Select[*Ts], id_column: InstrumentedAttribute[uuid.UUID], limit: int, cursor: str | None
+) -> Select[*Ts]:
     """Newest first by UUIDv7 id; the statement fetches one extra row to know if more exist."""
     check_limit(limit)
     if cursor:

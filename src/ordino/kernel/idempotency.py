@@ -19,12 +19,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
-from sqlalchemy import Integer, LargeBinary, String, UniqueConstraint, Uuid, insert, select, text
+from sqlalchemy import Integer, LargeBinary, String, UniqueConstraint, Uuid, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ordino.kernel import clock
 from ordino.kernel.db import Base, Database, IdMixin
 from ordino.kernel.errors import Conflict, FieldError, ValidationFailed
+from ordino.kernel.ids import new_id
 from ordino.kernel.types import UTCDateTime
 
 MAX_KEY_LENGTH = 255
@@ -121,21 +124,31 @@ def run(
                 )
             return Outcome(existing.status_code, bytes(existing.response_body), replayed=True)
         status, payload = work(session)
-        session.execute(
-            insert(IdempotencyRecord),
-            [
-                {
-                    "api_key_id": api_key_id,
-                    "key": key,
-                    "method": method,
-                    "path": path,
-                    "request_hash": digest,
-                    "status_code": status,
-                    "response_body": payload,
-                    "created_at": clock.now(),
-                }
-            ],
-        )
+        # The read above ran on a snapshot taken before the lock was granted: a request with the
+        # same key that committed in between is invisible to it. Its row makes this insert a
+        # no-op; answer as for a request still running (the client retries and gets the replay).
+        ins = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        stored = session.execute(
+            ins(IdempotencyRecord)
+            .values(
+                id=new_id(),
+                api_key_id=api_key_id,
+                key=key,
+                method=method,
+                path=path,
+                request_hash=digest,
+                status_code=status,
+                response_body=payload,
+                created_at=clock.now(),
+            )
+            .on_conflict_do_nothing(index_elements=["api_key_id", "key"])
+            .returning(IdempotencyRecord.id)
+        ).first()
+        if stored is None:
+            raise Conflict(
+                "a request with this Idempotency-Key was being processed at the same time",
+                slug="idempotency-in-progress",
+            )
         return Outcome(status, payload)
 
     return db.transaction(attempt)

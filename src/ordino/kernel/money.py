@@ -9,11 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from fractions import Fraction
 from functools import cache
 
 import iso4217
+
+# Decimal's default context keeps 28 digits and silently rounds beyond them; money arithmetic uses
+# this context instead, where products and shifts of finite operands are always exact.
+EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
+
+# Amounts are stored as signed 64-bit integers of minor units (BIGINT on both databases).
+MAX_MINOR = 2**63 - 1
 
 
 class CurrencyError(ValueError):
@@ -44,7 +51,7 @@ def is_currency(code: str) -> bool:
 def round_to_currency(value: Decimal, currency: str, rounding: str = ROUND_HALF_UP) -> int:
     """A decimal major-unit amount rounded to the currency, as minor units."""
     exp = exponent_of(currency)
-    return int((value * (Decimal(10) ** exp)).quantize(Decimal(1), rounding=rounding))
+    return int(value.scaleb(exp, EXACT).quantize(Decimal(1), rounding=rounding, context=EXACT))
 
 
 def parse_amount(text: str | Decimal, currency: str) -> int:
@@ -56,9 +63,11 @@ def parse_amount(text: str | Decimal, currency: str) -> int:
     if not value.is_finite():
         raise MoneyError(f"'{text}' is not a decimal amount")
     exp = exponent_of(currency)
-    scaled = value * (Decimal(10) ** exp)
-    if scaled != scaled.to_integral_value():
+    scaled = value.scaleb(exp, EXACT)
+    if scaled != scaled.to_integral_value(context=EXACT):
         raise MoneyError(f"{currency} allows at most {exp} decimal places")
+    if abs(scaled) > MAX_MINOR:
+        raise MoneyError(f"'{text}' is larger than the largest amount Ordino stores")
     return int(scaled)
 
 
@@ -148,8 +157,8 @@ class Money:
 
     def times(self, factor: Decimal | int, rounding: str = ROUND_HALF_UP) -> Money:
         """Multiply by a quantity or rate; the result is rounded once to the minor unit."""
-        product = Decimal(self.minor) * Decimal(factor)
-        return Money(int(product.quantize(Decimal(1), rounding=rounding)), self.currency)
+        product = EXACT.multiply(Decimal(self.minor), Decimal(factor))
+        return Money(int(product.quantize(Decimal(1), rounding=rounding, context=EXACT)), self.currency)
 
     def allocate(self, weights: Sequence[int | Decimal]) -> list[Money]:
         """Split into parts proportional to `weights` without losing a minor unit.

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from babel import Locale
+import pycountry
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -18,8 +18,12 @@ from pydantic import (
     WithJsonSchema,
 )
 
-_DECIMAL = re.compile(r"^-?\d{1,15}(\.\d+)?$")
-_TERRITORIES = frozenset(code for code in Locale("en").territories if len(code) == 2 and code.isalpha())
+_DECIMAL = re.compile(r"^-?([0-9]+)(\.[0-9]+)?\Z")
+# 12 integer digits and 6 places: what every amount column holds on both databases (a unit price
+# is a 64-bit count of micro-units on SQLite; an amount of minor units is a 64-bit integer).
+MAX_INTEGER_DIGITS = 12
+# ISO 3166-1 alpha-2 (pycountry); CLDR's territory list would also admit EU, UN, XK, ZZ and others.
+_COUNTRIES = frozenset(country.alpha_2 for country in pycountry.countries)
 
 
 class Strict(BaseModel):
@@ -34,8 +38,11 @@ def _decimal_from_text(places: int) -> Any:
             return value
         if not isinstance(value, str):
             raise ValueError('send amounts as decimal strings such as "12.50", not JSON numbers')
-        if not _DECIMAL.match(value.strip()):
+        match = _DECIMAL.match(value.strip())
+        if not match:
             raise ValueError('must be a decimal string such as "12.50"')
+        if len(match.group(1)) > MAX_INTEGER_DIGITS:
+            raise ValueError(f"at most {MAX_INTEGER_DIGITS} digits before the decimal point")
         try:
             number = Decimal(value.strip())
         except InvalidOperation:
@@ -52,7 +59,7 @@ def _decimal_from_text(places: int) -> Any:
 DecimalText = Annotated[
     Decimal,
     BeforeValidator(_decimal_from_text(6)),
-    WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d{1,6})?$", "examples": ["12.50"]}),
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d{1,12}(\.\d{1,6})?$", "examples": ["12.50"]}),
 ]
 UnitPrice = DecimalText
 Rate = DecimalText
@@ -68,7 +75,7 @@ AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 
 
 def _country(value: str) -> str:
-    if value not in _TERRITORIES:
+    if value not in _COUNTRIES:
         raise ValueError("must be an ISO 3166-1 alpha-2 country code such as DE")
     return value
 

@@ -68,6 +68,8 @@ class Lifecycle:
         states = frozenset(states)
         transitions: dict[str, Transition] = {}
         for action, sources, target in table:
+            if action in transitions:
+                raise ValueError(f"{entity}: action '{action}' is declared twice")
             src = frozenset(sources)
             unknown = (src | {target}) - states
             if unknown:
@@ -75,7 +77,10 @@ class Lifecycle:
             transitions[action] = Transition(action, src, target)
         if initial not in states:
             raise ValueError(f"{entity}: initial state '{initial}' is not a state")
-        return cls(entity, states, initial, transitions, frozenset(terminal))
+        terminal = frozenset(terminal)
+        if terminal - states:
+            raise ValueError(f"{entity}: unknown terminal states {sorted(terminal - states)}")
+        return cls(entity, states, initial, transitions, terminal)
 
     def actions_from(self, status: str) -> list[str]:
         return [t.action for t in self.transitions.values() if status in t.sources]
@@ -85,11 +90,12 @@ class Lifecycle:
         if t is None:
             raise ValueError(f"{self.entity}: no action '{action}'")
         if status not in t.sources:
+            entity = self.entity.replace("_", " ")
+            article = "an" if entity[:1] in ("a", "e", "i", "o", "u") else "a"
             raise Conflict(
-                f"cannot {action.replace('_', ' ')} a {self.entity.replace('_', ' ')} "
-                f"that is {status.replace('_', ' ')}",
+                f"cannot {action.replace('_', ' ')} {article} {entity} that is {status.replace('_', ' ')}",
                 slug="invalid-transition",
-                extra={"status": status, "available_actions": self.actions_from(status)},
+                extra={"current_status": status, "available_actions": self.actions_from(status)},
             )
         return t.target
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Dialect, Numeric
@@ -11,6 +11,9 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 PRICE_PLACES = 6
 _SCALE = Decimal(10) ** PRICE_PLACES
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
+_MAX_SCALED = 2**63 - 1
+MAX_EXACT_DECIMAL = Decimal(_MAX_SCALED).scaleb(-PRICE_PLACES)  # 9223372036854.775807
 
 
 class ExactDecimal(TypeDecorator[Decimal]):
@@ -33,9 +36,14 @@ class ExactDecimal(TypeDecorator[Decimal]):
             return None
         if not isinstance(value, Decimal):
             raise TypeError("ExactDecimal takes Decimal values, never floats")
-        scaled = value * _SCALE
-        if scaled != scaled.to_integral_value():
+        if not value.is_finite():
+            raise ValueError(f"{value} is not a finite number")
+        scaled = value.scaleb(PRICE_PLACES, _EXACT)
+        if scaled != scaled.to_integral_value(context=_EXACT):
             raise ValueError(f"{value} has more than {PRICE_PLACES} decimal places")
+        # The same range on both databases: what SQLite's 64-bit integer holds in micro-units.
+        if abs(scaled) > _MAX_SCALED:
+            raise ValueError(f"{value} is out of range (at most {MAX_EXACT_DECIMAL})")
         if dialect.name == "sqlite":
             return int(scaled)
         return value
@@ -65,6 +73,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        stored: datetime = value
+        if stored.tzinfo is None:
+            return stored.replace(tzinfo=UTC)
+        return stored.astimezone(UTC)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from ordino.kernel.money import round_to_currency
+from ordino.kernel.money import EXACT, round_to_currency
 from ordino.kernel.statemachine import Lifecycle
 
 ORDER_LIFECYCLE = Lifecycle.build(
@@ -103,7 +103,7 @@ class Buckets:
 
 def line_amount(unit_price: Decimal, quantity: int, currency: str) -> int:
     """Unit price × quantity, rounded once (half up) to the currency's minor unit."""
-    return round_to_currency(unit_price * quantity, currency, ROUND_HALF_UP)
+    return round_to_currency(EXACT.multiply(unit_price, quantity), currency, ROUND_HALF_UP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +142,7 @@ def totals(items: Iterable[ItemAmounts], *, prices_include_tax: bool) -> Totals:
     return Totals(product, adjustment, delivery, tax, grand)
 
 
-_DIGITS = re.compile(r"[\d \-]{12,}")
+_DIGITS = re.compile(r"[0-9](?:[ \-]*[0-9])+")  # digits, with spaces or dashes between them
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -156,12 +156,19 @@ def _luhn_ok(digits: str) -> bool:
 
 
 def looks_like_card_number(text: str) -> bool:
-    """True for anything holding a Luhn-valid run of 12–19 digits (spaces and dashes allowed).
+    """True for anything holding a Luhn-valid card number of 12–19 digits, grouped by spaces or
+    dashes or not, also when more digit groups follow it (expiry, CVC: "4111 1111 1111 1111 123").
 
     Payment tokens come from a gateway; raw card numbers must never reach Ordino's storage or logs.
     """
     for run in _DIGITS.findall(text):
-        digits = re.sub(r"\D", "", run)
-        if 12 <= len(digits) <= 19 and _luhn_ok(digits):
-            return True
+        groups = re.split(r"[ \-]+", run)
+        for start in range(len(groups)):
+            digits = ""
+            for group in groups[start:]:
+                digits += group
+                if len(digits) > 19:
+                    break
+                if len(digits) >= 12 and _luhn_ok(digits):
+                    return True
     return False

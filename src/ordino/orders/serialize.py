@@ -4,18 +4,25 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from ordino.kernel.money import format_minor, format_price
 from ordino.orders.domain import ORDER_LIFECYCLE, Buckets
 
-Row = Mapping[str, Any]
+Row = Mapping[Any, Any]  # also SQLAlchemy's RowMapping, keyed by name or column
 
 _ADDRESS_FIELDS = ("name", "line1", "line2", "city", "postal_code", "region", "country", "phone", "email")
 
 
 def _money(minor: int, currency: str) -> str:
     return format_minor(int(minor), currency)
+
+
+def _rate(value: Decimal | None) -> str | None:
+    """A rate in its canonical text ("0.19"), whether it comes from the request or the database
+    (which gives it back with 6 places)."""
+    return None if value is None else format(value.normalize(), "f")
 
 
 def _item(item: Row, currency: str, adjustments: list[Row], taxes: list[Row]) -> dict[str, Any]:
@@ -58,7 +65,7 @@ def _item(item: Row, currency: str, adjustments: list[Row], taxes: list[Row]) ->
             for a in adjustments
         ],
         "tax_lines": [
-            {"id": t["id"], "name": t["name"], "rate": t["rate"], "jurisdiction": t["jurisdiction"],
+            {"id": t["id"], "name": t["name"], "rate": _rate(t["rate"]), "jurisdiction": t["jurisdiction"],
              "category": t["category"], "amount": _money(t["amount"], currency)}
             for t in taxes
         ],

@@ -24,7 +24,7 @@ from ordino.kernel.auth import Principal
 from ordino.kernel.errors import FieldError, NotFound, ValidationFailed
 from ordino.kernel.http import page, paginate
 from ordino.kernel.ids import new_id, parse_id
-from ordino.kernel.money import MoneyError, exponent_of, is_currency, parse_amount
+from ordino.kernel.money import MAX_MINOR, MoneyError, exponent_of, is_currency, parse_amount
 from ordino.kernel.numbering import ORDER, next_number
 from ordino.kernel.outbox import emit
 from ordino.kernel.statemachine import StatusHistory, initial_history
@@ -187,6 +187,9 @@ def place_order(session: Session, order: OrderIn, principal: Principal) -> Place
                     "category": tax.category,
                 }
             )
+        if total > MAX_MINOR:
+            errors.append(FieldError(path, "the tax amounts add up to more than Ordino can store"))
+            total = 0
         return total
 
     for gi, group in enumerate(order.delivery_groups):
@@ -208,6 +211,9 @@ def place_order(session: Session, order: OrderIn, principal: Principal) -> Place
             item_id = new_id()
             line_number += 1
             amount = domain.line_amount(unit_price, line.quantity, currency)
+            if amount > MAX_MINOR:
+                errors.append(FieldError(path, "the line amount is larger than Ordino can store"))
+                amount = 0
             adjustment = 0
             for ai, adj in enumerate(line.adjustments):
                 minor = _amount(adj.amount, currency, f"{path}.adjustments[{ai}].amount", errors)
@@ -273,12 +279,17 @@ def place_order(session: Session, order: OrderIn, principal: Principal) -> Place
                 }
             )
     for pi, payment in enumerate(order.payments):
-        if getattr(payment, "amount", None) is not None:
-            _amount(payment.amount, currency, f"payments[{pi}].amount", errors)  # type: ignore[union-attr]
+        paid: Decimal | None = getattr(payment, "amount", None)
+        if paid is not None:
+            _amount(paid, currency, f"payments[{pi}].amount", errors)
     if errors:
         raise ValidationFailed(errors)
 
     t = domain.totals(amounts, prices_include_tax=order.prices_include_tax)
+    if max(abs(t.product), abs(t.adjustment), abs(t.delivery), abs(t.tax), abs(t.grand_total)) > MAX_MINOR:
+        raise ValidationFailed(
+            [FieldError("delivery_groups", "the order total is larger than Ordino can store")]
+        )
     header = {
         "id": order_id,
         "number": next_number(session, ORDER, now),
@@ -413,6 +424,15 @@ class OrderFilter:
     placed_to: datetime | None = None
 
 
+def _aware(name: str, value: datetime) -> datetime:
+    try:
+        return clock.ensure_utc(value)
+    except ValueError:
+        raise ValidationFailed(
+            [FieldError(name, "must carry a timezone, e.g. 2026-11-26T10:00:00Z")]
+        ) from None
+
+
 def list_orders(
     session: Session, principal: Principal, f: OrderFilter, limit: int, cursor: str | None
 ) -> dict[str, Any]:
@@ -443,9 +463,9 @@ def list_orders(
     if f.channel:
         stmt = stmt.where(SalesChannel.code == f.channel)
     if f.placed_from:
-        stmt = stmt.where(OrderSummary.ordered_at >= clock.ensure_utc(f.placed_from))
+        stmt = stmt.where(OrderSummary.ordered_at >= _aware("placed_from", f.placed_from))
     if f.placed_to:
-        stmt = stmt.where(OrderSummary.ordered_at < clock.ensure_utc(f.placed_to))
+        stmt = stmt.where(OrderSummary.ordered_at < _aware("placed_to", f.placed_to))
     rows = session.execute(paginate(stmt, OrderSummary.id, limit, cursor)).all()
     return page([order_row(r) for r in rows], [r.id for r in rows], limit)
 

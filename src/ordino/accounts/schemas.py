@@ -1,0 +1,143 @@
+"""Payloads of the accounts API: accounts, contacts, addresses and API keys.
+
+Create payloads name every field a record needs. Patch payloads carry only the fields to change:
+a field left out keeps its value, `null` clears an optional field, and `null` for a required
+field or any value for an identifier (`number`) is a 422 naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, TypeVar
+
+from babel import Locale, UnknownLocaleError
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
+
+from ordino.kernel.auth import Role
+from ordino.kernel.money import is_currency
+from ordino.kernel.schema import Code, Country, CurrencyCode, Email, Name, Phone, ShortText, Strict
+
+T = TypeVar("T")
+
+ACCOUNT_STATUSES = ("active", "on_hold", "closed")
+ADDRESS_KINDS = ("billing", "shipping")
+AccountStatus = Literal["active", "on_hold", "closed"]
+AddressKind = Literal["billing", "shipping"]
+
+
+def _not_null(value: object) -> object:
+    if value is None:
+        raise ValueError("may not be null; leave the field out to keep its value")
+    return value
+
+
+def _immutable(value: object) -> None:
+    raise ValueError("cannot be changed")
+
+
+# In a patch: may be left out, but not set to null.
+NotNull = Annotated[T | None, BeforeValidator(_not_null)]
+# In a patch: an identifier that other systems refer to; any value is refused.
+Immutable = SkipJsonSchema[Annotated[None, BeforeValidator(_immutable)]]
+Flag = Annotated[bool, Field(strict=True)]
+
+
+def _active_currency(code: str) -> str:
+    if not is_currency(code):
+        raise ValueError(f"'{code}' is not an active ISO 4217 currency")
+    return code
+
+
+def _locale(value: str) -> str:
+    """A CLDR locale (`de`, `de_DE`, `de-DE`, `zh_Hant_TW`), stored in Babel's canonical form."""
+    wanted = value.replace("-", "_")
+    try:
+        parsed = str(Locale.parse(wanted))
+    except (ValueError, UnknownLocaleError):
+        raise ValueError(f"'{value}' is not a known locale, e.g. 'de' or 'de_DE'") from None
+    if parsed.lower() != wanted.lower():  # Babel may substitute a likely locale (en_ZZ -> en_US)
+        raise ValueError(f"'{value}' is not a known locale, e.g. 'de' or 'de_DE'")
+    return parsed
+
+
+Currency = Annotated[CurrencyCode, AfterValidator(_active_currency)]
+LocaleId = Annotated[str, StringConstraints(min_length=2, max_length=20), AfterValidator(_locale)]
+TaxId = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+PersonName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Line = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+PostalCode = Annotated[str, StringConstraints(min_length=1, max_length=20)]
+KeyName = Annotated[str, StringConstraints(min_length=1, max_length=120)]
+
+
+class AccountIn(Strict):
+    number: Code
+    name: Name
+    currency: Currency
+    locale: LocaleId = "en"
+    country: Country | None = None
+    tax_id: TaxId | None = None
+    parent: Code | None = Field(default=None, description="The parent account's number")
+    status: AccountStatus = "active"
+
+
+class AccountPatch(Strict):
+    number: Immutable = None
+    name: NotNull[Name] = None
+    currency: NotNull[Currency] = None
+    locale: NotNull[LocaleId] = None
+    country: Country | None = None
+    tax_id: TaxId | None = None
+    parent: Code | None = None
+    status: NotNull[AccountStatus] = None
+
+
+class ContactIn(Strict):
+    first_name: PersonName
+    last_name: PersonName
+    email: Email | None = None
+    phone: Phone | None = None
+    title: ShortText | None = None
+
+
+class ContactPatch(Strict):
+    first_name: NotNull[PersonName] = None
+    last_name: NotNull[PersonName] = None
+    email: Email | None = None
+    phone: Phone | None = None
+    title: ShortText | None = None
+
+
+class AddressIn(Strict):
+    reference: Code | None = Field(default=None, description="The account's own code, unique per account")
+    kind: AddressKind = "shipping"
+    name: Name
+    line1: Line
+    line2: Line | None = None
+    city: ShortText
+    postal_code: PostalCode | None = None
+    region: ShortText | None = None
+    country: Country
+    phone: Phone | None = None
+    is_default: Flag = False
+
+
+class AddressPatch(Strict):
+    reference: Code | None = None
+    kind: NotNull[AddressKind] = None
+    name: NotNull[Name] = None
+    line1: NotNull[Line] = None
+    line2: Line | None = None
+    city: NotNull[ShortText] = None
+    postal_code: PostalCode | None = None
+    region: ShortText | None = None
+    country: NotNull[Country] = None
+    phone: Phone | None = None
+    is_default: NotNull[Flag] = None
+
+
+class ApiKeyIn(Strict):
+    name: KeyName
+    role: Role
+    account: Code | None = Field(
+        default=None, description="Scope the key to this account (number); required for role buyer"
+    )

@@ -1,0 +1,152 @@
+"""Payloads of the catalog API: products, sales channels and locations.
+
+Create payloads name every field a record needs. Patch payloads carry only the fields to change:
+a field left out keeps its value, `null` clears an optional field, and `null` for a required
+field or any value for an identifier (`sku`, `code`) is a 422 naming the field. Decimals
+(weights, coordinates) are strings, never JSON numbers.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import cache
+from typing import Annotated, Literal, TypeVar
+from zoneinfo import available_timezones
+
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
+
+from ordino.kernel.schema import Code, Country, DecimalText, Name, ShortText, Strict
+
+T = TypeVar("T")
+
+CHANNEL_KINDS = ("web", "marketplace", "pos", "edi", "phone", "api", "portal")
+LOCATION_KINDS = ("warehouse", "store", "drop_ship", "digital")
+ChannelKind = Literal["web", "marketplace", "pos", "edi", "phone", "api", "portal"]
+LocationKind = Literal["warehouse", "store", "drop_ship", "digital"]
+
+
+def _not_null(value: object) -> object:
+    if value is None:
+        raise ValueError("may not be null; leave the field out to keep its value")
+    return value
+
+
+def _immutable(value: object) -> None:
+    raise ValueError("cannot be changed")
+
+
+# In a patch: may be left out, but not set to null.
+NotNull = Annotated[T | None, BeforeValidator(_not_null)]
+# In a patch: an identifier that orders and other systems refer to; any value is refused.
+Immutable = SkipJsonSchema[Annotated[None, BeforeValidator(_immutable)]]
+Flag = Annotated[bool, Field(strict=True)]
+
+
+def _between(low: Decimal, high: Decimal, *, high_inclusive: bool = True) -> AfterValidator:
+    def check(value: Decimal) -> Decimal:
+        if value < low or value > high or (value == high and not high_inclusive):
+            top = "" if high_inclusive else " (exclusive)"
+            raise ValueError(f"must be between {low} and {high}{top}")
+        return value
+
+    return AfterValidator(check)
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _timezone(value: str) -> str:
+    if value not in _zones():
+        raise ValueError(f"'{value}' is not an IANA time zone such as 'Europe/Berlin'")
+    return value
+
+
+# SKUs and codes appear in URL paths, so no slashes or spaces.
+Sku = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
+]
+# UN/ECE Recommendation 20 common codes: EA, C62, KGM, MTR, BX, LTR, ...
+UnitOfMeasure = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z0-9]{2,3}$"),
+    Field(description="UN/ECE Recommendation 20 code, e.g. EA, C62, KGM, MTR, BX"),
+]
+Count = Annotated[int, Field(strict=True, ge=1, le=1_000_000_000)]
+Description = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+Weight = Annotated[DecimalText, _between(Decimal(0), Decimal(1_000_000_000), high_inclusive=False)]
+Latitude = Annotated[DecimalText, _between(Decimal(-90), Decimal(90))]
+Longitude = Annotated[DecimalText, _between(Decimal(-180), Decimal(180))]
+TimeZone = Annotated[str, StringConstraints(min_length=1, max_length=60), AfterValidator(_timezone)]
+Line = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+PostalCode = Annotated[str, StringConstraints(min_length=1, max_length=20)]
+
+
+class ProductIn(Strict):
+    sku: Sku
+    name: Name
+    description: Description | None = None
+    unit_of_measure: UnitOfMeasure = "EA"
+    minimum_quantity: Count = 1
+    order_multiple: Count = 1
+    tax_class: Code = "standard"
+    weight_kg: Weight | None = None
+    active: Flag = True
+
+
+class ProductPatch(Strict):
+    sku: Immutable = None
+    name: NotNull[Name] = None
+    description: Description | None = None
+    unit_of_measure: NotNull[UnitOfMeasure] = None
+    minimum_quantity: NotNull[Count] = None
+    order_multiple: NotNull[Count] = None
+    tax_class: NotNull[Code] = None
+    weight_kg: Weight | None = None
+    active: NotNull[Flag] = None
+
+
+class ChannelIn(Strict):
+    code: Code
+    name: Name
+    kind: ChannelKind = "web"
+    active: Flag = True
+
+
+class ChannelPatch(Strict):
+    code: Immutable = None
+    name: NotNull[Name] = None
+    kind: NotNull[ChannelKind] = None
+    active: NotNull[Flag] = None
+
+
+class LocationIn(Strict):
+    code: Code
+    name: Name
+    kind: LocationKind = "warehouse"
+    line1: Line | None = None
+    city: ShortText | None = None
+    postal_code: PostalCode | None = None
+    region: ShortText | None = None
+    country: Country
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    timezone: TimeZone | None = None
+    active: Flag = True
+
+
+class LocationPatch(Strict):
+    code: Immutable = None
+    name: NotNull[Name] = None
+    kind: NotNull[LocationKind] = None
+    line1: Line | None = None
+    city: ShortText | None = None
+    postal_code: PostalCode | None = None
+    region: ShortText | None = None
+    country: NotNull[Country] = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    timezone: TimeZone | None = None
+    active: NotNull[Flag] = None
