@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from ordino.kernel import clock
 from ordino.kernel.db import Database
 from ordino.kernel.outbox import HandlerReceipt, OutboxEvent, emit
-from ordino.kernel.worker import Dispatcher, Event, Registration, retry_failed
+from ordino.kernel.worker import Dispatcher, Event, Periodic, Registration, retry_failed
 
 
 def _emit(db: Database, n: int, type_: str = "thing.happened") -> list[uuid.UUID]:
@@ -121,3 +121,15 @@ def test_concurrent_workers_share_events_without_duplicates(db: Database) -> Non
     assert len(calls) == 300
     assert set(calls.values()) == {1}
     assert _pending(db) == 0
+
+
+def test_periodic_jobs_run_when_due_in_their_own_transaction(db: Database) -> None:
+    # given a job that emits an event each time it runs, every 10 seconds
+    job = Periodic("test.tick", 10.0, lambda s: emit(s, "tick.happened", None, {}))
+    dispatcher = Dispatcher(db, {}, periodic=[job])
+    # when the worker looks at t=0, t=5 and t=10
+    ran = [dispatcher.run_due_jobs(now=t) for t in (0.0, 5.0, 10.0)]
+    # then the job ran at 0 and 10 only, and each run committed its event
+    assert ran == [["test.tick"], [], ["test.tick"]]
+    with db.read() as s:
+        assert s.execute(select(func.count()).where(OutboxEvent.type == "tick.happened")).scalar_one() == 2

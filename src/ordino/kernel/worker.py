@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -47,6 +48,18 @@ class Registration:
     handle: Handler
 
 
+@dataclass(frozen=True, slots=True)
+class Periodic:
+    """A job the worker runs every `seconds` in its own transaction (e.g. expiring cart holds).
+
+    Every worker runs it; jobs must be idempotent and cheap when there is nothing to do.
+    """
+
+    name: str
+    seconds: float
+    run: Callable[[Session], object]
+
+
 def backoff(attempt: int, base: float = 2.0, cap: float = 3600.0) -> timedelta:
     """Full-jitter exponential backoff for the given (1-based) failed attempt."""
     return timedelta(seconds=random.uniform(0, min(cap, base * 2 ** (attempt - 1))))
@@ -60,9 +73,12 @@ class Dispatcher:
         *,
         lease_seconds: float = 60.0,
         max_attempts: int = 10,
+        periodic: Sequence[Periodic] = (),
     ) -> None:
         self.db = db
         self.handlers = handlers
+        self.periodic = tuple(periodic)
+        self._next_run: dict[str, float] = {}
         self.lease = timedelta(seconds=lease_seconds)
         self.max_attempts = max_attempts
         self._stop = threading.Event()
@@ -156,9 +172,25 @@ class Dispatcher:
             total += n
         return total
 
+    def run_due_jobs(self, now: float | None = None) -> list[str]:
+        """Run the periodic jobs whose time has come; returns their names."""
+        now = time.monotonic() if now is None else now
+        ran = []
+        for job in self.periodic:
+            if self._next_run.get(job.name, 0.0) > now:
+                continue
+            self._next_run[job.name] = now + job.seconds
+            try:
+                self.db.transaction(job.run)
+                ran.append(job.name)
+            except Exception:
+                log.exception("periodic job %s failed", job.name)
+        return ran
+
     def run_forever(self, limit: int = 100, idle_seconds: float = 0.5) -> None:
         while not self._stop.is_set():
             try:
+                self.run_due_jobs()
                 claimed = self.run_once(limit)
             except Exception:
                 log.exception("worker round failed")
