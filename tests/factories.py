@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
+
 from ordino.accounts.models import Account
 from ordino.catalog.models import Location, Product, SalesChannel
+from ordino.inventory.models import InventoryFuture, InventoryPosition, LocationGroup, LocationGroupMember
 from ordino.kernel import clock
 from ordino.kernel.db import Database
 
@@ -81,3 +85,46 @@ def intake_world(db: Database) -> None:
     account(db, "ACME")
     channel(db, "web")
     product(db, "BOLT-M8", name="Hex bolt M8x40, zinc plated")
+
+
+def position(
+    db: Database,
+    sku: str = "BOLT-M8",
+    location: str = "WH-BER",
+    *,
+    on_hand: int = 0,
+    safety_stock: int = 0,
+    reserved: int = 0,
+    backordered: int = 0,
+    futures: list[tuple[date, int]] | None = None,
+) -> None:
+    """An inventory position (and its futures), written straight to the tables."""
+
+    def work(session: Any) -> None:
+        location_id = session.execute(select(Location.id).where(Location.code == location)).scalar_one()
+        session.add(
+            InventoryPosition(
+                sku=sku, location_id=location_id, on_hand=on_hand, safety_stock=safety_stock, reserved=reserved,
+                backordered=backordered, futures=sum(q for _, q in futures or ()), version=1, updated_at=clock.now(),
+            )
+        )
+        session.flush()
+        for day, quantity in futures or ():
+            session.add(InventoryFuture(sku=sku, location_id=location_id, expected_on=day, quantity=quantity))
+        session.flush()
+
+    db.transaction(work)
+
+
+def location_group(db: Database, code: str, locations: list[str], name: str | None = None) -> uuid.UUID:
+    def work(session: Any) -> uuid.UUID:
+        now = clock.now()
+        group = LocationGroup(code=code, name=name or code, version=1, created_at=now, updated_at=now)
+        session.add(group)
+        session.flush()
+        for location_id in session.execute(select(Location.id).where(Location.code.in_(locations))).scalars():
+            session.add(LocationGroupMember(group_id=group.id, location_id=location_id))
+        session.flush()
+        return uuid.UUID(str(group.id))
+
+    return db.transaction(work)

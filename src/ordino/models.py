@@ -2,13 +2,15 @@
 
 from ordino.accounts import models as accounts
 from ordino.catalog import models as catalog
+from ordino.inventory import models as inventory
 from ordino.kernel import auth, idempotency, numbering, outbox, statemachine
 from ordino.kernel.db import Base
 from ordino.orders import models as orders
+from ordino.pricing import models as pricing
 
 metadata = Base.metadata
 
 __all__ = [
-    "accounts", "auth", "catalog", "idempotency", "metadata", "numbering", "orders", "outbox",
-    "statemachine",
+    "accounts", "auth", "catalog", "idempotency", "inventory", "metadata", "numbering", "orders", "outbox",
+    "pricing", "statemachine",
 ]

@@ -59,6 +59,7 @@ def test_created_product_is_served_by_sku_and_by_id(db, client, admin, frozen) -
         "order_multiple": 50,
         "tax_class": "standard",
         "weight_kg": "0.0215",
+        "backorder_policy": "deny",
         "active": True,
         "version": 1,
         "created_at": NOW_TEXT,

@@ -23,6 +23,9 @@ class Product(IdMixin, Base):
     order_multiple: Mapped[int] = mapped_column(Integer, default=1)
     tax_class: Mapped[str] = mapped_column(String(40), default="standard")
     weight_kg: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    # What the inventory engine does when stock on hand is short: refuse ('deny') or accept
+    # against expected stock, the futures ('backorder').
+    backorder_policy: Mapped[str] = mapped_column(String(10), default="deny", server_default="deny")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -31,6 +34,7 @@ class Product(IdMixin, Base):
     __table_args__ = (
         CheckConstraint("minimum_quantity >= 1", name="minimum_quantity"),
         CheckConstraint("order_multiple >= 1", name="order_multiple"),
+        CheckConstraint("backorder_policy IN ('deny', 'backorder')", name="backorder_policy"),
     )
 
 

@@ -24,6 +24,7 @@ CHANNEL_KINDS = ("web", "marketplace", "pos", "edi", "phone", "api", "portal")
 LOCATION_KINDS = ("warehouse", "store", "drop_ship", "digital")
 ChannelKind = Literal["web", "marketplace", "pos", "edi", "phone", "api", "portal"]
 LocationKind = Literal["warehouse", "store", "drop_ship", "digital"]
+BackorderPolicy = Literal["deny", "backorder"]
 
 
 def _not_null(value: object) -> object:
@@ -93,6 +94,7 @@ class ProductIn(Strict):
     order_multiple: Count = 1
     tax_class: Code = "standard"
     weight_kg: Weight | None = None
+    backorder_policy: BackorderPolicy = "deny"
     active: Flag = True
 
 
@@ -105,6 +107,7 @@ class ProductPatch(Strict):
     order_multiple: NotNull[Count] = None
     tax_class: NotNull[Code] = None
     weight_kg: Weight | None = None
+    backorder_policy: NotNull[BackorderPolicy] = None
     active: NotNull[Flag] = None
 
 

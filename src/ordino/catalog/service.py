@@ -81,7 +81,7 @@ PRODUCT = Resource(
     "product",
     (
         "sku", "name", "description", "unit_of_measure", "minimum_quantity", "order_multiple", "tax_class",
-        "weight_kg", "active",
+        "weight_kg", "backorder_policy", "active",
     ),
 )
 CHANNEL = Resource(SalesChannel, "code", "sales channel", "sales_channel", ("code", "name", "kind", "active"))

@@ -1,0 +1,345 @@
+"""Inventory endpoints: /location-groups, PUT /inventory, /inventory/imports, /availability and
+/reservations. Thin: validate, run the use case in one transaction, answer JSON."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Depends, Header, Query, Request
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response
+
+from ordino.inventory import availability as availability_service
+from ordino.inventory import groups, imports, service, stock
+from ordino.inventory.schemas import (
+    AvailabilityIn,
+    FulfilIn,
+    InventoryUpdateIn,
+    LocationGroupIn,
+    LocationGroupPatch,
+    Mode,
+    ReleaseIn,
+    ReserveIn,
+    TransferIn,
+)
+from ordino.kernel import clock, idempotency
+from ordino.kernel.auth import Principal, Role, database, require
+from ordino.kernel.endpoint import body_schema, parse_body, run_command
+from ordino.kernel.errors import FieldError, ValidationFailed
+from ordino.kernel.http import dumps, etag, json_response, raw_json
+
+router = APIRouter(prefix="/api/v1", tags=["inventory"])
+
+STAFF = (Role.ADMIN, Role.AGENT, Role.FULFILLMENT, Role.FINANCE, Role.INTEGRATION)
+Reader = Annotated[Principal, Depends(require(*STAFF))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+StockWriter = Annotated[Principal, Depends(require(Role.ADMIN, Role.INTEGRATION, Role.FULFILLMENT))]
+Reserver = Annotated[Principal, Depends(require(Role.ADMIN, Role.AGENT, Role.INTEGRATION))]
+Mover = Annotated[Principal, Depends(require(Role.ADMIN, Role.AGENT, Role.INTEGRATION, Role.FULFILLMENT))]
+Shipper = Annotated[Principal, Depends(require(Role.ADMIN, Role.INTEGRATION, Role.FULFILLMENT))]
+Limit = Annotated[int, Query(ge=1, le=200)]
+IfMatch = Annotated[str | None, Header(description="The record's ETag (its version)")]
+Doc = dict[str, Any]
+
+
+def _read(request: Request, use_case: Any) -> Any:
+    with database(request).read() as session:
+        return use_case(session)
+
+
+# ------------------------------------------------------------------------------------------------
+# Location groups
+
+
+@router.post(
+    "/location-groups", status_code=201, summary="Create a location group", tags=["locations"],
+    openapi_extra=body_schema(LocationGroupIn),
+)
+async def create_location_group(request: Request, principal: Admin) -> Response:
+    body = await request.body()
+    data = parse_body(LocationGroupIn, body)
+    base = request.url.path
+
+    def work(session: Session) -> tuple[int, bytes]:
+        return 201, dumps(groups.create_group(session, data))
+
+    def headers(_status: int, payload: bytes) -> dict[str, str]:
+        doc = orjson.loads(payload)
+        return {"Location": f"{base}/{doc['id']}", "ETag": etag(doc["version"])}
+
+    return await run_command(request, principal, work, body, headers)
+
+
+@router.get("/location-groups", summary="List location groups, newest first", tags=["locations"])
+def list_location_groups(request: Request, principal: Reader, limit: Limit = 50, cursor: str | None = None) -> Response:
+    return json_response(_read(request, lambda s: groups.list_groups(s, limit, cursor)))
+
+
+@router.get("/location-groups/{ref}", summary="Get a location group by code or id", tags=["locations"])
+def get_location_group(ref: str, request: Request, principal: Reader) -> Response:
+    doc = _read(request, lambda s: groups.get_group(s, ref))
+    return json_response(doc, headers={"ETag": etag(doc["version"])})
+
+
+@router.patch(
+    "/location-groups/{ref}", summary="Rename a location group or replace its locations", tags=["locations"],
+    openapi_extra=body_schema(LocationGroupPatch),
+)
+async def update_location_group(ref: str, request: Request, principal: Admin, if_match: IfMatch = None) -> Response:
+    patch = parse_body(LocationGroupPatch, await request.body())
+    doc = await run_in_threadpool(
+        database(request).transaction, lambda s: groups.update_group(s, ref, patch, if_match)
+    )
+    return json_response(doc, headers={"ETag": etag(doc["version"])})
+
+
+# ------------------------------------------------------------------------------------------------
+# Stock records and imports
+
+
+@router.put(
+    "/inventory",
+    summary="Set or change stock of many positions",
+    description=(
+        "Applies every valid record and reports each as `applied`, `duplicate` (its `record_id` was "
+        "applied before) or `error`. A record is atomic; the batch is not. In `absolute` mode the "
+        "given values replace the position's (futures included); in `delta` mode they are added, and "
+        "a record that would take on hand or safety stock below zero is refused."
+    ),
+    openapi_extra=body_schema(InventoryUpdateIn),
+)
+async def put_inventory(request: Request, principal: StockWriter) -> Response:
+    body = await request.body()
+    data = await run_in_threadpool(parse_body, InventoryUpdateIn, body)
+
+    def work(session: Session) -> tuple[int, bytes]:
+        return 200, dumps(stock.update_inventory(session, data))
+
+    return await run_command(request, principal, work, body)
+
+
+_NDJSON = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines")
+
+
+def _format(content_type: str | None, given: str | None) -> str:
+    if given:
+        return given
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media in ("text/csv", "application/csv"):
+        return "csv"
+    if media in _NDJSON:
+        return "ndjson"
+    raise ValidationFailed(
+        [FieldError("Content-Type", "send the file as the body with Content-Type text/csv or application/x-ndjson")]
+    )
+
+
+@router.post(
+    "/inventory/imports",
+    status_code=201,
+    summary="Import stock records from a CSV or NDJSON file",
+    description=(
+        "Send the file as the request body (`Content-Type: text/csv` or `application/x-ndjson`). "
+        "It is parsed as it arrives and applied in chunks of 5,000 rows; each row is atomic. "
+        "Answers with the finished import: counts and status; the rows that failed are listed at "
+        "`/inventory/imports/{id}/errors`. With `Idempotency-Key`, a repeated request answers the "
+        "import started first, as it stands, without reading the file again."
+    ),
+)
+async def import_inventory(
+    request: Request,
+    principal: StockWriter,
+    mode: Annotated[Mode, Query(description="For rows without their own mode")] = "absolute",
+    format: Annotated[Literal["csv", "ndjson"] | None, Query(description="Overrides Content-Type")] = None,
+) -> Response:
+    fmt = _format(request.headers.get("content-type"), format)
+    db = database(request)
+    key = request.headers.get("idempotency-key")
+    path = request.url.path
+
+    def begin() -> tuple[Doc, bool]:
+        def create(session: Session) -> tuple[int, bytes]:
+            return 201, dumps(imports.start_import(session, fmt, mode, principal.actor))
+
+        outcome = idempotency.run(
+            db, create, api_key_id=principal.key_id, key=key, method="POST", path=path,
+            body=f"{fmt} {mode}".encode(),
+        )
+        doc = orjson.loads(outcome.body)
+        if outcome.replayed:
+            with db.read() as session:
+                doc = imports.get_import(session, doc["id"])
+        return doc, outcome.replayed
+
+    pipe = imports.Pipe()
+
+    def run() -> tuple[Doc, bool]:
+        try:
+            return imports.run_import(db, imports.parser_for(fmt, pipe, mode), begin)
+        finally:
+            pipe.abandon()
+
+    task = asyncio.ensure_future(run_in_threadpool(run))
+    complete = False
+    try:
+        async for piece in request.stream():
+            if pipe.abandoned.is_set():
+                break
+            if piece:
+                await pipe.feed(piece)
+        await pipe.feed(None)
+        complete = True
+    except ClientDisconnect:
+        pass
+    finally:
+        if not complete:  # the client went away (or the request was cancelled): stop the reader
+            pipe.break_off(imports.UploadInterrupted("the upload was interrupted"))
+    doc, replayed = await task
+    headers = {"Location": f"{path}/{doc['id']}"}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return raw_json(dumps(doc), 200 if replayed else 201, headers)
+
+
+@router.get("/inventory/imports/{import_id}", summary="Progress and outcome of an import")
+def get_import(import_id: str, request: Request, principal: Reader) -> Response:
+    return json_response(_read(request, lambda s: imports.get_import(s, import_id)))
+
+
+@router.get("/inventory/imports/{import_id}/errors", summary="The rows of an import that were not applied")
+def list_import_errors(
+    import_id: str, request: Request, principal: Reader, limit: Limit = 200, cursor: str | None = None
+) -> Response:
+    return json_response(_read(request, lambda s: imports.list_errors(s, import_id, limit, cursor)))
+
+
+# ------------------------------------------------------------------------------------------------
+# Availability
+
+
+@router.post(
+    "/availability",
+    summary="Availability of SKUs at locations and location groups",
+    description=(
+        "Per SKU × location and per SKU × location group: on hand, reserved, safety stock, "
+        "backordered, futures, available to fulfil (on hand − reserved − safety stock) and available "
+        "to order (+ futures − backordered). Exact and current: every committed write is visible. "
+        "Without locations and groups, every active location."
+    ),
+    openapi_extra=body_schema(AvailabilityIn),
+)
+async def post_availability(request: Request, principal: Reader) -> Response:
+    data = parse_body(AvailabilityIn, await request.body())
+    db = database(request)
+
+    def read() -> bytes:
+        with db.read() as session:
+            if db.dialect == "postgresql":
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            return dumps(availability_service.availability(session, data.skus, data.locations, data.location_groups))
+
+    return raw_json(await run_in_threadpool(read), 200)
+
+
+# ------------------------------------------------------------------------------------------------
+# Reservations
+
+
+@router.post(
+    "/reservations",
+    status_code=201,
+    summary="Reserve stock (a cart hold, an order)",
+    description=(
+        "All lines or none: a line that stock cannot cover answers 409 `out-of-stock` naming each "
+        "SKU and what is available, and nothing is reserved. With `expires_in_seconds` or "
+        "`expires_at` the hold is released automatically when it expires."
+    ),
+    openapi_extra=body_schema(ReserveIn),
+)
+async def create_reservation(request: Request, principal: Reserver) -> Response:
+    body = await request.body()
+    data = parse_body(ReserveIn, body)
+    if data.expires_in_seconds is not None and data.expires_at is not None:
+        raise ValidationFailed([FieldError("expires_at", "give expires_in_seconds or expires_at, not both")])
+    lines = [service.Line(x.sku, x.location, x.quantity) for x in data.lines]
+
+    def work(session: Session) -> tuple[int, bytes]:
+        expires_at = data.expires_at
+        if data.expires_in_seconds is not None:
+            expires_at = clock.now() + timedelta(seconds=data.expires_in_seconds)
+        docs = service.reserve(session, data.reference, lines, expires_at)
+        return 201, dumps({"reference": data.reference, "reservations": docs})
+
+    return await run_command(request, principal, work, body)
+
+
+@router.get("/reservations", summary="List reservations, newest first")
+def list_reservations(
+    request: Request,
+    principal: Reader,
+    reference: str | None = None,
+    sku: str | None = None,
+    location: str | None = None,
+    status: Literal["active", "fulfilled", "released", "expired", "transferred"] | None = None,
+    limit: Limit = 50,
+    cursor: str | None = None,
+) -> Response:
+    f = service.ReservationFilter(reference, sku, location, status)
+    return json_response(_read(request, lambda s: service.list_reservations(s, f, limit, cursor)))
+
+
+@router.post(
+    "/reservations/{reference}/release",
+    summary="Release reserved units",
+    description="Without a body, every open unit of the reference; else those of a SKU (and location), or a quantity.",
+    openapi_extra=body_schema(ReleaseIn),
+)
+async def release_reservation(reference: str, request: Request, principal: Mover) -> Response:
+    body = await request.body()
+    data = parse_body(ReleaseIn, body) if body.strip() else ReleaseIn()
+
+    def work(session: Session) -> tuple[int, bytes]:
+        doc = service.release(session, reference, data.sku, data.quantity, location=data.location)
+        return 200, dumps(doc)
+
+    return await run_command(request, principal, work, body)
+
+
+@router.post(
+    "/reservations/{reference}/transfer",
+    summary="Move reserved units to another location",
+    openapi_extra=body_schema(TransferIn),
+)
+async def transfer_reservation(reference: str, request: Request, principal: Mover) -> Response:
+    body = await request.body()
+    data = parse_body(TransferIn, body)
+
+    def work(session: Session) -> tuple[int, bytes]:
+        doc = service.transfer(
+            session, reference, data.to_location, data.quantity, sku=data.sku, from_location=data.from_location,
+            reservation_id=data.reservation_id,
+        )
+        return 200, dumps(doc)
+
+    return await run_command(request, principal, work, body)
+
+
+@router.post(
+    "/reservations/{reference}/fulfil",
+    summary="Ship reserved units: on hand and reserved go down together",
+    openapi_extra=body_schema(FulfilIn),
+)
+async def fulfil_reservation(reference: str, request: Request, principal: Shipper) -> Response:
+    body = await request.body()
+    data = parse_body(FulfilIn, body)
+    lines = [service.Line(x.sku, x.location, x.quantity) for x in data.lines]
+
+    def work(session: Session) -> tuple[int, bytes]:
+        return 200, dumps(service.fulfil_lines(session, reference, lines))
+
+    return await run_command(request, principal, work, body)

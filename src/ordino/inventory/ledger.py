@@ -1,0 +1,271 @@
+"""Statements and rows the reservation use cases share (inventory.service).
+
+Position statements are each one conditional UPDATE (take stock or futures when available) or
+a plain change of counters on rows the transaction already holds. The hot path (reserve) runs
+statements built once, with bound parameters, on Core tables: no per-call statement building,
+the same SQL text every time (prepared by the driver).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    CursorResult,
+    String,
+    Table,
+    Uuid,
+    bindparam,
+    case,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from ordino.catalog.models import Location, Product
+from ordino.inventory import domain
+from ordino.inventory.domain import Hold, Plan
+from ordino.inventory.models import InventoryReservation
+from ordino.inventory.stock import POSITION
+from ordino.kernel.errors import FieldError, NotFound, ValidationFailed
+from ordino.kernel.ids import parse_id
+from ordino.kernel.types import UTCDateTime
+
+RES = cast(Table, InventoryReservation.__table__)
+P = POSITION.c
+R = RES.c
+Doc = dict[str, Any]
+Key = tuple[str, uuid.UUID]
+
+ATF = P.on_hand - P.reserved - P.safety_stock
+ATO = ATF + P.futures - P.backordered
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    sku: str
+    location: str | uuid.UUID  # a location code or id
+    quantity: int
+
+
+LineLike = Line | tuple[str, str | uuid.UUID, int]
+
+
+def as_line(value: LineLike) -> Line:
+    return value if isinstance(value, Line) else Line(*value)
+
+
+def rowcount(session: Session, stmt: Any, params: dict[str, Any] | None = None) -> int:
+    return cast(CursorResult[Any], session.execute(stmt, params)).rowcount
+
+
+LOCATION = cast(Table, Location.__table__)
+PRODUCT = cast(Table, Product.__table__)
+_FIND_LOCATIONS = select(LOCATION.c.id, LOCATION.c.code, LOCATION.c.active).where(
+    or_(LOCATION.c.code.in_(bindparam("codes", expanding=True)), LOCATION.c.id.in_(bindparam("ids", expanding=True)))
+)
+FIND_PRODUCTS = select(PRODUCT.c.sku, PRODUCT.c.backorder_policy, PRODUCT.c.active).where(
+    PRODUCT.c.sku.in_(bindparam("skus", expanding=True))
+)
+_QUANTITY = bindparam("k_q", type_=BigInteger())
+_AT = (P.sku == bindparam("k_sku", type_=String()), P.location_id == bindparam("k_loc", type_=Uuid()))
+_TOUCH = {P.version: P.version + 1, P.updated_at: bindparam("k_now", type_=UTCDateTime())}
+# Stock: available to fulfil and to order both cover the quantity.
+_RESERVE_STOCK = (
+    update(POSITION)
+    .where(*_AT, ATF >= _QUANTITY, ATO >= _QUANTITY)
+    .values({P.reserved: P.reserved + _QUANTITY, **_TOUCH})
+)
+# Futures (backorder policy): available to order covers the quantity.
+_RESERVE_FUTURES = (
+    update(POSITION).where(*_AT, ATO >= _QUANTITY).values({P.backordered: P.backordered + _QUANTITY, **_TOUCH})
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    id: uuid.UUID
+    code: str
+    active: bool
+
+
+def find_locations(session: Session, refs: Iterable[str | uuid.UUID]) -> dict[str | uuid.UUID, Place]:
+    """Locations by code or id; the map has an entry for every ref that resolved."""
+    refs = set(refs)
+    codes = [r for r in refs if isinstance(r, str)]
+    ids = [r for r in refs if isinstance(r, uuid.UUID)] + [i for r in codes if (i := parse_id(r))]
+    found: dict[str | uuid.UUID, Place] = {}
+    if not refs:
+        return found
+    for row in session.execute(_FIND_LOCATIONS, {"codes": codes, "ids": ids}):
+        place = Place(row.id, row.code, row.active)
+        found[row.code] = found[row.id] = found[str(row.id)] = place
+    return found
+
+
+def location_codes(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    ids = set(ids)
+    if not ids:
+        return {}
+    return dict(session.execute(select(Location.id, Location.code).where(Location.id.in_(ids))).tuples().all())
+
+
+def find_location(session: Session, ref: str | uuid.UUID, field: str, *, active: bool = False) -> Place:
+    place = find_locations(session, [ref]).get(ref)
+    if place is None:
+        raise ValidationFailed([FieldError(field, f"no location '{ref}'")])
+    if active and not place.active:
+        raise ValidationFailed([FieldError(field, f"location '{place.code}' is not active")])
+    return place
+
+
+# ------------------------------------------------------------------------------------------------
+# Position statements: each one conditional or a plain increment of rows this transaction holds
+
+
+def reserve_stock(session: Session, key: Key, quantity: int, now: datetime) -> bool:
+    params = {"k_sku": key[0], "k_loc": key[1], "k_q": quantity, "k_now": now}
+    return rowcount(session, _RESERVE_STOCK, params) == 1
+
+
+def reserve_futures(session: Session, key: Key, quantity: int, now: datetime) -> bool:
+    params = {"k_sku": key[0], "k_loc": key[1], "k_q": quantity, "k_now": now}
+    return rowcount(session, _RESERVE_FUTURES, params) == 1
+
+
+def give_back(session: Session, changes: Sequence[tuple[Key, int, int]], now: datetime) -> None:
+    """Lower reserved / backordered of positions by (physical, backordered) units, in key order."""
+    rows = [
+        {"k_sku": k[0], "k_loc": k[1], "k_p": p, "k_b": b}
+        for k, p, b in sorted(changes, key=lambda c: c[0])
+        if p or b
+    ]
+    if rows:
+        session.execute(
+            update(POSITION)
+            .where(P.sku == bindparam("k_sku"), P.location_id == bindparam("k_loc"))
+            .values(
+                reserved=P.reserved - bindparam("k_p"),
+                backordered=P.backordered - bindparam("k_b"),
+                version=P.version + 1,
+                updated_at=now,
+            ),
+            rows,
+        )
+
+
+def take_back(session: Session, changes: Sequence[tuple[Key, int, int]], now: datetime) -> None:
+    """Undo `give_back` (the compensation of a refused transfer)."""
+    give_back(session, [(k, -p, -b) for k, p, b in changes], now)
+
+
+# ------------------------------------------------------------------------------------------------
+# Reservation rows: lock, close, describe
+
+
+ROW_COLUMNS = (R.id, R.reference, R.sku, R.location_id, R.open_quantity, R.backordered_quantity, R.expires_at)
+
+
+def lock_active(session: Session, *where: ColumnElement[bool], oldest_first: bool = False) -> list[Any]:
+    order = R.id.asc() if oldest_first else R.id.desc()  # ids are UUIDv7: creation order
+    stmt = select(*ROW_COLUMNS).where(R.status == domain.ACTIVE, *where).order_by(order).with_for_update()
+    return list(session.execute(stmt).all())
+
+
+def holds_of(rows: Sequence[Any]) -> list[Hold]:
+    return [Hold(r.id, r.open_quantity, r.backordered_quantity) for r in rows]
+
+
+_BUCKETS = {"released": "released_quantity", "expired": "released_quantity", "fulfilled": "fulfilled_quantity",
+            "transferred": "transferred_quantity"}
+
+
+def close_rows(session: Session, rows: Sequence[Any], plan: Plan, action: str, now: datetime) -> None:
+    """Take the planned units off the reservation rows (they stay active while units are open)."""
+    if not plan.takes:
+        return
+    bucket = R[_BUCKETS[action]]
+    take: Any = bindparam("t_q")
+    session.execute(
+        update(RES)
+        .where(R.id == bindparam("t_id"))
+        .values(
+            {
+                R.open_quantity: R.open_quantity - take,
+                R.backordered_quantity: R.backordered_quantity - bindparam("t_b"),
+                bucket: bucket + take,
+                R.status: case((R.open_quantity - take == 0, action), else_=R.status),
+                R.updated_at: now,
+            }
+        ),
+        [{"t_id": t.id, "t_q": t.quantity, "t_b": t.backordered} for t in plan.takes],
+    )
+
+
+def position_changes(rows: Sequence[Any], plan: Plan) -> list[tuple[Key, int, int]]:
+    by_id = {r.id: r for r in rows}
+    totals: dict[Key, list[int]] = {}
+    for t in plan.takes:
+        row = by_id[t.id]
+        acc = totals.setdefault((row.sku, row.location_id), [0, 0])
+        acc[0] += t.physical
+        acc[1] += t.backordered
+    return [(k, p, b) for k, (p, b) in sorted(totals.items())]
+
+
+def reservation_doc(row: Any, location: str) -> Doc:
+    get: Any = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
+    return {
+        "id": get("id"),
+        "reference": get("reference"),
+        "sku": get("sku"),
+        "location": location,
+        "status": get("status"),
+        "quantity": get("quantity"),
+        "open_quantity": get("open_quantity"),
+        "backordered_quantity": get("backordered_quantity"),
+        "fulfilled_quantity": get("fulfilled_quantity"),
+        "released_quantity": get("released_quantity"),
+        "transferred_quantity": get("transferred_quantity"),
+        "backordered": get("backordered_quantity") > 0,
+        "expires_at": get("expires_at"),
+        "transferred_from_id": get("transferred_from_id"),
+        "created_at": get("created_at"),
+        "updated_at": get("updated_at"),
+    }
+
+
+def event_line(doc: Doc, quantity: int, backordered: int = 0) -> Doc:
+    return {"reservation_id": str(doc["id"]), "sku": doc["sku"], "location": doc["location"],
+            "quantity": quantity, "backordered_quantity": backordered}
+
+
+def reservations_of(session: Session, reference: str) -> list[Doc]:
+    rows = session.execute(
+        select(RES, Location.code)
+        .join(Location, Location.id == R.location_id)
+        .where(R.reference == reference)
+        .order_by(R.id)
+    )
+    return [reservation_doc(r, r.code) for r in rows]
+
+
+def require_reference(session: Session, reference: str) -> None:
+    if session.execute(select(R.id).where(R.reference == reference).limit(1)).first() is None:
+        raise NotFound(f"no reservations for reference '{reference}'")
+
+
+def takes_doc(rows: Sequence[Any], plan: Plan, codes: dict[uuid.UUID, str]) -> list[Doc]:
+    by_id = {r.id: r for r in rows}
+    return [
+        {"reservation_id": str(t.id), "sku": by_id[t.id].sku, "location": codes[by_id[t.id].location_id],
+         "quantity": t.quantity, "backordered_quantity": t.backordered}
+        for t in plan.takes
+    ]

@@ -1,0 +1,508 @@
+"""Reservations: the use cases other capabilities call, each in the caller's transaction.
+
+- `reserve` is all-or-nothing. Quantities are summed per (sku, location) first, positions are
+  taken in sorted (sku, location) order, and each is one conditional statement
+  (`UPDATE … SET reserved = reserved + :q WHERE … AND on_hand - reserved - safety_stock >= :q`)
+  whose row count says whether it held. When one fails, the ones already taken are given back in
+  the same transaction and a 409 `out-of-stock` names every failing SKU and what is available,
+  so nothing stays reserved even if the caller catches the problem.
+- Products with backorder policy 'backorder' that stock cannot cover are reserved whole against
+  the futures (`backordered`), by a second conditional statement on available to order.
+  `allocate_backorders` later moves them onto stock, oldest first, as stock arrives.
+- `transfer`, `release`, `fulfil` and `expire_holds` lock the reservation rows they change
+  (`FOR UPDATE`), then change the positions in sorted order: reservation rows before positions,
+  positions sorted, everywhere, so two use cases never wait on each other in a cycle.
+- Each call appends one event to the outbox (inventory.reserved, .released, .transferred,
+  .fulfilled, .expired, .backorders_allocated), never one per line.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from ordino.catalog.models import Location
+from ordino.inventory import domain
+from ordino.inventory.domain import Figures, Plan
+from ordino.inventory.ledger import (
+    ATF,
+    FIND_PRODUCTS,
+    RES,
+    ROW_COLUMNS,
+    Doc,
+    Key,
+    Line,
+    LineLike,
+    P,
+    R,
+    as_line,
+    close_rows,
+    event_line,
+    find_location,
+    find_locations,
+    give_back,
+    holds_of,
+    location_codes,
+    lock_active,
+    position_changes,
+    require_reference,
+    reservation_doc,
+    reservations_of,
+    reserve_futures,
+    reserve_stock,
+    rowcount,
+    take_back,
+    takes_doc,
+)
+from ordino.inventory.models import InventoryReservation
+from ordino.inventory.stock import POSITION, chunks, current_figures
+from ordino.kernel import clock
+from ordino.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from ordino.kernel.http import page, paginate
+from ordino.kernel.ids import new_id
+from ordino.kernel.outbox import emit
+
+__all__ = [
+    "Line", "LineLike", "ReservationFilter", "allocate_backorders", "expire_holds", "fulfil", "fulfil_lines",
+    "list_reservations", "release", "reservations_of", "reserve", "transfer",
+]
+
+# ------------------------------------------------------------------------------------------------
+# Reserve
+
+
+def reserve(
+    session: Session,
+    reference: str,
+    lines: Sequence[LineLike],
+    expires_at: datetime | None = None,
+    *,
+    path: str = "lines",
+) -> list[Doc]:
+    """Reserve every line or nothing; returns the reservation rows written (one per sku and
+    location). `path` prefixes the field names of refusals (`lines[2].sku`)."""
+    now = clock.now()
+    wanted_lines = [as_line(x) for x in lines]
+    errors: list[FieldError] = []
+    if not wanted_lines:
+        errors.append(FieldError(path, "name at least one line"))
+    if expires_at is not None:
+        expires_at = clock.ensure_utc(expires_at)
+        if expires_at <= now:
+            errors.append(FieldError("expires_at", "must be in the future"))
+    places = find_locations(session, [x.location for x in wanted_lines])
+    products = {
+        r.sku: r
+        for part in chunks(sorted({x.sku for x in wanted_lines}))
+        for r in session.execute(FIND_PRODUCTS, {"skus": list(part)})
+    }
+    resolved: list[tuple[str, uuid.UUID, int]] = []
+    first_line: dict[Key, int] = {}
+    for i, x in enumerate(wanted_lines):
+        product, place = products.get(x.sku), places.get(x.location)
+        if product is None:
+            errors.append(FieldError(f"{path}[{i}].sku", f"no product '{x.sku}'"))
+        elif not product.active:
+            errors.append(FieldError(f"{path}[{i}].sku", f"product '{x.sku}' is not active"))
+        if place is None:
+            errors.append(FieldError(f"{path}[{i}].location", f"no location '{x.location}'"))
+        elif not place.active:
+            errors.append(FieldError(f"{path}[{i}].location", f"location '{place.code}' is not active"))
+        if not isinstance(x.quantity, int) or x.quantity <= 0:
+            errors.append(FieldError(f"{path}[{i}].quantity", "must be a positive whole number"))
+        if product is not None and place is not None:
+            resolved.append((x.sku, place.id, x.quantity))
+            first_line.setdefault((x.sku, place.id), i)
+    if errors:
+        raise ValidationFailed(errors)
+
+    wanted = domain.sum_quantities(resolved)
+    taken: list[tuple[Key, int, int]] = []  # (position, units from stock, units backordered)
+    for n, (key, quantity) in enumerate(wanted):
+        if reserve_stock(session, key, quantity, now):
+            taken.append((key, quantity, 0))
+        elif products[key[0]].backorder_policy == "backorder" and reserve_futures(session, key, quantity, now):
+            taken.append((key, 0, quantity))
+        else:
+            give_back(session, taken, now)
+            policies = {sku: products[sku].backorder_policy for sku, _ in wanted_keys(wanted[n:])}
+            fields = {k: f"{path}[{i}].quantity" for k, i in first_line.items()}
+            codes = {p.id: p.code for p in places.values()}
+            raise _out_of_stock(session, wanted[n:], policies, fields, codes)
+
+    codes = {p.id: p.code for p in places.values()}
+    rows = [
+        {
+            "id": new_id(),
+            "reference": reference,
+            "sku": key[0],
+            "location_id": key[1],
+            "quantity": quantity,
+            "open_quantity": quantity,
+            "backordered_quantity": backordered,
+            "fulfilled_quantity": 0,
+            "released_quantity": 0,
+            "transferred_quantity": 0,
+            "status": domain.ACTIVE,
+            "expires_at": expires_at,
+            "transferred_from_id": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for key, physical, backordered in taken
+        for quantity in [physical + backordered]
+    ]
+    session.execute(insert(RES), rows)
+    docs = [reservation_doc(row, codes[key[1]]) for row, (key, _, _) in zip(rows, taken, strict=True)]
+    emit(
+        session,
+        "inventory.reserved",
+        f"reservation/{reference}",
+        {
+            "reference": reference,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+            "lines": [event_line(d, d["quantity"], d["backordered_quantity"]) for d in docs],
+        },
+    )
+    return docs
+
+
+def wanted_keys(items: Sequence[tuple[Key, int]]) -> list[Key]:
+    return [key for key, _ in items]
+
+
+def _out_of_stock(
+    session: Session,
+    remaining: Sequence[tuple[Key, int]],
+    policies: dict[str, str],
+    fields: dict[Key, str],
+    codes: dict[uuid.UUID, str],
+) -> Conflict:
+    """The refusal naming the position that failed and every later one that would fail too."""
+    figures = current_figures(session, wanted_keys(remaining))
+    unavailable = []
+    errors = []
+    for n, (key, quantity) in enumerate(remaining):
+        f = figures.get(key, Figures())
+        backorder = policies[key[0]] == "backorder"
+        available = max(0, f.available_to_order if backorder else min(f.available_to_fulfill, f.available_to_order))
+        if n > 0 and available >= quantity:
+            continue
+        unavailable.append(
+            {"sku": key[0], "location": codes[key[1]], "requested": quantity, "available": available,
+             "available_to_fulfill": f.available_to_fulfill, "available_to_order": f.available_to_order}
+        )
+        errors.append(
+            FieldError(fields[key], f"{quantity} requested, {available} available at {codes[key[1]]}")
+        )
+    names = "; ".join(f"{u['sku']} at {u['location']}: {u['available']} of {u['requested']}" for u in unavailable)
+    return Conflict(
+        f"not enough stock ({names})", errors, slug="out-of-stock", title="Out of stock",
+        extra={"unavailable": unavailable},
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# Release, transfer, fulfil
+
+
+def release(
+    session: Session,
+    reference: str,
+    sku: str | None = None,
+    quantity: int | None = None,
+    *,
+    location: str | uuid.UUID | None = None,
+) -> Doc:
+    """Release the reference's open units: all of them, those of one SKU (and location), or
+    `quantity` units of one SKU, newest reservations first and backordered units first."""
+    now = clock.now()
+    if quantity is not None and sku is None:
+        raise ValidationFailed([FieldError("sku", "is required when a quantity is given")])
+    where = [R.reference == reference]
+    if sku is not None:
+        where.append(R.sku == sku)
+    if location is not None:
+        where.append(R.location_id == find_location(session, location, "location").id)
+    rows = lock_active(session, *where)
+    if not rows:
+        require_reference(session, reference)
+    open_units = sum(r.open_quantity for r in rows)
+    if quantity is not None and quantity > open_units:
+        raise Conflict(
+            f"reference '{reference}' holds {open_units} open units of {sku}; cannot release {quantity}",
+            [FieldError("quantity", f"at most {open_units}")],
+            slug="insufficient-reservation",
+        )
+    plan = domain.plan_release(holds_of(rows), quantity)
+    give_back(session, position_changes(rows, plan), now)
+    close_rows(session, rows, plan, "released", now)
+    codes = location_codes(session, [r.location_id for r in rows])
+    released = takes_doc(rows, plan, codes)
+    if released:
+        emit(session, "inventory.released", f"reservation/{reference}", {"reference": reference, "lines": released})
+    return {"reference": reference, "released": released, "reservations": reservations_of(session, reference)}
+
+
+def transfer(
+    session: Session,
+    reference: str | None,
+    to_location: str | uuid.UUID,
+    quantity: int,
+    *,
+    sku: str | None = None,
+    from_location: str | uuid.UUID | None = None,
+    reservation_id: uuid.UUID | None = None,
+) -> Doc:
+    """Move `quantity` reserved units of one SKU to another location (routing chose it): a
+    conditional reserve of stock at the target and a release at the source, in one transaction.
+    The units are named by reference and SKU (optionally the source location), or by the id of
+    one reservation row."""
+    now = clock.now()
+    if reservation_id is None and (reference is None or sku is None):
+        raise ValidationFailed([FieldError("sku", "name the reference and sku, or the reservation_id")])
+    target = find_location(session, to_location, "to_location", active=True)
+    where = [R.location_id != target.id]
+    if reference is not None:
+        where.append(R.reference == reference)
+    if reservation_id is not None:
+        where.append(R.id == reservation_id)
+    if sku is not None:
+        where.append(R.sku == sku)
+    if from_location is not None:
+        source = find_location(session, from_location, "from_location")
+        if source.id == target.id:
+            raise ValidationFailed([FieldError("to_location", "is the location the units are reserved at")])
+        where.append(R.location_id == source.id)
+    rows = lock_active(session, *where)
+    if not rows and reservation_id is not None:
+        mine = [R.reference == reference] if reference is not None else []
+        if session.execute(select(R.id).where(R.id == reservation_id, *mine)).first() is None:
+            raise NotFound("reservation not found")
+        raise Conflict(
+            f"reservation {reservation_id} holds no open units away from {target.code}",
+            [FieldError("reservation_id", "is not active, or is at the target location")],
+            slug="insufficient-reservation",
+        )
+    if not rows:
+        assert reference is not None
+        require_reference(session, reference)
+    reference = reference or rows[0].reference
+    sku = sku or rows[0].sku
+    open_units = sum(r.open_quantity for r in rows)
+    if quantity > open_units:
+        raise Conflict(
+            f"reference '{reference}' holds {open_units} open units of {sku} elsewhere than"
+            f" {target.code}; cannot transfer {quantity}",
+            [FieldError("quantity", f"at most {open_units}")],
+            slug="insufficient-reservation",
+        )
+    plan = domain.plan_release(holds_of(rows), quantity)
+    sources = position_changes(rows, plan)
+    target_key = (sku, target.id)
+    done: list[tuple[Key, int, int]] = []
+    for key in sorted([k for k, _, _ in sources] + [target_key]):
+        if key != target_key:
+            change = next(c for c in sources if c[0] == key)
+            give_back(session, [change], now)
+            done.append(change)
+        elif not reserve_stock(session, target_key, quantity, now):
+            take_back(session, done, now)
+            raise _out_of_stock(
+                session, [(target_key, quantity)], {sku: "deny"}, {target_key: "quantity"}, {target.id: target.code}
+            )
+    close_rows(session, rows, plan, "transferred", now)
+    by_id = {r.id: r for r in rows}
+    new_rows = [
+        {
+            "id": new_id(), "reference": reference, "sku": sku, "location_id": target.id,
+            "quantity": t.quantity, "open_quantity": t.quantity, "backordered_quantity": 0,
+            "fulfilled_quantity": 0, "released_quantity": 0, "transferred_quantity": 0,
+            "status": domain.ACTIVE, "expires_at": by_id[t.id].expires_at, "transferred_from_id": t.id,
+            "created_at": now, "updated_at": now,
+        }
+        for t in plan.takes
+    ]
+    session.execute(insert(RES), new_rows)
+    codes = location_codes(session, [r.location_id for r in rows])
+    moved = takes_doc(rows, plan, codes)
+    emit(
+        session,
+        "inventory.transferred",
+        f"reservation/{reference}",
+        {"reference": reference, "sku": sku, "to_location": target.code, "quantity": quantity, "from": moved},
+    )
+    return {"reference": reference, "transferred": moved, "to_location": target.code,
+            "reservations": reservations_of(session, reference)}
+
+
+def fulfil(session: Session, reference: str, sku: str, location: str | uuid.UUID, quantity: int) -> Doc:
+    """Ship `quantity` reserved units: on hand and reserved go down together."""
+    return fulfil_lines(session, reference, [Line(sku, location, quantity)])
+
+
+def fulfil_lines(session: Session, reference: str, lines: Sequence[LineLike], *, path: str = "lines") -> Doc:
+    now = clock.now()
+    wanted_lines = [as_line(x) for x in lines]
+    places = find_locations(session, [x.location for x in wanted_lines])
+    errors = [
+        FieldError(f"{path}[{i}].location", f"no location '{x.location}'")
+        for i, x in enumerate(wanted_lines)
+        if x.location not in places
+    ]
+    if errors:
+        raise ValidationFailed(errors)
+    first_line: dict[Key, int] = {}
+    for i, x in enumerate(wanted_lines):
+        first_line.setdefault((x.sku, places[x.location].id), i)
+    wanted = domain.sum_quantities((x.sku, places[x.location].id, x.quantity) for x in wanted_lines)
+    rows = lock_active(session, R.reference == reference, R.sku.in_({k[0] for k, _ in wanted}), oldest_first=True)
+    if not rows:
+        require_reference(session, reference)
+    codes = {p.id: p.code for p in places.values()}
+    plan = Plan()
+    changes: list[tuple[Key, int]] = []
+    conflicts: list[FieldError] = []
+    for key, quantity in wanted:
+        at = [r for r in rows if (r.sku, r.location_id) == key]
+        holds = holds_of(at)
+        physical = sum(h.physical for h in holds)
+        if physical < quantity:
+            backordered = sum(h.backordered for h in holds)
+            why = f" ({backordered} are backordered, not yet in stock)" if backordered else ""
+            conflicts.append(
+                FieldError(
+                    f"{path}[{first_line[key]}].quantity",
+                    f"{physical} units of {key[0]} reserved from stock at {codes[key[1]]}{why}; cannot ship {quantity}",
+                )
+            )
+            continue
+        plan.takes += domain.plan_fulfil(holds, quantity).takes
+        changes.append((key, quantity))
+    if conflicts:
+        raise Conflict(
+            f"reference '{reference}' has not enough units reserved from stock", conflicts,
+            slug="insufficient-reservation",
+        )
+    shipped: list[tuple[Key, int]] = []
+    for key, quantity in changes:  # sorted by key
+        stmt = (
+            update(POSITION)
+            .where(P.sku == key[0], P.location_id == key[1], P.on_hand >= quantity, P.reserved >= quantity)
+            .values(on_hand=P.on_hand - quantity, reserved=P.reserved - quantity, version=P.version + 1, updated_at=now)
+        )
+        if rowcount(session, stmt) != 1:
+            for done_key, done_quantity in shipped:
+                session.execute(
+                    update(POSITION)
+                    .where(P.sku == done_key[0], P.location_id == done_key[1])
+                    .values(on_hand=P.on_hand + done_quantity, reserved=P.reserved + done_quantity)
+                )
+            on_hand = current_figures(session, [key]).get(key, Figures()).on_hand
+            raise Conflict(
+                f"only {on_hand} units of {key[0]} are on hand at {codes[key[1]]}; cannot ship {quantity}."
+                " Count the stock, then ship.",
+                [FieldError(f"{path}[{first_line[key]}].quantity", f"{on_hand} on hand")],
+                slug="insufficient-stock",
+            )
+        shipped.append((key, quantity))
+    close_rows(session, rows, plan, "fulfilled", now)
+    fulfilled = takes_doc(rows, plan, codes)
+    emit(session, "inventory.fulfilled", f"reservation/{reference}", {"reference": reference, "lines": fulfilled})
+    return {"reference": reference, "fulfilled": fulfilled, "reservations": reservations_of(session, reference)}
+
+
+# ------------------------------------------------------------------------------------------------
+# Periodic jobs
+
+
+def expire_holds(session: Session, now: datetime | None = None, limit: int = 1000) -> int:
+    """Release active reservations whose expiry has passed; returns how many rows expired.
+    Rows another transaction holds are skipped (PostgreSQL) and expire on the next run."""
+    now = now or clock.now()
+    stmt = (
+        select(*ROW_COLUMNS)
+        .where(R.status == domain.ACTIVE, R.expires_at.is_not(None), R.expires_at <= now)
+        .order_by(R.expires_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = list(session.execute(stmt).all())
+    if not rows:
+        return 0
+    plan = domain.plan_release(holds_of(rows), None)
+    give_back(session, position_changes(rows, plan), now)
+    close_rows(session, rows, plan, "expired", now)
+    codes = location_codes(session, [r.location_id for r in rows])
+    lines = takes_doc(rows, plan, codes)
+    expired = [{**line, "reference": row.reference} for line, row in zip(lines, rows, strict=True)]
+    emit(session, "inventory.expired", None, {"reservations": expired})
+    return len(rows)
+
+
+def allocate_backorders(session: Session, limit: int = 100) -> int:
+    """Move backordered units onto stock where stock has arrived, oldest reservation first;
+    returns how many reservations were allocated. Emits one inventory.backorders_allocated."""
+    now = clock.now()
+    positions = session.execute(
+        select(P.sku, P.location_id).where(P.backordered > 0, ATF > 0).order_by(P.sku, P.location_id).limit(limit)
+    ).all()
+    allocated: list[Doc] = []
+    for sku, location_id in positions:
+        rows = session.execute(
+            select(R.id, R.reference, R.backordered_quantity)
+            .where(R.sku == sku, R.location_id == location_id, R.status == domain.ACTIVE, R.backordered_quantity > 0)
+            .order_by(R.id)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for row in rows:
+            units = row.backordered_quantity
+            moved = rowcount(
+                session,
+                update(POSITION)
+                .where(P.sku == sku, P.location_id == location_id, units <= ATF, P.backordered >= units)
+                .values(reserved=P.reserved + units, backordered=P.backordered - units, version=P.version + 1,
+                        updated_at=now),
+            )
+            if not moved:
+                break  # first come, first served: later reservations wait for the earlier ones
+            session.execute(update(RES).where(R.id == row.id).values(backordered_quantity=0, updated_at=now))
+            allocated.append({"reservation_id": str(row.id), "reference": row.reference, "sku": sku,
+                              "location_id": location_id, "quantity": units})
+    if allocated:
+        codes = location_codes(session, [a["location_id"] for a in allocated])
+        for a in allocated:
+            a["location"] = codes[a.pop("location_id")]
+        emit(session, "inventory.backorders_allocated", None, {"reservations": allocated})
+    return len(allocated)
+
+
+# ------------------------------------------------------------------------------------------------
+# Reads
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationFilter:
+    reference: str | None = None
+    sku: str | None = None
+    location: str | None = None
+    status: str | None = None
+
+
+def list_reservations(session: Session, f: ReservationFilter, limit: int, cursor: str | None) -> Doc:
+    stmt = select(RES, Location.code).join(Location, Location.id == R.location_id)
+    if f.reference is not None:
+        stmt = stmt.where(R.reference == f.reference)
+    if f.sku is not None:
+        stmt = stmt.where(R.sku == f.sku)
+    if f.location is not None:
+        stmt = stmt.where(Location.code == f.location)
+    if f.status is not None:
+        stmt = stmt.where(R.status == f.status)
+    rows = session.execute(paginate(stmt, InventoryReservation.id, limit, cursor)).all()
+    return page([reservation_doc(r, r.code) for r in rows], [r.id for r in rows], limit)
