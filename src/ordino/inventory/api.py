@@ -15,7 +15,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from ordino.inventory import availability as availability_service
-from ordino.inventory import groups, imports, service, stock
+from ordino.inventory import groups, imports, service, sourcing, stock
 from ordino.inventory.schemas import (
     AvailabilityIn,
     FulfilIn,
@@ -25,6 +25,7 @@ from ordino.inventory.schemas import (
     Mode,
     ReleaseIn,
     ReserveIn,
+    SourcingIn,
     TransferIn,
 )
 from ordino.kernel import clock, idempotency
@@ -341,5 +342,38 @@ async def fulfil_reservation(reference: str, request: Request, principal: Shippe
 
     def work(session: Session) -> tuple[int, bytes]:
         return 200, dumps(service.fulfil_lines(session, reference, lines))
+
+    return await run_command(request, principal, work, body)
+
+
+# ------------------------------------------------------------------------------------------------
+# Channel sourcing
+
+
+@router.get("/channels/{code}/sourcing", summary="Where the channel's orders are reserved at intake",
+            tags=["channels"])
+def get_channel_sourcing(code: str, request: Request, principal: Reader) -> Response:
+    with database(request).read() as session:
+        return json_response(sourcing.get_sourcing(session, code))
+
+
+@router.put(
+    "/channels/{code}/sourcing",
+    summary="Set where the channel's orders are reserved at intake",
+    description=(
+        "`none`: orders are reserved when they are routed. `location`: every line is reserved at "
+        "that location. `location_group`: at the group's locations (most available first, split "
+        "when no single location covers a line); routing later moves the holds. With a mode other "
+        "than `none`, an order that stock cannot cover is refused with 409 `out-of-stock`."
+    ),
+    tags=["channels"],
+    openapi_extra=body_schema(SourcingIn),
+)
+async def put_channel_sourcing(code: str, request: Request, principal: Admin) -> Response:
+    body = await request.body()
+    data = parse_body(SourcingIn, body)
+
+    def work(session: Session) -> tuple[int, bytes]:
+        return 200, dumps(sourcing.set_sourcing(session, code, data.mode, data.target))
 
     return await run_command(request, principal, work, body)

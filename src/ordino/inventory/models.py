@@ -248,3 +248,16 @@ class InventoryImportError(IdMixin, Base):
     message: Mapped[str] = mapped_column(String(500))
 
     __table_args__ = (Index("ix_inventory_import_error_import", "import_id", "row_number"),)
+
+
+class ChannelSourcing(Base):
+    """Where a sales channel's orders are reserved at intake (inventory.sourcing)."""
+
+    __tablename__ = "channel_sourcing"
+
+    channel_code: Mapped[str] = mapped_column(String(40), ForeignKey("sales_channel.code"), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(20))
+    target_code: Mapped[str | None] = mapped_column(String(40))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (CheckConstraint("mode IN ('none', 'location', 'location_group')", name="mode"),)

@@ -130,3 +130,8 @@ class TransferIn(Strict):
 
 class FulfilIn(Strict):
     lines: Annotated[list[ReservationLineIn], Field(min_length=1, max_length=MAX_LINES)]
+
+
+class SourcingIn(Strict):
+    mode: Literal["none", "location", "location_group"]
+    target: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ordino.accounts.models import Account
 from ordino.catalog.models import Product, SalesChannel
+from ordino.inventory import sourcing
 from ordino.kernel import clock
 from ordino.kernel.auth import Principal
 from ordino.kernel.errors import FieldError, NotFound, ValidationFailed
@@ -169,6 +170,7 @@ def place_order(session: Session, order: OrderIn, principal: Principal) -> Place
     adjustments: list[dict[str, Any]] = []
     taxes: list[dict[str, Any]] = []
     amounts: list[domain.ItemAmounts] = []
+    demands: list[sourcing.Demand] = []
     line_number = 0
 
     def tax_rows(item_id: uuid.UUID, lines: list[TaxLineIn], path: str) -> int:
@@ -232,6 +234,7 @@ def place_order(session: Session, order: OrderIn, principal: Principal) -> Place
                 errors.append(FieldError(f"{path}.adjustments", "discounts exceed the line amount"))
             tax = tax_rows(item_id, line.tax_lines, f"{path}.tax_lines")
             amounts.append(domain.ItemAmounts("product", amount, adjustment, tax))
+            demands.append(sourcing.Demand(str(item_id), product.sku, line.quantity, f"{path}.quantity"))
             items.append(
                 {
                     "id": item_id,
@@ -333,6 +336,8 @@ def place_order(session: Session, order: OrderIn, principal: Principal) -> Place
     session.execute(
         insert(StatusHistory), [initial_history(domain.ORDER_LIFECYCLE, order_id, actor=principal.actor, at=now)]
     )
+    # Stock last: position rows stay locked from here to commit, so keep that stretch short.
+    sourcing.reserve_items(session, sourcing.sourcing_for(session, refs.channel_code), demands, now)
     document = order_document(header, groups, items, adjustments, taxes, refs.account_number, refs.channel_code)
     emit(
         session,
