@@ -276,8 +276,8 @@ CASES = [
     ),
     pytest.param(
         _set(("pricing",), "catalog"),
-        _err("pricing", "catalog pricing needs price books, which are not set up; send 'order'"),
-        id="catalog-pricing",
+        _err(P, "is set by the price books when pricing is 'catalog'"),
+        id="catalog-pricing-with-price",
     ),
     pytest.param(
         _set(("pricing",), "free"),

@@ -130,6 +130,9 @@ class OrderIn(Strict):
     bill_to: AddressIn | None = None
     delivery_groups: list[DeliveryGroupIn] = Field(min_length=1, max_length=100)
     payments: list[PaymentIn] = Field(default_factory=list, max_length=10)
+    coupons: list[Annotated[str, StringConstraints(min_length=1, max_length=40)]] = Field(
+        default_factory=list, max_length=10
+    )
 
     @field_validator("delivery_groups")
     @classmethod

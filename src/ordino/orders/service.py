@@ -39,6 +39,7 @@ from ordino.orders.models import (
 )
 from ordino.orders.schemas import AddressIn, OrderIn, TaxLineIn
 from ordino.orders.serialize import order_document, order_row
+from ordino.pricing import service as pricing
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +62,6 @@ def _resolve(session: Session, order: OrderIn, principal: Principal) -> _Refs:
     errors: list[FieldError] = []
     if not is_currency(order.currency):
         errors.append(FieldError("currency", f"'{order.currency}' is not an active ISO 4217 currency"))
-    if order.pricing == "catalog":
-        errors.append(
-            FieldError("pricing", "catalog pricing needs price books, which are not set up; send 'order'")
-        )
     account = session.execute(
         select(Account.id, Account.number, Account.status).where(Account.number == order.account)
     ).first()
@@ -116,10 +113,38 @@ def _resolve(session: Session, order: OrderIn, principal: Principal) -> _Refs:
                 )
             if order.pricing == "order" and line.unit_price is None:
                 errors.append(FieldError(f"{path}.unit_price", "is required when pricing is 'order'"))
+            if order.pricing == "catalog" and line.unit_price is not None:
+                errors.append(FieldError(f"{path}.unit_price", "is set by the price books when pricing is 'catalog'"))
+    if order.pricing == "order" and order.coupons:
+        errors.append(FieldError("coupons", "coupons apply when pricing is 'catalog'"))
     if errors:
         raise ValidationFailed(errors)
     assert account is not None and channel is not None
     return _Refs(account.id, account.number, channel.id, channel.code, products)
+
+
+def _line_field(key: Any, field: str) -> str:
+    if key is None:
+        return field
+    group, line = key
+    return f"delivery_groups[{group}].lines[{line}].{field}"
+
+
+def _catalog_prices(session: Session, order: OrderIn, refs: _Refs, at: datetime) -> pricing.PricedOrder:
+    """Prices and promotions from the price books; every line that cannot be priced is named."""
+    lines = [
+        pricing.PricingLine(line.sku, line.quantity, (gi, li))
+        for gi, group in enumerate(order.delivery_groups)
+        for li, line in enumerate(group.lines)
+    ]
+    priced = pricing.price_lines(
+        session, account_id=refs.account_id, currency=order.currency, channel_code=refs.channel_code, at=at,
+        lines=lines, coupons=order.coupons,
+    )
+    if priced.errors:
+        raise ValidationFailed([FieldError(_line_field(e.key, e.field), e.message) for e in priced.errors])
+    pricing.consume_coupons(session, priced.applied_coupons)
+    return priced
 
 
 def _amount(value: Decimal, currency: str, path: str, errors: list[FieldError]) -> int:
@@ -163,6 +188,7 @@ def place_order(session: Session, order: OrderIn, principal: Principal) -> Place
 
     currency = order.currency
     now = clock.now()
+    priced = _catalog_prices(session, order, refs, order.ordered_at) if order.pricing == "catalog" else None
     order_id = new_id()
     errors: list[FieldError] = []
     groups: list[dict[str, Any]] = []
@@ -209,14 +235,24 @@ def place_order(session: Session, order: OrderIn, principal: Principal) -> Place
         for li, line in enumerate(group.lines):
             path = f"delivery_groups[{gi}].lines[{li}]"
             product = refs.products[line.sku]
-            unit_price = line.unit_price if line.unit_price is not None else Decimal(0)
             item_id = new_id()
             line_number += 1
+            if priced is not None:
+                catalog_line = priced.lines[(gi, li)]
+                unit_price = catalog_line.unit_price
+                promotions = [(a.name, a.reference, a.amount) for a in catalog_line.adjustments]
+            else:
+                unit_price = line.unit_price if line.unit_price is not None else Decimal(0)
+                promotions = []
             amount = domain.line_amount(unit_price, line.quantity, currency)
             if amount > MAX_MINOR:
                 errors.append(FieldError(path, "the line amount is larger than Ordino can store"))
                 amount = 0
             adjustment = 0
+            for name, reference, minor in promotions:
+                adjustment += minor
+                adjustments.append({"id": new_id(), "order_item_summary_id": item_id, "name": name,
+                                    "source": "promotion", "reference": reference, "amount": minor})
             for ai, adj in enumerate(line.adjustments):
                 minor = _amount(adj.amount, currency, f"{path}.adjustments[{ai}].amount", errors)
                 adjustment += minor
