@@ -383,6 +383,8 @@ def place_order(session: Session, order: OrderIn, principal: Principal) -> Place
             "id": str(order_id),
             "number": header["number"],
             "account": refs.account_number,
+            "account_id": str(refs.account_id),
+            "payments": header["payment_instructions"],
             "channel": refs.channel_code,
             "currency": currency,
             "grand_total": document["totals"]["grand_total"],

@@ -1,0 +1,339 @@
+"""Payments endpoints: payment methods, order payment summaries, payments and money movements.
+
+A capture, refund, void, re-authorization or authorization runs in three steps (see
+payments.service): the pending record is written and its amount held in one transaction, the
+gateway is called outside any transaction, and the outcome is recorded together with the
+Idempotency-Key response (kernel.endpoint.run_command) in a second one. A retry with the same
+key replays the stored response; a retry after a gateway timeout (502) finds the pending record
+and settles it, and the gateway, called with the same key, moves no money twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from ordino.kernel import idempotency
+from ordino.kernel.auth import Principal, Role, database, require
+from ordino.kernel.endpoint import body_schema, parse_body, run_command
+from ordino.kernel.errors import NotFound
+from ordino.kernel.http import dumps, json_response
+from ordino.kernel.ids import new_id, parse_id
+from ordino.payments import reads, service
+from ordino.payments.gateway import Gateways, GatewayUnavailable, gateways_from_env
+from ordino.payments.schemas import (
+    AmountIn,
+    AuthorizationIn,
+    PaymentMethodIn,
+    ReauthorizeIn,
+    RefundIn,
+    to_minor,
+)
+from ordino.payments.service import GatewayNotAnswering, Intent, MethodSpec
+
+router = APIRouter(prefix="/api/v1", tags=["payments"])
+
+Reader = Annotated[Principal, Depends(require(Role.ADMIN, Role.AGENT, Role.FINANCE))]
+Mover = Annotated[Principal, Depends(require(Role.ADMIN, Role.FINANCE))]
+Taker = Annotated[Principal, Depends(require(Role.ADMIN, Role.FINANCE, Role.INTEGRATION))]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Kind = Literal["authorization", "capture", "refund", "void"]
+Status = Literal["pending", "authorized", "declined", "closed", "expired", "succeeded", "failed"]
+
+
+def gateways_of(request: Request) -> Gateways:
+    """The app's gateway adapters (tests install their own as `app.state.payment_gateways`)."""
+    gateways: Gateways | None = getattr(request.app.state, "payment_gateways", None)
+    if gateways is None:
+        gateways = gateways_from_env()
+        request.app.state.payment_gateways = gateways
+    return gateways
+
+
+def _id(text: str, what: str) -> uuid.UUID:
+    found = parse_id(text)
+    if found is None:
+        raise NotFound(f"{what} not found")
+    return found
+
+
+async def _read(request: Request, use_case: Callable[[Session], Any]) -> Response:
+    def run() -> Response:
+        with database(request).read() as session:
+            return json_response(use_case(session))
+
+    return await run_in_threadpool(run)
+
+
+def _replayable(session: Session, principal: Principal, key: str) -> bool:
+    record = idempotency.IdempotencyRecord
+    return session.execute(
+        select(record.id).where(record.api_key_id == principal.key_id, record.key == key)
+    ).first() is not None
+
+
+async def _move_money(
+    request: Request, principal: Principal, body: bytes, begin: Callable[[Session, str], Intent]
+) -> Response:
+    db = database(request)
+    gateways = gateways_of(request)
+    key = request.headers.get("idempotency-key")
+    if key is not None:
+        idempotency.check_key(key)
+    record_key = f"api:{principal.key_id}:{key}" if key is not None else f"api:{new_id()}"
+
+    def step1(session: Session) -> Intent | None:
+        if key is not None and _replayable(session, principal, key):
+            return None  # run_command replays the stored response (or refuses another body)
+        return begin(session, record_key)
+
+    intent = await run_in_threadpool(db.transaction, step1)
+    result = None
+    if intent is not None and not intent.settled:
+        try:
+            result = await run_in_threadpool(service.call_gateway, gateways, intent)
+        except GatewayUnavailable as exc:
+            pending, calls = intent, exc.calls
+
+            def log(session: Session) -> None:
+                service.record_calls(session, pending.payment_id, pending.gateway, calls)
+
+            await run_in_threadpool(db.transaction, log)
+            raise GatewayNotAnswering(
+                f"the payment gateway did not answer; the {intent.operation} is pending. Send the same request"
+                " with the same Idempotency-Key again to settle it.",
+                extra={"payment_id": str(intent.payment_id)},
+            ) from None
+
+    def step3(session: Session) -> tuple[int, bytes]:
+        assert intent is not None
+        if result is not None:
+            service.finish(session, intent, result, principal.actor)
+        return 201, dumps(reads.get_payment(session, intent.payment_id))
+
+    return await run_command(request, principal, step3, body)
+
+
+# ------------------------------------------------------------------------------------------------
+# Payment methods
+
+
+@router.post(
+    "/payment-methods", status_code=201, summary="Add a payment method to an account",
+    description="A gateway token (card, wallet) or invoice terms (`net_30`, `net_30_eom`, `eom`, "
+    "`due_on_receipt`). Card numbers and security codes are refused and never stored. The same method "
+    "again answers 200 with the existing one.",
+    openapi_extra=body_schema(PaymentMethodIn),
+)
+async def create_method(request: Request, principal: Taker) -> Response:
+    body = await request.body()
+    data = parse_body(PaymentMethodIn, body).root
+    principal.check_account(data.account_id, "account")
+    spec = MethodSpec(data.method, getattr(data, "gateway", None), getattr(data, "token", None),
+                      getattr(data, "terms", None))
+
+    def work(session: Session) -> tuple[int, bytes]:
+        method_id, created = service.ensure_method(session, data.account_id, spec)
+        return (201 if created else 200), dumps(reads.get_method(session, method_id))
+
+    return await run_command(request, principal, work, body)
+
+
+@router.get("/payment-methods", summary="List payment methods, newest first")
+async def list_methods(
+    request: Request, principal: Reader, account: uuid.UUID | None = None, limit: Limit = 50, cursor: str | None = None
+) -> Response:
+    return await _read(request, lambda s: reads.list_methods(s, principal, account=account, limit=limit, cursor=cursor))
+
+
+@router.get("/payment-methods/{method_id}", summary="Get a payment method")
+async def get_method(method_id: str, request: Request, principal: Reader) -> Response:
+    mid = _id(method_id, "payment method")
+    return await _read(request, lambda s: reads.get_method(s, mid, principal))
+
+
+# ------------------------------------------------------------------------------------------------
+# Order payment summaries
+
+
+@router.get("/payment-summaries", summary="List order payment summaries (filter by order or account)")
+async def list_summaries(
+    request: Request,
+    principal: Reader,
+    order: uuid.UUID | None = None,
+    account: uuid.UUID | None = None,
+    limit: Limit = 50,
+    cursor: str | None = None,
+) -> Response:
+    return await _read(
+        request, lambda s: reads.list_summaries(s, principal, order=order, account=account, limit=limit, cursor=cursor)
+    )
+
+
+@router.get("/payment-summaries/{summary_id}", summary="Get an order payment summary")
+async def get_summary(summary_id: str, request: Request, principal: Reader) -> Response:
+    sid = _id(summary_id, "payment summary")
+    return await _read(request, lambda s: reads.get_summary(s, sid, principal))
+
+
+# ------------------------------------------------------------------------------------------------
+# Payments
+
+
+@router.get("/payments", summary="List payments (authorizations, captures, refunds, voids), newest first")
+async def list_payments(
+    request: Request,
+    principal: Reader,
+    order: uuid.UUID | None = None,
+    summary: uuid.UUID | None = None,
+    kind: Kind | None = None,
+    status: Status | None = None,
+    limit: Limit = 50,
+    cursor: str | None = None,
+) -> Response:
+    return await _read(
+        request,
+        lambda s: reads.list_payments(
+            s, principal, order=order, summary=summary, kind=kind, status=status, limit=limit, cursor=cursor
+        ),
+    )
+
+
+@router.get("/payments/{payment_id}", summary="Get a payment")
+async def get_payment(payment_id: str, request: Request, principal: Reader) -> Response:
+    pid = _id(payment_id, "payment")
+    return await _read(request, lambda s: reads.get_payment(s, pid, principal))
+
+
+@router.post(
+    "/payments/authorizations", status_code=201, summary="Authorize an amount, or import an authorization",
+    description="With `imported`, records an authorization the channel already took, without a gateway call.",
+    openapi_extra=body_schema(AuthorizationIn),
+)
+async def authorize(request: Request, principal: Taker) -> Response:
+    body = await request.body()
+    data = parse_body(AuthorizationIn, body)
+    principal.check_account(data.account_id, "account")
+    amount = to_minor(data.amount, data.currency)
+    assert amount is not None
+    gateways = gateways_of(request)
+    method: MethodSpec | uuid.UUID
+    if data.payment_method is not None:
+        method = MethodSpec(data.payment_method.method, data.payment_method.gateway, data.payment_method.token)
+    else:
+        assert data.payment_method_id is not None
+        method = data.payment_method_id
+    imported = data.imported
+    if imported is not None:
+        key = request.headers.get("idempotency-key")
+        record_key = f"api:{principal.key_id}:{key}" if key is not None else f"api:{new_id()}"
+
+        def work(session: Session) -> tuple[int, bytes]:
+            pid = service.import_authorization(
+                session, order_summary_id=data.order_summary_id, account_id=data.account_id,
+                currency=data.currency, amount_minor=amount, method=method,
+                gateway_reference=imported.gateway_reference, expires_at=imported.expires_at,
+                idempotency_key=record_key, actor=principal.actor,
+            )
+            return 201, dumps(reads.get_payment(session, pid))
+
+        return await run_command(request, principal, work, body)
+
+    def begin(session: Session, record_key: str) -> Intent:
+        return service.begin_authorization(
+            session, gateways, order_summary_id=data.order_summary_id, account_id=data.account_id,
+            currency=data.currency, amount_minor=amount, method=method, idempotency_key=record_key,
+            actor=principal.actor,
+        )
+
+    return await _move_money(request, principal, body, begin)
+
+
+def _visible_currency(session: Session, payment_id: uuid.UUID, principal: Principal) -> str:
+    currency: str = reads.get_payment(session, payment_id, principal)["currency"]  # 404 when foreign
+    return currency
+
+
+@router.post(
+    "/payments/{payment_id}/capture", status_code=201, summary="Capture from an authorization (partial allowed)",
+    description="Without an amount, captures all that is available. The capture is answered with its status: "
+    "`succeeded`, or `failed` with the gateway's reason.",
+    openapi_extra=body_schema(AmountIn),
+)
+async def capture(payment_id: str, request: Request, principal: Mover) -> Response:
+    pid = _id(payment_id, "payment")
+    body = await request.body()
+    data = parse_body(AmountIn, body)
+    gateways = gateways_of(request)
+
+    def begin(session: Session, record_key: str) -> Intent:
+        amount = to_minor(data.amount, _visible_currency(session, pid, principal))
+        return service.begin_capture(session, gateways, pid, amount, idempotency_key=record_key, actor=principal.actor)
+
+    return await _move_money(request, principal, body, begin)
+
+
+@router.post(
+    "/payments/{payment_id}/refund", status_code=201, summary="Refund a capture (partial allowed)",
+    openapi_extra=body_schema(RefundIn),
+)
+async def refund(payment_id: str, request: Request, principal: Mover) -> Response:
+    pid = _id(payment_id, "payment")
+    body = await request.body()
+    data = parse_body(RefundIn, body)
+    gateways = gateways_of(request)
+
+    def begin(session: Session, record_key: str) -> Intent:
+        amount = to_minor(data.amount, _visible_currency(session, pid, principal))
+        return service.begin_refund(
+            session, gateways, pid, amount, idempotency_key=record_key, actor=principal.actor, reason=data.reason
+        )
+
+    return await _move_money(request, principal, body, begin)
+
+
+@router.post(
+    "/payments/{payment_id}/void", status_code=201, summary="Reverse an authorization (all that remains, or part)",
+    openapi_extra=body_schema(AmountIn),
+)
+async def void(payment_id: str, request: Request, principal: Mover) -> Response:
+    pid = _id(payment_id, "payment")
+    body = await request.body()
+    data = parse_body(AmountIn, body)
+    gateways = gateways_of(request)
+
+    def begin(session: Session, record_key: str) -> Intent:
+        amount = to_minor(data.amount, _visible_currency(session, pid, principal))
+        return service.begin_void(
+            session, gateways, pid, amount, idempotency_key=record_key, actor=principal.actor, reason=data.reason
+        )
+
+    return await _move_money(request, principal, body, begin)
+
+
+@router.post(
+    "/payments/{payment_id}/reauthorize", status_code=201,
+    summary="Replace an authorization (expired, or for another amount) with a new one",
+    openapi_extra=body_schema(ReauthorizeIn),
+)
+async def reauthorize(payment_id: str, request: Request, principal: Mover) -> Response:
+    pid = _id(payment_id, "payment")
+    body = await request.body()
+    data = parse_body(ReauthorizeIn, body)
+    gateways = gateways_of(request)
+
+    def begin(session: Session, record_key: str) -> Intent:
+        amount = to_minor(data.amount, _visible_currency(session, pid, principal))
+        assert amount is not None
+        return service.begin_reauthorization(
+            session, gateways, pid, amount, idempotency_key=record_key, actor=principal.actor, reason=data.reason
+        )
+
+    return await _move_money(request, principal, body, begin)

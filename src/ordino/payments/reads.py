@@ -1,0 +1,213 @@
+"""The API documents of payment methods, order payment summaries and payment records."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, cast
+
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
+
+from ordino.kernel.auth import Principal
+from ordino.kernel.errors import NotFound
+from ordino.kernel.http import page, paginate
+from ordino.kernel.money import format_minor
+from ordino.payments import domain
+from ordino.payments.models import OrderPaymentSummary, Payment, PaymentMethod
+
+PAYMENT = cast(Table, Payment.__table__)
+SUMMARY = cast(Table, OrderPaymentSummary.__table__)
+METHOD = cast(Table, PaymentMethod.__table__)
+Row = Any
+
+
+def _scope(principal: Principal | None) -> uuid.UUID | None:
+    return principal.account_id if principal is not None else None
+
+
+def method_document(m: Row) -> dict[str, Any]:
+    terms = domain.parse_terms(m.terms) if m.terms else None
+    return {
+        "id": m.id,
+        "account_id": m.account_id,
+        "method": m.method,
+        "gateway": m.gateway,
+        "token": m.token,
+        "terms": m.terms,
+        "terms_days": terms.days if terms else None,
+        "terms_end_of_month": terms.end_of_month if terms else None,
+        "created_at": m.created_at,
+    }
+
+
+def summary_document(s: Row, m: Row) -> dict[str, Any]:
+    amounts = domain.SummaryAmounts(
+        authorized=s.authorized_amount,
+        captured=s.captured_amount,
+        refunded=s.refunded_amount,
+        pending_capture=s.pending_capture_amount,
+        pending_refund=s.pending_refund_amount,
+        pending_reverse_auth=s.pending_reverse_auth_amount,
+    )
+
+    def money(minor: int) -> str:
+        return format_minor(minor, s.currency)
+
+    return {
+        "id": s.id,
+        "order_summary_id": s.order_summary_id,
+        "account_id": s.account_id,
+        "payment_method": method_document(m),
+        "method": m.method,
+        "currency": s.currency,
+        "authorized": money(amounts.authorized),
+        "captured": money(amounts.captured),
+        "refunded": money(amounts.refunded),
+        "pending_capture": money(amounts.pending_capture),
+        "pending_refund": money(amounts.pending_refund),
+        "pending_reverse_auth": money(amounts.pending_reverse_auth),
+        "available_to_capture": money(amounts.available_to_capture),
+        "available_to_refund": money(amounts.available_to_refund),
+        "created_at": s.created_at,
+        "updated_at": s.updated_at,
+    }
+
+
+def payment_document(p: Row) -> dict[str, Any]:
+    def money(minor: int) -> str:
+        return format_minor(minor, p.currency)
+
+    doc: dict[str, Any] = {
+        "id": p.id,
+        "kind": p.kind,
+        "status": p.status,
+        "source": p.source,
+        "order_summary_id": p.order_summary_id,
+        "account_id": p.account_id,
+        "summary_id": p.summary_id,
+        "parent_id": p.parent_id,
+        "currency": p.currency,
+        "amount": money(p.amount),
+    }
+    available = 0
+    if p.kind == "authorization":
+        a = domain.AuthorizationAmounts(
+            p.amount, p.captured_amount, p.pending_capture_amount, p.reversed_amount, p.pending_reverse_amount
+        )
+        available = a.available_to_capture
+        doc.update(
+            captured=money(a.captured),
+            pending_capture=money(a.pending_capture),
+            reversed=money(a.reversed),
+            pending_reverse=money(a.pending_reverse),
+            available_to_capture=money(available),
+            expires_at=p.expires_at,
+        )
+    elif p.kind == "capture":
+        c = domain.CaptureAmounts(p.amount, p.refunded_amount, p.pending_refund_amount)
+        available = c.available_to_refund
+        doc.update(
+            refunded=money(c.refunded), pending_refund=money(c.pending_refund), available_to_refund=money(available)
+        )
+    doc.update(
+        gateway=p.gateway,
+        gateway_reference=p.gateway_reference,
+        failure={"code": p.failure_code, "message": p.failure_message} if p.failure_code else None,
+        reason=p.reason,
+        created_by=p.created_by,
+        created_at=p.created_at,
+        settled_at=p.settled_at,
+        available_actions=domain.operations(p.kind, p.status, available),
+    )
+    return doc
+
+
+def get_payment(session: Session, payment_id: uuid.UUID, principal: Principal | None = None) -> dict[str, Any]:
+    p = session.execute(select(PAYMENT).where(PAYMENT.c.id == payment_id)).first()
+    if p is None or (principal is not None and not principal.sees_account(p.account_id)):
+        raise NotFound("payment not found")
+    return payment_document(p)
+
+
+def list_payments(
+    session: Session,
+    principal: Principal | None,
+    *,
+    order: uuid.UUID | None = None,
+    summary: uuid.UUID | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    stmt = select(PAYMENT)
+    scope = _scope(principal)
+    for column, value in (
+        (PAYMENT.c.account_id, scope),
+        (PAYMENT.c.order_summary_id, order),
+        (PAYMENT.c.summary_id, summary),
+        (PAYMENT.c.kind, kind),
+        (PAYMENT.c.status, status),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    rows = session.execute(paginate(stmt, PAYMENT.c.id, limit, cursor)).all()  # type: ignore[arg-type]
+    return page([payment_document(r) for r in rows], [r.id for r in rows], limit)
+
+
+def _summary_rows(session: Session, stmt: Any) -> list[dict[str, Any]]:
+    rows = session.execute(stmt).all()
+    methods = {
+        m.id: m
+        for m in session.execute(
+            select(METHOD).where(METHOD.c.id.in_({r.payment_method_id for r in rows}))
+        ).all()
+    } if rows else {}
+    return [summary_document(r, methods[r.payment_method_id]) for r in rows]
+
+
+def get_summary(session: Session, summary_id: uuid.UUID, principal: Principal | None = None) -> dict[str, Any]:
+    docs = _summary_rows(session, select(SUMMARY).where(SUMMARY.c.id == summary_id))
+    if not docs or (principal is not None and not principal.sees_account(docs[0]["account_id"])):
+        raise NotFound("payment summary not found")
+    return docs[0]
+
+
+def list_summaries(
+    session: Session,
+    principal: Principal | None,
+    *,
+    order: uuid.UUID | None = None,
+    account: uuid.UUID | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    stmt = select(SUMMARY)
+    for column, value in (
+        (SUMMARY.c.account_id, _scope(principal)),
+        (SUMMARY.c.order_summary_id, order),
+        (SUMMARY.c.account_id, account),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    docs = _summary_rows(session, paginate(stmt, SUMMARY.c.id, limit, cursor))  # type: ignore[arg-type]
+    return page(docs, [d["id"] for d in docs], limit)
+
+
+def get_method(session: Session, method_id: uuid.UUID, principal: Principal | None = None) -> dict[str, Any]:
+    m = session.execute(select(METHOD).where(METHOD.c.id == method_id)).first()
+    if m is None or (principal is not None and not principal.sees_account(m.account_id)):
+        raise NotFound("payment method not found")
+    return method_document(m)
+
+
+def list_methods(
+    session: Session, principal: Principal | None, *, account: uuid.UUID | None = None, limit: int = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    stmt = select(METHOD)
+    for value in (_scope(principal), account):
+        if value is not None:
+            stmt = stmt.where(METHOD.c.account_id == value)
+    rows = session.execute(paginate(stmt, METHOD.c.id, limit, cursor)).all()  # type: ignore[arg-type]
+    return page([method_document(r) for r in rows], [r.id for r in rows], limit)
