@@ -62,7 +62,7 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Da
         else:
             url, pg_name = _create_pg_database()
         upgrade(url)
-        made[backend] = Database(url, pool_size=20)
+        made[backend] = Database(url, pool_size=15)
     yield made
     for database in made.values():
         database.dispose()

@@ -1,7 +1,7 @@
 """channel sourcing: where each sales channel's orders are reserved at intake
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Create Date: 2026-11-26
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 import ordino.kernel.types
 
 revision: str = "0005"
-down_revision: str | None = "0002"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -92,6 +92,23 @@ def worker(
         dispatcher.run_forever(batch)
 
 
+@app.command("gateway-sim")
+def gateway_sim(
+    host: str = "127.0.0.1",
+    port: int = 8090,
+    timeout_delay: Annotated[float, typer.Option(help="Seconds before tok_timeout answers")] = 30.0,
+    expired_after: Annotated[float, typer.Option(help="Seconds until a tok_expired authorization lapses")] = 0.0,
+) -> None:
+    """Serve the payment gateway simulator (outcomes by token; see ordino.payments.simulator)."""
+    import uvicorn
+
+    from ordino.payments.simulator import SimulatorConfig, SimulatorState, create_simulator
+
+    state = SimulatorState(SimulatorConfig(timeout_delay=timeout_delay, expired_after=expired_after))
+    console.print(f"[bold]Gateway simulator[/bold] on http://{host}:{port}  (ORDINO_GATEWAY_SIMULATOR_URL)")
+    uvicorn.run(create_simulator(state), host=host, port=port, log_level="info", access_log=False)
+
+
 @app.command()
 def demo(
     database_url: DatabaseUrl = None,

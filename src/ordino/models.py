@@ -2,15 +2,18 @@
 
 from ordino.accounts import models as accounts
 from ordino.catalog import models as catalog
+from ordino.fulfillment import models as fulfillment
 from ordino.inventory import models as inventory
 from ordino.kernel import auth, idempotency, numbering, outbox, statemachine
 from ordino.kernel.db import Base
+from ordino.orders import exception_models as process_exceptions
 from ordino.orders import models as orders
+from ordino.payments import models as payments
 from ordino.pricing import models as pricing
 
 metadata = Base.metadata
 
 __all__ = [
-    "accounts", "auth", "catalog", "idempotency", "inventory", "metadata", "numbering", "orders", "outbox",
-    "pricing", "statemachine",
+    "accounts", "auth", "catalog", "fulfillment", "idempotency", "inventory", "metadata", "numbering", "orders",
+    "outbox", "payments", "pricing", "process_exceptions", "statemachine",
 ]
