@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+GATEWAY_PORT ?= 8090
 export ORDINO_DATABASE_URL ?= sqlite:///ordino.db
 
 .PHONY: install run test lint typecheck imports pytest demo clean
@@ -29,8 +30,13 @@ run: install .ordino/admin-key
 	@echo "  API docs:       http://$(HOST):$(PORT)/api/docs"
 	@echo "  Health:         http://$(HOST):$(PORT)/healthz"
 	@echo "  Try:            curl -H \"Authorization: Bearer $$(cat .ordino/admin-key)\" http://$(HOST):$(PORT)/api/v1/orders?limit=5"
+	@echo "  Card payments go to the gateway simulator on http://127.0.0.1:$(GATEWAY_PORT)"
 	@echo ""
-	ORDINO_ADMIN_API_KEY=$$(cat .ordino/admin-key) $(BIN)/ordino serve --host $(HOST) --port $(PORT)
+	@$(BIN)/ordino gateway-sim --port $(GATEWAY_PORT) > .ordino/gateway-sim.log 2>&1 & sim=$$!; \
+	  trap "kill $$sim 2>/dev/null" EXIT INT TERM; \
+	  ORDINO_ADMIN_API_KEY=$$(cat .ordino/admin-key) \
+	  ORDINO_GATEWAY_SIMULATOR_URL=http://127.0.0.1:$(GATEWAY_PORT) \
+	  $(BIN)/ordino serve --host $(HOST) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check src tests migrations

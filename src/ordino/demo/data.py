@@ -32,6 +32,8 @@ from ordino.catalog.places import place
 from ordino.demo import orders as demo_orders
 from ordino.demo.companies import CHANNELS, COMPANIES, LOCATIONS, CompanySpec
 from ordino.demo.products import catalog
+from ordino.inventory.domain import StockRecord
+from ordino.inventory.stock import apply_records
 from ordino.kernel import clock
 from ordino.kernel.auth import Principal, Role
 from ordino.kernel.db import Database
@@ -58,6 +60,7 @@ class DemoSummary:
     contacts: int = 0
     addresses: int = 0
     products: int = 0
+    positions: int = 0
     orders: int = 0
     seconds: float = 0.0
 
@@ -68,7 +71,8 @@ class DemoSummary:
         return (
             f"Loaded the demo: {self.channels} sales channels, {self.locations} locations, "
             f"{self.accounts} accounts ({self.contacts} contacts, {self.addresses} addresses), "
-            f"{self.products} products and {self.orders} orders in {self.seconds:.1f} s."
+            f"{self.products} products, {self.positions} stock positions and {self.orders} orders "
+            f"in {self.seconds:.1f} s."
         )
 
 
@@ -88,6 +92,8 @@ def load_demo(db: Database, *, orders: int = 300, seed: int = 7, progress: Progr
         return DemoSummary(already_loaded=True)
     for stage in ("channels", "locations", "accounts", "products"):
         report(stage, counts[stage], counts[stage])
+    positions = db.transaction(lambda session: _stock(session, random.Random(seed + 1)))
+    report("stock", positions, positions)
 
     drawn = demo_orders.generate(random.Random(seed), orders, now)
     # Placed in time order, so that order numbers (SO-…) rise with the order date.
@@ -106,9 +112,28 @@ def load_demo(db: Database, *, orders: int = 300, seed: int = 7, progress: Progr
         contacts=counts["contacts"],
         addresses=counts["addresses"],
         products=counts["products"],
+        positions=positions,
         orders=placed,
         seconds=time.perf_counter() - started,
     )
+
+
+def _stock(session: Session, rng: random.Random) -> int:
+    """Stock at every warehouse, in boxes of each product's order multiple; a few products are
+    out of stock at some warehouses, as they would be. Written through the inventory engine."""
+    warehouses = [loc.code for loc in LOCATIONS if loc.kind == "warehouse"]
+    records: list[StockRecord] = []
+    for spec in catalog():
+        for code in warehouses:
+            if rng.random() < 0.1:
+                continue
+            boxes = rng.choice((2, 5, 10, 20, 40, 80))
+            records.append(StockRecord(
+                index=len(records), record_id=None, sku=spec.sku, location=code, mode="absolute",
+                on_hand=boxes * spec.multiple * 10, safety_stock=spec.multiple,
+            ))
+    outcomes = apply_records(session, records)
+    return sum(1 for o in outcomes if o.status == "applied")
 
 
 def _place(session: Session, batch: list[OrderIn]) -> int:
