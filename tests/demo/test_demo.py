@@ -56,11 +56,11 @@ def test_load_creates_the_demo_world(db: Database) -> None:
     summary = load_demo(db, orders=30, progress=lambda stage, done, total: seen.append((stage, done, total)))
     # then the summary and the progress reports say exactly what was written
     assert summary == DemoSummary(
-        already_loaded=False, channels=5, locations=10, accounts=14, contacts=28, addresses=34, products=306, positions=2232,
-        orders=30, seconds=summary.seconds,
+        already_loaded=False, channels=5, locations=10, accounts=14, contacts=28, addresses=34, products=306,
+        positions=2232, orders=30, seconds=summary.seconds,
     )
-    assert seen == [("channels", 5, 5), ("locations", 10, 10), ("accounts", 14, 14), ("products", 306, 306), ("stock", 2232, 2232),
-                    ("orders", 0, 30), ("orders", 25, 30), ("orders", 30, 30)]
+    assert seen == [("channels", 5, 5), ("locations", 10, 10), ("accounts", 14, 14), ("products", 306, 306),
+                    ("stock", 2232, 2232), ("orders", 0, 30), ("orders", 25, 30), ("orders", 30, 30)]
     with db.read() as s:
         channels = s.execute(select(SalesChannel.code, SalesChannel.kind).order_by(SalesChannel.code)).all()
         kinds = s.execute(select(Location.kind, func.count()).group_by(Location.kind).order_by(Location.kind)).all()

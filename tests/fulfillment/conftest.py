@@ -22,7 +22,7 @@ from ordino.kernel.db import Database
 from ordino.kernel.http import dumps
 from ordino.kernel.outbox import OutboxEvent
 from ordino.kernel.worker import Dispatcher, Event
-from ordino.orders import service as orders
+from ordino.orders import intake as orders
 from ordino.orders.models import OrderItemSummary, OrderSummary
 from ordino.orders.schemas import OrderIn
 from tests import factories

@@ -16,9 +16,9 @@ from ordino.inventory.models import InventoryPosition, InventoryReservation
 from ordino.kernel.auth import Principal, Role
 from ordino.kernel.db import Database
 from ordino.kernel.errors import Conflict
+from ordino.orders.intake import place_order
 from ordino.orders.models import OrderItemSummary, OrderSummary
 from ordino.orders.schemas import OrderIn
-from ordino.orders.service import place_order
 from tests import factories
 
 ADMIN = Principal(uuid.UUID(int=1), "test", Role.ADMIN)

@@ -2,7 +2,7 @@
 
 Master data (sales channels, locations, accounts with contacts and addresses, the catalog) is
 written through the models in one transaction; orders are placed through the order intake use
-case (`ordino.orders.service.place_order`, the same code as `POST /api/v1/orders`) in batches of
+case (`ordino.orders.intake.place_order`, the same code as `POST /api/v1/orders`) in batches of
 transactions, so every total, number, status-history row and `order.created` event is the
 product's own.
 
@@ -38,8 +38,8 @@ from ordino.kernel import clock
 from ordino.kernel.auth import Principal, Role
 from ordino.kernel.db import Database
 from ordino.kernel.ids import new_id
+from ordino.orders.intake import place_order
 from ordino.orders.schemas import OrderIn
-from ordino.orders.service import place_order
 
 Progress = Callable[[str, int, int], None]
 

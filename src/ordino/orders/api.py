@@ -13,7 +13,7 @@ from starlette.responses import Response
 from ordino.kernel.auth import Principal, Role, database, require
 from ordino.kernel.endpoint import body_schema, parse_body, run_command
 from ordino.kernel.http import dumps, json_response
-from ordino.orders import service
+from ordino.orders import intake, service
 from ordino.orders.schemas import OrderIn
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
@@ -38,7 +38,7 @@ async def place_order(request: Request, principal: Annotated[Principal, Depends(
     order = parse_body(OrderIn, body)
 
     def work(session: Session) -> tuple[int, bytes]:
-        placed = service.place_order(session, order, principal)
+        placed = intake.place_order(session, order, principal)
         return (201 if placed.created else 200), dumps(placed.document)
 
     return await run_command(request, principal, work, body)

@@ -1,0 +1,413 @@
+"""Order intake: validation, pricing, stock and the order's rows, in one transaction.
+
+Intake is a hot path: reference lookups are one query each (not one per line), rows are written
+with multi-row Core inserts, and the response is built from the rows just written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from ordino.accounts.models import Account
+from ordino.catalog.models import Product, SalesChannel
+from ordino.inventory import sourcing
+from ordino.kernel import clock
+from ordino.kernel.auth import Principal
+from ordino.kernel.errors import FieldError, ValidationFailed
+from ordino.kernel.ids import new_id
+from ordino.kernel.money import MAX_MINOR, MoneyError, exponent_of, is_currency, parse_amount
+from ordino.kernel.numbering import ORDER, next_number
+from ordino.kernel.outbox import emit
+from ordino.kernel.statemachine import StatusHistory, initial_history
+from ordino.orders import domain
+from ordino.orders.models import (
+    OrderDeliveryGroupSummary,
+    OrderItemAdjustmentLine,
+    OrderItemSummary,
+    OrderItemTaxLine,
+    OrderSummary,
+)
+from ordino.orders.schemas import AddressIn, OrderIn, TaxLineIn
+from ordino.orders.serialize import order_document
+from ordino.orders.service import load_order
+from ordino.pricing import service as pricing
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    created: bool  # False when (channel, external_reference) named an existing order
+    document: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Refs:
+    account_id: uuid.UUID
+    account_number: str
+    channel_id: uuid.UUID
+    channel_code: str
+    products: dict[str, Any]
+
+
+def _resolve(session: Session, order: OrderIn, principal: Principal) -> _Refs:
+    """Look up every reference in one query per table and collect all errors at once."""
+    errors: list[FieldError] = []
+    if not is_currency(order.currency):
+        errors.append(FieldError("currency", f"'{order.currency}' is not an active ISO 4217 currency"))
+    account = session.execute(
+        select(Account.id, Account.number, Account.status).where(Account.number == order.account)
+    ).first()
+    if account is None or not principal.sees_account(account.id):
+        errors.append(FieldError("account", f"no account '{order.account}'"))
+    elif account.status != "active":
+        errors.append(FieldError("account", f"account '{order.account}' is {account.status}"))
+    channel = session.execute(
+        select(SalesChannel.id, SalesChannel.code, SalesChannel.active).where(
+            SalesChannel.code == order.channel
+        )
+    ).first()
+    if channel is None:
+        errors.append(FieldError("channel", f"no sales channel '{order.channel}'"))
+    elif not channel.active:
+        errors.append(FieldError("channel", f"sales channel '{order.channel}' is not active"))
+    skus = {line.sku for g in order.delivery_groups for line in g.lines}
+    products = {
+        row.sku: row
+        for row in session.execute(
+            select(
+                Product.id,
+                Product.sku,
+                Product.name,
+                Product.active,
+                Product.minimum_quantity,
+                Product.order_multiple,
+            ).where(Product.sku.in_(skus))
+        )
+    }
+    for gi, group in enumerate(order.delivery_groups):
+        for li, line in enumerate(group.lines):
+            path = f"delivery_groups[{gi}].lines[{li}]"
+            product = products.get(line.sku)
+            if product is None:
+                errors.append(FieldError(f"{path}.sku", f"no product '{line.sku}'"))
+                continue
+            if not product.active:
+                errors.append(FieldError(f"{path}.sku", f"product '{line.sku}' is not active"))
+            if line.quantity < product.minimum_quantity:
+                errors.append(
+                    FieldError(f"{path}.quantity", f"the minimum quantity is {product.minimum_quantity}")
+                )
+            if line.quantity % product.order_multiple:
+                errors.append(
+                    FieldError(
+                        f"{path}.quantity", f"must be a multiple of {product.order_multiple}"
+                    )
+                )
+            if order.pricing == "order" and line.unit_price is None:
+                errors.append(FieldError(f"{path}.unit_price", "is required when pricing is 'order'"))
+            if order.pricing == "catalog" and line.unit_price is not None:
+                errors.append(FieldError(f"{path}.unit_price", "is set by the price books when pricing is 'catalog'"))
+    if order.pricing == "order" and order.coupons:
+        errors.append(FieldError("coupons", "coupons apply when pricing is 'catalog'"))
+    if errors:
+        raise ValidationFailed(errors)
+    assert account is not None and channel is not None
+    return _Refs(account.id, account.number, channel.id, channel.code, products)
+
+
+def _line_field(key: Any, field: str) -> str:
+    if key is None:
+        return field
+    group, line = key
+    return f"delivery_groups[{group}].lines[{line}].{field}"
+
+
+def _catalog_prices(session: Session, order: OrderIn, refs: _Refs, at: datetime) -> pricing.PricedOrder:
+    """Prices and promotions from the price books; every line that cannot be priced is named."""
+    lines = [
+        pricing.PricingLine(line.sku, line.quantity, (gi, li))
+        for gi, group in enumerate(order.delivery_groups)
+        for li, line in enumerate(group.lines)
+    ]
+    priced = pricing.price_lines(
+        session, account_id=refs.account_id, currency=order.currency, channel_code=refs.channel_code, at=at,
+        lines=lines, coupons=order.coupons,
+    )
+    if priced.errors:
+        raise ValidationFailed([FieldError(_line_field(e.key, e.field), e.message) for e in priced.errors])
+    pricing.consume_coupons(session, priced.applied_coupons)
+    return priced
+
+
+def _amount(value: Decimal, currency: str, path: str, errors: list[FieldError]) -> int:
+    try:
+        return parse_amount(value, currency)
+    except MoneyError as exc:
+        errors.append(FieldError(path, str(exc)))
+        return 0
+
+
+def _address(prefix: str, address: AddressIn) -> dict[str, Any]:
+    return {
+        f"{prefix}_name": address.name,
+        f"{prefix}_line1": address.line1,
+        f"{prefix}_line2": address.line2,
+        f"{prefix}_city": address.city,
+        f"{prefix}_postal_code": address.postal_code,
+        f"{prefix}_region": address.region,
+        f"{prefix}_country": address.country,
+        f"{prefix}_phone": address.phone,
+        f"{prefix}_email": address.email,
+    }
+
+
+def _existing_id(session: Session, channel_id: uuid.UUID, external_reference: str) -> uuid.UUID | None:
+    return session.execute(
+        select(OrderSummary.id).where(
+            OrderSummary.channel_id == channel_id,
+            OrderSummary.external_reference == external_reference,
+        )
+    ).scalar_one_or_none()
+
+
+def place_order(session: Session, order: OrderIn, principal: Principal) -> Placed:
+    """Validate and write a new order; an order already placed under (channel, external_reference)
+    is returned as it is (created=False)."""
+    refs = _resolve(session, order, principal)
+    existing = _existing_id(session, refs.channel_id, order.external_reference)
+    if existing is not None:
+        return Placed(False, load_order(session, existing, principal))
+
+    currency = order.currency
+    now = clock.now()
+    priced = _catalog_prices(session, order, refs, order.ordered_at) if order.pricing == "catalog" else None
+    order_id = new_id()
+    errors: list[FieldError] = []
+    groups: list[dict[str, Any]] = []
+    items: list[dict[str, Any]] = []
+    adjustments: list[dict[str, Any]] = []
+    taxes: list[dict[str, Any]] = []
+    amounts: list[domain.ItemAmounts] = []
+    demands: list[sourcing.Demand] = []
+    line_number = 0
+
+    def tax_rows(item_id: uuid.UUID, lines: list[TaxLineIn], path: str) -> int:
+        total = 0
+        for ti, tax in enumerate(lines):
+            minor = _amount(tax.amount, currency, f"{path}[{ti}].amount", errors)
+            total += minor
+            taxes.append(
+                {
+                    "id": new_id(),
+                    "order_item_summary_id": item_id,
+                    "name": tax.name,
+                    "rate": tax.rate,
+                    "amount": minor,
+                    "jurisdiction": tax.jurisdiction,
+                    "category": tax.category,
+                }
+            )
+        if total > MAX_MINOR:
+            errors.append(FieldError(path, "the tax amounts add up to more than Ordino can store"))
+            total = 0
+        return total
+
+    for gi, group in enumerate(order.delivery_groups):
+        group_id = new_id()
+        groups.append(
+            {
+                "id": group_id,
+                "order_summary_id": order_id,
+                "position": gi + 1,
+                "delivery_method": group.delivery_method,
+                "ship_to_address_id": None,
+                **_address("ship_to", group.ship_to),
+            }
+        )
+        for li, line in enumerate(group.lines):
+            path = f"delivery_groups[{gi}].lines[{li}]"
+            product = refs.products[line.sku]
+            item_id = new_id()
+            line_number += 1
+            if priced is not None:
+                catalog_line = priced.lines[(gi, li)]
+                unit_price = catalog_line.unit_price
+                promotions = [(a.name, a.reference, a.amount) for a in catalog_line.adjustments]
+            else:
+                unit_price = line.unit_price if line.unit_price is not None else Decimal(0)
+                promotions = []
+            amount = domain.line_amount(unit_price, line.quantity, currency)
+            if amount > MAX_MINOR:
+                errors.append(FieldError(path, "the line amount is larger than Ordino can store"))
+                amount = 0
+            adjustment = 0
+            for name, reference, minor in promotions:
+                adjustment += minor
+                adjustments.append({"id": new_id(), "order_item_summary_id": item_id, "name": name,
+                                    "source": "promotion", "reference": reference, "amount": minor})
+            for ai, adj in enumerate(line.adjustments):
+                minor = _amount(adj.amount, currency, f"{path}.adjustments[{ai}].amount", errors)
+                adjustment += minor
+                adjustments.append(
+                    {
+                        "id": new_id(),
+                        "order_item_summary_id": item_id,
+                        "name": adj.name,
+                        "source": "order",
+                        "reference": adj.reference,
+                        "amount": minor,
+                    }
+                )
+            if amount + adjustment < 0:
+                errors.append(FieldError(f"{path}.adjustments", "discounts exceed the line amount"))
+            tax = tax_rows(item_id, line.tax_lines, f"{path}.tax_lines")
+            amounts.append(domain.ItemAmounts("product", amount, adjustment, tax))
+            demands.append(sourcing.Demand(str(item_id), product.sku, line.quantity, f"{path}.quantity"))
+            items.append(
+                {
+                    "id": item_id,
+                    "order_summary_id": order_id,
+                    "delivery_group_id": group_id,
+                    "line_number": line_number,
+                    "type": "product",
+                    "product_id": product.id,
+                    "sku": product.sku,
+                    "name": product.name,
+                    "status": "ordered",
+                    "unit_price": unit_price,
+                    "quantity_ordered": line.quantity,
+                    "line_amount": amount,
+                    "adjustment_amount": adjustment,
+                    "tax_amount": tax,
+                    **_BUCKETS,
+                }
+            )
+        # The shipping charge is an item of its own (as in Salesforce), so that it can be
+        # invoiced, cancelled and refunded like any other line.
+        charge = _amount(group.shipping_charge, currency, f"delivery_groups[{gi}].shipping_charge", errors)
+        if charge or group.shipping_tax_lines:
+            item_id = new_id()
+            line_number += 1
+            tax = tax_rows(item_id, group.shipping_tax_lines, f"delivery_groups[{gi}].shipping_tax_lines")
+            amounts.append(domain.ItemAmounts("delivery_charge", charge, 0, tax))
+            items.append(
+                {
+                    "id": item_id,
+                    "order_summary_id": order_id,
+                    "delivery_group_id": group_id,
+                    "line_number": line_number,
+                    "type": "delivery_charge",
+                    "product_id": None,
+                    "sku": None,
+                    "name": f"Shipping: {group.delivery_method}",
+                    "status": "ordered",
+                    "unit_price": Decimal(charge).scaleb(-exponent_of(currency)),
+                    "quantity_ordered": 1,
+                    "line_amount": charge,
+                    "adjustment_amount": 0,
+                    "tax_amount": tax,
+                    **_BUCKETS,
+                }
+            )
+    for pi, payment in enumerate(order.payments):
+        paid: Decimal | None = getattr(payment, "amount", None)
+        if paid is not None:
+            _amount(paid, currency, f"payments[{pi}].amount", errors)
+    if errors:
+        raise ValidationFailed(errors)
+
+    t = domain.totals(amounts, prices_include_tax=order.prices_include_tax)
+    if max(abs(t.product), abs(t.adjustment), abs(t.delivery), abs(t.tax), abs(t.grand_total)) > MAX_MINOR:
+        raise ValidationFailed(
+            [FieldError("delivery_groups", "the order total is larger than Ordino can store")]
+        )
+    header = {
+        "id": order_id,
+        "number": next_number(session, ORDER, now),
+        "account_id": refs.account_id,
+        "channel_id": refs.channel_id,
+        "external_reference": order.external_reference,
+        "po_number": order.po_number,
+        "buyer_contact_id": None,
+        "currency": currency,
+        "status": domain.ORDER_LIFECYCLE.initial,
+        "pricing": order.pricing,
+        "prices_include_tax": order.prices_include_tax,
+        "ordered_at": clock.ensure_utc(order.ordered_at),
+        "bill_to": order.bill_to.model_dump() if order.bill_to else None,
+        "payment_instructions": [p.model_dump(mode="json") for p in order.payments],
+        "total_product_amount": t.product,
+        "total_adjustment_amount": t.adjustment,
+        "total_delivery_amount": t.delivery,
+        "total_tax_amount": t.tax,
+        "grand_total_amount": t.grand_total,
+        "active_process_exception_count": 0,
+        "version": 1,
+        "created_by": principal.actor,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if not _insert_header(session, header):
+        # A concurrent request placed the same (channel, external_reference) first.
+        existing = _existing_id(session, refs.channel_id, order.external_reference)
+        assert existing is not None
+        return Placed(False, load_order(session, existing, principal))
+    session.execute(insert(OrderDeliveryGroupSummary), groups)
+    session.execute(insert(OrderItemSummary), items)
+    if adjustments:
+        session.execute(insert(OrderItemAdjustmentLine), [{**a, "change_order_id": None} for a in adjustments])
+    if taxes:
+        session.execute(
+            insert(OrderItemTaxLine),
+            [{**x, "adjustment_line_id": None, "change_order_id": None} for x in taxes],
+        )
+    session.execute(
+        insert(StatusHistory), [initial_history(domain.ORDER_LIFECYCLE, order_id, actor=principal.actor, at=now)]
+    )
+    # Stock last: position rows stay locked from here to commit, so keep that stretch short.
+    sourcing.reserve_items(session, sourcing.sourcing_for(session, refs.channel_code), demands, now)
+    document = order_document(header, groups, items, adjustments, taxes, refs.account_number, refs.channel_code)
+    emit(
+        session,
+        "order.created",
+        f"order/{order_id}",
+        {
+            "id": str(order_id),
+            "number": header["number"],
+            "account": refs.account_number,
+            "account_id": str(refs.account_id),
+            "payments": header["payment_instructions"],
+            "channel": refs.channel_code,
+            "currency": currency,
+            "grand_total": document["totals"]["grand_total"],
+        },
+    )
+    return Placed(True, document)
+
+
+_BUCKETS = {
+    "quantity_canceled": 0,
+    "quantity_allocated": 0,
+    "quantity_fulfilled": 0,
+    "quantity_return_initiated": 0,
+    "quantity_returned": 0,
+    "version": 1,
+}
+
+
+def _insert_header(session: Session, header: dict[str, Any]) -> bool:
+    """Insert the order row unless (channel, external_reference) exists; True if inserted."""
+    dialect = session.get_bind().dialect.name
+    ins = pg_insert(OrderSummary) if dialect == "postgresql" else sqlite_insert(OrderSummary)
+    stmt = ins.values(header).on_conflict_do_nothing(
+        index_elements=["channel_id", "external_reference"]
+    ).returning(OrderSummary.id)
+    return session.execute(stmt).first() is not None
