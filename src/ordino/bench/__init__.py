@@ -1,0 +1,74 @@
+"""Benchmark scenarios for `ordino bench` (DESIGN §8); the main CLI mounts `bench_app`."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+bench_app = typer.Typer(
+    name="bench",
+    help="Benchmark scenarios. Each prints one JSON object with its raw baseline and checks.",
+    no_args_is_help=True,
+)
+
+
+@bench_app.callback()
+def _bench() -> None:
+    """Benchmark scenarios (DESIGN §8)."""
+
+
+def _table(result: dict[str, Any]) -> Table:
+    table = Table(title=f"ordino bench {result['scenario']} ({result['database']})")
+    table.add_column("measure")
+    table.add_column("ordino", justify="right")
+    table.add_column("raw baseline", justify="right")
+    c = result["checks"]
+    unit = result["unit"]
+    table.add_row("throughput", f"{result['value']:,.1f} {unit}", f"{result['baseline']:,.1f} {unit}")
+    table.add_row("ratio", f"{result['ratio']:.3f}", "1")
+    table.add_row("p50 / p99 latency", f"{result['p50_ms']:.2f} / {result['p99_ms']:.2f} ms",
+                  f"{result['baseline_p50_ms']:.2f} / {result['baseline_p99_ms']:.2f} ms")
+    table.add_row("errors", str(c["errors"]), str(c["baseline_errors"]))
+    table.add_row("orders in db / expected", f"{c['orders_in_db']} / {c['orders_expected']}",
+                  f"{c['baseline_orders_in_db']} / {c['baseline_orders_expected']}")
+    table.add_row("client CPU (% of a core)", f"{c['client_cpu_pct']:.0f}", f"{c['baseline_client_cpu_pct']:.0f}")
+    table.add_row("server CPU (% of a core)", f"{c['server_cpu_pct']:.0f}", "")
+    table.add_row("PostgreSQL CPU (% of a core)", f"{c['db_cpu_pct']:.0f}", f"{c['baseline_db_cpu_pct']:.0f}")
+    table.add_row("machine CPU (% of a core)", f"{c['machine_cpu_pct']:.0f}", f"{c['baseline_machine_cpu_pct']:.0f}")
+    table.add_row("of which other programs", f"{c['other_cpu_pct']:.0f}", f"{c['baseline_other_cpu_pct']:.0f}")
+    return table
+
+
+@bench_app.command("intake")
+def intake(
+    database_url: Annotated[str | None, typer.Option(
+        help="A PostgreSQL server (postgresql+psycopg://…) to create a scratch database on; "
+        "default: SQLite in a temporary directory.")] = None,
+    size: Annotated[int, typer.Option(help="Stop after this many orders (0: run for --seconds).")] = 0,
+    clients: Annotated[int, typer.Option(min=1, help="Concurrent clients (and raw threads).")] = 8,
+    seconds: Annotated[float, typer.Option(min=0.1, help="Length of each timed phase.")] = 20.0,
+    workers: Annotated[int, typer.Option(min=1, help="uvicorn server processes.")] = 2,
+    warmup: Annotated[float, typer.Option(min=0.0, help="Untimed seconds before each phase.")] = 2.0,
+    json: Annotated[bool, typer.Option("--json", help="Print only the JSON object.")] = False,
+) -> None:
+    """HTTP order placement (5-line orders) against the real server, with its raw SQL baseline."""
+    from ordino.bench.intake import IntakeOptions, passed, run_intake
+
+    progress = Console(stderr=True)
+    opts = IntakeOptions(database_url=database_url, size=size, clients=clients, seconds=seconds,
+                         warmup=warmup, workers=workers)
+    result = run_intake(opts, note=lambda msg: progress.print(f"[dim]bench intake: {msg}[/dim]"))
+    if not json:
+        Console().print(_table(result))
+    sys.stdout.write(orjson.dumps(result).decode() + "\n")
+    sys.stdout.flush()
+    if not passed(result):
+        raise typer.Exit(1)
+
+
+__all__ = ["bench_app"]

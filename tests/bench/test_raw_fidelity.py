@@ -1,0 +1,131 @@
+"""The raw baseline sends the same SQL as Ordino's intake: both are captured and compared.
+
+If this fails, place_order changed its statements: update ordino/bench/raw_sql.py to match, so that
+the baseline keeps measuring the same database work without Ordino.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+
+from ordino.bench.baseline import RawConnection
+from ordino.bench.common import BenchDatabase
+from ordino.bench.raw_sql import place_order
+from ordino.bench.seed import seed
+from ordino.bench.workload import OrderSource, line_amount_cents
+from ordino.kernel.db import Database
+
+_CAST = re.compile(r"::(timestamp with time zone|[a-z]+)")
+_PARAM = re.compile(r"%\(\w+\)s|%s|\?")
+_PREFIX = re.compile(r"\b[a-z_]+\.(?=[a-z_])")
+
+
+def canonical(sql: str) -> str:
+    """The statement without what differs only in spelling: casts, quotes, parameter styles, table
+    prefixes on columns, whitespace."""
+    s = sql.lower().replace('"', "")
+    s = _CAST.sub("", s)
+    s = _PARAM.sub("?", s)
+    s = _PREFIX.sub("", s)
+    return " ".join(s.split())
+
+
+class Recorder:
+    """A cursor that notes every statement (and how many rows an executemany sends)."""
+
+    def __init__(self, cursor: Any) -> None:
+        self.cursor = cursor
+        self.log: list[tuple[str, int]] = []
+
+    def execute(self, query: Any, params: Any = ()) -> Any:
+        self.log.append((canonical(query), 1))
+        return self.cursor.execute(query, params)
+
+    def executemany(self, query: Any, params_seq: Any) -> Any:
+        rows = list(params_seq)
+        self.log.append((canonical(query), len(rows)))
+        return self.cursor.executemany(query, rows)
+
+    def fetchone(self) -> Any:
+        return self.cursor.fetchone()
+
+    def fetchall(self) -> Any:
+        return self.cursor.fetchall()
+
+
+def test_raw_baseline_sends_the_statements_that_ordino_sends(db: Database, app: Any) -> None:
+    # given a seeded database and two orders of the benchmark workload
+    world = seed(db, accounts=3, products=20)
+    source = OrderSource(world, "FID", seed=1)
+    headers = {"Authorization": f"Bearer {world.api_key}"}
+    captured: list[tuple[str, int]] = []
+
+    def listen(_conn: Any, _cur: Any, statement: str, params: Any, _ctx: Any, many: bool) -> None:
+        captured.append((canonical(statement), len(params) if many else 1))
+
+    with TestClient(app) as client:
+        first = client.post("/api/v1/orders", content=source.make(1).body(world.channel),
+                            headers={**headers, "Idempotency-Key": str(uuid.uuid4())})
+        assert first.status_code == 201, first.text  # authenticates and caches the key
+        # when Ordino places an order, every statement it sends is captured
+        event.listen(db.engine, "before_cursor_execute", listen)
+        try:
+            second = client.post("/api/v1/orders", content=source.make(2).body(world.channel),
+                                 headers={**headers, "Idempotency-Key": str(uuid.uuid4())})
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listen)
+    assert second.status_code == 201, second.text
+    ordino = [(sql, rows) for sql, rows in captured if sql not in ("begin immediate", "begin")]
+
+    # and the raw baseline places one with the bare driver
+    conn = RawConnection(BenchDatabase(db.url, db.dialect))
+    recorder = Recorder(conn.cursor)
+    try:
+        conn.begin()
+        place_order(recorder, conn.dialect, source.make(3), channel=world.channel,
+                    api_key_id=world.api_key_id, key=str(uuid.uuid4()))
+        conn.commit()
+    finally:
+        conn.close()
+
+    # then both sent the same statements, in the same order, with the same row counts
+    assert recorder.log == ordino
+
+
+def test_raw_baseline_writes_what_ordino_writes(db: Database, app: Any) -> None:
+    # given a seeded database
+    world = seed(db, accounts=3, products=20)
+    source = OrderSource(world, "ROWS", seed=2)
+    with TestClient(app) as client:
+        r = client.post("/api/v1/orders", content=source.make(1).body(world.channel),
+                        headers={"Authorization": f"Bearer {world.api_key}", "Idempotency-Key": "k1"})
+    assert r.status_code == 201, r.text
+    # when the raw baseline places an order too
+    conn = RawConnection(BenchDatabase(db.url, db.dialect))
+    try:
+        conn.begin()
+        place_order(conn.cursor, conn.dialect, source.make(2), channel=world.channel,
+                    api_key_id=world.api_key_id, key="k2")
+        conn.commit()
+    finally:
+        conn.close()
+    # then Ordino reads the raw order back like its own: same shape, same derived totals
+    with TestClient(app) as client:
+        listed = client.get("/api/v1/orders", headers={"Authorization": f"Bearer {world.api_key}"}).json()
+        docs = {o["external_reference"]: client.get(f"/api/v1/orders/{o['id']}", headers={
+            "Authorization": f"Bearer {world.api_key}"}).json() for o in listed["items"]}
+    ours, raw = docs["ROWS-0000001"], docs["ROWS-0000002"]
+    assert set(raw) == set(ours)
+    assert [i["type"] for i in raw["delivery_groups"][0]["items"]] == ["product"] * 5 + ["delivery_charge"]
+    replay = OrderSource(world, "ROWS", seed=2)
+    replay.make(1)
+    expected = replay.make(2)
+    grand_total = sum(line_amount_cents(ln) for ln in expected.lines) + 1250
+    assert raw["totals"]["grand_total"] == f"{grand_total // 100}.{grand_total % 100:02d}"
+    assert raw["number"] == "SO-000002"
+    assert raw["account"] == expected.account
