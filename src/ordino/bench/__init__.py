@@ -71,4 +71,33 @@ def intake(
         raise typer.Exit(1)
 
 
+@bench_app.command("routing")
+def routing(
+    size: Annotated[int, typer.Option(min=1, help="Seeded orders to route.")] = 1000,
+    locations: Annotated[int, typer.Option(min=2, help="Candidate locations (20–50 in the issue).")] = 30,
+    seed: Annotated[int, typer.Option(help="Random seed of the orders and the network.")] = 1,
+    json: Annotated[bool, typer.Option("--json", help="Print only the JSON object.")] = False,
+) -> None:
+    """Routing decisions per second on one core, against the exact MILP optimum of each order."""
+    from ordino.bench.routing import passed, run_routing
+
+    result = run_routing(size=size, locations=locations, seed=seed)
+    if not json:
+        c = result["checks"]
+        table = Table(title=f"ordino bench routing ({size} orders × {locations} locations)")
+        table.add_column("measure")
+        table.add_column("value", justify="right")
+        table.add_row("router", f"{result['value']:,.0f} decisions/s")
+        table.add_row("MILP optimum", f"{result['baseline']:,.1f} decisions/s")
+        table.add_row("p50 / p99", f"{result['p50_ms']:.2f} / {result['p99_ms']:.2f} ms")
+        table.add_row("splits optimal", f"{c['split_optimal_pct']:.1f} %")
+        table.add_row("cost gap (total)", f"{c['cost_gap_pct_total']:.3f} %")
+        table.add_row("infeasible plans", str(c["infeasible"]))
+        Console().print(table)
+    sys.stdout.write(orjson.dumps(result).decode() + "\n")
+    sys.stdout.flush()
+    if not passed(result):
+        raise typer.Exit(1)
+
+
 __all__ = ["bench_app"]
