@@ -8,6 +8,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -111,3 +112,25 @@ def api_key(db: Database, role: Role = Role.ADMIN, account_id: uuid.UUID | None 
 @pytest.fixture
 def admin(db: Database) -> dict[str, str]:
     return api_key(db, Role.ADMIN)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    where = "SQLite" + (f" and PostgreSQL ({make_url(PG_URL).render_as_string()})" if PG_URL else " only")
+    return f"ordino databases: {where}"
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Per database, how many tests passed, failed and were skipped (database tests only)."""
+    counts: dict[str, dict[str, int]] = {b: {} for b in BACKENDS}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            nodeid = getattr(report, "nodeid", "")
+            for backend in BACKENDS:
+                if f"[{backend}" in nodeid or f"-{backend}]" in nodeid or f"-{backend}-" in nodeid:
+                    counts[backend][outcome] = counts[backend].get(outcome, 0) + 1
+    terminalreporter.section("tests per database")
+    for backend, c in counts.items():
+        terminalreporter.write_line(
+            f"{backend}: {c.get('passed', 0)} passed, {c.get('failed', 0) + c.get('error', 0)} failed, "
+            f"{c.get('skipped', 0)} skipped"
+        )
