@@ -104,7 +104,7 @@ def test_orders_are_exact_and_follow_the_catalog(db: Database) -> None:
         adjustments = s.execute(select(OrderItemAdjustmentLine.__table__)).all()
         taxes = s.execute(select(OrderItemTaxLine.__table__)).all()
         products = {p.sku: p for p in s.execute(select(Product.__table__))}
-        currency_of = dict(s.execute(select(Account.id, Account.currency)).tuples().all())
+        currency_of = dict(s.execute(select(Account.id, Account.currency)).all())
     adjustment_sum: dict[Any, int] = defaultdict(int)
     for a in adjustments:
         adjustment_sum[a.order_item_summary_id] += a.amount

@@ -85,7 +85,7 @@ def _apply(db: Database, order_id: str, op: str, pick: int, units: int) -> None:
 
 def _check(db: Database) -> None:
     with db.read() as s:
-        codes = dict(s.execute(select(Location.id, Location.code)).tuples().all())
+        codes = dict(s.execute(select(Location.id, Location.code)).all())
         items = s.execute(select(OrderItemSummary).where(OrderItemSummary.type == "product")).scalars().all()
         fos = {f.id: f for f in s.execute(select(FulfillmentOrder)).scalars()}
         fo_items = s.execute(select(FulfillmentOrderItem)).scalars().all()

@@ -122,7 +122,7 @@ def _numbers(session: Session, ids: set[uuid.UUID | None]) -> dict[uuid.UUID | N
     wanted = ids - {None}
     if not wanted:
         return {}
-    return dict(session.execute(select(Account.id, Account.number).where(Account.id.in_(wanted))).tuples().all())
+    return dict(session.execute(select(Account.id, Account.number).where(Account.id.in_(wanted))).all())
 
 
 def _parent_number(session: Session, account: Account) -> str | None:

@@ -244,7 +244,7 @@ def capacity_left(session: Session, sites: Sites, now: datetime) -> dict[uuid.UU
     (None: no limit)."""
     days = {s.id: s.local_day(now) for s in sites.by_id.values() if s.active}
     limits = select(LocationCapacity.location_id, LocationCapacity.units_per_day)
-    defaults = dict(session.execute(limits).tuples().all())
+    defaults = dict(session.execute(limits).all())
     used = {
         (r.location_id, r.day): r
         for r in session.execute(

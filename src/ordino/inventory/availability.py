@@ -62,7 +62,7 @@ def availability(session: Session, skus: Sequence[str], locations: Sequence[str]
         raise ValidationFailed(errors)
     if not location_list and not group_list:
         active = select(Location.code, Location.id).where(Location.active.is_(True)).order_by(Location.code)
-        places = dict(session.execute(active).tuples().all())
+        places = dict(session.execute(active).all())
         location_list = list(places)
     cells = len(sku_list) * (len(location_list) + len(group_list))
     if cells > MAX_CELLS:

@@ -156,7 +156,7 @@ def list_groups(session: Session, limit: int, cursor: str | None) -> Doc:
 def group_members(session: Session, codes: Sequence[str]) -> dict[str, tuple[uuid.UUID, list[uuid.UUID]]]:
     """code -> (group id, member location ids) for the groups that exist."""
     found = select(LocationGroup.code, LocationGroup.id).where(LocationGroup.code.in_(codes))
-    groups = dict(session.execute(found).tuples().all())
+    groups = dict(session.execute(found).all())
     out: dict[str, tuple[uuid.UUID, list[uuid.UUID]]] = {code: (gid, []) for code, gid in groups.items()}
     by_id = {gid: code for code, gid in groups.items()}
     if groups:

@@ -114,7 +114,7 @@ def location_codes(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID
     ids = set(ids)
     if not ids:
         return {}
-    return dict(session.execute(select(Location.id, Location.code).where(Location.id.in_(ids))).tuples().all())
+    return dict(session.execute(select(Location.id, Location.code).where(Location.id.in_(ids))).all())
 
 
 def find_location(session: Session, ref: str | uuid.UUID, field: str, *, active: bool = False) -> Place:

@@ -75,7 +75,7 @@ def twice(field: str, values: Sequence[str], errors: list[FieldError], *, fold: 
 def account_ids(session: Session, field: str, numbers: Sequence[str], errors: list[FieldError]) -> list[uuid.UUID]:
     """Account ids for numbers, in one query; unknown numbers are errors naming `field[i]`."""
     found = dict(
-        session.execute(select(Account.number, Account.id).where(Account.number.in_(set(numbers)))).tuples().all()
+        session.execute(select(Account.number, Account.id).where(Account.number.in_(set(numbers)))).all()
     ) if numbers else {}
     for i, number in enumerate(numbers):
         if number not in found:
@@ -86,7 +86,7 @@ def account_ids(session: Session, field: str, numbers: Sequence[str], errors: li
 def account_numbers(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     if not ids:
         return {}
-    return dict(session.execute(select(Account.id, Account.number).where(Account.id.in_(ids))).tuples().all())
+    return dict(session.execute(select(Account.id, Account.number).where(Account.id.in_(ids))).all())
 
 
 def known_skus(session: Session, skus: set[str]) -> set[str]:

@@ -137,7 +137,7 @@ def _check(session: Session, terms: domain.Terms, values: dict[str, Any]) -> tup
         codes = values["channels"]
         found = dict(
             session.execute(select(SalesChannel.code, SalesChannel.id).where(SalesChannel.code.in_(set(codes))))
-            .tuples()
+
             .all()
         ) if codes else {}
         errors += [
