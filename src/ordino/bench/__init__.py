@@ -52,7 +52,9 @@ def intake(
     size: Annotated[int, typer.Option(help="Stop after this many orders (0: run for --seconds).")] = 0,
     clients: Annotated[int, typer.Option(min=1, help="Concurrent clients (and raw threads).")] = 8,
     seconds: Annotated[float, typer.Option(min=0.1, help="Length of each timed phase.")] = 20.0,
-    workers: Annotated[int, typer.Option(min=1, help="uvicorn server processes.")] = 2,
+    workers: Annotated[int, typer.Option(
+        min=0, help="uvicorn server processes; 0: 1 on SQLite (one writer at a time), "
+        "one per core on PostgreSQL.")] = 0,
     warmup: Annotated[float, typer.Option(min=0.0, help="Untimed seconds before each phase.")] = 2.0,
     json: Annotated[bool, typer.Option("--json", help="Print only the JSON object.")] = False,
 ) -> None:

@@ -12,11 +12,17 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ordino.bench.seed import World
 from ordino.bench.workload import OrderSource
 
 REQUEST_TIMEOUT = 60.0
+# A keep-alive connection is replaced after this many requests. With several server processes on
+# one listening socket, the process that accepts a connection serves it for its life; the first
+# to wake often takes all of them, leaving the others idle. Renewing connections lets the kernel
+# hand new ones to whichever process is free, as a load balancer in front of them would.
+REQUESTS_PER_CONNECTION = 100
 MAX_ERROR_SAMPLES = 5
 
 
@@ -30,7 +36,7 @@ class LoadResult:
     error_samples: list[str] = field(default_factory=list)
     latencies_ns: list[int] = field(default_factory=list)
     elapsed: float = 0.0
-    cpu: dict[str, float] = field(default_factory=dict)  # CpuMeter reading of the timed phase
+    cpu: dict[str, Any] = field(default_factory=dict)  # CpuMeter reading of the timed phase
 
     def error(self, what: str) -> None:
         self.errors += 1
@@ -94,6 +100,7 @@ async def _client(
     reader: asyncio.StreamReader | None = None
     writer: asyncio.StreamWriter | None = None
     finished = time.perf_counter()
+    served = 0  # requests on the current connection
     while (n := budget.take()) is not None:
         spec = source.make(n)
         body = spec.body(world.channel)
@@ -104,6 +111,7 @@ async def _client(
             async with asyncio.timeout(REQUEST_TIMEOUT):
                 if writer is None:
                     reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                    served = 0
                 assert reader is not None
                 writer.write(head.encode() + body)
                 status, answer = await _read_response(reader)
@@ -116,6 +124,10 @@ async def _client(
             continue
         result.latencies_ns.append(time.perf_counter_ns() - started)
         finished = time.perf_counter()
+        served += 1
+        if served >= REQUESTS_PER_CONNECTION:
+            writer.close()
+            reader = writer = None
         if status == 201:
             result.created.append(spec.external_reference)
         else:

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -191,14 +192,15 @@ class CpuMeter:
     def start(self) -> None:
         self._wall = time.perf_counter()
         self._own = time.process_time()
-        self._server = sum(process_cpu_seconds(p) for p in self.server_pids)
+        self._server = {p: process_cpu_seconds(p) for p in self.server_pids}
         self._db_start = self._db()
         self._busy, _ = machine_busy_seconds()
 
-    def stop(self) -> dict[str, float]:
+    def stop(self) -> dict[str, Any]:
         wall = time.perf_counter() - self._wall
         own = time.process_time() - self._own
-        server = sum(process_cpu_seconds(p) for p in self.server_pids) - self._server
+        per_process = {p: process_cpu_seconds(p) - self._server[p] for p in self.server_pids}
+        server = sum(per_process.values())
         db = sum(cpu - self._db_start.get(pid, 0.0) for pid, cpu in self._db().items())
         busy = machine_busy_seconds()[0] - self._busy
 
@@ -211,4 +213,6 @@ class CpuMeter:
             "db_cpu_pct": pct(db),
             "machine_cpu_pct": pct(busy),
             "other_cpu_pct": pct(max(0.0, busy - own - server - db)),
+            # each server process that did work: an idle one means the load was not spread
+            "server_process_cpu_pct": sorted((pct(v) for v in per_process.values() if v > 0), reverse=True),
         }

@@ -7,6 +7,7 @@ subprocess; then every order that was answered 201 is counted in the database.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections import Counter
 from collections.abc import Callable
@@ -34,9 +35,16 @@ class IntakeOptions:
     clients: int = 8
     seconds: float = 20.0
     warmup: float = 2.0
-    workers: int = 2
+    workers: int = 0  # 0: auto_workers()
     accounts: int = 50
     products: int = 1000
+
+
+def auto_workers(dialect: str) -> int:
+    """Server processes that measured best on 2 cores (docs/benchmarks.md): on SQLite one, since
+    the write transaction (and the Python work inside it) is serialized across processes anyway;
+    on PostgreSQL one per core."""
+    return 1 if dialect == "sqlite" else max(1, os.cpu_count() or 1)
 
 
 def _count_orders(db: BenchDatabase, created: list[str]) -> dict[str, int]:
@@ -97,9 +105,10 @@ def run_intake(opts: IntakeOptions, note: Callable[[str], None] = lambda _: None
         raw_checks = _count_orders(raw_db, _merge(raw_warm, raw))
 
         checkpoint(app_db)
-        note(f"starting uvicorn ordino.app ({opts.workers} process(es))")
+        workers = opts.workers or auto_workers(app_db.dialect)
+        note(f"starting uvicorn ordino.app ({workers} process(es))")
         with tempfile.TemporaryDirectory(prefix="ordino-bench-") as logs, Server(
-            app_db.url, world.api_key, workers=opts.workers, log_path=Path(logs) / "server.log"
+            app_db.url, world.api_key, workers=workers, log_path=Path(logs) / "server.log"
         ) as server:
             warm = run_load(server.port, world, clients=opts.clients, seconds=opts.warmup, size=size,
                             prefix="WARM") if opts.warmup > 0 else LoadResult()
@@ -148,7 +157,7 @@ def run_intake(opts: IntakeOptions, note: Callable[[str], None] = lambda _: None
         "baseline_p50_ms": percentile_ms(raw.latencies_ns, 50),
         "baseline_p99_ms": percentile_ms(raw.latencies_ns, 99),
         "clients": opts.clients,
-        "workers": opts.workers,
+        "workers": workers,
         "seconds": round(load.elapsed, 2),
     }
     samples = warm.error_samples + load.error_samples + raw_warm.error_samples + raw.error_samples
