@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from ordino.app import create_app
 from ordino.kernel.auth import Role, create_key, forget_cached_keys
 from ordino.kernel.db import Database
+from ordino.kernel.numbering import SEQUENCE_SERIES
 from ordino.migrate import upgrade
 from ordino.models import metadata
 from ordino.settings import Settings
@@ -76,8 +77,8 @@ def empty_tables(database: Database) -> None:
     with database.engine.begin() as conn:
         if database.dialect == "postgresql":
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-            for seq in ("order", "fulfillment_order", "change_order"):
-                conn.execute(text(f"ALTER SEQUENCE seq_{seq} RESTART"))
+            for series in SEQUENCE_SERIES:
+                conn.execute(text(f"ALTER SEQUENCE {series.sequence_name()} RESTART"))
         else:
             for table in tables:
                 conn.execute(text(f"DELETE FROM {table}"))

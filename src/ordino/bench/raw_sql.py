@@ -16,9 +16,9 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 import orjson
-import uuid6
 
 from ordino.bench.workload import LINES, SHIP_TO, SHIPPING_CHARGE, OrderSpec, line_amount_cents
+from ordino.kernel.ids import new_id  # the same ids as the product: part of the work
 
 PATH = "/api/v1/orders"
 _MICRO = Decimal(10) ** 6
@@ -31,10 +31,6 @@ class Cursor(Protocol):
     def executemany(self, query: Any, params_seq: Any, /) -> Any: ...
     def fetchone(self) -> Any: ...
     def fetchall(self) -> Any: ...
-
-
-def new_id() -> uuid.UUID:
-    return uuid.UUID(int=uuid6.uuid7().int)
 
 
 class Dialect:
