@@ -19,15 +19,21 @@ from ordino.catalog.api import router as catalog_router
 from ordino.flows.registry import build_dispatcher
 from ordino.fulfillment.api import router as fulfillment_router
 from ordino.inventory.api import router as inventory_router
+from ordino.invoicing.api import router as invoicing_router
 from ordino.kernel.auth import ensure_bootstrap_admin
 from ordino.kernel.db import Database
 from ordino.kernel.errors import install_problem_handlers
 from ordino.kernel.http import json_response
 from ordino.orders.api import router as orders_router
+from ordino.orders.approvals_api import router as approvals_router
+from ordino.orders.bulk_api import router as bulk_orders_router
 from ordino.orders.exceptions_api import router as process_exceptions_router
+from ordino.orders.quotes_api import router as quotes_router
 from ordino.payments.api import router as payments_router
 from ordino.pricing.api import router as pricing_router
+from ordino.pricing.fx_api import router as fx_router
 from ordino.settings import Settings
+from ordino.tax.api import router as tax_router
 
 
 class Metrics:
@@ -129,7 +135,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     def metrics_endpoint() -> Response:
         return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
 
-    for router in (orders_router, accounts_router, catalog_router, api_keys_router, inventory_router,
-                   pricing_router, payments_router, fulfillment_router, process_exceptions_router):
+    for router in (bulk_orders_router, orders_router, accounts_router, catalog_router, api_keys_router,
+                   inventory_router, pricing_router, fx_router, tax_router, payments_router, fulfillment_router,
+                   invoicing_router, approvals_router, quotes_router, process_exceptions_router):
         app.include_router(router)
     return app
