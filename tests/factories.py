@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ordino.accounts.models import Account
-from ordino.catalog.models import Location, Product, SalesChannel
+from ordino.catalog.models import LegalEntity, Location, Product, SalesChannel
 from ordino.inventory.models import InventoryFuture, InventoryPosition, LocationGroup, LocationGroupMember
 from ordino.kernel import clock
 from ordino.kernel.db import Database
@@ -48,6 +48,17 @@ def location(db: Database, code: str = "WH-BER", **kw: Any) -> uuid.UUID:
     return _add(db, Location(code=code, created_at=now, updated_at=now, **fields))
 
 
+def legal_entity(db: Database, code: str = "ORDINO-DE", **kw: Any) -> uuid.UUID:
+    """A German seller in Berlin (the default entity unless told otherwise)."""
+    now = clock.now()
+    fields = {
+        "name": "Ordino Supply GmbH", "line1": "Friedrichstraße 100", "city": "Berlin", "postal_code": "10117",
+        "country": "DE", "vat_id": "DE136695976", "iban": "DE89370400440532013000", "bic": "COBADEFFXXX",
+        "bank_name": "Commerzbank", "email": "billing@ordino.example", "is_default": True, **kw,
+    }
+    return _add(db, LegalEntity(code=code, created_at=now, updated_at=now, **fields))
+
+
 def order_payload(**overrides: Any) -> dict[str, Any]:
     """The order of DESIGN §6 with 'pricing': 'order'."""
     body: dict[str, Any] = {
@@ -81,7 +92,8 @@ def order_payload(**overrides: Any) -> dict[str, Any]:
 
 
 def intake_world(db: Database) -> None:
-    """The account, channel and product that the DESIGN §6 example refers to."""
+    """The seller, account, channel and product that the DESIGN §6 example refers to."""
+    legal_entity(db)
     account(db, "ACME")
     channel(db, "web")
     product(db, "BOLT-M8", name="Hex bolt M8x40, zinc plated")

@@ -52,6 +52,7 @@ def test_channel_is_created_read_listed_and_changed(db, client, admin, frozen) -
         "code": "edi-acme",
         "name": "ACME EDI",
         "kind": "edi",
+        "legal_entity": None,
         "active": True,
         "version": 1,
         "created_at": NOW_TEXT,

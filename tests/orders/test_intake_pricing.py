@@ -40,11 +40,13 @@ def test_catalog_pricing_takes_list_prices_and_tiers(db, client, admin) -> None:
     # when 500 and then 1,000 units are ordered without prices
     small = client.post("/api/v1/orders", json=_catalog_order("C-1", 500), headers=admin)
     large = client.post("/api/v1/orders", json=_catalog_order("C-2", 1000), headers=admin)
-    # then the list price and the tier price are applied and the totals follow
+    # then the list price and the tier price are applied and the totals follow, with German VAT
+    # of 19 % on goods and shipping (17.50 + 12.50 → 5.70; 30.00 + 12.50 → 8.075, rounded once: 8.08)
     assert small.status_code == large.status_code == 201, (small.text, large.text)
     items = [r.json()["delivery_groups"][0]["items"][0] for r in (small, large)]
     assert [(i["unit_price"], i["line_amount"]) for i in items] == [("0.035", "17.50"), ("0.03", "30.00")]
-    assert [r.json()["totals"]["grand_total"] for r in (small, large)] == ["30.00", "42.50"]
+    assert [r.json()["totals"]["tax"] for r in (small, large)] == ["5.70", "8.08"]
+    assert [r.json()["totals"]["grand_total"] for r in (small, large)] == ["35.70", "50.58"]
 
 
 def test_coupon_promotion_discounts_once_and_then_is_used_up(db, client, admin) -> None:  # type: ignore[no-untyped-def]
@@ -65,7 +67,8 @@ def test_coupon_promotion_discounts_once_and_then_is_used_up(db, client, admin) 
         ("promotion", "SAVE10", "-1.75")
     ]
     assert first.json()["totals"]["adjustment"] == "-1.75"
-    assert first.json()["totals"]["grand_total"] == "28.25"
+    assert first.json()["totals"]["tax"] == "5.37"  # 19 % of 15.75 + 12.50
+    assert first.json()["totals"]["grand_total"] == "33.62"
     # and a second order with the same coupon is refused, writing nothing
     second = client.post("/api/v1/orders", json=_catalog_order("C-4", 500, coupons=["SAVE10"]), headers=admin)
     assert second.status_code == 422

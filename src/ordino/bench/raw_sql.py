@@ -133,11 +133,11 @@ INSERT_CHARGE_ITEM = (
 )
 INSERT_ORDER = (
     "INSERT INTO order_summary (number, account_id, channel_id, external_reference, po_number,"
-    " buyer_contact_id, currency, status, pricing, prices_include_tax, ordered_at, bill_to,"
-    " payment_instructions, total_product_amount, total_adjustment_amount, total_delivery_amount,"
+    " buyer_contact_id, currency, status, pricing, prices_include_tax, tax_mode, tax_notes, ordered_at,"
+    " bill_to, payment_instructions, total_product_amount, total_adjustment_amount, total_delivery_amount,"
     " total_tax_amount, grand_total_amount, active_process_exception_count, version, created_by,"
     " created_at, updated_at, id)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (channel_id, external_reference) DO NOTHING RETURNING id"
 )
 INSERT_GROUP = (
@@ -165,7 +165,7 @@ SELECT_SOURCING = "SELECT channel_code, mode, target_code, updated_at FROM chann
 
 
 SELECT_PRODUCTS = (  # one marker per line of the order (workload.LINES)
-    "SELECT id, sku, name, active, minimum_quantity, order_multiple FROM product"
+    "SELECT id, sku, name, active, minimum_quantity, order_multiple, tax_class FROM product"
     " WHERE sku IN (?, ?, ?, ?, ?)"
 )
 
@@ -212,7 +212,8 @@ def place_order(
     cur.execute(
         d.sql(INSERT_ORDER),
         (number, account_id, channel_id, order.external_reference, f"PO-{order.external_reference}",
-         None, "EUR", "created", "order", d.flag(False), d.ts(datetime(2026, 11, 26, 10, tzinfo=UTC)),
+         None, "EUR", "created", "order", d.flag(False), "given", "null",
+         d.ts(datetime(2026, 11, 26, 10, tzinfo=UTC)),
          "null", payments.decode(), product_total, 0, charge, 0, grand_total, 0, 1, "admin:bench admin",
          at, at, oid),
     )
@@ -274,7 +275,8 @@ def _response_body(
         "id": str(order_id), "number": number, "status": "created",
         "available_actions": ["approve", "hold", "cancel"], "account": order.account, "channel": "web",
         "external_reference": order.external_reference, "po_number": f"PO-{order.external_reference}",
-        "currency": "EUR", "pricing": "order", "prices_include_tax": False, "ordered_at": "2026-11-26T10:00:00Z",
+        "currency": "EUR", "pricing": "order", "prices_include_tax": False, "tax": "given", "tax_notes": [],
+        "ordered_at": "2026-11-26T10:00:00Z",
         "bill_to": None, "payments": [{"method": "card", "gateway": "simulator", "token": "tok_visa"}],
         "totals": {"grand_total": grand_total},
         "delivery_groups": [{"id": str(charge_row[1]), "delivery_method": "standard", "ship_to": SHIP_TO,

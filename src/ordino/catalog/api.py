@@ -1,4 +1,4 @@
-"""Catalog endpoints: /products, /channels (sales channels), /locations.
+"""Catalog endpoints: /products, /channels (sales channels), /locations, /legal-entities.
 
 Thin: validate the payload, run the use case in one transaction, answer JSON. Creations are
 idempotent by `Idempotency-Key`; updates need `If-Match` with the ETag (the record's version).
@@ -22,13 +22,15 @@ from ordino.catalog.schemas import (
     ChannelIn,
     ChannelKind,
     ChannelPatch,
+    LegalEntityIn,
+    LegalEntityPatch,
     LocationIn,
     LocationKind,
     LocationPatch,
     ProductIn,
     ProductPatch,
 )
-from ordino.catalog.service import CHANNEL, LOCATION, PRODUCT, Resource
+from ordino.catalog.service import CHANNEL, LEGAL_ENTITY, LOCATION, PRODUCT, Resource
 from ordino.kernel.auth import Principal, Role, database, require
 from ordino.kernel.endpoint import body_schema, parse_body, run_command
 from ordino.kernel.http import dumps, etag, json_response
@@ -190,3 +192,38 @@ def get_location(ref: str, request: Request, principal: StaffReader) -> Response
 )
 async def update_location(ref: str, request: Request, principal: AdminWriter, if_match: IfMatch = None) -> Response:
     return await _update(request, LOCATION, LocationPatch, ref, if_match)
+
+
+# ----------------------------------------------------------------------------------------------
+# Legal entities
+
+
+@router.post(
+    "/legal-entities", status_code=201, summary="Create a legal entity (a seller)",
+    description="The default entity sells through every channel that names none; a new default replaces the old.",
+    openapi_extra=body_schema(LegalEntityIn),
+)
+async def create_legal_entity(request: Request, principal: AdminWriter) -> Response:
+    return await _create(request, principal, LEGAL_ENTITY, LegalEntityIn)
+
+
+@router.get("/legal-entities", summary="List legal entities, newest first")
+def list_legal_entities(
+    request: Request, principal: StaffReader, active: bool | None = None, limit: Limit = 50, cursor: str | None = None
+) -> Response:
+    return json_response(_read(request, lambda s: service.list_legal_entities(s, active, limit, cursor)))
+
+
+@router.get("/legal-entities/{ref}", summary="Get a legal entity by code or id")
+def get_legal_entity(ref: str, request: Request, principal: StaffReader) -> Response:
+    return _versioned(_read(request, lambda s: service.get(s, LEGAL_ENTITY, ref)))
+
+
+@router.patch(
+    "/legal-entities/{ref}", summary="Change a legal entity", description="The code cannot change.",
+    openapi_extra=body_schema(LegalEntityPatch),
+)
+async def update_legal_entity(
+    ref: str, request: Request, principal: AdminWriter, if_match: IfMatch = None
+) -> Response:
+    return await _update(request, LEGAL_ENTITY, LegalEntityPatch, ref, if_match)

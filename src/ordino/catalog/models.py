@@ -1,11 +1,11 @@
-"""Products, sales channels and locations."""
+"""Products, sales channels, locations and the legal entities that sell."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, Integer, String
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ordino.kernel.db import Base, IdMixin
@@ -44,6 +44,8 @@ class SalesChannel(IdMixin, Base):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20), default="web")
+    # The legal entity selling through this channel; None: the default entity.
+    legal_entity: Mapped[str | None] = mapped_column(String(40), ForeignKey("legal_entity.code"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -79,3 +81,44 @@ class Location(IdMixin, Base):
     __table_args__ = (
         CheckConstraint("kind IN ('warehouse', 'store', 'drop_ship', 'digital')", name="kind"),
     )
+
+
+class LegalEntity(IdMixin, Base):
+    """A company that sells: the seller on orders and invoices, and the origin for tax."""
+
+    __tablename__ = "legal_entity"
+
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    line1: Mapped[str] = mapped_column(String(200))
+    line2: Mapped[str | None] = mapped_column(String(200))
+    city: Mapped[str] = mapped_column(String(100))
+    postal_code: Mapped[str | None] = mapped_column(String(20))
+    region: Mapped[str | None] = mapped_column(String(100))
+    country: Mapped[str] = mapped_column(String(2))
+    vat_id: Mapped[str | None] = mapped_column(String(40))
+    registration_number: Mapped[str | None] = mapped_column(String(60))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    iban: Mapped[str | None] = mapped_column(String(34))
+    bic: Mapped[str | None] = mapped_column(String(11))
+    bank_name: Mapped[str | None] = mapped_column(String(100))
+    # US states where the entity collects sales tax; None: every state.
+    us_nexus_states: Mapped[list[str] | None] = mapped_column(JSON)
+    # What an EU B2B order with a VAT ID that fails validation gets: refused, or taxed as B2C.
+    invalid_vat_id: Mapped[str] = mapped_column(String(20), default="refuse")
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint("invalid_vat_id IN ('refuse', 'tax_as_b2c')", name="invalid_vat_id"),
+        # At most one default entity.
+        Index(
+            "uq_legal_entity_default", "is_default", unique=True,
+            postgresql_where=text("is_default"), sqlite_where=text("is_default"),
+        ),
+    )
+

@@ -1,4 +1,4 @@
-"""Payloads of the catalog API: products, sales channels and locations.
+"""Payloads of the catalog API: products, sales channels, locations and legal entities.
 
 Create payloads name every field a record needs. Patch payloads carry only the fields to change:
 a field left out keeps its value, `null` clears an optional field, and `null` for a required
@@ -15,6 +15,9 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
+from stdnum import bic as stdnum_bic
+from stdnum import iban as stdnum_iban
+from stdnum.exceptions import ValidationError as StdnumError
 
 from ordino.kernel.schema import Code, Country, DecimalText, Name, ShortText, Strict
 
@@ -115,6 +118,7 @@ class ChannelIn(Strict):
     code: Code
     name: Name
     kind: ChannelKind = "web"
+    legal_entity: Code | None = None
     active: Flag = True
 
 
@@ -122,6 +126,7 @@ class ChannelPatch(Strict):
     code: Immutable = None
     name: NotNull[Name] = None
     kind: NotNull[ChannelKind] = None
+    legal_entity: Code | None = None
     active: NotNull[Flag] = None
 
 
@@ -152,4 +157,75 @@ class LocationPatch(Strict):
     latitude: Latitude | None = None
     longitude: Longitude | None = None
     timezone: TimeZone | None = None
+    active: NotNull[Flag] = None
+
+
+def _iban(value: str) -> str:
+    try:
+        return str(stdnum_iban.validate(value))
+    except StdnumError as exc:
+        raise ValueError(f"is not a valid IBAN ({exc})") from None
+
+
+def _bic(value: str) -> str:
+    try:
+        return str(stdnum_bic.validate(value))
+    except StdnumError as exc:
+        raise ValueError(f"is not a valid BIC ({exc})") from None
+
+
+def _states(value: list[str]) -> list[str]:
+    return sorted(set(value))
+
+
+Iban = Annotated[str, StringConstraints(min_length=5, max_length=42), AfterValidator(_iban)]
+Bic = Annotated[str, StringConstraints(min_length=8, max_length=11), AfterValidator(_bic)]
+TaxNumber = Annotated[str, StringConstraints(min_length=2, max_length=40)]
+UsState = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+NexusStates = Annotated[list[UsState], Field(max_length=60), AfterValidator(_states)]
+InvalidVatId = Literal["refuse", "tax_as_b2c"]
+Email = Annotated[str, StringConstraints(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+
+
+class LegalEntityIn(Strict):
+    code: Code
+    name: Name
+    line1: Line
+    line2: Line | None = None
+    city: ShortText
+    postal_code: PostalCode | None = None
+    region: ShortText | None = None
+    country: Country
+    vat_id: TaxNumber | None = None
+    registration_number: TaxNumber | None = None
+    email: Email | None = None
+    phone: ShortText | None = None
+    iban: Iban | None = None
+    bic: Bic | None = None
+    bank_name: ShortText | None = None
+    us_nexus_states: NexusStates | None = None
+    invalid_vat_id: InvalidVatId = "refuse"
+    is_default: Flag = False
+    active: Flag = True
+
+
+class LegalEntityPatch(Strict):
+    code: Immutable = None
+    name: NotNull[Name] = None
+    line1: NotNull[Line] = None
+    line2: Line | None = None
+    city: NotNull[ShortText] = None
+    postal_code: PostalCode | None = None
+    region: ShortText | None = None
+    country: NotNull[Country] = None
+    vat_id: TaxNumber | None = None
+    registration_number: TaxNumber | None = None
+    email: Email | None = None
+    phone: ShortText | None = None
+    iban: Iban | None = None
+    bic: Bic | None = None
+    bank_name: ShortText | None = None
+    us_nexus_states: NexusStates | None = None
+    invalid_vat_id: NotNull[InvalidVatId] = None
+    is_default: NotNull[Flag] = None
     active: NotNull[Flag] = None

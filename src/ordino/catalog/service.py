@@ -1,8 +1,8 @@
-"""Catalog use cases: products, sales channels and locations.
+"""Catalog use cases: products, sales channels, locations and legal entities.
 
-The three are alike: a unique natural key (`sku` or `code`) that orders and integrations refer
+The four are alike: a unique natural key (`sku` or `code`) that orders and integrations refer
 to and that never changes, a few plain fields, an `active` flag instead of deletion, and a
-version for `If-Match`. One generic set of functions serves all three, described by a `Resource`.
+version for `If-Match`. One generic set of functions serves all four, described by a `Resource`.
 
 Every write either fully happens or raises a `Problem`: a taken key is a 409 naming the field,
 an unknown record 404, a stale version 409, a missing If-Match 428. Updates lock the row, so two
@@ -19,10 +19,11 @@ from typing import Any, Generic, TypeVar
 import orjson
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from ordino.catalog.models import Location, Product, SalesChannel
+from ordino.catalog.models import LegalEntity, Location, Product, SalesChannel
 from ordino.kernel import clock
 from ordino.kernel.auth import Principal, Role
 from ordino.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -31,7 +32,7 @@ from ordino.kernel.ids import new_id, parse_id
 from ordino.kernel.outbox import emit
 
 Doc = dict[str, Any]
-Row = TypeVar("Row", Product, SalesChannel, Location)
+Row = TypeVar("Row", Product, SalesChannel, Location, LegalEntity)
 
 
 def _plain(value: Any) -> Any:
@@ -50,6 +51,8 @@ class Resource(Generic[Row]):
     event: str  # event type prefix: "product" -> product.created, product.updated
     fields: tuple[str, ...]  # served besides id, version and timestamps
     check: Callable[[Row], list[FieldError]] = field(default=lambda _row: [])
+    # Runs before a created or changed row is written: checks references, keeps others consistent.
+    before_write: Callable[[Session, Row], None] = field(default=lambda _session, _row: None)
 
     def doc(self, row: Row) -> Doc:
         return {
@@ -84,7 +87,43 @@ PRODUCT = Resource(
         "weight_kg", "backorder_policy", "active",
     ),
 )
-CHANNEL = Resource(SalesChannel, "code", "sales channel", "sales_channel", ("code", "name", "kind", "active"))
+def _channel_entity(session: Session, channel: SalesChannel) -> None:
+    if channel.legal_entity is None:
+        return
+    active = session.execute(
+        select(LegalEntity.active).where(LegalEntity.code == channel.legal_entity)
+    ).scalar_one_or_none()
+    if not active:
+        what = "is not active" if active is False else "names no legal entity"
+        raise ValidationFailed([FieldError("legal_entity", f"'{channel.legal_entity}' {what}")])
+
+
+def _single_default(session: Session, entity: LegalEntity) -> None:
+    """A new default entity takes over from the previous one."""
+    if entity.is_default:
+        session.execute(
+            sql_update(LegalEntity)
+            .where(LegalEntity.is_default.is_(True), LegalEntity.id != entity.id)
+            .values(is_default=False, version=LegalEntity.version + 1, updated_at=clock.now())
+            .execution_options(synchronize_session=False)
+        )
+
+
+CHANNEL = Resource(
+    SalesChannel, "code", "sales channel", "sales_channel", ("code", "name", "kind", "legal_entity", "active"),
+    before_write=_channel_entity,
+)
+LEGAL_ENTITY = Resource(
+    LegalEntity,
+    "code",
+    "legal entity",
+    "legal_entity",
+    (
+        "code", "name", "line1", "line2", "city", "postal_code", "region", "country", "vat_id", "registration_number",
+        "email", "phone", "iban", "bic", "bank_name", "us_nexus_states", "invalid_vat_id", "is_default", "active",
+    ),
+    before_write=_single_default,
+)
 LOCATION = Resource(
     Location,
     "code",
@@ -137,6 +176,7 @@ def create(session: Session, res: Resource[Row], data: BaseModel) -> Doc:
     now = clock.now()
     row = res.model(**data.model_dump(), id=new_id(), version=1, created_at=now, updated_at=now)
     _refuse_invalid(res, row)
+    res.before_write(session, row)
     session.add(row)
     try:
         session.flush()  # a concurrent insert of the same key loses here, with a 409
@@ -161,6 +201,7 @@ def update(session: Session, res: Resource[Row], ref: str, patch: BaseModel, if_
     if not changes:
         return res.doc(row)
     _refuse_invalid(res, row)
+    res.before_write(session, row)
     row.version += 1
     row.updated_at = clock.now()
     session.flush()
@@ -234,3 +275,21 @@ def list_locations(session: Session, f: LocationFilter, limit: int, cursor: str 
     if f.active is not None:
         where.append(Location.active.is_(f.active))
     return list_(session, LOCATION, where, limit, cursor)
+
+
+def list_legal_entities(session: Session, active: bool | None, limit: int, cursor: str | None) -> Doc:
+    where: list[ColumnElement[bool]] = []
+    if active is not None:
+        where.append(LegalEntity.active.is_(active))
+    return list_(session, LEGAL_ENTITY, where, limit, cursor)
+
+
+def seller_of_channel(session: Session, channel_code: str) -> LegalEntity | None:
+    """The legal entity selling through a channel: the channel's own, else the default one."""
+    named = select(SalesChannel.legal_entity).where(SalesChannel.code == channel_code).scalar_subquery()
+    rows = session.scalars(
+        select(LegalEntity).where(
+            LegalEntity.active.is_(True), or_(LegalEntity.code == named, LegalEntity.is_default.is_(True))
+        )
+    ).all()
+    return min(rows, key=lambda e: e.is_default, default=None)  # the channel's own comes first

@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ordino.accounts.models import Account, Address, Contact
-from ordino.catalog.models import Location, Product, SalesChannel
+from ordino.catalog.models import LegalEntity, Location, Product, SalesChannel
 from ordino.catalog.places import place
 from ordino.demo import orders as demo_orders
 from ordino.demo.companies import CHANNELS, COMPANIES, LOCATIONS, CompanySpec
@@ -146,6 +146,7 @@ def _write_master_data(session: Session, now: datetime) -> dict[str, int] | None
     if session.execute(select(func.count()).where(Account.number.in_(numbers))).scalar_one():
         return None
     stamps: dict[str, Any] = {"created_at": now, "updated_at": now}
+    _legal_entities(session, stamps)
     counts = {
         "channels": _channels(session, stamps),
         "locations": _locations(session, stamps),
@@ -154,6 +155,27 @@ def _write_master_data(session: Session, now: datetime) -> dict[str, int] | None
     counts.update(_accounts(session, stamps))
     session.flush()
     return counts
+
+
+def _legal_entities(session: Session, stamps: dict[str, Any]) -> None:
+    """The sellers: a German company (the default) and its US subsidiary, collecting sales tax
+    where it has nexus. Bank details are the standard test IBANs of their banks' formats."""
+    have = set(session.execute(select(LegalEntity.code)).scalars())
+    entities = [
+        LegalEntity(
+            code="ORDINO-DE", name="Ordino Industrial Supply GmbH", line1="Friedrichstraße 100", city="Berlin",
+            postal_code="10117", country="DE", vat_id="DE136695976", registration_number="HRB 123456 B",
+            email="billing@ordino.example", phone="+49 30 1234567", iban="DE89370400440532013000",
+            bic="COBADEFFXXX", bank_name="Commerzbank", is_default=True, active=True, version=1, **stamps,
+        ),
+        LegalEntity(
+            code="ORDINO-US", name="Ordino Industrial Supply Inc.", line1="1 Market Street", city="San Francisco",
+            postal_code="94105", region="CA", country="US", email="billing-us@ordino.example",
+            us_nexus_states=["CA", "IL", "TX"], is_default=False, active=True, version=1, **stamps,
+        ),
+    ]
+    session.add_all([e for e in entities if e.code not in have])
+    session.flush()
 
 
 def _channels(session: Session, stamps: dict[str, Any]) -> int:

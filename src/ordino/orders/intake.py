@@ -28,7 +28,8 @@ from ordino.kernel.money import MAX_MINOR, MoneyError, exponent_of, is_currency,
 from ordino.kernel.numbering import ORDER, next_number
 from ordino.kernel.outbox import emit
 from ordino.kernel.statemachine import StatusHistory, initial_history
-from ordino.orders import domain
+from ordino.orders import domain, taxing
+from ordino.orders.approvals import review_new_order
 from ordino.orders.models import (
     OrderDeliveryGroupSummary,
     OrderItemAdjustmentLine,
@@ -89,6 +90,7 @@ def _resolve(session: Session, order: OrderIn, principal: Principal) -> _Refs:
                 Product.active,
                 Product.minimum_quantity,
                 Product.order_multiple,
+                Product.tax_class,
             ).where(Product.sku.in_(skus))
         )
     }
@@ -117,10 +119,21 @@ def _resolve(session: Session, order: OrderIn, principal: Principal) -> _Refs:
                 errors.append(FieldError(f"{path}.unit_price", "is set by the price books when pricing is 'catalog'"))
     if order.pricing == "order" and order.coupons:
         errors.append(FieldError("coupons", "coupons apply when pricing is 'catalog'"))
+    if order.tax_mode == "calculate":
+        for gi, group in enumerate(order.delivery_groups):
+            if group.shipping_tax_lines:
+                errors.append(FieldError(f"delivery_groups[{gi}].shipping_tax_lines", _COMPUTED))
+            errors.extend(
+                FieldError(f"delivery_groups[{gi}].lines[{li}].tax_lines", _COMPUTED)
+                for li, line in enumerate(group.lines) if line.tax_lines
+            )
     if errors:
         raise ValidationFailed(errors)
     assert account is not None and channel is not None
     return _Refs(account.id, account.number, channel.id, channel.code, products)
+
+
+_COMPUTED = "is computed by Ordino when tax is 'calculate'; send tax 'given' to pass tax lines"
 
 
 def _line_field(key: Any, field: str) -> str:
@@ -197,6 +210,8 @@ def place_order(session: Session, order: OrderIn, principal: Principal) -> Place
     taxes: list[dict[str, Any]] = []
     amounts: list[domain.ItemAmounts] = []
     demands: list[sourcing.Demand] = []
+    paths: dict[uuid.UUID, str] = {}
+    tax_classes: dict[uuid.UUID, str] = {}
     line_number = 0
 
     def tax_rows(item_id: uuid.UUID, lines: list[TaxLineIn], path: str) -> int:
@@ -213,6 +228,8 @@ def place_order(session: Session, order: OrderIn, principal: Principal) -> Place
                     "amount": minor,
                     "jurisdiction": tax.jurisdiction,
                     "category": tax.category,
+                    "taxable_amount": None,
+                    "exemption_reason_code": None,
                 }
             )
         if total > MAX_MINOR:
@@ -271,6 +288,7 @@ def place_order(session: Session, order: OrderIn, principal: Principal) -> Place
             tax = tax_rows(item_id, line.tax_lines, f"{path}.tax_lines")
             amounts.append(domain.ItemAmounts("product", amount, adjustment, tax))
             demands.append(sourcing.Demand(str(item_id), product.sku, line.quantity, f"{path}.quantity"))
+            paths[item_id], tax_classes[item_id] = path, product.tax_class
             items.append(
                 {
                     "id": item_id,
@@ -297,6 +315,7 @@ def place_order(session: Session, order: OrderIn, principal: Principal) -> Place
             item_id = new_id()
             line_number += 1
             tax = tax_rows(item_id, group.shipping_tax_lines, f"delivery_groups[{gi}].shipping_tax_lines")
+            paths[item_id] = f"delivery_groups[{gi}].shipping_charge"
             amounts.append(domain.ItemAmounts("delivery_charge", charge, 0, tax))
             items.append(
                 {
@@ -323,6 +342,19 @@ def place_order(session: Session, order: OrderIn, principal: Principal) -> Place
             _amount(paid, currency, f"payments[{pi}].amount", errors)
     if errors:
         raise ValidationFailed(errors)
+    tax_notes: list[dict[str, str]] | None = None
+    if order.tax_mode == "calculate":
+        computed = taxing.compute_order_tax(
+            session, account_id=refs.account_id, channel_code=refs.channel_code, currency=currency,
+            order_date=clock.ensure_utc(order.ordered_at).date(), prices_include_tax=order.prices_include_tax,
+            groups=groups, items=items, paths=paths, tax_classes=tax_classes,
+        )
+        taxes, tax_notes = computed.rows, computed.notes
+        for item in items:
+            item["tax_amount"] = computed.per_item.get(item["id"], 0)
+        amounts = [
+            domain.ItemAmounts(i["type"], i["line_amount"], i["adjustment_amount"], i["tax_amount"]) for i in items
+        ]
 
     t = domain.totals(amounts, prices_include_tax=order.prices_include_tax)
     if max(abs(t.product), abs(t.adjustment), abs(t.delivery), abs(t.tax), abs(t.grand_total)) > MAX_MINOR:
@@ -336,11 +368,13 @@ def place_order(session: Session, order: OrderIn, principal: Principal) -> Place
         "channel_id": refs.channel_id,
         "external_reference": order.external_reference,
         "po_number": order.po_number,
-        "buyer_contact_id": None,
+        "buyer_contact_id": principal.contact_id,
         "currency": currency,
         "status": domain.ORDER_LIFECYCLE.initial,
         "pricing": order.pricing,
         "prices_include_tax": order.prices_include_tax,
+        "tax_mode": order.tax_mode,
+        "tax_notes": tax_notes,
         "ordered_at": clock.ensure_utc(order.ordered_at),
         "bill_to": order.bill_to.model_dump() if order.bill_to else None,
         "payment_instructions": [p.model_dump(mode="json") for p in order.payments],
@@ -372,6 +406,7 @@ def place_order(session: Session, order: OrderIn, principal: Principal) -> Place
     session.execute(
         insert(StatusHistory), [initial_history(domain.ORDER_LIFECYCLE, order_id, actor=principal.actor, at=now)]
     )
+    header["status"] = review_new_order(session, header, items, principal)  # approval rules may hold it
     # Stock last: position rows stay locked from here to commit, so keep that stretch short.
     sourcing.reserve_items(session, sourcing.sourcing_for(session, refs.channel_code), demands, now)
     document = order_document(header, groups, items, adjustments, taxes, refs.account_number, refs.channel_code)
@@ -382,6 +417,7 @@ def place_order(session: Session, order: OrderIn, principal: Principal) -> Place
         {
             "id": str(order_id),
             "number": header["number"],
+            "status": header["status"],
             "account": refs.account_number,
             "account_id": str(refs.account_id),
             "payments": header["payment_instructions"],

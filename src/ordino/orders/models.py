@@ -44,6 +44,10 @@ class OrderSummary(IdMixin, Base):
     status: Mapped[str] = mapped_column(String(30))
     pricing: Mapped[str] = mapped_column(String(10))
     prices_include_tax: Mapped[bool] = mapped_column(Boolean, default=False)
+    # calculate: Ordino's tax engine taxed the order; given: the channel sent the tax lines.
+    tax_mode: Mapped[str] = mapped_column(String(10), default="given", server_default="given")
+    # Legal mentions and reasons from the tax engine ({"code", "text"}), e.g. the reverse-charge note.
+    tax_notes: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
     ordered_at: Mapped[datetime] = mapped_column(UTCDateTime())
     bill_to: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     payment_instructions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
@@ -65,6 +69,7 @@ class OrderSummary(IdMixin, Base):
         Index("ix_order_summary_ordered_at", "ordered_at"),
         Index("ix_order_summary_status", "status", "id"),
         CheckConstraint("pricing IN ('catalog', 'order')", name="pricing"),
+        CheckConstraint("tax_mode IN ('calculate', 'given')", name="tax_mode"),
         CheckConstraint("active_process_exception_count >= 0", name="pe_count"),
     )
 
@@ -170,8 +175,10 @@ class OrderItemTaxLine(IdMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     rate: Mapped[Decimal | None] = mapped_column(ExactDecimal())
     amount: Mapped[int] = mapped_column(BigInteger)
+    taxable_amount: Mapped[int | None] = mapped_column(BigInteger)  # the net base, when known
     jurisdiction: Mapped[str | None] = mapped_column(String(100))
     category: Mapped[str | None] = mapped_column(String(10))  # EN 16931 VAT category (S, AE, G…)
+    exemption_reason_code: Mapped[str | None] = mapped_column(String(30))  # VATEX code (EN 16931 BT-121)
 
 
 class ChangeOrder(IdMixin, Base):

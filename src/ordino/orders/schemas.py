@@ -126,6 +126,9 @@ class OrderIn(Strict):
     po_number: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
     ordered_at: AwareDatetime
     pricing: Literal["catalog", "order"]
+    # Who taxes the order: Ordino's engine, or the channel (tax lines in the payload).
+    # Default: calculate with catalog pricing, given with order pricing.
+    tax: Literal["calculate", "given"] | None = None
     prices_include_tax: bool = False
     bill_to: AddressIn | None = None
     delivery_groups: list[DeliveryGroupIn] = Field(min_length=1, max_length=100)
@@ -133,6 +136,10 @@ class OrderIn(Strict):
     coupons: list[Annotated[str, StringConstraints(min_length=1, max_length=40)]] = Field(
         default_factory=list, max_length=10
     )
+
+    @property
+    def tax_mode(self) -> str:
+        return self.tax or ("calculate" if self.pricing == "catalog" else "given")
 
     @field_validator("delivery_groups")
     @classmethod

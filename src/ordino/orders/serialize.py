@@ -66,7 +66,9 @@ def _item(item: Row, currency: str, adjustments: list[Row], taxes: list[Row]) ->
         ],
         "tax_lines": [
             {"id": t["id"], "name": t["name"], "rate": _rate(t["rate"]), "jurisdiction": t["jurisdiction"],
-             "category": t["category"], "amount": _money(t["amount"], currency)}
+             "category": t["category"], "exemption_reason_code": t["exemption_reason_code"],
+             "taxable_amount": None if t["taxable_amount"] is None else _money(t["taxable_amount"], currency),
+             "amount": _money(t["amount"], currency)}
             for t in taxes
         ],
     }
@@ -105,6 +107,8 @@ def order_document(
         "currency": currency,
         "pricing": header["pricing"],
         "prices_include_tax": header["prices_include_tax"],
+        "tax": header["tax_mode"],
+        "tax_notes": header["tax_notes"] or [],
         "ordered_at": header["ordered_at"],
         "bill_to": header["bill_to"],
         "payments": header["payment_instructions"],
