@@ -20,6 +20,8 @@ from ordino.flows.registry import build_dispatcher
 from ordino.fulfillment.api import router as fulfillment_router
 from ordino.inventory.api import router as inventory_router
 from ordino.invoicing.api import router as invoicing_router
+from ordino.invoicing.documents_api import router as documents_router
+from ordino.invoicing.statements_api import router as statements_router
 from ordino.kernel.auth import ensure_bootstrap_admin
 from ordino.kernel.db import Database
 from ordino.kernel.errors import install_problem_handlers
@@ -137,6 +139,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     for router in (bulk_orders_router, orders_router, accounts_router, catalog_router, api_keys_router,
                    inventory_router, pricing_router, fx_router, tax_router, payments_router, fulfillment_router,
-                   invoicing_router, approvals_router, quotes_router, process_exceptions_router):
+                   invoicing_router, documents_router, statements_router, approvals_router, quotes_router,
+                   process_exceptions_router):
         app.include_router(router)
     return app

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,6 +17,8 @@ from ordino.settings import Settings
 app = typer.Typer(help="Ordino: order management for B2B commerce.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
+fx_app = typer.Typer(help="Foreign exchange rates.", no_args_is_help=True)
+app.add_typer(fx_app, name="fx")
 console = Console()
 
 DatabaseUrl = Annotated[
@@ -26,12 +30,7 @@ DatabaseUrl = Annotated[
 def _settings(database_url: str | None) -> Settings:
     settings = Settings.from_env()
     if database_url:
-        settings = Settings(
-            database_url=database_url,
-            admin_api_key=settings.admin_api_key,
-            run_worker=settings.run_worker,
-            db_pool_size=settings.db_pool_size,
-        )
+        settings = dataclasses.replace(settings, database_url=database_url)
     return settings
 
 
@@ -173,6 +172,36 @@ def apikey_create(
     db.dispose()
     console.print(f"[bold]{secret}[/bold]")
     console.print("Keep it safe: it is not shown again.", style="dim")
+
+
+@fx_app.command("import")
+def fx_import(
+    file: Annotated[Path, typer.Argument(help="eurofxref-hist.csv, eurofxref.csv or the ECB's ZIP of either")],
+    source: Annotated[str, typer.Option(help="The source the rates are recorded under")] = "ecb",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Load ECB euro reference rates; importing the same file again changes nothing."""
+    import time
+
+    from ordino.kernel.db import Database
+    from ordino.pricing import fx, fx_service
+
+    db = Database(_settings(database_url).database_url)
+    started = time.perf_counter()
+    try:
+        result = db.transaction(lambda s: fx_service.import_ecb_file(s, file, source))
+    except (fx.EcbFormatError, fx.RateError, OSError, UnicodeDecodeError) as exc:
+        console.print(f"[red]{file}: {exc}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+    doc = result.as_doc()
+    console.print(
+        f"{doc['days']} days, {len(doc['currencies'])} currencies: [green]{doc['inserted']} inserted[/green], "
+        f"{doc['updated']} updated, {doc['unchanged']} unchanged in {time.perf_counter() - started:.1f} s"
+    )
+    if doc["skipped_currencies"]:
+        console.print(f"Not active ISO 4217 currencies, skipped: {', '.join(doc['skipped_currencies'])}", style="dim")
 
 
 def _mount_bench() -> None:

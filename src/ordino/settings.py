@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from ordino.kernel.money import is_currency
+
 DEFAULT_DATABASE_URL = "sqlite:///ordino.db"
 
 
@@ -12,6 +14,13 @@ def _flag(value: str | None) -> bool | None:
     if value is None or value.strip() == "" or value.strip().lower() == "auto":
         return None
     return value.strip().lower() not in ("0", "false", "no", "off")
+
+
+def _currency(value: str) -> str:
+    code = value.strip().upper()
+    if not is_currency(code):
+        raise ValueError(f"ORDINO_CORPORATE_CURRENCY: '{value}' is not an active ISO 4217 currency")
+    return code
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +31,8 @@ class Settings:
     # is; off for PostgreSQL, where `ordino worker` processes run on their own.
     run_worker: bool | None = None
     db_pool_size: int = 10
+    # The currency of the company's books: conversions for reporting default to it.
+    corporate_currency: str = "EUR"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -30,6 +41,7 @@ class Settings:
             admin_api_key=os.environ.get("ORDINO_ADMIN_API_KEY") or None,
             run_worker=_flag(os.environ.get("ORDINO_RUN_WORKER")),
             db_pool_size=int(os.environ.get("ORDINO_DB_POOL_SIZE", "10")),
+            corporate_currency=_currency(os.environ.get("ORDINO_CORPORATE_CURRENCY", "EUR")),
         )
 
     def worker_in_process(self) -> bool:

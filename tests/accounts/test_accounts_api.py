@@ -59,6 +59,8 @@ def test_created_account_is_served_by_number_and_by_id(db, client, admin, frozen
         "tax_id": "DE123456789",
         "parent": "GROUP",
         "status": "active",
+        "payment_terms": None,
+        "credit_limit": None,
         "version": 1,
         "created_at": NOW_TEXT,
         "updated_at": NOW_TEXT,

@@ -37,6 +37,7 @@ def test_created_buyer_key_works_as_bearer_until_revoked(db, client, admin, froz
         "name": "ACME portal",
         "role": "buyer",
         "account": "ACME",
+        "contact": None,
         "hint": secret[:12],
         "created_at": NOW_TEXT,
         "revoked_at": None,
@@ -74,7 +75,8 @@ def test_list_and_get_never_show_the_secret(db, client, admin) -> None:  # type:
         ("ACME portal", "buyer", "ACME"),
         ("test admin", "admin", None),
     ]
-    assert all(set(k) == {"id", "name", "role", "account", "hint", "created_at", "revoked_at"} for k in items)
+    fields = {"id", "name", "role", "account", "contact", "hint", "created_at", "revoked_at"}
+    assert all(set(k) == fields for k in items)
     assert created["key"] not in r.text
     one = client.get(f"{URL}/{created['id']}", headers=admin).json()
     assert "key" not in one

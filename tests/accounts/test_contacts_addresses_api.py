@@ -62,6 +62,7 @@ def test_contact_lifecycle_create_read_list_change_delete(db, client, admin, fro
         "email": "ada@acme.example",
         "phone": None,
         "title": "Buyer",
+        "roles": [],
         "version": 1,
         "created_at": NOW_TEXT,
         "updated_at": NOW_TEXT,

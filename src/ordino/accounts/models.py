@@ -5,7 +5,19 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ordino.kernel.db import Base, IdMixin
@@ -23,11 +35,28 @@ class Account(IdMixin, Base):
     tax_id: Mapped[str | None] = mapped_column(String(40))
     parent_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("account.id"), index=True)
     status: Mapped[str] = mapped_column(String(20), default="active")
+    # Invoice terms (net_30, net_30_eom, eom, due_on_receipt) and the credit limit (minor units of
+    # its currency); None: none agreed.
+    payment_terms: Mapped[str | None] = mapped_column(String(40))
+    credit_limit_amount: Mapped[int | None] = mapped_column(BigInteger)
+    credit_limit_currency: Mapped[str | None] = mapped_column(String(3))
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
-    __table_args__ = (CheckConstraint("status IN ('active', 'on_hold', 'closed')", name="status"),)
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'on_hold', 'closed')", name="status"),
+        CheckConstraint(
+            "(credit_limit_amount IS NULL) = (credit_limit_currency IS NULL)"
+            " AND (credit_limit_amount IS NULL OR credit_limit_amount >= 0)",
+            name="credit_limit",
+        ),
+    )
+
+
+# What a contact may do for its account in B2B buying: place orders and quote requests, approve
+# orders held for approval, manage the account's approval rules. A contact may hold several.
+BUYER_ROLES = ("buyer", "approver", "account_admin")
 
 
 class Contact(IdMixin, Base):
@@ -39,6 +68,7 @@ class Contact(IdMixin, Base):
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(40))
     title: Mapped[str | None] = mapped_column(String(100))
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -7,6 +7,8 @@ field or any value for an identifier (`number`) is a 422 naming the field.
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Annotated, Literal, TypeVar
 
 from babel import Locale, UnknownLocaleError
@@ -15,7 +17,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from ordino.kernel.auth import Role
 from ordino.kernel.money import is_currency
-from ordino.kernel.schema import Code, Country, CurrencyCode, Email, Name, Phone, ShortText, Strict
+from ordino.kernel.schema import Code, Country, CurrencyCode, DecimalText, Email, Name, Phone, ShortText, Strict
 
 T = TypeVar("T")
 
@@ -67,6 +69,39 @@ PersonName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 Line = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 PostalCode = Annotated[str, StringConstraints(min_length=1, max_length=20)]
 KeyName = Annotated[str, StringConstraints(min_length=1, max_length=120)]
+BuyerRole = Literal["buyer", "approver", "account_admin"]
+
+
+def _role_set(roles: list[str]) -> list[str]:
+    """Roles are a set: stored once each, in a stable order."""
+    return sorted(set(roles))
+
+
+Roles = Annotated[
+    list[BuyerRole],
+    Field(max_length=10, description="buyer (places orders and quote requests), approver, account_admin"),
+    AfterValidator(_role_set),
+]
+
+
+# Payment terms as payments.domain.parse_terms reads them (accounts sit below payments and may not
+# import it; tests check that both accept the same codes).
+_TERMS = re.compile(r"^(?:due_on_receipt|eom|net_(?P<days>[0-9]{1,3})(?:_eom)?)\Z")
+
+
+def _payment_terms(value: str) -> str:
+    match = _TERMS.match(value)
+    if not match or (match.group("days") is not None and not 1 <= int(match.group("days")) <= 365):
+        raise ValueError("must be due_on_receipt, net_<days> (1 to 365), net_<days>_eom or eom")
+    return value
+
+
+PaymentTerms = Annotated[str, StringConstraints(min_length=1, max_length=40), AfterValidator(_payment_terms)]
+
+
+class CreditLimitIn(Strict):
+    amount: DecimalText
+    currency: Currency
 
 
 class AccountIn(Strict):
@@ -78,6 +113,8 @@ class AccountIn(Strict):
     tax_id: TaxId | None = None
     parent: Code | None = Field(default=None, description="The parent account's number")
     status: AccountStatus = "active"
+    payment_terms: PaymentTerms | None = Field(default=None, description="Invoice terms: net_30, net_30_eom, eom…")
+    credit_limit: CreditLimitIn | None = None
 
 
 class AccountPatch(Strict):
@@ -89,6 +126,8 @@ class AccountPatch(Strict):
     tax_id: TaxId | None = None
     parent: Code | None = None
     status: NotNull[AccountStatus] = None
+    payment_terms: PaymentTerms | None = None
+    credit_limit: CreditLimitIn | None = None
 
 
 class ContactIn(Strict):
@@ -97,6 +136,7 @@ class ContactIn(Strict):
     email: Email | None = None
     phone: Phone | None = None
     title: ShortText | None = None
+    roles: Roles = Field(default_factory=list)
 
 
 class ContactPatch(Strict):
@@ -105,6 +145,7 @@ class ContactPatch(Strict):
     email: Email | None = None
     phone: Phone | None = None
     title: ShortText | None = None
+    roles: NotNull[Roles] = None
 
 
 class AddressIn(Strict):
@@ -140,4 +181,7 @@ class ApiKeyIn(Strict):
     role: Role
     account: Code | None = Field(
         default=None, description="Scope the key to this account (number); required for role buyer"
+    )
+    contact: uuid.UUID | None = Field(
+        default=None, description="The contact of the account who uses this buyer key (its id)"
     )

@@ -30,12 +30,14 @@ from ordino.accounts.schemas import (
     ApiKeyIn,
     ContactIn,
     ContactPatch,
+    CreditLimitIn,
 )
 from ordino.kernel import clock
 from ordino.kernel.auth import ApiKey, Principal, Role, create_key
 from ordino.kernel.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from ordino.kernel.http import check_if_match, dumps, page, paginate
 from ordino.kernel.ids import new_id, parse_id
+from ordino.kernel.money import MoneyError, format_minor, parse_amount
 from ordino.kernel.outbox import emit
 
 Doc = dict[str, Any]
@@ -102,8 +104,26 @@ def _account_doc(a: Account, parent: str | None) -> Doc:
         "tax_id": a.tax_id,
         "parent": parent,
         "status": a.status,
+        "payment_terms": a.payment_terms,
+        "credit_limit": None if a.credit_limit_amount is None or a.credit_limit_currency is None else {
+            "amount": format_minor(a.credit_limit_amount, a.credit_limit_currency),
+            "currency": a.credit_limit_currency,
+        },
         **_stamp(a),
     }
+
+
+def _credit_limit(limit: CreditLimitIn | None) -> dict[str, Any]:
+    """The credit limit's columns: minor units of its currency, never negative."""
+    if limit is None:
+        return {"credit_limit_amount": None, "credit_limit_currency": None}
+    try:
+        minor = parse_amount(limit.amount, limit.currency)
+    except MoneyError as exc:
+        raise ValidationFailed([FieldError("credit_limit.amount", str(exc))]) from None
+    if minor < 0:
+        raise ValidationFailed([FieldError("credit_limit.amount", "cannot be negative")])
+    return {"credit_limit_amount": minor, "credit_limit_currency": limit.currency}
 
 
 def _find_account(session: Session, ref: str, principal: Principal, *, lock: bool = False) -> Account:
@@ -172,7 +192,7 @@ def create_account(session: Session, data: AccountIn, principal: Principal) -> D
     _refuse_taken(session, duplicate, Account.number == data.number)
     parent_id = _resolve_parent(session, data.parent, principal, None)
     now = clock.now()
-    fields = data.model_dump(exclude={"parent"})
+    fields = {**data.model_dump(exclude={"parent", "credit_limit"}), **_credit_limit(data.credit_limit)}
     account = Account(**fields, parent_id=parent_id, version=1, created_at=now, updated_at=now)
     _insert(session, account, duplicate)
     doc = _account_doc(account, data.parent)
@@ -190,7 +210,9 @@ def update_account(
 ) -> Doc:
     account = _find_account(session, ref, principal, lock=True)
     check_if_match(if_match, account.version)
-    changes = patch.model_dump(include=patch.model_fields_set - {"parent", "number"})
+    changes = patch.model_dump(include=patch.model_fields_set - {"parent", "number", "credit_limit"})
+    if "credit_limit" in patch.model_fields_set:
+        changes.update(_credit_limit(patch.credit_limit))
     parent = _parent_number(session, account)
     if "parent" in patch.model_fields_set and patch.parent != parent:
         changes["parent_id"] = _resolve_parent(session, patch.parent, principal, account.id)
@@ -244,6 +266,7 @@ def _contact_doc(c: Contact, account: Account) -> Doc:
         "email": c.email,
         "phone": c.phone,
         "title": c.title,
+        "roles": list(c.roles),
         **_stamp(c),
     }
 
@@ -410,6 +433,20 @@ def delete_address(
     _delete_child(session, _find_child(session, Address, account, address_ref, lock=True), account, if_match)
 
 
+def contact_roles(session: Session, principal: Principal) -> frozenset[str]:
+    """The buyer roles of the contact behind the principal's key, read now (a role taken away
+    counts at once); empty for keys that name no contact."""
+    if principal.contact_id is None:
+        return frozenset()
+    roles = session.execute(select(Contact.roles).where(Contact.id == principal.contact_id)).scalar_one_or_none()
+    return frozenset(roles or ())
+
+
+def may_buy(session: Session, principal: Principal) -> bool:
+    """Keys that name no contact buy as before; a contact buys only with the buyer role."""
+    return principal.contact_id is None or "buyer" in contact_roles(session, principal)
+
+
 # ----------------------------------------------------------------------------------------------
 # API keys: the secret is returned once by `create_api_key` and never stored or listed
 
@@ -420,6 +457,7 @@ def _key_doc(k: ApiKey, account: str | None) -> Doc:
         "name": k.name,
         "role": k.role,
         "account": account,
+        "contact": k.contact_id,
         "hint": k.hint,
         "created_at": k.created_at,
         "revoked_at": k.revoked_at,
@@ -437,7 +475,17 @@ def create_api_key(session: Session, data: ApiKeyIn) -> tuple[Doc, str]:
             raise ValidationFailed([FieldError("account", f"no account '{data.account}'")])
     elif data.role is Role.BUYER:
         raise ValidationFailed([FieldError("account", "is required for role buyer")])
-    row, secret = create_key(session, name=data.name, role=data.role, account_id=account_id)
+    if data.contact is not None:
+        if data.role is not Role.BUYER:
+            raise ValidationFailed([FieldError("contact", "only a buyer key is used by a contact")])
+        known = session.execute(
+            select(Contact.id).where(Contact.id == data.contact, Contact.account_id == account_id)
+        ).first()
+        if known is None:
+            raise ValidationFailed([FieldError("contact", f"no contact {data.contact} of account '{data.account}'")])
+    row, secret = create_key(
+        session, name=data.name, role=data.role, account_id=account_id, contact_id=data.contact
+    )
     return _key_doc(row, data.account), secret
 
 

@@ -54,6 +54,8 @@ class Dialect:
     def sql(self, text: str) -> str:
         return text
 
+    true = "1"  # how SQLAlchemy writes `IS true` on this database
+
     # -- the dialect-specific steps
     def idempotency_lookup(self, cur: Cursor, api_key_id: Any, key: str) -> None:
         cur.execute(
@@ -93,6 +95,8 @@ class Postgres(Dialect):
 
     def sql(self, text: str) -> str:
         return text.replace("?", "%s")
+
+    true = "true"
 
     def idempotency_lookup(self, cur: Cursor, api_key_id: Any, key: str) -> None:
         raw = hashlib.sha256(api_key_id.bytes + key.encode()).digest()[:8]
@@ -160,6 +164,19 @@ INSERT_IDEMPOTENCY = (
 SELECT_ACCOUNT = "SELECT id, number, status FROM account WHERE number = ?"
 SELECT_CHANNEL = "SELECT id, code, active FROM sales_channel WHERE code = ?"
 SELECT_EXISTING = "SELECT id FROM order_summary WHERE channel_id = ? AND external_reference = ?"
+# The approval rules of the account and its ancestors (orders.approvals): the benchmark has none.
+SELECT_APPROVAL_RULES = (
+    "WITH RECURSIVE approval_chain(id, parent_id, number, depth) AS"
+    " (SELECT account.id AS id, account.parent_id AS parent_id, account.number AS number, ? AS depth"
+    " FROM account WHERE account.id = ?"
+    " UNION ALL SELECT parent.id AS id, parent.parent_id AS parent_id, parent.number AS number,"
+    " approval_chain.depth + ? AS anon_1 FROM account AS parent, approval_chain"
+    " WHERE parent.id = approval_chain.parent_id AND approval_chain.depth < ?)"
+    " SELECT approval_rule.id, approval_rule.kind, approval_rule.name, approval_rule.amount, approval_rule.currency,"
+    " approval_rule.contact_id, approval_rule.skus, approval_chain.number"
+    " FROM approval_rule JOIN approval_chain ON approval_chain.id = approval_rule.account_id"
+    " WHERE approval_rule.active IS {true} ORDER BY approval_chain.depth, approval_rule.id"
+)
 # The channel's sourcing (inventory.sourcing): the benchmark channel has none, so nothing is reserved.
 SELECT_SOURCING = "SELECT channel_code, mode, target_code, updated_at FROM channel_sourcing WHERE channel_code = ?"
 
@@ -230,6 +247,9 @@ def place_order(
         d.sql(INSERT_HISTORY),
         ("order", oid, "created", "create", "admin:bench admin", at, d.id(new_id())),
     )
+    cur.execute(d.sql(SELECT_APPROVAL_RULES.format(true=d.true)), (0, account_id, 1, 32))
+    if cur.fetchall():
+        raise RuntimeError("the benchmark accounts have approval rules; the raw SQL does not evaluate them")
     cur.execute(d.sql(SELECT_SOURCING), (channel_code,))
     if cur.fetchone() is not None:
         raise RuntimeError("the benchmark channel reserves stock at intake; the raw SQL does not")

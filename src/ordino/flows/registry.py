@@ -6,17 +6,31 @@ from collections.abc import Mapping, Sequence
 
 from ordino.fulfillment.handlers import ROUTE_ARRIVED_STOCK, ROUTE_NEW_ORDERS
 from ordino.inventory import service as inventory
+from ordino.invoicing import handlers as invoicing_handlers
+from ordino.invoicing import service as invoicing
 from ordino.kernel.db import Database
 from ordino.kernel.worker import Dispatcher, Periodic, Registration
+from ordino.orders import quotes
+from ordino.orders.approvals import after_approval, unless_held
 from ordino.payments import handlers as payments_handlers
 from ordino.payments import service as payments
 
 HANDLERS: Mapping[str, Sequence[Registration]] = {
-    # New orders are approved and routed (approvals and credit checks will come before routing).
-    # Payments come after routing: a gateway that is down delays only the payment.
-    "order.created": (ROUTE_NEW_ORDERS, payments_handlers.AUTHORIZE_ORDER_PAYMENTS),
+    # New orders are approved and routed; those the approval rules or a credit limit held wait for
+    # order.approved. Payments come after routing: a gateway that is down delays only the payment.
+    "order.created": (
+        invoicing_handlers.credit_checked(ROUTE_NEW_ORDERS), unless_held(payments_handlers.AUTHORIZE_ORDER_PAYMENTS),
+    ),
+    # An approver released a held order: it goes on as a new order would.
+    "order.approved": (after_approval(ROUTE_NEW_ORDERS), after_approval(payments_handlers.AUTHORIZE_ORDER_PAYMENTS)),
     # Backordered holds that became stock are routed.
     "inventory.backorders_allocated": (ROUTE_ARRIVED_STOCK,),
+    # Every shipment is invoiced; every invoice is paid from the order's funds (ensure funds);
+    # every credit memo is refunded to the order's captures (ensure refunds).
+    "fulfillment_order.partially_shipped": (invoicing_handlers.INVOICE_SHIPMENTS,),
+    "fulfillment_order.fulfilled": (invoicing_handlers.INVOICE_SHIPMENTS,),
+    "invoice.created": (invoicing_handlers.ENSURE_FUNDS,),
+    "credit_memo.created": (invoicing_handlers.ENSURE_REFUNDS,),
 }
 PERIODIC: Sequence[Periodic] = (
     # Cart holds are released within seconds of expiring.
@@ -30,6 +44,13 @@ PERIODIC: Sequence[Periodic] = (
         "payments.resolve_pending", 60.0,
         lambda session: payments.resolve_pending(session, payments_handlers.default_gateways()),
     ),
+    # Invoices and credit memos whose capture or refund was left pending are settled.
+    Periodic(
+        "invoicing.settle_pending", 60.0,
+        lambda session: invoicing.settle_pending(session, payments_handlers.default_gateways()),
+    ),
+    # Quotes past their validity are marked expired.
+    Periodic("quotes.expire", 60.0, lambda session: quotes.expire_quotes(session)),
 )
 
 

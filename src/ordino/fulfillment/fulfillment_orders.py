@@ -196,6 +196,7 @@ def ship(session: Session, ref: str, data: ShipIn, principal: Principal) -> Doc:
     done = all(_remaining(i) == wanted.get(i.id, 0) for i in items)
     shipment = {"id": str(shipment_id), "number": number, "carrier": data.carrier, "service": data.service,
                 "tracking_numbers": list(data.tracking_numbers),
+                "shipped_at": clock.ensure_utc(data.shipped_at or now).isoformat(),
                 "items": [{"sku": i.sku, "order_item_summary_id": str(i.order_item_summary_id),
                            "quantity": wanted[i.id]} for i in ordered]}
     _move(session, fo, "fulfill" if done else "ship_partially", principal.actor, data={"shipment": shipment})

@@ -1,9 +1,9 @@
 """Fulfilment's reactions to events (registered in `flows/registry.py`).
 
-- `order.created` → the order is approved (approvals and credit checks will hook in before this
-  later) and routed. Idempotent beyond the worker's receipts: an order that is no longer `created`
-  is only routed if it is approved and was never routed, and an order in any other status (held
-  for approval, cancelled) is left alone.
+- `order.created` → the order is approved and routed; `order.approved` (an approver released an
+  order held for approval) → it is routed. Idempotent beyond the worker's receipts: an order that
+  is no longer `created` is only routed if it is approved and was never routed, and an order in
+  any other status (held for approval, cancelled) is left alone.
 - `inventory.backorders_allocated` → backordered holds became stock: the delivery groups of the
   order items holding them (reservation reference = order item id) are routed again. Routing only
   takes units still unallocated, so a redelivery routes nothing twice.

@@ -1,7 +1,263 @@
-"""Invoice, credit memo and remittance endpoints."""
+"""Invoice, credit memo, remittance and refund endpoints.
+
+Thin: validate the payload, run the use case, answer JSON. Creations run under the request's
+Idempotency-Key (kernel.endpoint.run_command). Ensure funds and ensure refunds call gateways, so
+they run outside that single transaction, like ensure funds in the worker; the answer is stored
+under the key afterwards, and a replay with the key answers without running them again. Both are
+idempotent anyway: their captures and refunds are keyed by invoice, credit memo and payment.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from ordino.invoicing import reads, service
+from ordino.invoicing.schemas import CancelIn, CreditMemoIn, FeeInvoiceIn, RefundsIn, RemittanceIn
+from ordino.kernel import idempotency
+from ordino.kernel.auth import Principal, Role, database, require
+from ordino.kernel.endpoint import body_schema, parse_body, run_command
+from ordino.kernel.errors import FieldError, NotFound, ValidationFailed
+from ordino.kernel.http import dumps, json_response
+from ordino.kernel.ids import parse_id
+from ordino.payments.gateway import Gateways, GatewayUnavailable, gateways_from_env
+from ordino.payments.service import GatewayNotAnswering
 
 router = APIRouter(prefix="/api/v1", tags=["invoicing"])
+
+Reader = Annotated[Principal, Depends(require(Role.ADMIN, Role.AGENT, Role.FINANCE, Role.INTEGRATION, Role.BUYER))]
+Biller = Annotated[Principal, Depends(require(Role.ADMIN, Role.AGENT, Role.FINANCE))]
+Mover = Annotated[Principal, Depends(require(Role.ADMIN, Role.FINANCE))]
+Receiver = Annotated[Principal, Depends(require(Role.ADMIN, Role.FINANCE, Role.INTEGRATION))]
+Limit = Annotated[int, Query(ge=1, le=200)]
+InvoiceStatus = Literal["open", "partially_paid", "paid", "cancelled"]
+CreditMemoStatus = Literal["open", "partially_refunded", "closed"]
+Doc = dict[str, Any]
+
+
+def gateways_of(request: Request) -> Gateways:
+    """The app's gateway adapters (tests install their own as `app.state.payment_gateways`)."""
+    gateways: Gateways | None = getattr(request.app.state, "payment_gateways", None)
+    if gateways is None:
+        gateways = gateways_from_env()
+        request.app.state.payment_gateways = gateways
+    return gateways
+
+
+async def _read(request: Request, use_case: Callable[[Session], Any]) -> Response:
+    def run() -> Response:
+        with database(request).read() as session:
+            return json_response(use_case(session))
+
+    return await run_in_threadpool(run)
+
+
+async def _create(request: Request, principal: Principal, body: bytes, use_case: Callable[[Session], tuple[Doc, bool]],
+                  location: str) -> Response:
+    def work(session: Session) -> tuple[int, bytes]:
+        doc, created = use_case(session)
+        return (201 if created else 200), dumps(doc)
+
+    def headers(_status: int, payload: bytes) -> dict[str, str]:
+        return {"Location": f"{location}/{orjson.loads(payload)['id']}"}
+
+    return await run_command(request, principal, work, body, headers)
+
+
+async def _move_money(request: Request, principal: Principal, body: bytes, run: Callable[[Session], object],
+                      answer: Callable[[Session], Doc]) -> Response:
+    """Run a use case that calls gateways (it commits between its steps), then store the answer
+    under the Idempotency-Key; a replay answers from the store without running it again."""
+    db = database(request)
+    key = request.headers.get("idempotency-key")
+    if key is not None:
+        idempotency.check_key(key)
+
+    def step() -> None:
+        if key is not None:
+            with db.read() as session:
+                stored = session.execute(
+                    select(idempotency.IdempotencyRecord.id).where(
+                        idempotency.IdempotencyRecord.api_key_id == principal.key_id,
+                        idempotency.IdempotencyRecord.key == key,
+                    )
+                ).first()
+            if stored is not None:
+                return
+        try:
+            db.transaction(run)
+        except GatewayUnavailable:
+            raise GatewayNotAnswering(
+                "the payment gateway did not answer; what it was asked is pending and is settled when the"
+                " same request is sent again",
+            ) from None
+
+    await run_in_threadpool(step)
+    return await run_command(request, principal, lambda s: (200, dumps(answer(s))), body)
+
+
+def _optional_body(body: bytes) -> bytes:
+    return body if body.strip() else b"{}"
+
+
+# ------------------------------------------------------------------------------------------------
+# Invoices
+
+
+@router.get("/invoices", summary="List invoices, newest first (filter by order, account, status, kind)")
+async def list_invoices(
+    request: Request, principal: Reader, order: str | None = None, account: str | None = None,
+    status: InvoiceStatus | None = None, kind: Literal["shipment", "fee"] | None = None, limit: Limit = 50,
+    cursor: str | None = None,
+) -> Response:
+    return await _read(request, lambda s: reads.list_invoices(
+        s, principal, order=order, account=account, status=status, kind=kind, limit=limit, cursor=cursor))
+
+
+@router.get("/invoices/{ref}", summary="Get an invoice (by id or number) with its lines and applications")
+async def get_invoice(ref: str, request: Request, principal: Reader) -> Response:
+    return await _read(request, lambda s: reads.get_invoice(s, ref, principal))
+
+
+@router.post(
+    "/invoices", status_code=201, summary="Invoice a fee on an order",
+    description="One line of `amount` (net of tax) with its tax lines; due by the order's payment terms. "
+    "Authorized funds are captured for it like for any invoice.",
+    openapi_extra=body_schema(FeeInvoiceIn),
+)
+async def create_fee_invoice(request: Request, principal: Biller) -> Response:
+    body = await request.body()
+    data = parse_body(FeeInvoiceIn, body)
+    return await _create(request, principal, body, lambda s: (service.create_fee_invoice(s, data, principal), True),
+                         "/api/v1/invoices")
+
+
+@router.post("/invoices/{ref}/cancel", summary="Cancel a fee invoice nothing was paid on",
+             openapi_extra=body_schema(CancelIn))
+async def cancel_invoice(ref: str, request: Request, principal: Mover) -> Response:
+    body = _optional_body(await request.body())
+    data = parse_body(CancelIn, body)
+    return await run_command(
+        request, principal, lambda s: (200, dumps(service.cancel_invoice(s, ref, principal, data.reason))), body
+    )
+
+
+@router.post("/invoices/{ref}/ensure-funds", summary="Pay an invoice from the order's captured and authorized funds",
+             description="What the worker does when an invoice is created; run it again after a process exception.")
+async def ensure_funds(ref: str, request: Request, principal: Mover) -> Response:
+    body = await request.body()
+    with database(request).read() as session:
+        invoice_id = service.visible_invoice(session, ref, principal)
+    gateways = gateways_of(request)
+    return await _move_money(
+        request, principal, body, lambda s: service.ensure_funds(s, gateways, invoice_id, principal.actor),
+        lambda s: reads.get_invoice(s, str(invoice_id), None),
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# Credit memos and refunds
+
+
+@router.get("/credit-memos", summary="List credit memos, newest first (filter by order, account, status)")
+async def list_credit_memos(
+    request: Request, principal: Reader, order: str | None = None, account: str | None = None,
+    status: CreditMemoStatus | None = None, limit: Limit = 50, cursor: str | None = None,
+) -> Response:
+    return await _read(request, lambda s: reads.list_credit_memos(
+        s, principal, order=order, account=account, status=status, limit=limit, cursor=cursor))
+
+
+@router.get("/credit-memos/{ref}", summary="Get a credit memo (by id or number) with its lines and refunds")
+async def get_credit_memo(ref: str, request: Request, principal: Reader) -> Response:
+    return await _read(request, lambda s: reads.get_credit_memo(s, ref, principal))
+
+
+@router.post(
+    "/credit-memos", status_code=201, summary="Credit one or more change orders of an order",
+    description="One credit memo for the change orders; a change order is credited once. Its refund to the "
+    "order's captures follows (ensure refunds).",
+    openapi_extra=body_schema(CreditMemoIn),
+)
+async def create_credit_memo(request: Request, principal: Biller) -> Response:
+    body = await request.body()
+    data = parse_body(CreditMemoIn, body)
+    return await _create(request, principal, body, lambda s: (service.create_credit_memo(s, data, principal), True),
+                         "/api/v1/credit-memos")
+
+
+@router.post(
+    "/refunds", summary="Ensure refunds: of a credit memo, or of an order's credit memos and excess funds",
+    description="With `credit_memo`, refunds what it owes and the order can give back. With `order`, every open "
+    "credit memo of the order first, then captured money no invoice of the order needs.",
+    openapi_extra=body_schema(RefundsIn),
+)
+async def ensure_refunds(request: Request, principal: Mover) -> Response:
+    body = await request.body()
+    data = parse_body(RefundsIn, body)
+    if (data.order is None) == (data.credit_memo is None):
+        raise ValidationFailed([FieldError("credit_memo", "give either credit_memo or order")])
+    gateways = gateways_of(request)
+
+    def target(session: Session) -> tuple[uuid.UUID | None, uuid.UUID]:
+        if data.credit_memo is not None:
+            return service.credit_memo_of(session, data.credit_memo, principal)
+        assert data.order is not None
+        return None, service.order_of(session, data.order, principal)
+
+    with database(request).read() as session:
+        credit_memo_id, order_id = target(session)
+
+    def run(session: Session) -> object:
+        if credit_memo_id is not None:
+            return service.ensure_refunds(session, gateways, credit_memo_id, principal.actor)
+        return service.ensure_order_refunds(session, gateways, order_id, principal.actor)
+
+    def answer(session: Session) -> Doc:
+        if credit_memo_id is not None:
+            return reads.get_credit_memo(session, str(credit_memo_id), None)
+        return reads.order_refunds(session, order_id)
+
+    return await _move_money(request, principal, body, run, answer)
+
+
+# ------------------------------------------------------------------------------------------------
+# Remittances
+
+
+@router.post(
+    "/payments", status_code=201, summary="Record a payment received on invoice terms (a remittance)",
+    description="Applied to one or more invoices of the account, each up to its balance (part of it allowed); "
+    "the applications add up to the amount. The same reference again with the same content answers 200 "
+    "with the remittance recorded before.",
+    openapi_extra=body_schema(RemittanceIn),
+)
+async def record_remittance(request: Request, principal: Receiver) -> Response:
+    body = await request.body()
+    data = parse_body(RemittanceIn, body)
+    return await _create(request, principal, body, lambda s: service.recorded_remittance(s, data, principal),
+                         "/api/v1/remittances")
+
+
+@router.get("/remittances", summary="List remittances, newest first")
+async def list_remittances(request: Request, principal: Reader, account: str | None = None, limit: Limit = 50,
+                           cursor: str | None = None) -> Response:
+    return await _read(request, lambda s: reads.list_remittances(s, principal, account=account, limit=limit,
+                                                                 cursor=cursor))
+
+
+@router.get("/remittances/{remittance_id}", summary="Get a remittance with the invoices it paid")
+async def get_remittance(remittance_id: str, request: Request, principal: Reader) -> Response:
+    rid = parse_id(remittance_id)
+    if rid is None:
+        raise NotFound("remittance not found")
+    return await _read(request, lambda s: reads.get_remittance(s, rid, principal))
+

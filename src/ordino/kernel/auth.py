@@ -3,7 +3,8 @@
 Keys are random 256-bit secrets shown once; only their SHA-256 digest is stored (a digest, not a
 slow password hash: the secret already has full entropy, and the lookup is on every request).
 A key has a role and optionally an account scope: a scoped principal sees only that account's
-records, and other accounts' records answer 404 as if they did not exist.
+records, and other accounts' records answer 404 as if they did not exist. A buyer key may also
+name the contact of its account who uses it, so orders and approvals know the person.
 
 Verified keys are cached in-process for a few seconds; revoking a key clears this process's cache
 at once and other processes' within `CACHE_SECONDS`.
@@ -58,6 +59,7 @@ class ApiKey(IdMixin, Base):
     account_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("account.id"), index=True
     )
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("contact.id"))
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     hint: Mapped[str] = mapped_column(String(24))  # the first characters, to recognise a key
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -70,6 +72,7 @@ class Principal:
     name: str
     role: Role
     account_id: uuid.UUID | None = None
+    contact_id: uuid.UUID | None = None  # the person behind a buyer key, if the key names one
 
     @property
     def actor(self) -> str:
@@ -94,7 +97,7 @@ def generate_secret() -> str:
 
 def create_key(
     session: Session, *, name: str, role: Role, account_id: uuid.UUID | None = None,
-    secret: str | None = None,
+    secret: str | None = None, contact_id: uuid.UUID | None = None,
 ) -> tuple[ApiKey, str]:
     """Store a new key; returns the row and the secret (never stored, shown once)."""
     secret = secret or generate_secret()
@@ -102,6 +105,7 @@ def create_key(
         name=name,
         role=role.value,
         account_id=account_id,
+        contact_id=contact_id,
         digest=digest(secret),
         hint=secret[:12],
         created_at=clock.now(),
@@ -159,13 +163,13 @@ def authenticate(db: Database, authorization: str | None) -> Principal:
         return cached
     with db.read() as session:
         row = session.execute(
-            select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.account_id).where(
+            select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.account_id, ApiKey.contact_id).where(
                 ApiKey.digest == key_digest, ApiKey.revoked_at.is_(None)
             )
         ).first()
     if row is None:
         raise Unauthorized("the API key is not valid or has been revoked")
-    principal = Principal(row.id, row.name, Role(row.role), row.account_id)
+    principal = Principal(row.id, row.name, Role(row.role), row.account_id, row.contact_id)
     _cache.put(key_digest, principal)
     return principal
 

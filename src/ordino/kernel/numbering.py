@@ -52,10 +52,11 @@ class Series:
 ORDER = Series("order", "SO-")
 FULFILLMENT_ORDER = Series("fulfillment_order", "FO-")
 CHANGE_ORDER = Series("change_order", "CO-")
+QUOTE = Series("quote", "QT-")
 INVOICE = Series("invoice", "INV-", gap_free=True, yearly=True)
 CREDIT_MEMO = Series("credit_memo", "CM-", gap_free=True, yearly=True)
 
-SEQUENCE_SERIES = (ORDER, FULFILLMENT_ORDER, CHANGE_ORDER)
+SEQUENCE_SERIES = (ORDER, FULFILLMENT_ORDER, CHANGE_ORDER, QUOTE)
 
 
 def next_number(session: Session, series: Series, at: datetime | None = None) -> str:

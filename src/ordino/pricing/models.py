@@ -12,21 +12,27 @@ of a currency (a promotion's minimum subtotal) are integer minor units.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
+    Dialect,
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
+    UniqueConstraint,
     Uuid,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from ordino.kernel.db import Base, IdMixin
 from ordino.kernel.types import ExactDecimal, UTCDateTime
@@ -219,4 +225,63 @@ class Coupon(IdMixin, Base):
     __table_args__ = (
         CheckConstraint("times_used >= 0", name="times_used"),
         CheckConstraint("usage_limit IS NULL OR times_used <= usage_limit", name="usage_limit"),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Foreign exchange rates
+
+
+class FxRateDecimal(TypeDecorator[Decimal]):
+    """An exchange rate, exact: at most 12 digits before the point and 18 after (`pricing.fx`
+    checks the range, so both databases hold the same values).
+
+    PostgreSQL keeps NUMERIC(30, 18). SQLite has no exact decimal type, and 18 places do not fit
+    a scaled 64-bit integer, so the rate is stored as its canonical text ("1.1684")."""
+
+    impl = Numeric
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(40))
+        return dialect.type_descriptor(Numeric(30, 18, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal):
+            raise TypeError("FxRateDecimal takes Decimal values, never floats")
+        if dialect.name == "sqlite":
+            return format(value.normalize(), "f")
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(str(value)).normalize()
+
+
+class FxRate(IdMixin, Base):
+    """How many units of `quote` one unit of `base` buys from `effective_on` on, as published by
+    `source` (`ecb` for the ECB reference rates, `manual` by default through the API). The rate
+    in force on a day is the latest one on or before it."""
+
+    __tablename__ = "fx_rate"
+
+    base: Mapped[str] = mapped_column(String(3))
+    quote: Mapped[str] = mapped_column(String(3))
+    rate: Mapped[Decimal] = mapped_column(FxRateDecimal())
+    effective_on: Mapped[date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("base", "quote", "effective_on", "source"),
+        CheckConstraint("base <> quote", name="distinct_currencies"),
+        # Canonical texts of positive rates compare above '0' on SQLite too.
+        CheckConstraint("rate > 0", name="rate"),
+        # Pivot search: which bases quote a currency.
+        Index("ix_fx_rate_quote", "quote", "base", "effective_on"),
     )

@@ -1,0 +1,261 @@
+"""Ensure refunds: give a credit memo's money back to the captures it came from, or an order's
+excess funds (captured money no invoice needs).
+
+A credit memo's lines are invoiced (returns, appeasements of invoiced goods) or not (cancelled
+units). Per run, with the order and the credit memo locked (invoicing.ledger for the amounts):
+
+- the uninvoiced part is refunded from unapplied money, as far as that exceeds what the order's
+  captured money must still pay (invoicing.ledger.still_to_pay); the rest was never charged and
+  is settled as `not_charged`, without a refund;
+- the invoiced part is refunded from money applied to the order's invoices, as far as it was
+  paid; what was not paid yet stays open until it is.
+
+Refunds go to the order's captures, newest first, never above what each can refund, through
+payments.service with the idempotency key `credit_memo/<id>/capture/<capture id>/<source>/<n>`
+(`order/<id>/excess/...` for excess funds). Like ensure funds, a run begins every refund and its
+pending application in one transaction, calls the gateways with none open, then settles; pending
+applications are taken up first on the next run, with their keys.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from ordino.invoicing import domain, ledger
+from ordino.invoicing.credit_memos import CM, CM_LINE
+from ordino.invoicing.invoices import _Record, lock_order
+from ordino.invoicing.models import RefundApplication
+from ordino.kernel import clock
+from ordino.kernel.errors import Problem
+from ordino.kernel.ids import new_id
+from ordino.kernel.money import format_minor
+from ordino.kernel.statemachine import apply
+from ordino.orders.exceptions import raise_process_exception
+from ordino.payments import service as payments
+from ordino.payments.gateway import GatewayResult, Gateways, GatewayUnavailable
+from ordino.payments.models import Payment
+
+REFUND_APP = cast(Table, RefundApplication.__table__)
+PAYMENT = cast(Table, Payment.__table__)
+ACTOR = "flow:invoicing"
+LIVE = ("pending", "applied")
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    application_id: uuid.UUID
+    credit_memo_id: uuid.UUID | None
+    amount: int
+    intent: payments.Intent
+
+
+@dataclass(frozen=True, slots=True)
+class RefundsResult:
+    refunded: int  # refunded by this run (settled now)
+    pending: int  # still waiting for a gateway
+
+
+def _refunded_by(session: Session, credit_memo_id: uuid.UUID) -> dict[str, int]:
+    return {
+        str(row[0]): int(row[1]) for row in session.execute(
+            select(REFUND_APP.c.source, func.sum(REFUND_APP.c.amount))
+            .where(REFUND_APP.c.credit_memo_id == credit_memo_id, REFUND_APP.c.status.in_(LIVE))
+            .group_by(REFUND_APP.c.source)
+        )
+    }
+
+
+def _begin(session: Session, gateways: Gateways, order: Any, credit_memo: Any | None,
+           plan: list[tuple[object, str, int]], actor: str | None) -> list[_Pending]:
+    owner = f"credit_memo/{credit_memo.id}" if credit_memo is not None else f"order/{order.id}/excess"
+    started = []
+    for capture_id, source, amount in plan:
+        done = session.execute(
+            select(func.count()).where(
+                REFUND_APP.c.capture_id == capture_id, REFUND_APP.c.source == source,
+                REFUND_APP.c.credit_memo_id == credit_memo.id if credit_memo is not None
+                else (REFUND_APP.c.credit_memo_id.is_(None) & (REFUND_APP.c.order_summary_id == order.id)),
+            )
+        ).scalar_one()
+        key = f"{owner}/capture/{capture_id}/{source}/{done + 1}"
+        try:
+            with session.begin_nested():
+                intent = payments.begin_refund(
+                    session, gateways, cast(uuid.UUID, capture_id), amount, idempotency_key=key, actor=actor,
+                    reason=f"credit memo {credit_memo.number}" if credit_memo is not None else "excess funds",
+                )
+        except Problem as problem:
+            _exception(session, order, credit_memo, f"the refund of {format_minor(amount, order.currency)}"
+                       f" {order.currency} was refused: {problem.detail}", f"{key}/refused", actor)
+            continue
+        application_id = new_id()
+        session.execute(insert(REFUND_APP), [{
+            "id": application_id, "credit_memo_id": credit_memo.id if credit_memo is not None else None,
+            "order_summary_id": order.id, "capture_id": capture_id, "refund_id": intent.payment_id,
+            "source": source, "currency": order.currency, "amount": amount, "status": "pending",
+            "created_by": actor, "created_at": clock.now(), "applied_at": None,
+        }])
+        started.append(_Pending(application_id, credit_memo.id if credit_memo is not None else None, amount, intent))
+    return started
+
+
+def _exception(session: Session, order: Any, credit_memo: Any | None, message: str, dedup: str,
+               actor: str | None) -> uuid.UUID:
+    what = f"Credit memo {credit_memo.number}" if credit_memo is not None else f"Order {order.number}"
+    return raise_process_exception(
+        session, category="payment", severity="high", priority=2, message=f"{what}: {message}",
+        attached_to_type="credit_memo" if credit_memo is not None else "order_summary",
+        attached_to_id=credit_memo.id if credit_memo is not None else order.id, order_summary_id=order.id,
+        dedup_key=dedup, actor=actor,
+    )
+
+
+def _pending_of(session: Session, where: Any) -> list[_Pending]:
+    return [
+        _Pending(a.id, a.credit_memo_id, a.amount, payments.load_intent(session, a.refund_id))
+        for a in session.execute(
+            select(REFUND_APP.c.id, REFUND_APP.c.credit_memo_id, REFUND_APP.c.amount, REFUND_APP.c.refund_id)
+            .where(where, REFUND_APP.c.status == "pending").order_by(REFUND_APP.c.id)
+        )
+    ]
+
+
+def _move_credit_memo(session: Session, credit_memo_id: uuid.UUID, actor: str | None, *, refunded: int = 0,
+                      not_charged: int = 0) -> None:
+    row = session.execute(
+        update(CM).where(CM.c.id == credit_memo_id, CM.c.balance_amount >= refunded + not_charged)
+        .values(refunded_amount=CM.c.refunded_amount + refunded, not_charged_amount=CM.c.not_charged_amount
+                + not_charged, balance_amount=CM.c.balance_amount - refunded - not_charged,
+                version=CM.c.version + 1, updated_at=clock.now())
+        .returning(CM.c.status, CM.c.balance_amount, CM.c.refunded_amount, CM.c.number, CM.c.order_summary_id,
+                   CM.c.currency)
+    ).one()
+    action = domain.credit_memo_action(row.status, row.balance_amount, row.refunded_amount)
+    if action:
+        after = apply(session, domain.CREDIT_MEMO_LIFECYCLE, _Record(credit_memo_id, row.status), action, actor=actor,
+                      data={"number": row.number, "order_id": str(row.order_summary_id), "currency": row.currency,
+                            "balance": format_minor(row.balance_amount, row.currency)})
+        session.execute(update(CM).where(CM.c.id == credit_memo_id).values(status=after))
+
+
+def _plan_credit_memo(session: Session, gateways: Gateways, credit_memo_id: uuid.UUID,
+                      actor: str | None) -> list[_Pending]:
+    head = session.execute(select(CM.c.order_summary_id).where(CM.c.id == credit_memo_id)).first()
+    if head is None:
+        return []
+    order = lock_order(session, head.order_summary_id)
+    credit_memo = session.execute(select(*CM.c).where(CM.c.id == credit_memo_id).with_for_update()).one()
+    pending = _pending_of(session, REFUND_APP.c.credit_memo_id == credit_memo.id)
+    if credit_memo.status not in domain.OPEN_CREDIT_MEMO_STATUSES:
+        return pending
+    parts = {
+        bool(row[0]): int(row[1]) for row in session.execute(
+            select(CM_LINE.c.invoiced, func.sum(CM_LINE.c.net_amount + CM_LINE.c.tax_amount))
+            .where(CM_LINE.c.credit_memo_id == credit_memo.id).group_by(CM_LINE.c.invoiced)
+        )
+    }
+    refunded = _refunded_by(session, credit_memo.id)
+    uninvoiced_left = max(0, parts.get(False, 0) - refunded.get("unapplied", 0) - credit_memo.not_charged_amount)
+    invoiced_left = max(0, parts.get(True, 0) - refunded.get("applied", 0))
+    captures = ledger.captures(session, order.id)
+    spare = max(0, sum(max(0, c.unapplied) for c in captures) - ledger.still_to_pay(session, order.id))
+    from_unapplied = min(uninvoiced_left, spare)
+    from_applied = min(invoiced_left, sum(max(0, c.applied_refundable) for c in captures))
+    plan = domain.plan_refunds(captures, from_unapplied=from_unapplied, from_applied=from_applied)
+    short = from_unapplied + from_applied - sum(amount for _, _, amount in plan)
+    if short > 0:
+        _exception(session, order, credit_memo, f"{format_minor(short, order.currency)} {order.currency} could not be"
+                   " refunded: the captures cannot refund it", f"credit_memo/{credit_memo.id}/short", actor)
+    pending += _begin(session, gateways, order, credit_memo, plan, actor)
+    if uninvoiced_left > from_unapplied:  # money for these units was never taken
+        _move_credit_memo(session, credit_memo.id, actor, not_charged=uninvoiced_left - from_unapplied)
+    return pending
+
+
+def _plan_excess(session: Session, gateways: Gateways, order_id: uuid.UUID, actor: str | None) -> list[_Pending]:
+    order = lock_order(session, order_id)
+    if order is None:
+        return []
+    pending = _pending_of(session, (REFUND_APP.c.order_summary_id == order.id) & REFUND_APP.c.credit_memo_id.is_(None))
+    if pending:
+        return pending
+    captures = ledger.captures(session, order.id)
+    excess = max(0, sum(max(0, c.unapplied) for c in captures) - ledger.still_to_pay(session, order.id))
+    plan = domain.plan_refunds(captures, from_unapplied=excess, from_applied=0)
+    return _begin(session, gateways, order, None, plan, actor)
+
+
+def _run(session: Session, gateways: Gateways, pending: list[_Pending], actor: str | None) -> RefundsResult:
+    session.commit()  # the pending refunds and their applications are durable before any call
+    answers: list[tuple[_Pending, GatewayResult | None]] = []
+    unavailable: GatewayUnavailable | None = None
+    for p in pending:
+        if p.intent.settled:
+            answers.append((p, None))
+            continue
+        try:
+            answers.append((p, payments.call_gateway(gateways, p.intent)))
+        except GatewayUnavailable as exc:
+            payments.record_calls(session, p.intent.payment_id, p.intent.gateway, exc.calls)
+            unavailable = exc
+    refunded = 0
+    for p, result in answers:
+        if result is not None:
+            payments.finish(session, p.intent, result, actor)
+        refunded += _settle(session, p, actor)
+    if unavailable is not None:
+        session.commit()
+        raise unavailable
+    return RefundsResult(refunded, sum(p.amount for p in pending) - refunded)
+
+
+def _settle(session: Session, p: _Pending, actor: str | None) -> int:
+    status = session.execute(select(PAYMENT.c.status).where(PAYMENT.c.id == p.intent.payment_id)).scalar_one()
+    if status == "pending":
+        return 0
+    outcome = "applied" if status == "succeeded" else "failed"
+    settled = session.execute(
+        update(REFUND_APP).where(REFUND_APP.c.id == p.application_id, REFUND_APP.c.status == "pending")
+        .values(status=outcome, applied_at=clock.now() if outcome == "applied" else None).returning(REFUND_APP.c.id)
+    ).first()
+    if settled is None:
+        return 0
+    if outcome == "failed":
+        order = session.execute(select(*ledger.ORDER.c).join(
+            REFUND_APP, REFUND_APP.c.order_summary_id == ledger.ORDER.c.id).where(REFUND_APP.c.id == p.application_id)
+        ).one()
+        credit_memo = (session.execute(select(*CM.c).where(CM.c.id == p.credit_memo_id)).one()
+                       if p.credit_memo_id is not None else None)
+        _exception(session, order, credit_memo, f"the refund of {format_minor(p.amount, order.currency)}"
+                   f" {order.currency} failed at the gateway", f"refund/{p.intent.payment_id}/failed", actor)
+        return 0
+    if p.credit_memo_id is not None:
+        _move_credit_memo(session, p.credit_memo_id, actor, refunded=p.amount)
+    return p.amount
+
+
+def ensure_refunds(session: Session, gateways: Gateways, credit_memo_id: uuid.UUID,
+                   actor: str | None = ACTOR) -> RefundsResult:
+    """Refund what the credit memo owes and the order can give back. Commits the session between
+    its steps; raises GatewayUnavailable when a gateway did not answer."""
+    return _run(session, gateways, _plan_credit_memo(session, gateways, credit_memo_id, actor), actor)
+
+
+def ensure_order_refunds(session: Session, gateways: Gateways, order_id: uuid.UUID,
+                         actor: str | None = ACTOR) -> RefundsResult:
+    """Every open credit memo of the order first, then the order's excess funds."""
+    open_memos = session.execute(
+        select(CM.c.id).where(CM.c.order_summary_id == order_id, CM.c.status.in_(domain.OPEN_CREDIT_MEMO_STATUSES))
+        .order_by(CM.c.id)
+    ).scalars().all()
+    refunded = pending = 0
+    for credit_memo_id in open_memos:
+        r = ensure_refunds(session, gateways, credit_memo_id, actor)
+        refunded, pending = refunded + r.refunded, pending + r.pending
+    r = _run(session, gateways, _plan_excess(session, gateways, order_id, actor), actor)
+    return RefundsResult(refunded + r.refunded, pending + r.pending)

@@ -1,0 +1,197 @@
+"""The pure invoicing rules: shares of order lines, due dates and terms, which funds pay an
+invoice, how refunds are spread over captures, and the lifecycles."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Context, Decimal
+from fractions import Fraction
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ordino.accounts.schemas import AccountPatch
+from ordino.invoicing import domain
+from ordino.invoicing.domain import CaptureFunds, Take
+from ordino.payments.domain import parse_terms
+
+# ------------------------------------------------------------------------------------------------
+# Shares of order lines
+
+
+@given(st.integers(-10**15, 10**15), st.integers(1, 10**6))
+def test_round_half_up_rounds_like_decimal(numerator: int, denominator: int) -> None:
+    # a quotient of these sizes is never within 10^-40 of a half unless it is one, so 60 digits decide
+    quotient = Context(prec=60).divide(Decimal(numerator), Decimal(denominator))
+    expected = int(quotient.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    assert domain.round_half_up(Fraction(numerator, denominator)) == expected
+
+
+@given(
+    amount=st.integers(-10**12, 10**12),
+    parts=st.lists(st.integers(1, 1000), min_size=1, max_size=12),
+)
+def test_shares_of_every_unit_add_up_to_the_line_and_stay_within_a_minor_unit(amount: int, parts: list[int]) -> None:
+    # given a line of `ordered` units invoiced in several parts
+    ordered = sum(parts)
+    invoiced_units = invoiced_amount = 0
+    for units in parts:
+        # when each part takes its share by the cumulative rule
+        invoiced_units += units
+        share = domain.cumulative_share(amount, ordered, invoiced_units, invoiced_amount)
+        invoiced_amount += share
+        # then each share is the exact proportion give or take less than one minor unit
+        assert abs(Fraction(share) - Fraction(amount * units, ordered)) < 1
+    # and together they are exactly the line's amount
+    assert invoiced_amount == amount
+
+
+def test_shares_of_the_example_order() -> None:
+    # 500 bolts for 17.50 (VAT 3.33) shipped as 333 and 167
+    assert domain.cumulative_share(1750, 500, 333, 0) == 1166
+    assert domain.cumulative_share(1750, 500, 500, 1166) == 584
+    assert domain.cumulative_share(333, 500, 333, 0) == 222
+    assert domain.cumulative_share(333, 500, 500, 222) == 111
+    # a discount of -0.10 on 3 nuts, one at a time: halves round away from zero
+    assert [domain.cumulative_share(-10, 3, n, before) for n, before in ((1, 0), (2, -3), (3, -7))] == [-3, -4, -3]
+
+
+def test_more_units_than_ordered_are_refused() -> None:
+    with pytest.raises(ValueError):
+        domain.cumulative_share(100, 3, 4, 0)
+
+
+# ------------------------------------------------------------------------------------------------
+# Terms and due dates
+
+
+@pytest.mark.parametrize(("terms", "due"), [
+    ("due_on_receipt", date(2026, 11, 26)),
+    ("net_15", date(2026, 12, 11)),
+    ("net_30", date(2026, 12, 26)),
+    ("net_60", date(2027, 1, 25)),
+    ("eom", date(2026, 11, 30)),
+    ("net_30_eom", date(2026, 12, 30)),
+])
+def test_due_dates(terms: str, due: date) -> None:
+    assert domain.due_date(date(2026, 11, 26), terms) == due
+
+
+def test_due_date_of_unknown_terms_is_refused() -> None:
+    with pytest.raises(ValueError):
+        domain.due_date(date(2026, 11, 26), "net_0")
+
+
+@pytest.mark.parametrize(("instructions", "account", "terms"), [
+    ([{"method": "invoice", "terms": "net_15"}], "net_60", "net_15"),  # the order's terms win
+    ([{"method": "invoice"}], "net_60", "net_60"),  # then the account's
+    ([{"method": "invoice"}], None, "net_30"),  # then the default terms of invoice payment
+    ([{"method": "card", "gateway": "simulator", "token": "tok_visa"}], None, "due_on_receipt"),
+    ([{"method": "card", "gateway": "simulator", "token": "tok_visa"}], "eom", "eom"),
+    ([], None, "due_on_receipt"),
+])
+def test_invoice_terms(instructions: list[dict[str, object]], account: str | None, terms: str) -> None:
+    assert domain.invoice_terms(instructions, account) == terms
+
+
+_codes = st.one_of(
+    st.sampled_from(["due_on_receipt", "eom", "net_", "net_0", "net_366", "net_30_eom", "net_030", "NET_30",
+                     "net_30 "]),
+    st.builds(lambda d, eom: f"net_{d}{'_eom' if eom else ''}", st.integers(0, 1200), st.booleans()),
+    st.text(max_size=12),
+)
+
+
+@given(_codes)
+def test_accounts_accept_exactly_the_terms_payments_can_read(code: str) -> None:
+    # accounts sit below payments and keep their own copy of the rule: both must agree
+    try:
+        AccountPatch.model_validate({"payment_terms": code})
+        accepted = True
+    except ValueError:
+        accepted = False
+    assert accepted == (parse_terms(code.strip()) is not None)
+
+
+# ------------------------------------------------------------------------------------------------
+# Ensure funds: which summaries pay
+
+
+@pytest.mark.parametrize(("available", "need", "takes"), [
+    ([("a", 5000), ("b", 3000), ("c", 3000)], 3000, [Take("b", 3000)]),  # one equal to the need
+    ([("a", 5000), ("b", 3500), ("c", 1000)], 3000, [Take("b", 3000)]),  # else the smallest larger
+    ([("a", 1000), ("b", 2500), ("c", 800)], 4000, [Take("b", 2500), Take("a", 1000), Take("c", 500)]),  # largest first
+    ([("a", 1000), ("b", 500)], 4000, [Take("a", 1000), Take("b", 500)]),  # not enough: all there is
+    ([("a", 0), ("b", 700)], 700, [Take("b", 700)]),
+    ([("a", 700)], 0, []),
+])
+def test_funds_are_chosen_as_salesforce_chooses_payment_summaries(
+    available: list[tuple[str, int]], need: int, takes: list[Take[str]]
+) -> None:
+    assert domain.choose_funds(available, need) == takes
+
+
+@given(st.lists(st.integers(0, 10_000), max_size=6), st.integers(0, 30_000))
+def test_chosen_funds_never_exceed_what_is_available_or_needed(amounts: list[int], need: int) -> None:
+    available = list(enumerate(amounts))
+    takes = domain.choose_funds(available, need)
+    assert sum(t.amount for t in takes) == min(need, sum(amounts))
+    assert all(0 < t.amount <= amounts[t.key] for t in takes)
+    assert len({t.key for t in takes}) == len(takes)
+
+
+# ------------------------------------------------------------------------------------------------
+# Ensure refunds: which captures give back
+
+
+def test_refunds_go_to_the_newest_captures_first_and_never_above_what_each_can_refund() -> None:
+    captures = [
+        CaptureFunds("old", available_to_refund=1000, unapplied=0, applied_refundable=1000),
+        CaptureFunds("mid", available_to_refund=800, unapplied=300, applied_refundable=500),
+        CaptureFunds("new", available_to_refund=200, unapplied=200, applied_refundable=0),
+    ]
+    plan = domain.plan_refunds(captures, from_unapplied=600, from_applied=900)
+    assert plan == [("new", "unapplied", 200), ("mid", "unapplied", 300), ("mid", "applied", 500),
+                    ("old", "applied", 400)]
+
+
+def test_refunds_cannot_give_more_than_the_captures_hold() -> None:
+    captures = [CaptureFunds("only", available_to_refund=100, unapplied=100, applied_refundable=0)]
+    assert domain.plan_refunds(captures, from_unapplied=250, from_applied=50) == [("only", "unapplied", 100)]
+
+
+# ------------------------------------------------------------------------------------------------
+# Lifecycles
+
+
+@pytest.mark.parametrize(("status", "total", "applied", "action"), [
+    ("open", 1000, 0, None),
+    ("open", 1000, 400, "pay_partially"),
+    ("open", 1000, 1000, "pay"),
+    ("partially_paid", 1000, 700, None),
+    ("partially_paid", 1000, 1000, "pay"),
+    ("paid", 1000, 1000, None),
+    ("cancelled", 1000, 0, None),
+])
+def test_invoice_status_follows_its_balance(status: str, total: int, applied: int, action: str | None) -> None:
+    assert domain.invoice_action(status, total, applied) == action
+    if action:
+        domain.INVOICE_LIFECYCLE.target(status, action)  # the table allows it
+
+
+@pytest.mark.parametrize(("status", "balance", "refunded", "action"), [
+    ("open", 500, 0, None),
+    ("open", 300, 200, "refund_partially"),
+    ("open", 0, 0, "close"),  # settled without a refund: never charged
+    ("partially_refunded", 0, 500, "close"),
+    ("closed", 0, 500, None),
+])
+def test_credit_memo_status_follows_its_balance(status: str, balance: int, refunded: int, action: str | None) -> None:
+    assert domain.credit_memo_action(status, balance, refunded) == action
+
+
+def test_exemption_reasons_default_by_category() -> None:
+    assert [domain.exemption_reason(c, None) for c in ("S", "AE", "K", "G", "O", "E", None)] == [
+        None, "VATEX-EU-AE", "VATEX-EU-IC", "VATEX-EU-G", "VATEX-EU-O", None, None]
+    assert domain.exemption_reason("E", "VATEX-EU-132-1I") == "VATEX-EU-132-1I"
