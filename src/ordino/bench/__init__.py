@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import orjson
@@ -100,6 +101,123 @@ def routing(
     sys.stdout.flush()
     if not passed(result):
         raise typer.Exit(1)
+
+
+def _run(
+    scenario: str, runner: Callable[..., dict[str, Any]], opts: Any, passed: Callable[[dict[str, Any]], bool],
+    json: bool,
+) -> None:
+    """Run a scenario with its progress on stderr, then print the table (unless --json) and the
+    JSON object; exit 1 when a check failed."""
+    progress = Console(stderr=True)
+    result = runner(opts, note=lambda msg: progress.print(f"[dim]bench {scenario}: {msg}[/dim]"))
+    ok = passed(result)
+    if not json:
+        table = Table(title=f"ordino bench {result['scenario']} ({result['database']})")
+        table.add_column("measure")
+        table.add_column("value", justify="right")
+        unit = result["unit"]
+        table.add_row("ordino", f"{result['value']:,.1f} {unit}, p50 {result['p50_ms']:.2f}"
+                      f" / p99 {result['p99_ms']:.2f} ms")
+        table.add_row("raw baseline", f"{result['baseline']:,.1f} {unit}, p50 {result['baseline_p50_ms']:.2f}"
+                      f" / p99 {result['baseline_p99_ms']:.2f} ms")
+        table.add_row("ratio", f"{result['ratio']:.3f}")
+        for name, value in result["checks"].items():
+            table.add_row(name, str(value))
+        Console().print(table)
+    sys.stdout.write(orjson.dumps(result).decode() + "\n")
+    sys.stdout.flush()
+    if not ok:
+        raise typer.Exit(1)
+
+
+DatabaseUrl = Annotated[str | None, typer.Option(
+    help="A PostgreSQL server (postgresql+psycopg://…) to create scratch databases on; "
+    "default: SQLite in a temporary directory.")]
+Clients = Annotated[int, typer.Option(min=1, help="Concurrent HTTP clients (and raw threads).")]
+Seconds = Annotated[float, typer.Option(min=0.1, help="Length of each timed phase.")]
+Warmup = Annotated[float, typer.Option(min=0.0, help="Untimed seconds before each timed phase.")]
+Workers = Annotated[int, typer.Option(min=0, help="uvicorn server processes; 0: the scenario's default.")]
+Json = Annotated[bool, typer.Option("--json", help="Print only the JSON object.")]
+
+
+@bench_app.command("hot-sku")
+def hot_sku(
+    database_url: Annotated[str | None, typer.Option(help="A PostgreSQL server (postgresql+psycopg://…): "
+                                                     "hot-sku runs on PostgreSQL only.")] = None,
+    clients: Clients = 64,
+    seconds: Seconds = 20.0,
+    warmup: Warmup = 2.0,
+    size: Annotated[int, typer.Option(min=0, help="Stop each timed phase after this many attempts.")] = 0,
+    stock: Annotated[int, typer.Option(min=1, help="Units of the timed SKU (must not run out).")] = 1_000_000,
+    contended_stock: Annotated[int, typer.Option(
+        min=1, help="Units of the contended SKU; twice as many reservations are attempted.")] = 1_000,
+    workers: Workers = 0,
+    json: Json = False,
+) -> None:
+    """Many clients reserve one unit each of one SKU: Ordino against the bare conditional UPDATE
+    and a naive SELECT … FOR UPDATE, with the oversell checks."""
+    from ordino.bench.hot_sku import HotSkuOptions, NeedsPostgres, passed, run_hot_sku
+
+    opts = HotSkuOptions(database_url, clients=clients, seconds=seconds, warmup=warmup, size=size, stock=stock,
+                         contended_stock=contended_stock, workers=workers)
+    try:
+        _run("hot-sku", run_hot_sku, opts, passed, json)
+    except NeedsPostgres as exc:
+        Console(stderr=True).print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+@bench_app.command("availability")
+def availability(
+    database_url: DatabaseUrl = None,
+    skus: Annotated[int, typer.Option(min=1, help="Products; each has a position at every location.")] = 100_000,
+    locations: Annotated[int, typer.Option(min=1, help="Locations (all in one group).")] = 50,
+    query_skus: Annotated[int, typer.Option(min=1, help="Random SKUs per query.")] = 20,
+    scope: Annotated[str, typer.Option(
+        help="locations: every SKU at every active location; group: sums over the group of all locations.")
+    ] = "locations",
+    clients: Clients = 8,
+    seconds: Seconds = 20.0,
+    warmup: Warmup = 2.0,
+    size: Annotated[int, typer.Option(min=0, help="Stop each timed phase after this many queries.")] = 0,
+    workers: Annotated[int, typer.Option(min=0, help="uvicorn server processes; 0: one per core.")] = 0,
+    json: Json = False,
+) -> None:
+    """Availability of random SKUs against the real server, with the same SELECT as its baseline
+    and every sampled answer compared with the database."""
+    from ordino.bench.availability import SCOPES, AvailabilityOptions, passed, run_availability
+
+    if scope not in SCOPES:
+        raise typer.BadParameter(f"one of {', '.join(SCOPES)}", param_hint="--scope")
+    if query_skus > skus:
+        raise typer.BadParameter(f"at most --skus ({skus})", param_hint="--query-skus")
+    opts = AvailabilityOptions(database_url, skus=skus, locations=locations, query_skus=query_skus, scope=scope,
+                               clients=clients, seconds=seconds, warmup=warmup, size=size, workers=workers)
+    _run("availability", run_availability, opts, passed, json)
+
+
+@bench_app.command("inventory-sync")
+def inventory_sync(
+    database_url: DatabaseUrl = None,
+    skus: Annotated[int, typer.Option(min=1, help="Products; the positions are SKUs × locations.")] = 10_000,
+    locations: Annotated[int, typer.Option(min=1, help="Locations.")] = 20,
+    batch: Annotated[int, typer.Option(min=1, max=10_000, help="Records per PUT (and per raw transaction).")] = 1_000,
+    clients: Annotated[int, typer.Option(min=1, help="Concurrent HTTP clients (and raw threads).")] = 4,
+    seconds: Seconds = 20.0,
+    warmup: Warmup = 2.0,
+    size: Annotated[int, typer.Option(min=0, help="Stop each timed phase after this many batches.")] = 0,
+    workers: Annotated[int, typer.Option(
+        min=0, help="uvicorn server processes; 0: 1 on SQLite, one per core on PostgreSQL.")] = 0,
+    json: Json = False,
+) -> None:
+    """Absolute stock records through PUT /inventory against a raw COPY + upsert baseline, with
+    every position checked for the last value sent."""
+    from ordino.bench.inventory_sync import SyncOptions, passed, run_sync
+
+    opts = SyncOptions(database_url, skus=skus, locations=locations, batch=batch, clients=clients, seconds=seconds,
+                       warmup=warmup, size=size, workers=workers)
+    _run("inventory-sync", run_sync, opts, passed, json)
 
 
 __all__ = ["bench_app"]

@@ -38,6 +38,11 @@ class BenchDatabase:
         assert self.dialect == "postgresql"
         return make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
 
+    @property
+    def pg_name(self) -> str | None:
+        """The PostgreSQL database's name (whose backends CpuMeter counts); None on SQLite."""
+        return make_url(self.url).database if self.dialect == "postgresql" else None
+
 
 def dialect_of(url: str | None) -> str:
     if url is None or url.startswith("sqlite"):

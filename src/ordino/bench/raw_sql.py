@@ -118,22 +118,15 @@ class Postgres(Dialect):
         cur.fetchone()
 
 
+
 DIALECTS: dict[str, Dialect] = {"sqlite": Dialect(), "postgresql": Postgres()}
 
-INSERT_PRODUCT_ITEM = (
+INSERT_ITEMS = (
     "INSERT INTO order_item_summary (order_summary_id, delivery_group_id, line_number, type, product_id,"
     " sku, name, status, unit_price, quantity_ordered, quantity_canceled, quantity_allocated,"
     " quantity_fulfilled, quantity_return_initiated, quantity_returned, line_amount, adjustment_amount,"
     " tax_amount, version, id)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-# Ordino's ORM bulk insert leaves out the keys whose value is None, so the shipping line (no
-# product_id, no sku) becomes a statement of its own.
-INSERT_CHARGE_ITEM = (
-    "INSERT INTO order_item_summary (order_summary_id, delivery_group_id, line_number, type, name,"
-    " status, unit_price, quantity_ordered, quantity_canceled, quantity_allocated, quantity_fulfilled,"
-    " quantity_return_initiated, quantity_returned, line_amount, adjustment_amount, tax_amount, version,"
-    " id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_ORDER = (
     "INSERT INTO order_summary (number, account_id, channel_id, external_reference, po_number,"
@@ -146,12 +139,13 @@ INSERT_ORDER = (
 )
 INSERT_GROUP = (
     "INSERT INTO order_delivery_group_summary (order_summary_id, position, delivery_method,"
-    " ship_to_name, ship_to_line1, ship_to_city, ship_to_postal_code, ship_to_country, id)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ship_to_name, ship_to_line1, ship_to_line2, ship_to_city, ship_to_postal_code, ship_to_region,"
+    " ship_to_country, ship_to_phone, ship_to_email, ship_to_address_id, id)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_HISTORY = (
-    "INSERT INTO status_history (entity_type, entity_id, to_status, action, actor, at, id)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO status_history (entity_type, entity_id, from_status, to_status, action, reason, actor, at, id)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_OUTBOX = (
     "INSERT INTO outbox_event (id, type, source, subject, time, data, attempts) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -221,7 +215,7 @@ def place_order(
              d.id(new_id()))
         )
     charge = int(Decimal(SHIPPING_CHARGE) * 100)
-    charge_row = (oid, gid, len(items) + 1, "delivery_charge", "Shipping: standard", "ordered",
+    charge_row = (oid, gid, len(items) + 1, "delivery_charge", None, None, "Shipping: standard", "ordered",
                   d.price(Decimal(SHIPPING_CHARGE)), 1, 0, 0, 0, 0, 0, charge, 0, 0, 1, d.id(new_id()))
     number = f"SO-{d.order_number(cur):06d}"
     payments = orjson.dumps([{"method": "card", "gateway": "simulator", "token": "tok_visa", "amount": None}])
@@ -238,14 +232,13 @@ def place_order(
         raise RuntimeError("order exists")
     cur.execute(
         d.sql(INSERT_GROUP),
-        (oid, 1, "standard", SHIP_TO["name"], SHIP_TO["line1"], SHIP_TO["city"],
-         SHIP_TO["postal_code"], SHIP_TO["country"], gid),
+        (oid, 1, "standard", SHIP_TO["name"], SHIP_TO["line1"], None, SHIP_TO["city"],
+         SHIP_TO["postal_code"], None, SHIP_TO["country"], None, None, None, gid),
     )
-    cur.executemany(d.sql(INSERT_PRODUCT_ITEM), items)
-    cur.execute(d.sql(INSERT_CHARGE_ITEM), charge_row)
+    cur.executemany(d.sql(INSERT_ITEMS), [*items, charge_row])
     cur.execute(
         d.sql(INSERT_HISTORY),
-        ("order", oid, "created", "create", "admin:bench admin", at, d.id(new_id())),
+        ("order", oid, None, "created", "create", None, "admin:bench admin", at, d.id(new_id())),
     )
     cur.execute(d.sql(SELECT_APPROVAL_RULES.format(true=d.true)), (0, account_id, 1, 32))
     if cur.fetchall():
@@ -285,11 +278,11 @@ def _response_body(
         for row, line in zip(items, order.lines, strict=True)
     ]
     lines.append({"id": str(charge_row[-1]), "line_number": charge_row[2], "type": "delivery_charge",
-                  "sku": None, "name": charge_row[4], "status": "ordered", "unit_price": SHIPPING_CHARGE,
+                  "sku": None, "name": charge_row[6], "status": "ordered", "unit_price": SHIPPING_CHARGE,
                   "quantities": {"ordered": 1, "canceled": 0, "allocated": 0, "fulfilled": 0,
                                  "return_initiated": 0, "returned": 0, "quantity": 1,
                                  "available_to_fulfill": 1, "available_to_cancel": 1, "available_to_return": 0},
-                  "line_amount": charge_row[13], "adjustment_amount": "0.00", "total_line_amount": charge_row[13],
+                  "line_amount": charge_row[15], "adjustment_amount": "0.00", "total_line_amount": charge_row[15],
                   "tax_amount": "0.00", "adjustments": [], "tax_lines": []})
     return orjson.dumps({
         "id": str(order_id), "number": number, "status": "created",

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, Identity, Index, Integer, String, insert
+from sqlalchemy import JSON, BigInteger, Identity, Index, Integer, String, Table
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ordino.kernel import clock
@@ -87,10 +87,14 @@ def emit(
 ) -> uuid.UUID:
     """Append one event to the outbox inside the caller's transaction."""
     row = event_row(type_, subject, data, source)
-    session.execute(insert(OutboxEvent), [row])
+    session.execute(_INSERT_EVENT, row)
     return uuid.UUID(str(row["id"]))
 
 
 def emit_many(session: Session, rows: list[dict[str, Any]]) -> None:
     if rows:
-        session.execute(insert(OutboxEvent), rows)
+        session.execute(_INSERT_EVENT, rows)
+
+
+# A Core insert of the table, built once: every use case emits, so the ORM's bulk path is not worth it.
+_INSERT_EVENT = cast(Table, OutboxEvent.__table__).insert()

@@ -10,9 +10,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -63,37 +63,18 @@ def _resolve(session: Session, order: OrderIn, principal: Principal) -> _Refs:
     errors: list[FieldError] = []
     if not is_currency(order.currency):
         errors.append(FieldError("currency", f"'{order.currency}' is not an active ISO 4217 currency"))
-    account = session.execute(
-        select(Account.id, Account.number, Account.status).where(Account.number == order.account)
-    ).first()
+    account = session.execute(_FIND_ACCOUNT, {"number": order.account}).first()
     if account is None or not principal.sees_account(account.id):
         errors.append(FieldError("account", f"no account '{order.account}'"))
     elif account.status != "active":
         errors.append(FieldError("account", f"account '{order.account}' is {account.status}"))
-    channel = session.execute(
-        select(SalesChannel.id, SalesChannel.code, SalesChannel.active).where(
-            SalesChannel.code == order.channel
-        )
-    ).first()
+    channel = session.execute(_FIND_CHANNEL, {"code": order.channel}).first()
     if channel is None:
         errors.append(FieldError("channel", f"no sales channel '{order.channel}'"))
     elif not channel.active:
         errors.append(FieldError("channel", f"sales channel '{order.channel}' is not active"))
     skus = {line.sku for g in order.delivery_groups for line in g.lines}
-    products = {
-        row.sku: row
-        for row in session.execute(
-            select(
-                Product.id,
-                Product.sku,
-                Product.name,
-                Product.active,
-                Product.minimum_quantity,
-                Product.order_multiple,
-                Product.tax_class,
-            ).where(Product.sku.in_(skus))
-        )
-    }
+    products = {row.sku: row for row in session.execute(_FIND_PRODUCTS, {"skus": sorted(skus)})}
     for gi, group in enumerate(order.delivery_groups):
         for li, line in enumerate(group.lines):
             path = f"delivery_groups[{gi}].lines[{li}]"
@@ -183,12 +164,8 @@ def _address(prefix: str, address: AddressIn) -> dict[str, Any]:
 
 
 def _existing_id(session: Session, channel_id: uuid.UUID, external_reference: str) -> uuid.UUID | None:
-    return session.execute(
-        select(OrderSummary.id).where(
-            OrderSummary.channel_id == channel_id,
-            OrderSummary.external_reference == external_reference,
-        )
-    ).scalar_one_or_none()
+    found = session.execute(_FIND_EXISTING, {"channel_id": channel_id, "reference": external_reference})
+    return found.scalar_one_or_none()
 
 
 def place_order(session: Session, order: OrderIn, principal: Principal) -> Placed:
@@ -394,17 +371,14 @@ def place_order(session: Session, order: OrderIn, principal: Principal) -> Place
         existing = _existing_id(session, refs.channel_id, order.external_reference)
         assert existing is not None
         return Placed(False, load_order(session, existing, principal))
-    session.execute(insert(OrderDeliveryGroupSummary), groups)
-    session.execute(insert(OrderItemSummary), items)
+    session.execute(_INSERT_GROUPS, groups)
+    session.execute(_INSERT_ITEMS, items)
     if adjustments:
-        session.execute(insert(OrderItemAdjustmentLine), [{**a, "change_order_id": None} for a in adjustments])
+        session.execute(_INSERT_ADJUSTMENTS, [{**a, "change_order_id": None} for a in adjustments])
     if taxes:
-        session.execute(
-            insert(OrderItemTaxLine),
-            [{**x, "adjustment_line_id": None, "change_order_id": None} for x in taxes],
-        )
+        session.execute(_INSERT_TAXES, [{**x, "adjustment_line_id": None, "change_order_id": None} for x in taxes])
     session.execute(
-        insert(StatusHistory), [initial_history(domain.ORDER_LIFECYCLE, order_id, actor=principal.actor, at=now)]
+        _INSERT_HISTORY, initial_history(domain.ORDER_LIFECYCLE, order_id, actor=principal.actor, at=now)
     )
     header["status"] = review_new_order(session, header, items, principal)  # approval rules may hold it
     # Stock last: position rows stay locked from here to commit, so keep that stretch short.
@@ -441,9 +415,36 @@ _BUCKETS = {
 
 def _insert_header(session: Session, header: dict[str, Any]) -> bool:
     """Insert the order row unless (channel, external_reference) exists; True if inserted."""
-    dialect = session.get_bind().dialect.name
-    ins = pg_insert(OrderSummary) if dialect == "postgresql" else sqlite_insert(OrderSummary)
-    stmt = ins.values(header).on_conflict_do_nothing(
-        index_elements=["channel_id", "external_reference"]
-    ).returning(OrderSummary.id)
-    return session.execute(stmt).first() is not None
+    stmt = _INSERT_HEADER[session.get_bind().dialect.name]
+    return session.execute(stmt, header).first() is not None
+
+
+# Intake's statements are built once: building and hashing them cost more than running them.
+# Rows are written with Core inserts of the tables (executemany), not the ORM's bulk path.
+def _table(model: Any) -> Table:
+    return cast(Table, model.__table__)
+
+
+_ACCOUNT, _CHANNEL, _PRODUCT, _ORDER = (_table(m) for m in (Account, SalesChannel, Product, OrderSummary))
+_FIND_ACCOUNT = select(_ACCOUNT.c.id, _ACCOUNT.c.number, _ACCOUNT.c.status).where(
+    _ACCOUNT.c.number == bindparam("number")
+)
+_FIND_CHANNEL = select(_CHANNEL.c.id, _CHANNEL.c.code, _CHANNEL.c.active).where(_CHANNEL.c.code == bindparam("code"))
+_FIND_PRODUCTS = select(
+    _PRODUCT.c.id, _PRODUCT.c.sku, _PRODUCT.c.name, _PRODUCT.c.active, _PRODUCT.c.minimum_quantity,
+    _PRODUCT.c.order_multiple, _PRODUCT.c.tax_class,
+).where(_PRODUCT.c.sku.in_(bindparam("skus", expanding=True)))
+_FIND_EXISTING = select(_ORDER.c.id).where(
+    _ORDER.c.channel_id == bindparam("channel_id"), _ORDER.c.external_reference == bindparam("reference")
+)
+_INSERT_HEADER = {
+    name: ins(_table(OrderSummary))
+    .on_conflict_do_nothing(index_elements=["channel_id", "external_reference"])
+    .returning(_table(OrderSummary).c.id)
+    for name, ins in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+_INSERT_GROUPS = _table(OrderDeliveryGroupSummary).insert()
+_INSERT_ITEMS = _table(OrderItemSummary).insert()
+_INSERT_ADJUSTMENTS = _table(OrderItemAdjustmentLine).insert()
+_INSERT_TAXES = _table(OrderItemTaxLine).insert()
+_INSERT_HISTORY = _table(StatusHistory).insert()
