@@ -20,10 +20,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from ordino.accounts.models import Account, Address, Contact
@@ -31,6 +32,7 @@ from ordino.catalog.models import LegalEntity, Location, Product, SalesChannel
 from ordino.catalog.places import place
 from ordino.demo import orders as demo_orders
 from ordino.demo.companies import CHANNELS, COMPANIES, LOCATIONS, CompanySpec
+from ordino.demo.pricing import EUR_RATES, unit_price
 from ordino.demo.products import catalog
 from ordino.inventory.domain import StockRecord
 from ordino.inventory.stock import apply_records
@@ -40,6 +42,7 @@ from ordino.kernel.db import Database
 from ordino.kernel.ids import new_id
 from ordino.orders.intake import place_order
 from ordino.orders.schemas import OrderIn
+from ordino.pricing.models import PriceBook, PriceBookEntry, PriceBookTier
 
 Progress = Callable[[str, int, int], None]
 
@@ -154,6 +157,7 @@ def _write_master_data(session: Session, now: datetime) -> dict[str, int] | None
     }
     counts.update(_accounts(session, stamps))
     session.flush()
+    _price_books(session, stamps)
     return counts
 
 
@@ -176,6 +180,30 @@ def _legal_entities(session: Session, stamps: dict[str, Any]) -> None:
     ]
     session.add_all([e for e in entities if e.code not in have])
     session.flush()
+
+
+def _price_books(session: Session, stamps: dict[str, Any]) -> None:
+    """A standard list price book per demo currency, with a volume tier (8 % off) from ten times
+    the minimum quantity, so that catalog pricing, quotes and bulk orders work in the demo."""
+    have = set(session.execute(select(PriceBook.currency).where(PriceBook.is_standard.is_(True))).scalars())
+    products = catalog()
+    for currency in sorted(EUR_RATES):
+        if currency in have:
+            continue
+        book_id = new_id()
+        session.execute(insert(PriceBook), [{
+            "id": book_id, "code": f"LIST-{currency}", "name": f"List prices {currency}", "currency": currency,
+            "kind": "list", "is_standard": True, "active": True, "version": 1, **stamps,
+        }])
+        entries = [{"id": new_id(), "price_book_id": book_id, "sku": p.sku,
+                    "unit_price": unit_price(p.price_eur, Decimal(1), currency), "updated_at": stamps["updated_at"]}
+                   for p in products]
+        session.execute(insert(PriceBookEntry), entries)
+        session.execute(insert(PriceBookTier), [
+            {"entry_id": e["id"], "from_quantity": p.minimum * 10,
+             "unit_price": unit_price(p.price_eur, Decimal("0.92"), currency)}
+            for e, p in zip(entries, products, strict=True)
+        ])
 
 
 def _channels(session: Session, stamps: dict[str, Any]) -> int:
