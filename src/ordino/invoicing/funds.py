@@ -33,7 +33,7 @@ from ordino.kernel.money import format_minor
 from ordino.orders.exceptions import raise_process_exception
 from ordino.payments import service as payments
 from ordino.payments.domain import TOKEN_METHODS
-from ordino.payments.gateway import GatewayResult, Gateways, GatewayUnavailable
+from ordino.payments.gateway import Gateways
 from ordino.payments.models import OrderPaymentSummary, Payment, PaymentMethod
 
 PAYMENT = cast(Table, Payment.__table__)
@@ -194,20 +194,8 @@ def ensure_funds(session: Session, gateways: Gateways, invoice_id: uuid.UUID, ac
     settled is kept, and a retry settles the rest with the same keys)."""
     pending = _plan(session, gateways, invoice_id, actor)
     session.commit()  # the pending captures and their applications are durable before any call
-    answers: list[tuple[_Pending, GatewayResult | None]] = []
-    unavailable: GatewayUnavailable | None = None
+    unavailable = payments.execute_begun(session, gateways, [p.intent for p in pending], actor)
     for p in pending:
-        if p.intent.settled:
-            answers.append((p, None))
-            continue
-        try:
-            answers.append((p, payments.call_gateway(gateways, p.intent)))
-        except GatewayUnavailable as exc:
-            payments.record_calls(session, p.intent.payment_id, p.intent.gateway, exc.calls)
-            unavailable = exc
-    for p, result in answers:
-        if result is not None:
-            payments.finish(session, p.intent, result, actor)
         _settle(session, p, actor)
     if unavailable is not None:
         session.commit()

@@ -37,7 +37,7 @@ from ordino.kernel.money import format_minor
 from ordino.kernel.statemachine import apply
 from ordino.orders.exceptions import raise_process_exception
 from ordino.payments import service as payments
-from ordino.payments.gateway import GatewayResult, Gateways, GatewayUnavailable
+from ordino.payments.gateway import Gateways
 from ordino.payments.models import Payment
 
 REFUND_APP = cast(Table, RefundApplication.__table__)
@@ -192,22 +192,8 @@ def _plan_excess(session: Session, gateways: Gateways, order_id: uuid.UUID, acto
 
 def _run(session: Session, gateways: Gateways, pending: list[_Pending], actor: str | None) -> RefundsResult:
     session.commit()  # the pending refunds and their applications are durable before any call
-    answers: list[tuple[_Pending, GatewayResult | None]] = []
-    unavailable: GatewayUnavailable | None = None
-    for p in pending:
-        if p.intent.settled:
-            answers.append((p, None))
-            continue
-        try:
-            answers.append((p, payments.call_gateway(gateways, p.intent)))
-        except GatewayUnavailable as exc:
-            payments.record_calls(session, p.intent.payment_id, p.intent.gateway, exc.calls)
-            unavailable = exc
-    refunded = 0
-    for p, result in answers:
-        if result is not None:
-            payments.finish(session, p.intent, result, actor)
-        refunded += _settle(session, p, actor)
+    unavailable = payments.execute_begun(session, gateways, [p.intent for p in pending], actor)
+    refunded = sum(_settle(session, p, actor) for p in pending)
     if unavailable is not None:
         session.commit()
         raise unavailable

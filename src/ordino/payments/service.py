@@ -27,6 +27,7 @@ payments.methods; this module is the façade the API, the handlers and other cap
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -35,7 +36,7 @@ from sqlalchemy.orm import Session
 from ordino.kernel import clock
 from ordino.kernel.errors import FieldError, Problem, ValidationFailed
 from ordino.kernel.ids import new_id
-from ordino.payments.gateway import Gateways, GatewayUnavailable
+from ordino.payments.gateway import GatewayResult, Gateways, GatewayUnavailable
 from ordino.payments.methods import MethodSpec, check_token, ensure_method, ensure_summary
 from ordino.payments.steps import (
     METHOD,
@@ -64,7 +65,7 @@ from ordino.payments.steps import (
 __all__ = [
     "GatewayNotAnswering", "GatewayUnavailable", "Intent", "MethodSpec", "Settlement", "authorize",
     "begin_authorization", "begin_capture", "begin_reauthorization", "begin_refund", "begin_void", "call_gateway",
-    "capture", "check_token", "ensure_method", "ensure_summary", "execute", "expire_authorizations",
+    "capture", "check_token", "ensure_method", "ensure_summary", "execute", "execute_begun", "expire_authorizations",
     "finish", "import_authorization", "load_intent", "reauthorize", "record_calls", "refund", "resolve_pending",
     "resume", "void",
 ]
@@ -99,6 +100,28 @@ def execute(session: Session, gateways: Gateways, intent: Intent, actor: str | N
         session.commit()
         raise
     return finish(session, intent, result, actor)
+
+
+def execute_begun(
+    session: Session, gateways: Gateways, intents: Sequence[Intent], actor: str | None = None
+) -> GatewayUnavailable | None:
+    """Steps 2 and 3 of intents begun (and committed) together by another capability: each unsettled
+    intent's gateway is called with no transaction open and the answers are settled; the calls of
+    those that did not answer are logged. The first gateway that did not answer is returned, for the
+    caller to raise once its own bookkeeping is done."""
+    answered: list[tuple[Intent, GatewayResult]] = []
+    unavailable: GatewayUnavailable | None = None
+    for intent in intents:
+        if intent.settled:
+            continue
+        try:
+            answered.append((intent, call_gateway(gateways, intent)))
+        except GatewayUnavailable as exc:
+            record_calls(session, intent.payment_id, intent.gateway, exc.calls)
+            unavailable = unavailable or exc
+    for intent, result in answered:
+        finish(session, intent, result, actor)
+    return unavailable
 
 
 def authorize(
