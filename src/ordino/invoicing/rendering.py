@@ -188,8 +188,9 @@ def _context(session: Session, order_id: uuid.UUID, rows: Sequence[_Row]) -> _Co
     return _Context(order, account, seller, group, units)
 
 
-def _body(rows: Sequence[_Row], currency: str, gross: bool, ctx: _Context) -> dict[str, Any]:
+def _body(rows: Sequence[_Row], currency: str, gross: bool, ctx: _Context, language: str) -> dict[str, Any]:
     """Lines, charges and the VAT breakdown of a set of rows."""
+    words = labels_for(Locale.parse(language))
     lines: list[d.Line] = []
     charges: list[d.AllowanceCharge] = []
     tax: dict[tuple[Category, Decimal], int] = defaultdict(int)
@@ -199,13 +200,15 @@ def _body(rows: Sequence[_Row], currency: str, gross: bool, ctx: _Context) -> di
         tax[(category, rate)] += sum(t.amount for t in row.taxes)
         reasons.setdefault(category, reason)
         if row.type == "delivery_charge":
-            charges.append(d.AllowanceCharge(row.net_amount, category, rate, reason=row.name, reason_code="FC"))
+            method = ctx.group.delivery_method
+            charges.append(d.AllowanceCharge(row.net_amount, category, rate, reason=f"{words['shipping']} ({method})",
+                                             reason_code="FC"))
             continue
         price, discount = _priced(row, currency, gross)
         lines.append(d.Line(
             str(row.line_number), row.name, Decimal(row.quantity), price, row.net_amount, category, rate,
             unit_code=ctx.units.get(row.sku or "", "C62"), sku=row.sku, discount=discount,
-            discount_reason="Discount" if discount else None,
+            discount_reason=words["discount"] if discount else None,
         ))
     exemptions = {
         c: (_DEFAULT_EXEMPTIONS[c][0], reasons.get(c) or _DEFAULT_EXEMPTIONS[c][1])
@@ -242,7 +245,7 @@ def invoice_document(session: Session, invoice_id: uuid.UUID) -> d.Document:
     rows = _rows(session, InvoiceLine, InvoiceLineTax, InvoiceLine.invoice_id, invoice.id)
     ctx = _context(session, invoice.order_summary_id, rows)
     language = _language(ctx.account.locale)
-    body = _body(rows, invoice.currency, invoice.prices_include_tax, ctx)
+    body = _body(rows, invoice.currency, invoice.prices_include_tax, ctx, language)
     paid_by_card = session.execute(
         select(PaymentApplication.id).where(PaymentApplication.invoice_id == invoice.id,
                                             PaymentApplication.payment_id.is_not(None)).limit(1)
@@ -273,7 +276,8 @@ def credit_memo_document(session: Session, credit_memo_id: uuid.UUID) -> d.Docum
     memo = session.execute(select(CreditMemo).where(CreditMemo.id == credit_memo_id)).scalar_one()
     rows = _rows(session, CreditMemoLine, CreditMemoLineTax, CreditMemoLine.credit_memo_id, memo.id)
     ctx = _context(session, memo.order_summary_id, rows)
-    body = _body(rows, memo.currency, memo.prices_include_tax, ctx)
+    language = _language(ctx.account.locale)
+    body = _body(rows, memo.currency, memo.prices_include_tax, ctx, language)
     invoices = session.execute(
         select(Invoice.number, Invoice.invoice_date)
         .where(Invoice.order_summary_id == memo.order_summary_id, Invoice.status != "cancelled")
@@ -282,7 +286,7 @@ def credit_memo_document(session: Session, credit_memo_id: uuid.UUID) -> d.Docum
     totals = d.compute_totals(body["lines"], body["tax_breakdown"], (), body["charges"], memo.refunded_amount)
     return d.Document(
         kind=d.DocumentKind.CREDIT_NOTE, number=memo.number, issue_date=memo.credit_memo_date,
-        currency=memo.currency, language=_language(ctx.account.locale), seller=_seller(ctx.seller),
+        currency=memo.currency, language=language, seller=_seller(ctx.seller),
         buyer=_buyer(session, ctx.account, ctx.order, ctx.group), totals=totals,
         purchase_order=ctx.order.po_number, order_number=ctx.order.number,
         buyer_reference=ctx.order.po_number or ctx.order.number,
