@@ -11,6 +11,7 @@ writers never both read and then fail to upgrade their lock. Reads use a deferre
 from __future__ import annotations
 
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -57,7 +58,14 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) and "database is locked" in str(orig)
 
 
+WRITER_WAIT = 30.0  # seconds, as SQLite's busy timeout
+
+
 def _configure_sqlite(engine: Engine) -> None:
+    # SQLite has one writer. The writers of this process queue on a lock instead of in SQLite's busy
+    # handler, which sleeps up to 100 ms between tries while the database may long be free again.
+    writer = threading.Lock()
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
@@ -72,8 +80,25 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         if conn.get_execution_options().get("ordino_readonly"):
             conn.exec_driver_sql("BEGIN")
-        else:
+            return
+        # Past the timeout (a writer nested in another on one thread), SQLite's own lock decides.
+        if writer.acquire(timeout=WRITER_WAIT):
+            conn.info["ordino_writer"] = True
+        try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(conn.info)
+            raise
+
+    def _release(info: dict[str, Any]) -> None:
+        if info.pop("ordino_writer", False):
+            writer.release()
+
+    event.listen(engine, "commit", lambda conn: _release(conn.info))
+    event.listen(engine, "rollback", lambda conn: _release(conn.info))
+    # A connection handed back to the pool without either (an error) releases it too.
+    event.listen(engine.pool, "reset", lambda _dbapi, record, *_: _release(record.info))
+    event.listen(engine.pool, "checkin", lambda _dbapi, record: _release(record.info))
 
 
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
