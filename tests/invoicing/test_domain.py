@@ -195,3 +195,26 @@ def test_exemption_reasons_default_by_category() -> None:
     assert [domain.exemption_reason(c, None) for c in ("S", "AE", "K", "G", "O", "E", None)] == [
         None, "VATEX-EU-AE", "VATEX-EU-IC", "VATEX-EU-G", "VATEX-EU-O", None, None]
     assert domain.exemption_reason("E", "VATEX-EU-132-1I") == "VATEX-EU-132-1I"
+
+
+def test_no_invoice_takes_more_discount_than_its_share_of_the_line() -> None:
+    # given 4 units of 0.025 (line 0.10) less 0.09, invoiced 1, 1 and 2 units at a time
+    line, discount, ordered = 10, -9, 4
+    billed_line = billed_discount = 0
+    invoices = []
+    for after in (1, 2, 4):
+        line_share = domain.cumulative_share(line, ordered, after, billed_line)
+        discount_share = domain.discount_share(discount, billed_discount, line_share, ordered, after)
+        invoices.append((line_share, discount_share))
+        billed_line, billed_discount = billed_line + line_share, billed_discount + discount_share
+    # then the second invoice takes only as much discount as its line (0.02), none is negative,
+    # and together they take exactly the line and the discount
+    assert invoices == [(3, -2), (2, -2), (5, -5)]
+    assert (billed_line, billed_discount) == (10, -9)
+
+
+def test_an_invoice_discount_is_split_over_the_discount_lines_by_what_each_has_left() -> None:
+    assert domain.split_discount(-5, [-6, -3]) == [-3, -2]
+    assert domain.split_discount(-3, [-2, -1]) == [-2, -1]
+    assert domain.split_discount(0, [-2, -1]) == [0, 0]
+    assert domain.split_discount(-1, [0, 0, -4]) == [0, 0, -1]

@@ -20,6 +20,7 @@ from datetime import date
 from fractions import Fraction
 from typing import Generic, TypeVar
 
+from ordino.kernel.money import allocate_minor
 from ordino.kernel.statemachine import Lifecycle
 from ordino.payments.domain import DEFAULT_TERMS, parse_terms
 
@@ -97,6 +98,24 @@ def cumulative_share(amount: int, ordered: int, invoiced_after: int, invoiced_be
     if ordered <= 0 or not 0 <= invoiced_after <= ordered:
         raise ValueError("invoiced units must be between 0 and the ordered quantity")
     return round_half_up(Fraction(amount * invoiced_after, ordered)) - invoiced_before_amount
+
+
+def discount_share(total: int, before: int, line_share: int, ordered: int, invoiced_after: int) -> int:
+    """An invoice's share of an item's discounts (`total` ≤ 0, `before` of it invoiced already):
+    the cumulative rule on the item's discounts as one amount, but never more discount than the
+    invoice's share of the line, so that no invoice line is negative. The item's cumulative net is
+    then a running maximum of the rounded shares, which never passes line + discount, so the last
+    invoice still takes exactly what is left."""
+    cumulative = max(round_half_up(Fraction(total * invoiced_after, ordered)), before - line_share)
+    return cumulative - before
+
+
+def split_discount(share: int, remaining: Sequence[int]) -> list[int]:
+    """Spread an invoice's discount share (≤ 0) over the item's discount lines in proportion to
+    what each still has to give (≤ 0 each); no line gives more than it has left."""
+    if share == 0 or not any(remaining):
+        return [0] * len(remaining)
+    return [-part for part in allocate_minor(-share, [-r for r in remaining])]
 
 
 # ------------------------------------------------------------------------------------------------

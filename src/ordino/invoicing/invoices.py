@@ -171,11 +171,17 @@ def _item_lines(session: Session, items: Sequence[Any], units: dict[uuid.UUID, i
         def share(amount: int, before: int, after: int = after, ordered: int = item.quantity_ordered) -> int:
             return domain.cumulative_share(amount, ordered, after, before)
 
+        line_share = share(item.line_amount, before_amount)
+        item_adjustments = adjustments[item.id]
+        left = [a.amount - per_adjustment.get(a.id, 0) for a in item_adjustments]
+        discount = domain.discount_share(
+            sum(a.amount for a in item_adjustments), sum(per_adjustment.get(a.id, 0) for a in item_adjustments),
+            line_share, item.quantity_ordered, after,
+        )
         line = _Line(
-            item.type, item.id, item.sku, item.name, units[item.id], item.unit_price,
-            share(item.line_amount, before_amount),
-            [{"adjustment_line_id": a.id, "name": a.name, "reference": a.reference,
-              "amount": share(a.amount, per_adjustment.get(a.id, 0))} for a in adjustments[item.id]],
+            item.type, item.id, item.sku, item.name, units[item.id], item.unit_price, line_share,
+            [{"adjustment_line_id": a.id, "name": a.name, "reference": a.reference, "amount": part}
+             for a, part in zip(item_adjustments, domain.split_discount(discount, left), strict=True)],
             [_tax_row(t, share(t.amount, per_tax.get(t.id, 0))) for t in taxes[item.id]],
         )
         lines.append(line)

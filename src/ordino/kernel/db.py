@@ -97,8 +97,14 @@ def _configure_sqlite(engine: Engine) -> None:
     event.listen(engine, "commit", lambda conn: _release(conn.info))
     event.listen(engine, "rollback", lambda conn: _release(conn.info))
     # A connection handed back to the pool without either (an error) releases it too.
-    event.listen(engine.pool, "reset", lambda _dbapi, record, *_: _release(record.info))
-    event.listen(engine.pool, "checkin", lambda _dbapi, record: _release(record.info))
+    def _on_reset(_dbapi: Any, record: Any, _state: Any) -> None:
+        _release(record.info)
+
+    def _on_checkin(_dbapi: Any, record: Any) -> None:
+        _release(record.info)
+
+    event.listen(engine.pool, "reset", _on_reset)
+    event.listen(engine.pool, "checkin", _on_checkin)
 
 
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
