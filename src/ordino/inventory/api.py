@@ -269,12 +269,17 @@ async def create_reservation(request: Request, principal: Reserver) -> Response:
         raise ValidationFailed([FieldError("expires_at", "give expires_in_seconds or expires_at, not both")])
     lines = [service.Line(x.sku, x.location, x.quantity) for x in data.lines]
 
-    def work(session: Session) -> tuple[int, bytes]:
+    def work(session: Session) -> idempotency.Deferred:
         expires_at = data.expires_at
         if data.expires_in_seconds is not None:
             expires_at = clock.now() + timedelta(seconds=data.expires_in_seconds)
-        docs = service.reserve(session, data.reference, lines, expires_at)
-        return 201, dumps({"reference": data.reference, "reservations": docs})
+        pending = service.prepare_reserve(session, data.reference, lines, expires_at)
+
+        def answer() -> bytes:
+            return dumps({"reference": data.reference, "reservations": pending.docs})
+
+        # Stock is taken last, after the stored answer: the positions stay locked only until COMMIT.
+        return idempotency.Deferred(201, answer(), lambda: answer() if pending.take() else None)
 
     return await run_command(request, principal, work, body)
 

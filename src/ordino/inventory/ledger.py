@@ -23,19 +23,25 @@ from sqlalchemy import (
     Uuid,
     bindparam,
     case,
+    delete,
+    literal_column,
+    null,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.orm import Session
 
 from ordino.catalog.models import Location, Product
 from ordino.inventory import domain
+from ordino.inventory.bulk import among
 from ordino.inventory.domain import Hold, Plan
 from ordino.inventory.models import InventoryReservation
-from ordino.inventory.stock import POSITION
+from ordino.inventory.stock import POSITION, chunks
 from ordino.kernel.errors import FieldError, NotFound, ValidationFailed
 from ordino.kernel.ids import parse_id
+from ordino.kernel.outbox import OutboxEvent
 from ordino.kernel.types import UTCDateTime
 
 RES = cast(Table, InventoryReservation.__table__)
@@ -63,14 +69,28 @@ def as_line(value: LineLike) -> Line:
 
 
 def rowcount(session: Session, stmt: Any, params: dict[str, Any] | None = None) -> int:
-    return cast(CursorResult[Any], session.execute(stmt, params)).rowcount
+    """Rows a Core statement changed (run on the session's connection: no ORM layer)."""
+    return cast(CursorResult[Any], session.connection().execute(stmt, params)).rowcount
 
 
 LOCATION = cast(Table, Location.__table__)
 PRODUCT = cast(Table, Product.__table__)
-_FIND_LOCATIONS = select(LOCATION.c.id, LOCATION.c.code, LOCATION.c.active).where(
-    or_(LOCATION.c.code.in_(bindparam("codes", expanding=True)), LOCATION.c.id.in_(bindparam("ids", expanding=True)))
-)
+
+
+def _find_both(postgres: bool) -> Any:
+    """Locations by code or id and products by SKU, in one statement. PostgreSQL takes each list
+    as one array parameter, so the SQL text is the same whatever the number of lines."""
+    locations = select(
+        literal_column("'location'").label("kind"), LOCATION.c.code.label("ref"), LOCATION.c.id, LOCATION.c.active,
+        null().label("policy"),
+    ).where(or_(among(postgres, LOCATION.c.code, "codes", String()), among(postgres, LOCATION.c.id, "ids", Uuid())))
+    products = select(
+        literal_column("'product'"), PRODUCT.c.sku, null(), PRODUCT.c.active, PRODUCT.c.backorder_policy
+    ).where(among(postgres, PRODUCT.c.sku, "skus", String()))
+    return union_all(locations, products)
+
+
+_FIND_BOTH = {postgres: _find_both(postgres) for postgres in (True, False)}
 FIND_PRODUCTS = select(PRODUCT.c.sku, PRODUCT.c.backorder_policy, PRODUCT.c.active).where(
     PRODUCT.c.sku.in_(bindparam("skus", expanding=True))
 )
@@ -89,6 +109,23 @@ _RESERVE_FUTURES = (
 )
 
 
+# Reservation rows and their event: written before the positions are taken (inventory.service).
+INSERT_RESERVATIONS = RES.insert()
+DELETE_RESERVATIONS = delete(RES).where(R.id.in_(bindparam("ids", expanding=True)))
+SET_BACKORDERED = (
+    update(RES)
+    .where(R.id == bindparam("r_id"))
+    .values({R.backordered_quantity: bindparam("r_b"), R.updated_at: bindparam("r_now")})
+)
+_EVENTS = cast(Table, OutboxEvent.__table__)
+DELETE_EVENT = delete(_EVENTS).where(_EVENTS.c.id == bindparam("event_id", type_=Uuid()))
+SET_EVENT_DATA = (
+    update(_EVENTS)
+    .where(_EVENTS.c.id == bindparam("event_id", type_=Uuid()))
+    .values({_EVENTS.c.data: bindparam("data", type_=_EVENTS.c.data.type)})
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Place:
     id: uuid.UUID
@@ -98,16 +135,43 @@ class Place:
 
 def find_locations(session: Session, refs: Iterable[str | uuid.UUID]) -> dict[str | uuid.UUID, Place]:
     """Locations by code or id; the map has an entry for every ref that resolved."""
-    refs = set(refs)
+    return find_references(session, refs, ())[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Stocked:
+    """A product as reservations see it."""
+
+    sku: str
+    active: bool
+    backorder_policy: str
+
+
+def find_references(
+    session: Session, refs: Iterable[str | uuid.UUID], skus: Iterable[str]
+) -> tuple[dict[str | uuid.UUID, Place], dict[str, Stocked]]:
+    """Locations by code or id (an entry for every ref that resolved) and products by SKU, read
+    in one statement (one round trip for the lines of a reservation)."""
+    refs, sku_list = set(refs), sorted(set(skus))
     codes = [r for r in refs if isinstance(r, str)]
     ids = [r for r in refs if isinstance(r, uuid.UUID)] + [i for r in codes if (i := parse_id(r))]
-    found: dict[str | uuid.UUID, Place] = {}
-    if not refs:
-        return found
-    for row in session.execute(_FIND_LOCATIONS, {"codes": codes, "ids": ids}):
-        place = Place(row.id, row.code, row.active)
-        found[row.code] = found[row.id] = found[str(row.id)] = place
-    return found
+    places: dict[str | uuid.UUID, Place] = {}
+    products: dict[str, Stocked] = {}
+    if not refs and not sku_list:
+        return places, products
+    parts = list(chunks(sku_list)) or [[]]
+    conn = session.connection()
+    stmt = _FIND_BOTH[conn.dialect.name == "postgresql"]
+    rows = list(conn.execute(stmt, {"codes": codes, "ids": ids, "skus": list(parts[0])}).all())
+    for part in parts[1:]:
+        rows += conn.execute(stmt, {"codes": [], "ids": [], "skus": list(part)}).all()
+    for kind, ref, ident, active, policy in rows:
+        if kind == "product":
+            products[ref] = Stocked(ref, active, policy)
+        else:
+            place = Place(ident, ref, active)
+            places[ref] = places[ident] = places[str(ident)] = place
+    return places, products
 
 
 def location_codes(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:

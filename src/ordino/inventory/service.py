@@ -3,9 +3,12 @@
 - `reserve` is all-or-nothing. Quantities are summed per (sku, location) first, positions are
   taken in sorted (sku, location) order, and each is one conditional statement
   (`UPDATE … SET reserved = reserved + :q WHERE … AND on_hand - reserved - safety_stock >= :q`)
-  whose row count says whether it held. When one fails, the ones already taken are given back in
-  the same transaction and a 409 `out-of-stock` names every failing SKU and what is available,
-  so nothing stays reserved even if the caller catches the problem.
+  whose row count says whether it held. The reservation rows and the event are written before
+  (`prepare_reserve`), the positions last (`Pending.take`): a position row stays locked from its
+  UPDATE to COMMIT, and nothing else runs in between. When one fails, the ones already taken are
+  given back and the rows and event deleted in the same transaction, and a 409 `out-of-stock`
+  names every failing SKU and what is available, so nothing stays reserved even if the caller
+  catches the problem.
 - Products with backorder policy 'backorder' that stock cannot cover are reserved whole against
   the futures (`backordered`), by a second conditional statement on available to order.
   `allocate_backorders` later moves them onto stock, oldest first, as stock arrives.
@@ -23,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ordino.catalog.models import Location
@@ -31,9 +34,13 @@ from ordino.inventory import domain
 from ordino.inventory.domain import Figures, Plan
 from ordino.inventory.ledger import (
     ATF,
-    FIND_PRODUCTS,
+    DELETE_EVENT,
+    DELETE_RESERVATIONS,
+    INSERT_RESERVATIONS,
     RES,
     ROW_COLUMNS,
+    SET_BACKORDERED,
+    SET_EVENT_DATA,
     Doc,
     Key,
     Line,
@@ -45,6 +52,7 @@ from ordino.inventory.ledger import (
     event_line,
     find_location,
     find_locations,
+    find_references,
     give_back,
     holds_of,
     location_codes,
@@ -60,7 +68,7 @@ from ordino.inventory.ledger import (
     takes_doc,
 )
 from ordino.inventory.models import InventoryReservation
-from ordino.inventory.stock import POSITION, chunks, current_figures
+from ordino.inventory.stock import POSITION, current_figures
 from ordino.kernel import clock
 from ordino.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
 from ordino.kernel.http import page, paginate
@@ -68,8 +76,8 @@ from ordino.kernel.ids import new_id
 from ordino.kernel.outbox import emit
 
 __all__ = [
-    "Line", "LineLike", "ReservationFilter", "allocate_backorders", "expire_holds", "fulfil", "fulfil_lines",
-    "list_reservations", "release", "reservations_of", "reserve", "transfer",
+    "Line", "LineLike", "Pending", "ReservationFilter", "allocate_backorders", "expire_holds", "fulfil",
+    "fulfil_lines", "list_reservations", "prepare_reserve", "release", "reservations_of", "reserve", "transfer",
 ]
 
 # ------------------------------------------------------------------------------------------------
@@ -86,6 +94,22 @@ def reserve(
 ) -> list[Doc]:
     """Reserve every line or nothing; returns the reservation rows written (one per sku and
     location). `path` prefixes the field names of refusals (`lines[2].sku`)."""
+    pending = prepare_reserve(session, reference, lines, expires_at, path=path)
+    pending.take()
+    return pending.docs
+
+
+def prepare_reserve(
+    session: Session,
+    reference: str,
+    lines: Sequence[LineLike],
+    expires_at: datetime | None = None,
+    *,
+    path: str = "lines",
+) -> Pending:
+    """Validate the lines and write their reservation rows and event; `take()` then takes the
+    stock. Rows first, positions last: a position row stays locked from its conditional UPDATE
+    to COMMIT, so nothing else should run in between."""
     now = clock.now()
     wanted_lines = [as_line(x) for x in lines]
     errors: list[FieldError] = []
@@ -95,12 +119,7 @@ def reserve(
         expires_at = clock.ensure_utc(expires_at)
         if expires_at <= now:
             errors.append(FieldError("expires_at", "must be in the future"))
-    places = find_locations(session, [x.location for x in wanted_lines])
-    products = {
-        r.sku: r
-        for part in chunks(sorted({x.sku for x in wanted_lines}))
-        for r in session.execute(FIND_PRODUCTS, {"skus": list(part)})
-    }
+    places, products = find_references(session, [x.location for x in wanted_lines], [x.sku for x in wanted_lines])
     resolved: list[tuple[str, uuid.UUID, int]] = []
     first_line: dict[Key, int] = {}
     for i, x in enumerate(wanted_lines):
@@ -122,19 +141,6 @@ def reserve(
         raise ValidationFailed(errors)
 
     wanted = domain.sum_quantities(resolved)
-    taken: list[tuple[Key, int, int]] = []  # (position, units from stock, units backordered)
-    for n, (key, quantity) in enumerate(wanted):
-        if reserve_stock(session, key, quantity, now):
-            taken.append((key, quantity, 0))
-        elif products[key[0]].backorder_policy == "backorder" and reserve_futures(session, key, quantity, now):
-            taken.append((key, 0, quantity))
-        else:
-            give_back(session, taken, now)
-            policies = {sku: products[sku].backorder_policy for sku, _ in wanted_keys(wanted[n:])}
-            fields = {k: f"{path}[{i}].quantity" for k, i in first_line.items()}
-            codes = {p.id: p.code for p in places.values()}
-            raise _out_of_stock(session, wanted[n:], policies, fields, codes)
-
     codes = {p.id: p.code for p in places.values()}
     rows = [
         {
@@ -144,7 +150,7 @@ def reserve(
             "location_id": key[1],
             "quantity": quantity,
             "open_quantity": quantity,
-            "backordered_quantity": backordered,
+            "backordered_quantity": 0,  # set by take() for the positions reserved against futures
             "fulfilled_quantity": 0,
             "released_quantity": 0,
             "transferred_quantity": 0,
@@ -154,22 +160,64 @@ def reserve(
             "created_at": now,
             "updated_at": now,
         }
-        for key, physical, backordered in taken
-        for quantity in [physical + backordered]
+        for key, quantity in wanted
     ]
-    session.execute(insert(RES), rows)
-    docs = [reservation_doc(row, codes[key[1]]) for row, (key, _, _) in zip(rows, taken, strict=True)]
-    emit(
-        session,
-        "inventory.reserved",
-        f"reservation/{reference}",
-        {
-            "reference": reference,
-            "expires_at": expires_at.isoformat() if expires_at else None,
-            "lines": [event_line(d, d["quantity"], d["backordered_quantity"]) for d in docs],
-        },
-    )
-    return docs
+    session.connection().execute(INSERT_RESERVATIONS, rows)
+    docs = [reservation_doc(row, codes[key[1]]) for row, (key, _) in zip(rows, wanted, strict=True)]
+    event = _reserved_event(reference, expires_at, docs)
+    event_id = emit(session, "inventory.reserved", f"reservation/{reference}", event)
+    policies = {sku: products[sku].backorder_policy for sku, _ in wanted_keys(wanted)}
+    fields = {k: f"{path}[{i}].quantity" for k, i in first_line.items()}
+    return Pending(session, now, wanted, docs, event_id, policies, fields, codes)
+
+
+def _reserved_event(reference: str, expires_at: datetime | None, docs: list[Doc]) -> Doc:
+    return {
+        "reference": reference,
+        "expires_at": expires_at.isoformat() if expires_at else None,
+        "lines": [event_line(d, d["quantity"], d["backordered_quantity"]) for d in docs],
+    }
+
+
+@dataclass(slots=True)
+class Pending:
+    """A reservation whose rows and event are written and whose stock is not taken yet."""
+
+    session: Session
+    now: datetime
+    wanted: list[tuple[Key, int]]  # sorted by position
+    docs: list[Doc]  # one per position, in the same order
+    event_id: uuid.UUID
+    policies: dict[str, str]
+    fields: dict[Key, str]
+    codes: dict[uuid.UUID, str]
+
+    def take(self) -> bool:
+        """One conditional statement per position, in sorted order; True when some position was
+        reserved against futures (the rows, the event and `docs` then say so). When one fails,
+        the stock already taken is given back and the rows and event are deleted, so nothing
+        stays reserved even if the caller catches the 409."""
+        session, now = self.session, self.now
+        taken: list[tuple[Key, int, int]] = []  # (position, units from stock, units backordered)
+        for n, (key, quantity) in enumerate(self.wanted):
+            if reserve_stock(session, key, quantity, now):
+                taken.append((key, quantity, 0))
+            elif self.policies[key[0]] == "backorder" and reserve_futures(session, key, quantity, now):
+                taken.append((key, 0, quantity))
+            else:
+                give_back(session, taken, now)
+                session.execute(DELETE_RESERVATIONS, {"ids": [d["id"] for d in self.docs]})
+                session.execute(DELETE_EVENT, {"event_id": self.event_id})
+                raise _out_of_stock(session, self.wanted[n:], self.policies, self.fields, self.codes)
+        backordered = [(doc, units) for doc, (_, _, units) in zip(self.docs, taken, strict=True) if units]
+        if not backordered:
+            return False
+        session.execute(SET_BACKORDERED, [{"r_id": d["id"], "r_b": units, "r_now": now} for d, units in backordered])
+        for doc, units in backordered:
+            doc.update(backordered_quantity=units, backordered=True)
+        event = _reserved_event(self.docs[0]["reference"], self.docs[0]["expires_at"], self.docs)
+        session.execute(SET_EVENT_DATA, {"event_id": self.event_id, "data": event})
+        return True
 
 
 def wanted_keys(items: Sequence[tuple[Key, int]]) -> list[Key]:
@@ -328,7 +376,7 @@ def transfer(
         }
         for t in plan.takes
     ]
-    session.execute(insert(RES), new_rows)
+    session.execute(INSERT_RESERVATIONS, new_rows)
     codes = location_codes(session, [r.location_id for r in rows])
     moved = takes_doc(rows, plan, codes)
     emit(

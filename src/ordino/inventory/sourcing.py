@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ordino.catalog.models import Location, SalesChannel
@@ -29,7 +29,7 @@ from ordino.inventory.ledger import (
     ATF,
     ATO,
     FIND_PRODUCTS,
-    RES,
+    INSERT_RESERVATIONS,
     Key,
     give_back,
     reserve_futures,
@@ -260,7 +260,7 @@ def _write_rows(session: Session, demands: Sequence[Demand], plans: dict[str, li
             })
             if not need:
                 break
-    session.execute(insert(RES), rows)
+    session.execute(INSERT_RESERVATIONS, rows)
     emit(session, "inventory.reserved", None, {
         "references": sorted({d.reference for d in demands}),
         "lines": [{"reference": r["reference"], "sku": r["sku"], "location_id": str(r["location_id"]),

@@ -15,18 +15,47 @@ one claim of the record ids, and multi-row statements per batch (never one round
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, ColumnElement, Date, String, Table, Uuid, delete, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    String,
+    Table,
+    Uuid,
+    and_,
+    bindparam,
+    delete,
+    literal_column,
+    null,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
 from ordino.catalog.models import Location, Product
 from ordino.inventory import domain
-from ordino.inventory.bulk import SQLITE_IN, any_in, bulk_insert, dialect_insert, is_pg, keys_in, rows_source
+from ordino.inventory.bulk import (
+    SQLITE_IN,
+    among,
+    any_in,
+    bulk_insert,
+    dialect_insert,
+    is_pg,
+    json_rows,
+    json_text,
+    keys_in,
+    rows_source,
+)
 from ordino.inventory.domain import Figures, StockRecord
 from ordino.inventory.models import InventoryFuture, InventoryPosition, InventoryRecord
 from ordino.inventory.schemas import InventoryUpdateIn
@@ -34,13 +63,17 @@ from ordino.kernel import clock
 from ordino.kernel.errors import FieldError, ValidationFailed
 from ordino.kernel.ids import new_id
 from ordino.kernel.outbox import emit
+from ordino.kernel.types import UTCDateTime
 
 POSITION = cast(Table, InventoryPosition.__table__)
+PRODUCT = cast(Table, Product.__table__)
+LOCATION = cast(Table, Location.__table__)
 FUTURE = cast(Table, InventoryFuture.__table__)
 RECORD = cast(Table, InventoryRecord.__table__)
 CHUNK = 5000  # keys per statement (SQLite: per IN list, at most bulk.SQLITE_IN)
 
 Key = tuple[str, uuid.UUID]
+Counts = tuple[int, int, int, int, int]  # on hand, reserved, safety stock, futures, backordered
 KEY_COLUMNS: list[tuple[str, TypeEngine[Any]]] = [("sku", String(64)), ("location_id", Uuid())]
 
 
@@ -48,8 +81,8 @@ KEY_COLUMNS: list[tuple[str, TypeEngine[Any]]] = [("sku", String(64)), ("locatio
 class Outcome:
     record: StockRecord
     status: str = "applied"  # applied | duplicate | error
-    errors: list[tuple[str, str]] = field(default_factory=list)
-    figures: Figures | None = None
+    errors: tuple[tuple[str, str], ...] = ()  # (no list per record: one object less to collect)
+    figures: Counts | None = None  # the position after the record
     location_id: uuid.UUID | None = None
 
     @property
@@ -59,7 +92,7 @@ class Outcome:
 
     def refuse(self, name: str, message: str) -> None:
         self.status = "error"
-        self.errors.append((name, message))
+        self.errors += ((name, message),)
 
 
 def upsert(session: Session, table: Table) -> Any:
@@ -76,23 +109,52 @@ def _batch(session: Session) -> int:
     return CHUNK if is_pg(session) else SQLITE_IN
 
 
-def known_skus(session: Session, skus: set[str]) -> set[str]:
+def _references(pg: bool) -> Any:
+    """Known SKUs and location ids by code, in one statement."""
+    products = select(literal_column("'sku'").label("kind"), PRODUCT.c.sku.label("ref"), null().label("id"))
+    locations = select(literal_column("'location'"), LOCATION.c.code, LOCATION.c.id)
+    return union_all(
+        locations.where(among(pg, LOCATION.c.code, "codes", String())),  # first: its id column types the union
+        products.where(among(pg, PRODUCT.c.sku, "skus", String())),
+    )
+
+
+_REFERENCES = {pg: _references(pg) for pg in (True, False)}
+
+
+def references(session: Session, skus: set[str], codes: set[str]) -> tuple[set[str], dict[str, uuid.UUID]]:
+    """The SKUs that exist and the ids of the location codes that exist."""
+    conn = session.connection()
+    stmt = _REFERENCES[conn.dialect.name == "postgresql"]
+    size = _batch(session)
+    sku_parts, code_parts = list(chunks(sorted(skus), size)), list(chunks(sorted(codes), size))
     found: set[str] = set()
-    for part in chunks(sorted(skus), _batch(session)):
-        found.update(session.execute(select(Product.sku).where(any_in(session, Product.sku, part, String()))).scalars())
-    return found
+    ids: dict[str, uuid.UUID] = {}
+    for n in range(max(len(sku_parts), len(code_parts))):
+        params = {"skus": list(sku_parts[n]) if n < len(sku_parts) else [],
+                  "codes": list(code_parts[n]) if n < len(code_parts) else []}
+        for kind, ref, ident in conn.execute(stmt, params).all():
+            if kind == "sku":
+                found.add(ref)
+            else:
+                ids[ref] = ident
+    return found, ids
+
+
+def known_skus(session: Session, skus: set[str]) -> set[str]:
+    return references(session, skus, set())[0]
 
 
 def location_ids(session: Session, codes: set[str]) -> dict[str, uuid.UUID]:
-    found: dict[str, uuid.UUID] = {}
-    for part in chunks(sorted(codes), _batch(session)):
-        rows = session.execute(select(Location.code, Location.id).where(any_in(session, Location.code, part, String())))
-        found.update((r.code, r.id) for r in rows)
-    return found
+    return references(session, set(), codes)[1]
 
 
 def _figures(row: Any) -> Figures:
     return Figures(row.on_hand, row.reserved, row.safety_stock, row.futures, row.backordered)
+
+
+def _counts(row: Any) -> Counts:
+    return (row.on_hand, row.reserved, row.safety_stock, row.futures, row.backordered)
 
 
 _RETURNED = (
@@ -113,9 +175,8 @@ def apply_records(session: Session, records: Sequence[StockRecord]) -> list[Outc
     """Apply what can be applied; one outcome per record, in the records' order."""
     now = clock.now()
     outcomes = [Outcome(r) for r in records]
-    skus = known_skus(session, {r.sku for r in records})
-    locations = location_ids(session, {r.location for r in records})
-    seen: set[uuid.UUID] = set()
+    skus, locations = references(session, {r.sku for r in records}, {r.location for r in records})
+    seen: set[int] = set()  # record ids as integers: hashed in C, not by UUID.__hash__
     candidates: list[Outcome] = []
     for o in outcomes:
         r = o.record
@@ -125,23 +186,18 @@ def apply_records(session: Session, records: Sequence[StockRecord]) -> list[Outc
         if o.location_id is None:
             o.refuse("location", f"no location '{r.location}'")
         if r.record_id is not None:
-            if r.record_id in seen:
+            if r.record_id.int in seen:
                 o.refuse("record_id", "is used by an earlier record of this batch")
-            seen.add(r.record_id)
+            seen.add(r.record_id.int)
         if o.status == "applied":
             candidates.append(o)
 
-    claimed = _claim(session, [o.record.record_id for o in candidates if o.record.record_id], now)
-    ready: list[Outcome] = []
-    for o in candidates:
-        if o.record.record_id is not None and o.record.record_id not in claimed:
-            o.status = "duplicate"
-        else:
-            ready.append(o)
+    _claim(session, [o for o in candidates if o.record.record_id is not None], now)
+    ready = [o for o in candidates if o.status == "applied"]
 
     refused_ids: list[uuid.UUID] = []
-    for wave in domain.waves(ready, key=lambda o: o.key):
-        wave.sort(key=lambda o: o.key)  # rows are locked in the same order as reservations take them
+    for wave in domain.waves(ready, key=_lock_order):
+        wave.sort(key=_lock_order)  # rows are locked in the same order as reservations take them
         for part in chunks(wave, _batch(session)):
             _apply_wave(session, list(part), now)
         refused_ids += [o.record.record_id for o in wave if o.status == "error" and o.record.record_id]
@@ -150,14 +206,53 @@ def apply_records(session: Session, records: Sequence[StockRecord]) -> list[Outc
     return outcomes
 
 
-def _claim(session: Session, ids: list[uuid.UUID], now: Any) -> set[uuid.UUID]:
-    """Record ids not applied before, now claimed by this transaction."""
-    claimed: set[uuid.UUID] = set()
-    for part in chunks(ids, _batch(session)):
-        bulk = bulk_insert(session, RECORD, [("record_id", Uuid())], [(i,) for i in part], {"applied_at": now})
+_AS_INT = attrgetter("int")  # UUIDs sort as their integers do, without Python's UUID comparison
+
+
+def _lock_order(o: Outcome) -> tuple[str, int]:
+    """(sku, location id) order."""
+    assert o.location_id is not None
+    return (o.record.sku, o.location_id.int)
+
+
+def _claim(session: Session, outcomes: list[Outcome], now: Any) -> None:
+    """Claim the record ids for this transaction; a record whose id was applied before becomes
+    a duplicate. Ids are inserted in sorted order, so two calls sharing ids wait, not deadlock."""
+    conn = session.connection()
+    for part in chunks(outcomes, _batch(session)):
+        ids = sorted((cast(uuid.UUID, o.record.record_id) for o in part), key=_AS_INT)
+        if is_pg(session):
+            # Answers only the places (from 1) of the ids already applied: usually none.
+            applied = conn.execute(_CLAIM_PG, {"ids": json_text([(i,) for i in ids]), "now": now}).scalars().all()
+            duplicates = {ids[n - 1] for n in applied}
+            for o in part if duplicates else ():
+                if o.record.record_id in duplicates:
+                    o.status = "duplicate"
+            continue
+        bulk = bulk_insert(session, RECORD, [("record_id", Uuid())], [(i,) for i in ids], {"applied_at": now})
         stmt = bulk.insert.on_conflict_do_nothing(index_elements=["record_id"]).returning(RECORD.c.record_id)
-        claimed.update(bulk.execute(session, stmt).scalars())
-    return claimed
+        claimed = set(bulk.execute(session, stmt).scalars())
+        for o in part:
+            if o.record.record_id not in claimed:
+                o.status = "duplicate"
+
+
+def _claim_pg() -> Any:
+    ids = json_rows("ids", [("record_id", Uuid())], ordinal="n").cte("ids")
+    claimed = (
+        pg_insert(RECORD)
+        .from_select(
+            ["record_id", "applied_at"],
+            select(ids.c.record_id, bindparam("now", type_=UTCDateTime())).order_by(ids.c.n),
+        )
+        .on_conflict_do_nothing(index_elements=["record_id"])
+        .returning(RECORD.c.record_id)
+        .cte("claimed")
+    )
+    return select(ids.c.n).where(ids.c.record_id.not_in(select(claimed.c.record_id)))
+
+
+_CLAIM_PG = _claim_pg()
 
 
 def _ops(r: StockRecord) -> tuple[bool, bool, bool]:
@@ -192,32 +287,65 @@ _COUNTERS: list[tuple[str, TypeEngine[Any]]] = [
 
 def _counters(o: Outcome) -> tuple[Any, ...]:
     r = o.record
-    return (r.sku, o.location_id, r.on_hand or 0, r.safety_stock or 0, r.futures_total)
+    return (r.sku, o.location_id, r.on_hand or 0, r.safety_stock or 0, r.futures_total if r.futures else 0)
+
+
+def _set(ops: tuple[bool, bool, bool], excluded: Any) -> dict[str, Any]:
+    """ON CONFLICT DO UPDATE: counters set (absolute) or changed by the record's amount."""
+
+    def op(name: str, sets: bool) -> ColumnElement[Any]:
+        return cast(ColumnElement[Any], excluded[name] if sets else POSITION.c[name] + excluded[name])
+
+    return {
+        "on_hand": op("on_hand", ops[0]),
+        "safety_stock": op("safety_stock", ops[1]),
+        "futures": op("futures", ops[2]),
+        "version": POSITION.c.version + 1,
+        "updated_at": excluded.updated_at,
+    }
+
+
+def _upsert_pg(ops: tuple[bool, bool, bool]) -> Any:
+    """PostgreSQL: one upsert of the batch (JSON rows, in lock order) that answers each row's
+    place in the batch with the position's figures: integers only, nothing to match up."""
+    rows = json_rows("rows", _COUNTERS, ordinal="n").cte("rows")
+    consts = [literal_column("0"), literal_column("0"), literal_column("1"), bindparam("now", type_=UTCDateTime())]
+    insert = pg_insert(POSITION)
+    upserted = (
+        insert.from_select(
+            [*(n for n, _ in _COUNTERS), "reserved", "backordered", "version", "updated_at"],
+            select(*(rows.c[n] for n, _ in _COUNTERS), *consts).order_by(rows.c.n),
+        )
+        .on_conflict_do_update(index_elements=["sku", "location_id"], set_=_set(ops, insert.excluded))
+        .returning(*_RETURNED)
+        .cte("upserted")
+    )
+    u = upserted.c
+    return select(rows.c.n, u.on_hand, u.reserved, u.safety_stock, u.futures, u.backordered).join(
+        upserted, and_(u.sku == rows.c.sku, u.location_id == rows.c.location_id)
+    )
+
+
+_UPSERT_PG = {(a, b, c): _upsert_pg((a, b, c)) for a, b, c in itertools.product((False, True), repeat=3)}
 
 
 def _upsert_positions(session: Session, ops: tuple[bool, bool, bool], group: list[Outcome], now: Any) -> None:
+    if is_pg(session):
+        conn = session.connection()
+        params = {"rows": json_text([_counters(o) for o in group]), "now": now}
+        for n, on_hand, reserved, safety_stock, futures, backordered in conn.execute(_UPSERT_PG[ops], params).all():
+            group[n - 1].figures = (on_hand, reserved, safety_stock, futures, backordered)
+        return
     bulk = bulk_insert(
         session, POSITION, _COUNTERS, [_counters(o) for o in group],
         {"reserved": 0, "backordered": 0, "version": 1, "updated_at": now},
     )
-    ex = bulk.insert.excluded
-
-    def op(name: str, sets: bool) -> ColumnElement[Any]:
-        return cast(ColumnElement[Any], ex[name] if sets else POSITION.c[name] + ex[name])
-
     stmt = bulk.insert.on_conflict_do_update(
-        index_elements=["sku", "location_id"],
-        set_={
-            "on_hand": op("on_hand", ops[0]),
-            "safety_stock": op("safety_stock", ops[1]),
-            "futures": op("futures", ops[2]),
-            "version": POSITION.c.version + 1,
-            "updated_at": ex.updated_at,
-        },
+        index_elements=["sku", "location_id"], set_=_set(ops, bulk.insert.excluded)
     ).returning(*_RETURNED)
-    figures = {(r.sku, r.location_id): _figures(r) for r in bulk.execute(session, stmt)}
+    found = {(r.sku, r.location_id): _counts(r) for r in bulk.execute(session, stmt).all()}
     for o in group:
-        o.figures = figures[o.key]
+        o.figures = found[o.key]
 
 
 def _lower_positions(session: Session, group: list[Outcome], now: Any) -> None:
@@ -240,7 +368,7 @@ def _lower_positions(session: Session, group: list[Outcome], now: Any) -> None:
         )
         .returning(*_RETURNED)
     )
-    figures = {(r.sku, r.location_id): _figures(r) for r in session.execute(stmt)}
+    figures = {(r.sku, r.location_id): _counts(r) for r in session.execute(stmt).all()}
     refused = [o for o in group if o.key not in figures]
     current = current_figures(session, [o.key for o in refused]) if refused else {}
     for o in group:
@@ -327,7 +455,12 @@ def _outcome_doc(o: Outcome) -> dict[str, Any]:
     r = o.record
     doc: dict[str, Any] = {"record_id": r.record_id, "sku": r.sku, "location": r.location, "status": o.status}
     if o.figures is not None:
-        doc["position"] = o.figures.as_dict()
+        on_hand, reserved, safety_stock, futures, backordered = o.figures
+        atf = on_hand - reserved - safety_stock
+        doc["position"] = {
+            "on_hand": on_hand, "reserved": reserved, "safety_stock": safety_stock, "backordered": backordered,
+            "futures_total": futures, "available_to_fulfill": atf, "available_to_order": atf + futures - backordered,
+        }
     if o.errors:
         doc["errors"] = [{"field": f"records[{r.index}].{name}", "message": message} for name, message in o.errors]
     return doc

@@ -8,6 +8,9 @@
 Because the response row commits with the change, a crash can never leave a change without its
 key or a key without its change. Refused requests (4xx) roll back and store nothing, so the same
 key may be used again once the request is corrected.
+
+A command may answer `Deferred`: its answer first, its contended last step (taking stock) after
+the key's row is written, so that nothing but COMMIT follows the rows that step locks.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 import orjson
-from sqlalchemy import Integer, LargeBinary, String, UniqueConstraint, Uuid, select, text
+from sqlalchemy import Integer, LargeBinary, String, Table, UniqueConstraint, Uuid, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -76,9 +80,30 @@ def check_key(key: str) -> None:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """An answer known before the command's last step: `finish` runs after the key's row is
+    written, right before COMMIT, so the rows it locks (stock) stay locked only for that step.
+    `finish` refuses by raising (everything rolls back) or returns the answer's corrected body
+    (None: the body stands)."""
+
+    status_code: int
+    body: bytes
+    finish: Callable[[], bytes | None]
+
+
+Work = Callable[[Session], tuple[int, bytes] | Deferred]
+
+
+def _answer(result: tuple[int, bytes] | Deferred) -> tuple[int, bytes, Deferred | None]:
+    if isinstance(result, Deferred):
+        return result.status_code, result.body, result
+    return result[0], result[1], None
+
+
 def run(
     db: Database,
-    work: Callable[[Session], tuple[int, bytes]],
+    work: Work,
     *,
     api_key_id: uuid.UUID,
     key: str | None,
@@ -88,21 +113,23 @@ def run(
 ) -> Outcome:
     """Run `work` in one transaction under the Idempotency-Key, if one was given."""
     if key is None:
-        status, payload = db.transaction(work)
-        return Outcome(status, payload)
+
+        def plain(session: Session) -> Outcome:
+            status, payload, deferred = _answer(work(session))
+            if deferred is not None:
+                payload = deferred.finish() or payload
+            return Outcome(status, payload)
+
+        return db.transaction(plain)
     check_key(key)
     digest = request_hash(method, path, body)
+    lock = _lock_id(api_key_id, key)
 
     def attempt(session: Session) -> Outcome:
-        if session.get_bind().dialect.name == "postgresql":
-            row = session.execute(
-                text(
-                    "SELECT pg_try_advisory_xact_lock(:lock) AS locked, request_hash, status_code,"
-                    " response_body FROM (SELECT 1) AS one LEFT JOIN idempotency_key"
-                    " ON api_key_id = :api_key_id AND key = :key"
-                ),
-                {"lock": _lock_id(api_key_id, key), "api_key_id": api_key_id, "key": key},
-            ).one()
+        conn = session.connection()
+        postgres = conn.dialect.name == "postgresql"
+        if postgres:
+            row = conn.execute(_LOOKUP_PG, {"lock": lock, "api_key_id": api_key_id, "key": key}).one()
             if not row.locked:
                 raise Conflict(
                     "a request with this Idempotency-Key is still being processed",
@@ -110,45 +137,52 @@ def run(
                 )
             existing = row if row.request_hash is not None else None
         else:
-            existing = session.execute(
-                select(
-                    IdempotencyRecord.request_hash,
-                    IdempotencyRecord.status_code,
-                    IdempotencyRecord.response_body,
-                ).where(IdempotencyRecord.api_key_id == api_key_id, IdempotencyRecord.key == key)
-            ).first()
+            existing = conn.execute(_LOOKUP, {"api_key_id": api_key_id, "key": key}).first()
         if existing is not None:
             if existing.request_hash != digest:
                 raise ValidationFailed(
                     [FieldError("Idempotency-Key", "was already used with a different request")],
                 )
             return Outcome(existing.status_code, bytes(existing.response_body), replayed=True)
-        status, payload = work(session)
+        status, payload, deferred = _answer(work(session))
         # The read above ran on a snapshot taken before the lock was granted: a request with the
         # same key that committed in between is invisible to it. Its row makes this insert a
         # no-op; answer as for a request still running (the client retries and gets the replay).
-        ins = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        stored = session.execute(
-            ins(IdempotencyRecord)
-            .values(
-                id=new_id(),
-                api_key_id=api_key_id,
-                key=key,
-                method=method,
-                path=path,
-                request_hash=digest,
-                status_code=status,
-                response_body=payload,
-                created_at=clock.now(),
-            )
-            .on_conflict_do_nothing(index_elements=["api_key_id", "key"])
-            .returning(IdempotencyRecord.id)
+        row_id = new_id()
+        stored = conn.execute(
+            _STORE[postgres],
+            {
+                "api_key_id": api_key_id, "key": key, "method": method, "path": path, "request_hash": digest,
+                "status_code": status, "response_body": payload, "created_at": clock.now(), "id": row_id,
+            },
         ).first()
         if stored is None:
             raise Conflict(
                 "a request with this Idempotency-Key was being processed at the same time",
                 slug="idempotency-in-progress",
             )
+        if deferred is not None and (final := deferred.finish()) is not None:
+            payload = final
+            conn.execute(_REWRITE, {"row_id": row_id, "body": payload})
         return Outcome(status, payload)
 
     return db.transaction(attempt)
+
+
+# Built once: every creation runs these, and building them cost more than running them.
+_KEYS = cast(Table, IdempotencyRecord.__table__)
+_LOOKUP_PG = text(
+    "SELECT pg_try_advisory_xact_lock(:lock) AS locked, request_hash, status_code,"
+    " response_body FROM (SELECT 1) AS one LEFT JOIN idempotency_key"
+    " ON api_key_id = :api_key_id AND key = :key"
+).bindparams(bindparam("api_key_id", type_=Uuid()), bindparam("key", type_=String()))
+_LOOKUP = select(_KEYS.c.request_hash, _KEYS.c.status_code, _KEYS.c.response_body).where(
+    _KEYS.c.api_key_id == bindparam("api_key_id"), _KEYS.c.key == bindparam("key")
+)
+_STORE = {
+    postgres: ins(_KEYS).on_conflict_do_nothing(index_elements=["api_key_id", "key"]).returning(_KEYS.c.id)
+    for postgres, ins in ((True, pg_insert), (False, sqlite_insert))
+}
+_REWRITE = (
+    update(_KEYS).where(_KEYS.c.id == bindparam("row_id")).values(response_body=bindparam("body", type_=LargeBinary()))
+)
