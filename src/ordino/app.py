@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -93,6 +94,15 @@ class MetricsMiddleware:
             self.metrics.observe(scope["method"], status, time.perf_counter() - started)
 
 
+def _freeze_startup_objects() -> None:
+    """Move every object alive after start-up out of the collector's sight. A full collection
+    walks all of them (the app, SQLAlchemy, pydantic: about 240,000 objects, some 120 ms), and
+    requests that allocate thousands of objects (a 1,000-row answer, a stock batch) bring one on
+    every few requests; frozen, the collector looks only at what requests allocate."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     database = db or Database(settings.database_url, pool_size=settings.db_pool_size)
@@ -106,6 +116,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         dispatcher = build_dispatcher(database) if settings.worker_in_process() else None
         if dispatcher:
             dispatcher.start_thread()
+        if db is None:  # a server process: what start-up built lives as long as the process
+            _freeze_startup_objects()
         yield
         if dispatcher:
             dispatcher.stop()

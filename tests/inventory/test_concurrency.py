@@ -1,7 +1,9 @@
 """No oversell under concurrency, proven on PostgreSQL with real parallel connections.
 
 Each scenario runs many rounds with one thread pool and one connection pool (50 connections),
-resetting the positions between rounds. A sampler on its own connection reads the positions
+resetting the positions between rounds. The reservation scenarios run twice: each buyer in its
+own transaction, and batched (ten concurrent batches of five buyers, each batch one transaction,
+as the reservation API combines the requests a process receives at once). A sampler on its own connection reads the positions
 all along and records the lowest available to fulfil it ever saw.
 """
 
@@ -19,15 +21,19 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from ordino.catalog.models import Location
-from ordino.inventory import service, stock
+from ordino.inventory import holds, service, stock
+from ordino.inventory.ledger import Line
 from ordino.inventory.models import InventoryPosition, InventoryRecord, InventoryReservation
 from ordino.inventory.schemas import InventoryUpdateIn
 from ordino.kernel.db import Database
 from ordino.kernel.errors import Problem
+from ordino.kernel.idempotency import Outcome
 from ordino.kernel.outbox import OutboxEvent
 from tests import factories
 
 THREADS = 50
+BATCH = 5
+API_KEY_ID = uuid.UUID("0192f3c4-0000-7000-8000-000000000001")
 ROUNDS = 200
 SKUS = ("HOT-A", "HOT-B", "HOT-C")
 P = InventoryPosition
@@ -86,19 +92,43 @@ def _reset(db: Database) -> None:
     db.transaction(work)
 
 
-def _rounds(db: Database, attempt: Callable[[int, int], Any], check: Callable[[int, list[Any]], None]) -> Sampler:
-    barrier = threading.Barrier(THREADS)
+def _rounds(db: Database, attempt: Callable[[int, int], Any], check: Callable[[int, list[Any]], None],
+            batches: bool = False) -> Sampler:
+    """THREADS buyers per round: each in its own transaction, or (`batches`) combined BATCH at a
+    time as the reservation API does, one batch per thread."""
+    threads_used = THREADS // BATCH if batches else THREADS
+    barrier = threading.Barrier(threads_used)
 
-    def start(round_: int, i: int) -> Any:
+    def start(round_: int, t: int) -> list[Any]:
         barrier.wait()
-        return attempt(round_, i)
+        if batches:
+            return list(attempt(round_, t))
+        return [attempt(round_, t)]
 
-    with ThreadPoolExecutor(THREADS) as threads, Sampler(db) as sampler:
+    with ThreadPoolExecutor(threads_used) as threads, Sampler(db) as sampler:
         for round_ in range(ROUNDS):
             _reset(db)
-            outcomes = list(threads.map(lambda i, r=round_: start(r, i), range(THREADS)))  # type: ignore[misc]
+            outcomes = [o for some in threads.map(lambda t, r=round_: start(r, t), range(threads_used)) for o in some]  # type: ignore[misc]
+            assert len(outcomes) == THREADS
             check(round_, outcomes)
     return sampler
+
+
+def _batch(db: Database, round_: int, t: int, lines_of: Callable[[int], list[tuple[str, str, int]]]) -> list[Any]:
+    """Thread t's batch: buyers t·BATCH … t·BATCH + BATCH − 1 through `holds.run_calls`, each
+    answered ("reserved" or the problem's slug, and its lines)."""
+    buyers = range(t * BATCH, (t + 1) * BATCH)
+    calls = [
+        holds.ReserveCall(API_KEY_ID, f"k{round_}-{i}", "/api/v1/reservations", f"{round_}-{i}".encode(),
+                          f"r{round_}-{i}", [Line(*x) for x in lines_of(i)])
+        for i in buyers
+    ]
+    results = holds.run_calls(db, calls)
+    return [
+        ("reserved" if isinstance(r, Outcome) and r.status_code == 201
+         else r.slug if isinstance(r, Problem) else f"error {r!r}", lines_of(i))
+        for i, r in zip(buyers, results, strict=True)
+    ]
 
 
 def _outcome(db: Database, work: Callable[[Any], Any]) -> Any:
@@ -120,8 +150,11 @@ def _position(db: Database, sku: str, code: str = "WH-BER") -> tuple[int, int]:
     return row.on_hand, row.reserved
 
 
-def test_fifty_buyers_five_units_exactly_five_win(pool: Database) -> None:
+@pytest.mark.parametrize("batches", [False, True], ids=["alone", "batched"])
+def test_fifty_buyers_five_units_exactly_five_win(pool: Database, batches: bool) -> None:
     def attempt(round_: int, i: int) -> Any:
+        if batches:
+            return [kind for kind, _ in _batch(pool, round_, i, lambda _: [("HOT-A", "WH-BER", 1)])]
         result = _outcome(pool, lambda s: service.reserve(s, f"r{round_}-{i}", [("HOT-A", "WH-BER", 1)]))
         return "reserved" if isinstance(result, list) else result
 
@@ -131,12 +164,13 @@ def test_fifty_buyers_five_units_exactly_five_win(pool: Database) -> None:
         with pool.read() as s:
             assert s.execute(select(func.sum(InventoryReservation.open_quantity))).scalar_one() == 5
 
-    sampler = _rounds(pool, attempt, check)
+    sampler = _rounds(pool, attempt, check, batches)
     assert sampler.lowest == 0
     assert sampler.reads > 0
 
 
-def test_multi_line_orders_sharing_skus_never_over_reserve(pool: Database) -> None:
+@pytest.mark.parametrize("batches", [False, True], ids=["alone", "batched"])
+def test_multi_line_orders_sharing_skus_never_over_reserve(pool: Database, batches: bool) -> None:
     rng = random.Random(20261126)
     plans = [
         [
@@ -148,6 +182,8 @@ def test_multi_line_orders_sharing_skus_never_over_reserve(pool: Database) -> No
     ]
 
     def attempt(round_: int, i: int) -> Any:
+        if batches:
+            return _batch(pool, round_, i, lambda buyer: plans[round_][buyer])
         lines = plans[round_][i]
         result = _outcome(pool, lambda s: service.reserve(s, f"r{round_}-{i}", lines))
         return ("reserved", lines) if isinstance(result, list) else (result, lines)
@@ -179,7 +215,7 @@ def test_multi_line_orders_sharing_skus_never_over_reserve(pool: Database) -> No
             assert reserved == wanted[(sku, code)] == held.get((sku, code), 0), f"round {round_}"
         assert kinds["reserved"] > 0
 
-    sampler = _rounds(pool, attempt, check)
+    sampler = _rounds(pool, attempt, check, batches)
     assert sampler.lowest >= 0
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from ordino.flows.registry import PERIODIC, build_dispatcher
-from ordino.inventory import service
+from ordino.inventory import reserving, service
 from ordino.inventory.domain import StockRecord
 from ordino.inventory.models import InventoryReservation
 from ordino.inventory.stock import apply_records
@@ -113,13 +113,13 @@ def test_two_lines_of_one_sku_are_summed_before_the_check(stock) -> None:  # typ
 
 def test_positions_are_taken_in_sorted_order(stock, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     taken = []
-    original = service.reserve_stock
+    original = reserving.reserve_stock
 
     def spy(session: Any, key: Any, quantity: int, now: Any) -> bool:
         taken.append((key[0], key[1]))
         return original(session, key, quantity, now)
 
-    monkeypatch.setattr(service, "reserve_stock", spy)
+    monkeypatch.setattr(reserving, "reserve_stock", spy)
     ber, ham = location_id(stock, "WH-BER"), location_id(stock, "WH-HAM")
     reserve(stock, "item-1", ("NUT-M8", "WH-HAM", 1), ("BOLT-M8", "WH-HAM", 1), ("BOLT-M8", str(ber), 1))
     assert taken == sorted(taken) == [("BOLT-M8", ber), ("BOLT-M8", ham), ("NUT-M8", ham)]

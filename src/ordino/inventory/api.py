@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from functools import partial
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -15,7 +15,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from ordino.inventory import availability as availability_service
-from ordino.inventory import groups, imports, service, sourcing, stock
+from ordino.inventory import groups, holds, imports, service, sourcing, stock
 from ordino.inventory.schemas import (
     AvailabilityIn,
     FulfilIn,
@@ -28,8 +28,9 @@ from ordino.inventory.schemas import (
     SourcingIn,
     TransferIn,
 )
-from ordino.kernel import clock, idempotency
+from ordino.kernel import idempotency
 from ordino.kernel.auth import Principal, Role, database, require
+from ordino.kernel.combining import Combiner, combiner
 from ordino.kernel.endpoint import body_schema, parse_body, run_command
 from ordino.kernel.errors import FieldError, ValidationFailed
 from ordino.kernel.http import dumps, etag, json_response, raw_json
@@ -267,21 +268,14 @@ async def create_reservation(request: Request, principal: Reserver) -> Response:
     data = parse_body(ReserveIn, body)
     if data.expires_in_seconds is not None and data.expires_at is not None:
         raise ValidationFailed([FieldError("expires_at", "give expires_in_seconds or expires_at, not both")])
-    lines = [service.Line(x.sku, x.location, x.quantity) for x in data.lines]
-
-    def work(session: Session) -> idempotency.Deferred:
-        expires_at = data.expires_at
-        if data.expires_in_seconds is not None:
-            expires_at = clock.now() + timedelta(seconds=data.expires_in_seconds)
-        pending = service.prepare_reserve(session, data.reference, lines, expires_at)
-
-        def answer() -> bytes:
-            return dumps({"reference": data.reference, "reservations": pending.docs})
-
-        # Stock is taken last, after the stored answer: the positions stay locked only until COMMIT.
-        return idempotency.Deferred(201, answer(), lambda: answer() if pending.take() else None)
-
-    return await run_command(request, principal, work, body)
+    call = holds.ReserveCall(
+        principal.key_id, request.headers.get("idempotency-key"), request.url.path, body, data.reference,
+        [service.Line(x.sku, x.location, x.quantity) for x in data.lines], data.expires_at, data.expires_in_seconds,
+    )
+    db = database(request)
+    batches = combiner(("reservations", db), lambda: Combiner(partial(holds.run_calls, db)))
+    outcome = await batches.submit(call)
+    return raw_json(outcome.body, outcome.status_code, {"Idempotent-Replayed": "true"} if outcome.replayed else {})
 
 
 @router.get("/reservations", summary="List reservations, newest first")

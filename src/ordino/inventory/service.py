@@ -1,20 +1,12 @@
 """Reservations: the use cases other capabilities call, each in the caller's transaction.
 
-- `reserve` is all-or-nothing. Quantities are summed per (sku, location) first, positions are
-  taken in sorted (sku, location) order, and each is one conditional statement
-  (`UPDATE … SET reserved = reserved + :q WHERE … AND on_hand - reserved - safety_stock >= :q`)
-  whose row count says whether it held. The reservation rows and the event are written before
-  (`prepare_reserve`), the positions last (`Pending.take`): a position row stays locked from its
-  UPDATE to COMMIT, and nothing else runs in between. When one fails, the ones already taken are
-  given back and the rows and event deleted in the same transaction, and a 409 `out-of-stock`
-  names every failing SKU and what is available, so nothing stays reserved even if the caller
-  catches the problem.
-- Products with backorder policy 'backorder' that stock cannot cover are reserved whole against
-  the futures (`backordered`), by a second conditional statement on available to order.
-  `allocate_backorders` later moves them onto stock, oldest first, as stock arrives.
+- `reserve` (in `inventory.reserving`, re-exported here) is all-or-nothing: conditional
+  statements per position, summed and sorted, stock taken last.
 - `transfer`, `release`, `fulfil` and `expire_holds` lock the reservation rows they change
   (`FOR UPDATE`), then change the positions in sorted order: reservation rows before positions,
   positions sorted, everywhere, so two use cases never wait on each other in a cycle.
+- `allocate_backorders` moves reservations held against futures onto stock, oldest first, as
+  stock arrives.
 - Each call appends one event to the outbox (inventory.reserved, .released, .transferred,
   .fulfilled, .expired, .backorders_allocated), never one per line.
 """
@@ -34,13 +26,9 @@ from ordino.inventory import domain
 from ordino.inventory.domain import Figures, Plan
 from ordino.inventory.ledger import (
     ATF,
-    DELETE_EVENT,
-    DELETE_RESERVATIONS,
     INSERT_RESERVATIONS,
     RES,
     ROW_COLUMNS,
-    SET_BACKORDERED,
-    SET_EVENT_DATA,
     Doc,
     Key,
     Line,
@@ -49,10 +37,8 @@ from ordino.inventory.ledger import (
     R,
     as_line,
     close_rows,
-    event_line,
     find_location,
     find_locations,
-    find_references,
     give_back,
     holds_of,
     location_codes,
@@ -61,13 +47,13 @@ from ordino.inventory.ledger import (
     require_reference,
     reservation_doc,
     reservations_of,
-    reserve_futures,
     reserve_stock,
     rowcount,
     take_back,
     takes_doc,
 )
 from ordino.inventory.models import InventoryReservation
+from ordino.inventory.reserving import Pending, out_of_stock, prepare_reserve, reserve
 from ordino.inventory.stock import POSITION, current_figures
 from ordino.kernel import clock
 from ordino.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -79,181 +65,6 @@ __all__ = [
     "Line", "LineLike", "Pending", "ReservationFilter", "allocate_backorders", "expire_holds", "fulfil",
     "fulfil_lines", "list_reservations", "prepare_reserve", "release", "reservations_of", "reserve", "transfer",
 ]
-
-# ------------------------------------------------------------------------------------------------
-# Reserve
-
-
-def reserve(
-    session: Session,
-    reference: str,
-    lines: Sequence[LineLike],
-    expires_at: datetime | None = None,
-    *,
-    path: str = "lines",
-) -> list[Doc]:
-    """Reserve every line or nothing; returns the reservation rows written (one per sku and
-    location). `path` prefixes the field names of refusals (`lines[2].sku`)."""
-    pending = prepare_reserve(session, reference, lines, expires_at, path=path)
-    pending.take()
-    return pending.docs
-
-
-def prepare_reserve(
-    session: Session,
-    reference: str,
-    lines: Sequence[LineLike],
-    expires_at: datetime | None = None,
-    *,
-    path: str = "lines",
-) -> Pending:
-    """Validate the lines and write their reservation rows and event; `take()` then takes the
-    stock. Rows first, positions last: a position row stays locked from its conditional UPDATE
-    to COMMIT, so nothing else should run in between."""
-    now = clock.now()
-    wanted_lines = [as_line(x) for x in lines]
-    errors: list[FieldError] = []
-    if not wanted_lines:
-        errors.append(FieldError(path, "name at least one line"))
-    if expires_at is not None:
-        expires_at = clock.ensure_utc(expires_at)
-        if expires_at <= now:
-            errors.append(FieldError("expires_at", "must be in the future"))
-    places, products = find_references(session, [x.location for x in wanted_lines], [x.sku for x in wanted_lines])
-    resolved: list[tuple[str, uuid.UUID, int]] = []
-    first_line: dict[Key, int] = {}
-    for i, x in enumerate(wanted_lines):
-        product, place = products.get(x.sku), places.get(x.location)
-        if product is None:
-            errors.append(FieldError(f"{path}[{i}].sku", f"no product '{x.sku}'"))
-        elif not product.active:
-            errors.append(FieldError(f"{path}[{i}].sku", f"product '{x.sku}' is not active"))
-        if place is None:
-            errors.append(FieldError(f"{path}[{i}].location", f"no location '{x.location}'"))
-        elif not place.active:
-            errors.append(FieldError(f"{path}[{i}].location", f"location '{place.code}' is not active"))
-        if not isinstance(x.quantity, int) or x.quantity <= 0:
-            errors.append(FieldError(f"{path}[{i}].quantity", "must be a positive whole number"))
-        if product is not None and place is not None:
-            resolved.append((x.sku, place.id, x.quantity))
-            first_line.setdefault((x.sku, place.id), i)
-    if errors:
-        raise ValidationFailed(errors)
-
-    wanted = domain.sum_quantities(resolved)
-    codes = {p.id: p.code for p in places.values()}
-    rows = [
-        {
-            "id": new_id(),
-            "reference": reference,
-            "sku": key[0],
-            "location_id": key[1],
-            "quantity": quantity,
-            "open_quantity": quantity,
-            "backordered_quantity": 0,  # set by take() for the positions reserved against futures
-            "fulfilled_quantity": 0,
-            "released_quantity": 0,
-            "transferred_quantity": 0,
-            "status": domain.ACTIVE,
-            "expires_at": expires_at,
-            "transferred_from_id": None,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for key, quantity in wanted
-    ]
-    session.connection().execute(INSERT_RESERVATIONS, rows)
-    docs = [reservation_doc(row, codes[key[1]]) for row, (key, _) in zip(rows, wanted, strict=True)]
-    event = _reserved_event(reference, expires_at, docs)
-    event_id = emit(session, "inventory.reserved", f"reservation/{reference}", event)
-    policies = {sku: products[sku].backorder_policy for sku, _ in wanted_keys(wanted)}
-    fields = {k: f"{path}[{i}].quantity" for k, i in first_line.items()}
-    return Pending(session, now, wanted, docs, event_id, policies, fields, codes)
-
-
-def _reserved_event(reference: str, expires_at: datetime | None, docs: list[Doc]) -> Doc:
-    return {
-        "reference": reference,
-        "expires_at": expires_at.isoformat() if expires_at else None,
-        "lines": [event_line(d, d["quantity"], d["backordered_quantity"]) for d in docs],
-    }
-
-
-@dataclass(slots=True)
-class Pending:
-    """A reservation whose rows and event are written and whose stock is not taken yet."""
-
-    session: Session
-    now: datetime
-    wanted: list[tuple[Key, int]]  # sorted by position
-    docs: list[Doc]  # one per position, in the same order
-    event_id: uuid.UUID
-    policies: dict[str, str]
-    fields: dict[Key, str]
-    codes: dict[uuid.UUID, str]
-
-    def take(self) -> bool:
-        """One conditional statement per position, in sorted order; True when some position was
-        reserved against futures (the rows, the event and `docs` then say so). When one fails,
-        the stock already taken is given back and the rows and event are deleted, so nothing
-        stays reserved even if the caller catches the 409."""
-        session, now = self.session, self.now
-        taken: list[tuple[Key, int, int]] = []  # (position, units from stock, units backordered)
-        for n, (key, quantity) in enumerate(self.wanted):
-            if reserve_stock(session, key, quantity, now):
-                taken.append((key, quantity, 0))
-            elif self.policies[key[0]] == "backorder" and reserve_futures(session, key, quantity, now):
-                taken.append((key, 0, quantity))
-            else:
-                give_back(session, taken, now)
-                session.execute(DELETE_RESERVATIONS, {"ids": [d["id"] for d in self.docs]})
-                session.execute(DELETE_EVENT, {"event_id": self.event_id})
-                raise _out_of_stock(session, self.wanted[n:], self.policies, self.fields, self.codes)
-        backordered = [(doc, units) for doc, (_, _, units) in zip(self.docs, taken, strict=True) if units]
-        if not backordered:
-            return False
-        session.execute(SET_BACKORDERED, [{"r_id": d["id"], "r_b": units, "r_now": now} for d, units in backordered])
-        for doc, units in backordered:
-            doc.update(backordered_quantity=units, backordered=True)
-        event = _reserved_event(self.docs[0]["reference"], self.docs[0]["expires_at"], self.docs)
-        session.execute(SET_EVENT_DATA, {"event_id": self.event_id, "data": event})
-        return True
-
-
-def wanted_keys(items: Sequence[tuple[Key, int]]) -> list[Key]:
-    return [key for key, _ in items]
-
-
-def _out_of_stock(
-    session: Session,
-    remaining: Sequence[tuple[Key, int]],
-    policies: dict[str, str],
-    fields: dict[Key, str],
-    codes: dict[uuid.UUID, str],
-) -> Conflict:
-    """The refusal naming the position that failed and every later one that would fail too."""
-    figures = current_figures(session, wanted_keys(remaining))
-    unavailable = []
-    errors = []
-    for n, (key, quantity) in enumerate(remaining):
-        f = figures.get(key, Figures())
-        backorder = policies[key[0]] == "backorder"
-        available = max(0, f.available_to_order if backorder else min(f.available_to_fulfill, f.available_to_order))
-        if n > 0 and available >= quantity:
-            continue
-        unavailable.append(
-            {"sku": key[0], "location": codes[key[1]], "requested": quantity, "available": available,
-             "available_to_fulfill": f.available_to_fulfill, "available_to_order": f.available_to_order}
-        )
-        errors.append(
-            FieldError(fields[key], f"{quantity} requested, {available} available at {codes[key[1]]}")
-        )
-    names = "; ".join(f"{u['sku']} at {u['location']}: {u['available']} of {u['requested']}" for u in unavailable)
-    return Conflict(
-        f"not enough stock ({names})", errors, slug="out-of-stock", title="Out of stock",
-        extra={"unavailable": unavailable},
-    )
-
 
 # ------------------------------------------------------------------------------------------------
 # Release, transfer, fulfil
@@ -361,7 +172,7 @@ def transfer(
             done.append(change)
         elif not reserve_stock(session, target_key, quantity, now):
             take_back(session, done, now)
-            raise _out_of_stock(
+            raise out_of_stock(
                 session, [(target_key, quantity)], {sku: "deny"}, {target_key: "quantity"}, {target.id: target.code}
             )
     close_rows(session, rows, plan, "transferred", now)

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
 
 import orjson
-from anyio import CapacityLimiter, to_thread
+from anyio import to_thread
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
 from ordino.kernel import idempotency
 from ordino.kernel.auth import Principal, database
+from ordino.kernel.combining import command_slots
 from ordino.kernel.errors import FieldError, ValidationFailed, field_path
 from ordino.kernel.http import raw_json
 
@@ -57,24 +56,6 @@ def body_schema(model: type[BaseModel]) -> dict[str, Any]:
     }
 
 
-# Commands run in worker threads, at most this many at once per process; the others wait their
-# turn on the event loop. More threads do not add throughput (one GIL per process), they only
-# fight for it: a thread whose statement has returned waits for the GIL while it holds row locks
-# (a hot SKU's position), and CPU per command grows with every thread (measured: 3.0 ms per
-# reservation at 4 threads, 4.2 ms at 32).
-COMMAND_THREADS = 8
-_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter] = weakref.WeakKeyDictionary()
-
-
-def _command_slots() -> CapacityLimiter:
-    """The limiter of the running event loop (tests run apps on several loops)."""
-    loop = asyncio.get_running_loop()
-    slots = _slots.get(loop)
-    if slots is None:
-        slots = _slots[loop] = CapacityLimiter(COMMAND_THREADS)
-    return slots
-
-
 async def run_command(
     request: Request,
     principal: Principal,
@@ -95,7 +76,7 @@ async def run_command(
         path=request.url.path,
         body=body,
     )
-    outcome = await to_thread.run_sync(run, limiter=_command_slots())
+    outcome = await to_thread.run_sync(run, limiter=command_slots())
     extra = headers(outcome.status_code, outcome.body) if headers else {}
     if outcome.replayed:
         extra["Idempotent-Replayed"] = "true"

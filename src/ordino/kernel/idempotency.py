@@ -17,20 +17,33 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import Integer, LargeBinary, String, Table, UniqueConstraint, Uuid, bindparam, select, text, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    UniqueConstraint,
+    Uuid,
+    bindparam,
+    delete,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ordino.kernel import clock
 from ordino.kernel.db import Base, Database, IdMixin
-from ordino.kernel.errors import Conflict, FieldError, ValidationFailed
+from ordino.kernel.errors import Conflict, FieldError, Problem, ValidationFailed
 from ordino.kernel.ids import new_id
 from ordino.kernel.types import UTCDateTime
 
@@ -121,52 +134,112 @@ def run(
             return Outcome(status, payload)
 
         return db.transaction(plain)
-    check_key(key)
-    digest = request_hash(method, path, body)
-    lock = _lock_id(api_key_id, key)
+    claim = Claim.of(api_key_id, key, method, path, body)
 
     def attempt(session: Session) -> Outcome:
         conn = session.connection()
-        postgres = conn.dialect.name == "postgresql"
-        if postgres:
-            row = conn.execute(_LOOKUP_PG, {"lock": lock, "api_key_id": api_key_id, "key": key}).one()
-            if not row.locked:
-                raise Conflict(
-                    "a request with this Idempotency-Key is still being processed",
-                    slug="idempotency-in-progress",
-                )
-            existing = row if row.request_hash is not None else None
-        else:
-            existing = conn.execute(_LOOKUP, {"api_key_id": api_key_id, "key": key}).first()
-        if existing is not None:
-            if existing.request_hash != digest:
-                raise ValidationFailed(
-                    [FieldError("Idempotency-Key", "was already used with a different request")],
-                )
-            return Outcome(existing.status_code, bytes(existing.response_body), replayed=True)
+        (earlier,) = claim_many(conn, [claim])
+        if isinstance(earlier, Problem):
+            raise earlier
+        if earlier is not None:
+            return earlier
         status, payload, deferred = _answer(work(session))
-        # The read above ran on a snapshot taken before the lock was granted: a request with the
-        # same key that committed in between is invisible to it. Its row makes this insert a
-        # no-op; answer as for a request still running (the client retries and gets the replay).
-        row_id = new_id()
-        stored = conn.execute(
-            _STORE[postgres],
-            {
-                "api_key_id": api_key_id, "key": key, "method": method, "path": path, "request_hash": digest,
-                "status_code": status, "response_body": payload, "created_at": clock.now(), "id": row_id,
-            },
-        ).first()
-        if stored is None:
-            raise Conflict(
-                "a request with this Idempotency-Key was being processed at the same time",
-                slug="idempotency-in-progress",
-            )
+        (row_id,) = store_many(conn, [claim], [(status, payload)])
+        if row_id is None:
+            raise in_progress(concurrent=True)
         if deferred is not None and (final := deferred.finish()) is not None:
             payload = final
-            conn.execute(_REWRITE, {"row_id": row_id, "body": payload})
+            rewrite(conn, row_id, payload)
         return Outcome(status, payload)
 
     return db.transaction(attempt)
+
+
+# ------------------------------------------------------------------------------------------------
+# The steps of `run`, for one request or for many in one transaction
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A request's Idempotency-Key, checked, with its request's digest and the key's lock id."""
+
+    api_key_id: uuid.UUID
+    key: str
+    method: str
+    path: str
+    digest: str
+    lock: int
+
+    @classmethod
+    def of(cls, api_key_id: uuid.UUID, key: str, method: str, path: str, body: bytes) -> Claim:
+        check_key(key)
+        return cls(api_key_id, key, method, path, request_hash(method, path, body), _lock_id(api_key_id, key))
+
+
+def in_progress(*, concurrent: bool = False) -> Conflict:
+    # A request with the same key that committed after this transaction's snapshot was taken is
+    # invisible to the look-up; its row makes the store a no-op (`concurrent`). The client
+    # retries and gets the replay.
+    detail = "was being processed at the same time" if concurrent else "is still being processed"
+    return Conflict(f"a request with this Idempotency-Key {detail}", slug="idempotency-in-progress")
+
+
+def claim_many(conn: Connection, claims: Sequence[Claim]) -> list[Outcome | Problem | None]:
+    """For each claim: the stored answer to replay, its refusal (still running elsewhere, or the
+    key used with another request), or None: go ahead. On PostgreSQL each key is try-locked for
+    the rest of the transaction."""
+    if not claims:
+        return []
+    postgres = conn.dialect.name == "postgresql"
+    if postgres and len(claims) == 1:  # the common case, without arrays
+        (c,) = claims
+        rows: list[Any] = [conn.execute(_LOOKUP_PG, {"lock": c.lock, "api_key_id": c.api_key_id, "key": c.key}).one()]
+    elif postgres:
+        params = {"locks": [c.lock for c in claims], "api_key_ids": [c.api_key_id for c in claims],
+                  "keys": [c.key for c in claims]}
+        rows = list(conn.execute(_CLAIM_PG, params).all())
+    else:  # SQLite lets one writer in: the second request waits, then replays
+        rows = [conn.execute(_LOOKUP, {"api_key_id": c.api_key_id, "key": c.key}).first() for c in claims]
+    out: list[Outcome | Problem | None] = []
+    for claim, row in zip(claims, rows, strict=True):
+        if postgres and not row.locked:
+            out.append(in_progress())
+        elif row is None or row.request_hash is None:
+            out.append(None)
+        elif row.request_hash != claim.digest:
+            out.append(ValidationFailed([FieldError("Idempotency-Key", "was already used with a different request")]))
+        else:
+            out.append(Outcome(row.status_code, bytes(row.response_body), replayed=True))
+    return out
+
+
+def store_many(
+    conn: Connection, claims: Sequence[Claim], answers: Sequence[tuple[int, bytes]]
+) -> list[uuid.UUID | None]:
+    """Store each answer under its key, in the caller's transaction; the row's id, or None where
+    a request with the same key committed first."""
+    if not claims:
+        return []
+    now = clock.now()
+    ids = [new_id() for _ in claims]
+    rows = [
+        {"api_key_id": c.api_key_id, "key": c.key, "method": c.method, "path": c.path, "request_hash": c.digest,
+         "status_code": status, "response_body": payload, "created_at": now, "id": row_id}
+        for c, (status, payload), row_id in zip(claims, answers, ids, strict=True)
+    ]
+    stored = {r[0] for r in conn.execute(_STORE[conn.dialect.name == "postgresql"], rows)}
+    return [row_id if row_id in stored else None for row_id in ids]
+
+
+def rewrite(conn: Connection, row_id: uuid.UUID, body: bytes) -> None:
+    """Replace a stored answer's body (a command whose last step changed its answer)."""
+    conn.execute(_REWRITE, {"row_id": row_id, "body": body})
+
+
+def forget(conn: Connection, row_ids: Sequence[uuid.UUID]) -> None:
+    """Delete stored answers (requests refused after their row was written: nothing is kept)."""
+    if row_ids:
+        conn.execute(_FORGET, {"ids": list(row_ids)})
 
 
 # Built once: every creation runs these, and building them cost more than running them.
@@ -176,6 +249,13 @@ _LOOKUP_PG = text(
     " response_body FROM (SELECT 1) AS one LEFT JOIN idempotency_key"
     " ON api_key_id = :api_key_id AND key = :key"
 ).bindparams(bindparam("api_key_id", type_=Uuid()), bindparam("key", type_=String()))
+_CLAIM_PG = text(
+    "SELECT pg_try_advisory_xact_lock(k.lock) AS locked, i.request_hash, i.status_code, i.response_body"
+    " FROM unnest(CAST(:locks AS bigint[]), CAST(:api_key_ids AS uuid[]), CAST(:keys AS text[]))"
+    " WITH ORDINALITY AS k(lock, api_key_id, key, n)"
+    " LEFT JOIN idempotency_key AS i ON i.api_key_id = k.api_key_id AND i.key = k.key"
+    " ORDER BY k.n"
+)
 _LOOKUP = select(_KEYS.c.request_hash, _KEYS.c.status_code, _KEYS.c.response_body).where(
     _KEYS.c.api_key_id == bindparam("api_key_id"), _KEYS.c.key == bindparam("key")
 )
@@ -186,3 +266,4 @@ _STORE = {
 _REWRITE = (
     update(_KEYS).where(_KEYS.c.id == bindparam("row_id")).values(response_body=bindparam("body", type_=LargeBinary()))
 )
+_FORGET = delete(_KEYS).where(_KEYS.c.id.in_(bindparam("ids", expanding=True)))

@@ -1,0 +1,166 @@
+"""`POST /reservations` requests, combined: the concurrent requests of a process reserve in one
+transaction (`kernel.combining`).
+
+One batch is one transaction: one statement claims every Idempotency-Key (try-locks and stored
+answers), one validates every line, one writes every reservation row, one every event, one
+stores every answer, then one conditional statement per position takes the stock of all of them
+(`reserving.take_many`), and one COMMIT. Each request still gets exactly the answer it would have
+got alone:
+- a replay, an Idempotency-Key still in use or used with another body, a 422: its own answer,
+  nothing written for it;
+- a 409 `out-of-stock`: its rows, event and stored answer are deleted in the same transaction,
+  so a refused key may be used again, as when it runs alone;
+- stock is served first come, first served, in the order the requests reached the process;
+- a request whose Idempotency-Key an earlier one in the batch carries (a client's retry) runs
+  alone after the batch has committed: it replays the first one's answer, or is refused if its
+  body differs.
+
+If the batch fails as a whole (an unexpected error), every request in it runs again alone, so
+one bad request never fails the others.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import cast
+
+from sqlalchemy.orm import Session
+
+from ordino.inventory import reserving
+from ordino.inventory.ledger import Line
+from ordino.inventory.reserving import Pending, Wanted
+from ordino.kernel import clock, idempotency
+from ordino.kernel.db import Database
+from ordino.kernel.errors import Conflict, Problem
+from ordino.kernel.http import dumps
+from ordino.kernel.idempotency import Claim, Outcome
+
+CREATED = 201
+
+
+@dataclass(frozen=True, slots=True)
+class ReserveCall:
+    """One `POST /reservations` request, its body validated."""
+
+    api_key_id: uuid.UUID
+    key: str | None  # its Idempotency-Key
+    path: str
+    body: bytes
+    reference: str
+    lines: list[Line]
+    expires_at: datetime | None = None
+    expires_in_seconds: int | None = None
+
+    def wanted(self, now: datetime) -> Wanted:
+        expires_at = self.expires_at
+        if self.expires_in_seconds is not None:
+            expires_at = now + timedelta(seconds=self.expires_in_seconds)
+        return Wanted(self.reference, self.lines, expires_at)
+
+    def claim(self) -> Claim | None:
+        return None if self.key is None else Claim.of(self.api_key_id, self.key, "POST", self.path, self.body)
+
+
+Result = Outcome | BaseException
+
+
+def run_calls(db: Database, calls: Sequence[ReserveCall]) -> list[Result]:
+    """Each call's outcome (status and body) or its problem. A call whose Idempotency-Key an
+    earlier call of the batch also carries runs alone after the batch, as it would have."""
+    seen: set[tuple[uuid.UUID, str | None]] = set()
+    first: list[int] = []
+    later: list[int] = []
+    for i, call in enumerate(calls):
+        key = (call.api_key_id, call.key)
+        (later if call.key is not None and key in seen else first).append(i)
+        seen.add(key)
+    out: list[Result | None] = [None] * len(calls)
+    if len(first) > 1:
+        try:
+            together = db.transaction(partial(_together, [calls[i] for i in first]))
+        except Exception:  # one of them broke the batch: alone, only it fails
+            later = sorted(first + later)
+        else:
+            for i, result in zip(first, together, strict=True):
+                out[i] = result
+    else:
+        later = sorted(first + later)
+    for i in later:
+        out[i] = _alone(db, calls[i])
+    return cast(list[Result], out)
+
+
+def _answer(pending: Pending) -> bytes:
+    return dumps({"reference": pending.docs[0]["reference"], "reservations": pending.docs})
+
+
+def _alone(db: Database, call: ReserveCall) -> Result:
+    def work(session: Session) -> idempotency.Deferred:
+        pending = reserving.prepare_reserve(session, call.reference, call.lines, call.wanted(clock.now()).expires_at)
+        # Stock is taken last, after the stored answer: the positions stay locked only until COMMIT.
+        return idempotency.Deferred(CREATED, _answer(pending), lambda: _answer(pending) if pending.take() else None)
+
+    try:
+        return idempotency.run(
+            db, work, api_key_id=call.api_key_id, key=call.key, method="POST", path=call.path, body=call.body
+        )
+    except Exception as exc:
+        return exc
+
+
+def _together(calls: Sequence[ReserveCall], session: Session) -> list[Result]:
+    conn = session.connection()
+    out: list[Result | None] = [None] * len(calls)
+    claims: dict[int, Claim] = {}
+    for i, call in enumerate(calls):
+        try:
+            claim = call.claim()
+        except Problem as problem:
+            out[i] = problem
+            continue
+        if claim is not None:
+            claims[i] = claim
+    for i, earlier in zip(list(claims), idempotency.claim_many(conn, list(claims.values())), strict=True):
+        if earlier is not None:
+            out[i] = earlier
+            del claims[i]
+
+    go = [i for i, o in enumerate(out) if o is None]
+    now = clock.now()
+    pendings: dict[int, Pending] = {}
+    for i, prepared in zip(go, reserving.prepare_many(session, [calls[i].wanted(now) for i in go]), strict=True):
+        if isinstance(prepared, Pending):
+            pendings[i] = prepared
+        else:
+            out[i] = prepared
+    bodies = {i: _answer(p) for i, p in pendings.items()}
+    keyed = [i for i in pendings if i in claims]
+    stored = idempotency.store_many(conn, [claims[i] for i in keyed], [(CREATED, bodies[i]) for i in keyed])
+    rows: dict[int, uuid.UUID] = {}
+    for i, row_id in zip(keyed, stored, strict=True):
+        if row_id is None:
+            out[i] = idempotency.in_progress(concurrent=True)
+            pendings.pop(i).discard()
+        else:
+            rows[i] = row_id
+
+    refused: list[uuid.UUID] = []
+    for i, taken in zip(list(pendings), reserving.take_many(session, list(pendings.values())), strict=True):
+        if isinstance(taken, Conflict):
+            out[i] = taken
+            if i in rows:
+                refused.append(rows[i])
+            continue
+        body = bodies[i]
+        if taken:  # some of it backordered: the rows and docs say so now
+            body = _answer(pendings[i])
+            if i in rows:
+                idempotency.rewrite(conn, rows[i], body)
+        out[i] = Outcome(CREATED, body)
+    idempotency.forget(conn, refused)
+    assert all(o is not None for o in out), "every call is answered"
+    return cast(list[Result], out)

@@ -1,0 +1,102 @@
+"""Commands in worker threads, and commands combined: many requests, one transaction.
+
+Every command runs in a worker thread, at most `COMMAND_THREADS` at once per process; the others
+wait their turn on the event loop. More threads do not add throughput (one GIL per process),
+they only fight for it: a thread whose statement has returned waits for the GIL while it holds
+row locks (a hot SKU's position), and CPU per command grows with every thread (measured: 3.0 ms
+per reservation at 4 threads, 4.2 ms at 32).
+
+A `Combiner` goes further for a command that many clients send at once against the same rows
+(a cart hold on a popular SKU): the requests queue, and one thread runs all those queued in one
+transaction (`run(items)`), so one COMMIT and one statement per position serve them all, and a
+hot row is locked once per batch rather than once per request. This is group commit done by the
+application: while a batch runs, the next one fills. Each item gets its own answer or its own
+exception; what the batch function does when one item fails is its own business (the
+reservation batches fall back to running the items one by one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from anyio import CapacityLimiter, to_thread
+
+COMMAND_THREADS = 8
+_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter] = weakref.WeakKeyDictionary()
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def command_slots() -> CapacityLimiter:
+    """The limiter of the running event loop (tests run apps on several loops)."""
+    loop = asyncio.get_running_loop()
+    slots = _slots.get(loop)
+    if slots is None:
+        slots = _slots[loop] = CapacityLimiter(COMMAND_THREADS)
+    return slots
+
+
+BatchRun = Callable[[Sequence[T]], Sequence["R | BaseException"]]
+
+
+@dataclass(eq=False)
+class Combiner(Generic[T, R]):
+    """Queues items and runs them `max_items` at a time through `run`, at most `batches` batches
+    at once (two: while one waits on the database, the next is prepared)."""
+
+    run: BatchRun[T, R]
+    max_items: int = 64
+    batches: int = 2
+    _queue: list[tuple[T, asyncio.Future[R]]] = field(default_factory=list)
+    _running: int = 0
+
+    async def submit(self, item: T) -> R:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, future))
+        if self._running < self.batches:
+            self._running += 1
+            asyncio.get_running_loop().create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch = self._queue[: self.max_items]
+                del self._queue[: self.max_items]
+                try:
+                    results = await to_thread.run_sync(self.run, [item for item, _ in batch], limiter=command_slots())
+                except asyncio.CancelledError:
+                    for _, future in batch:
+                        future.cancel()
+                    raise
+                except Exception as exc:  # the batch itself failed: every item gets the error
+                    results = [exc] * len(batch)
+                for (_, future), result in zip(batch, results, strict=True):
+                    if future.cancelled():
+                        continue
+                    if isinstance(result, BaseException):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+        finally:
+            self._running -= 1
+
+
+_combiners: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[object, Combiner[object, object]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def combiner(key: object, make: Callable[[], Combiner[T, R]]) -> Combiner[T, R]:
+    """The running event loop's combiner for `key` (a use case and its database), made once."""
+    loop = asyncio.get_running_loop()
+    mine = _combiners.setdefault(loop, {})
+    found = mine.get(key)
+    if found is None:
+        found = mine[key] = make()  # type: ignore[assignment]
+    return found  # type: ignore[return-value]
