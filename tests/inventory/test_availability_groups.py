@@ -8,8 +8,11 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, select, update
 
+from ordino.catalog.models import Location
+from ordino.inventory import availability
+from ordino.inventory.models import InventoryFuture, InventoryPosition
 from ordino.kernel.db import Database
 from tests import factories
 
@@ -70,3 +73,36 @@ def test_wide_and_narrow_groups_sum_their_members_exactly(world, client, admin) 
                           ("NUT-M8", "ONE"), ("NUT-M8", "EMPTY")]
     for key in [("BOLT-M8", "EMPTY"), ("NUT-M8", "ALL"), ("NUT-M8", "ONE"), ("NUT-M8", "EMPTY")]:
         assert {k: v for k, v in rows[key].items() if k not in ("sku", "location_group")} == zero
+
+
+def test_one_statement_reads_without_a_transaction_and_moved_futures_are_read_again(world) -> None:  # type: ignore[no-untyped-def]
+    # given BOLT-M8 at WH-HAM with 5 expected on Christmas eve
+    factories.position(world, "BOLT-M8", "WH-HAM", on_hand=3, futures=[(date(2026, 12, 24), 5)])
+    original = availability._futures
+    moved: list[bool] = []
+
+    def announce(s: Any) -> None:
+        ham = s.execute(select(Location.id).where(Location.code == "WH-HAM")).scalar_one()
+        s.add(InventoryFuture(sku="BOLT-M8", location_id=ham, expected_on=date(2027, 1, 8), quantity=7))
+        s.execute(update(InventoryPosition).where(InventoryPosition.sku == "BOLT-M8").values(futures=12))
+
+    def futures_after_a_delivery_is_announced(*args: Any) -> Any:
+        if not moved:  # between the positions and their futures, another transaction adds 7
+            moved.append(True)
+            world.transaction(announce)
+        return original(*args)
+
+    availability._futures = futures_after_a_delivery_is_announced  # type: ignore[assignment]
+    try:
+        with statements(world) as sent:
+            answer = availability.read(world, ["BOLT-M8"], ["WH-HAM"], [])
+    finally:
+        availability._futures = original  # type: ignore[assignment]
+    # then the answer describes one moment: its dated futures add up to its total
+    [row] = answer["locations"]
+    positions_read = sum(1 for s in sent if "FROM inventory_position" in s)
+    if world.dialect == "postgresql":
+        # read without a transaction first; the futures had moved, so it asked again in a snapshot
+        assert (row["futures_total"], [f["quantity"] for f in row["futures"]], positions_read) == (12, [5, 7], 2)
+    else:  # SQLite reads in one transaction: the moment before the announcement
+        assert (row["futures_total"], [f["quantity"] for f in row["futures"]], positions_read) == (5, [5], 1)

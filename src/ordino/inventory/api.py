@@ -240,10 +240,7 @@ async def post_availability(request: Request, principal: Reader) -> Response:
     db = database(request)
 
     def read() -> bytes:
-        with db.read() as session:
-            if db.dialect == "postgresql":
-                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-            return dumps(availability_service.availability(session, data.skus, data.locations, data.location_groups))
+        return dumps(availability_service.read(db, data.skus, data.locations, data.location_groups))
 
     return raw_json(await run_in_threadpool(read), 200)
 

@@ -45,6 +45,7 @@ from ordino.inventory.groups import MEMBER
 from ordino.inventory.models import LocationGroup
 from ordino.inventory.schemas import MAX_CELLS
 from ordino.inventory.stock import FUTURE, POSITION, chunks
+from ordino.kernel.db import Database
 from ordino.kernel.errors import FieldError, ValidationFailed
 
 Doc = dict[str, Any]
@@ -85,10 +86,12 @@ def _statements(pg: bool) -> dict[str, Any]:
     future_members = FUTURE.join(MEMBER, MEMBER.c.location_id == F.location_id).join(
         GROUP, G.id == MEMBER.c.group_id
     )
-    # Groups that hold a good part of all locations: read the SKUs' positions once (an index
-    # range per SKU) and join the members to them, rather than probe the index once per SKU
-    # and member. OFFSET 0 keeps the planner from merging the two (without statistics on the
-    # small member table it probes: 3.7 times slower for a group of all 50 locations).
+    # Groups, or lists of locations, that hold a good part of all locations: read the SKUs'
+    # positions once (an index range per SKU) and join the members (locations) to them, rather
+    # than probe the index once per SKU and member. OFFSET 0 keeps the planner from merging the
+    # two: without statistics on the small member table it probes (3.7 times slower for a group
+    # of all 50 locations), and so does the generic plan of the prepared statement for a list of
+    # 50 location codes (2.1 ms against 0.3 ms for 20 SKUs).
     of_skus = (
         select(P.sku, P.location_id, P.on_hand, P.reserved, P.safety_stock, P.futures, P.backordered)
         .where(skus(P.sku))
@@ -115,6 +118,12 @@ def _statements(pg: bool) -> dict[str, Any]:
         "positions": select(P.sku, L.code, P.on_hand, P.reserved, P.safety_stock, P.futures, P.backordered)
         .join(LOCATION, L.id == P.location_id)
         .where(skus(P.sku), codes),
+        "wide_positions": select(
+            of_skus.c.sku, L.code, of_skus.c.on_hand, of_skus.c.reserved, of_skus.c.safety_stock, of_skus.c.futures,
+            of_skus.c.backordered,
+        )
+        .join(LOCATION, L.id == of_skus.c.location_id)
+        .where(codes),
         "group_sums": _group_sums(pg, POSITION).where(skus(P.sku)),
         "wide_group_sums": _group_sums(pg, of_skus),
         "futures": select(F.sku, L.code, F.expected_on, F.quantity)
@@ -134,10 +143,34 @@ def _unique(items: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def availability(session: Session, skus: Sequence[str], locations: Sequence[str], groups: Sequence[str]) -> Doc:
+class _Moved(Exception):
+    """Stock moved between two statements read without a snapshot."""
+
+
+def read(db: Database, skus: Sequence[str], locations: Sequence[str], groups: Sequence[str]) -> Doc:
+    """`availability` in a read of its own: without a transaction where one statement answers,
+    in a REPEATABLE READ snapshot otherwise (PostgreSQL; SQLite reads are one transaction)."""
+    pg = db.dialect == "postgresql"
+    if pg and not (locations and groups) and len(set(skus)) <= PG_CHUNK:
+        with db.read() as session:
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            try:
+                return availability(session, skus, locations, groups, snapshot=False)
+            except _Moved:
+                pass
+    with db.read() as session:
+        if pg:
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        return availability(session, skus, locations, groups)
+
+
+def availability(
+    session: Session, skus: Sequence[str], locations: Sequence[str], groups: Sequence[str], *, snapshot: bool = True
+) -> Doc:
     """Per SKU × location and per SKU × group: on hand, reserved, safety stock, backordered,
     futures, available to fulfil and available to order. No locations and no groups: every
-    active location."""
+    active location. `snapshot=False`: the statements do not share a snapshot, so futures that
+    do not add up to their totals raise `_Moved`."""
     sku_list, location_list, group_list = _unique(skus), _unique(locations), _unique(groups)
     conn = session.connection()
     pg = conn.dialect.name == "postgresql"
@@ -148,7 +181,7 @@ def availability(session: Session, skus: Sequence[str], locations: Sequence[str]
     for n, part in enumerate(chunks(sku_list, size)):
         first = n == 0
         params = {"skus": list(part), "codes": location_list if first else [], "groups": group_list if first else [],
-                  "all_active": every_active and first, "count_locations": bool(group_list) and first}
+                  "all_active": every_active and first, "count_locations": bool(group_list or location_list) and first}
         for kind, ref, count in conn.execute(stmts["refs"], params).all():
             found[kind][ref] = count
     errors = [FieldError(f"skus[{i}]", f"no product '{s}'") for i, s in enumerate(skus) if s not in found["sku"]]
@@ -172,19 +205,23 @@ def availability(session: Session, skus: Sequence[str], locations: Sequence[str]
             [FieldError("skus", f"{cells} SKU × location cells asked; at most {MAX_CELLS} per call")]
         )
 
-    members = sum(found["group"].values())
-    wide = members * 8 >= sum(found["locations"].values())  # see _statements
+    everywhere = sum(found["locations"].values())
+    wide_groups = sum(found["group"].values()) * 8 >= everywhere  # see _statements
+    wide_locations = every_active or len(location_list) * 8 >= everywhere
     at_locations: dict[tuple[str, str], Any] = {}  # (sku, code) -> row
     in_groups: dict[tuple[str, str], Any] = {}
-    sums = "wide_group_sums" if wide else "group_sums"
+    positions = "wide_positions" if wide_locations else "positions"
+    sums = "wide_group_sums" if wide_groups else "group_sums"
     for part in chunks(sku_list, size):
-        for name, places, grid in (("positions", location_list, at_locations), (sums, group_list, in_groups)):
+        for name, places, grid in ((positions, location_list, at_locations), (sums, group_list, in_groups)):
             if places:
                 rows = conn.execute(stmts[name], {"skus": list(part), "places": places}).all()
                 grid.update({(r[0], r[1]): r for r in rows})
 
     location_futures = _futures(conn, stmts["futures"], at_locations, location_list, size)
     group_futures = _futures(conn, stmts["group_futures"], in_groups, group_list, size)
+    if not snapshot and not (_add_up(at_locations, location_futures) and _add_up(in_groups, group_futures)):
+        raise _Moved
     return {
         "locations": _rows(sku_list, location_list, "location", at_locations, location_futures),
         "location_groups": _rows(sku_list, group_list, "location_group", in_groups, group_futures),
@@ -215,6 +252,13 @@ def _rows(
                 "futures": futures.get((sku, place), ()) if total else (),
             })
     return out
+
+
+def _add_up(grid: dict[tuple[str, str], Any], futures: dict[tuple[str, str], list[Doc]]) -> bool:
+    """Whether the dated futures read add up to every cell's futures total."""
+    return all(
+        sum(f["quantity"] for f in futures.get(cell, ())) == row[5] for cell, row in grid.items() if row[5]
+    )
 
 
 def _futures(
