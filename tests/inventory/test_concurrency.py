@@ -3,8 +3,8 @@
 Each scenario runs many rounds with one thread pool and one connection pool (50 connections),
 resetting the positions between rounds. The reservation scenarios run twice: each buyer in its
 own transaction, and batched (ten concurrent batches of five buyers, each batch one transaction,
-as the reservation API combines the requests a process receives at once). A sampler on its own connection reads the positions
-all along and records the lowest available to fulfil it ever saw.
+as the reservation API combines the requests a process receives at once). A sampler on its own
+connection reads the positions all along and records the lowest available to fulfil it ever saw.
 """
 
 from __future__ import annotations

@@ -172,7 +172,7 @@ SELECT_APPROVAL_RULES = (
     " WHERE approval_rule.active IS {true} ORDER BY approval_chain.depth, approval_rule.id"
 )
 # The channel's sourcing (inventory.sourcing): the benchmark channel has none, so nothing is reserved.
-SELECT_SOURCING = "SELECT channel_code, mode, target_code, updated_at FROM channel_sourcing WHERE channel_code = ?"
+SELECT_SOURCING = "SELECT mode, target_code FROM channel_sourcing WHERE channel_code = ?"
 
 
 SELECT_PRODUCTS = (  # one marker per line of the order (workload.LINES)

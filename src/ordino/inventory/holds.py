@@ -16,7 +16,7 @@ got alone:
   body differs.
 
 If the batch fails as a whole (an unexpected error), every request in it runs again alone, so
-one bad request never fails the others.
+one bad request never fails the others (`kernel.combining.run_combined`).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from ordino.inventory import reserving
 from ordino.inventory.ledger import Line
 from ordino.inventory.reserving import Pending, Wanted
 from ordino.kernel import clock, idempotency
+from ordino.kernel.combining import run_combined
 from ordino.kernel.db import Database
 from ordino.kernel.errors import Conflict, Problem
 from ordino.kernel.http import dumps
@@ -69,29 +70,12 @@ Result = Outcome | BaseException
 
 
 def run_calls(db: Database, calls: Sequence[ReserveCall]) -> list[Result]:
-    """Each call's outcome (status and body) or its problem. A call whose Idempotency-Key an
-    earlier call of the batch also carries runs alone after the batch, as it would have."""
-    seen: set[tuple[uuid.UUID, str | None]] = set()
-    first: list[int] = []
-    later: list[int] = []
-    for i, call in enumerate(calls):
-        key = (call.api_key_id, call.key)
-        (later if call.key is not None and key in seen else first).append(i)
-        seen.add(key)
-    out: list[Result | None] = [None] * len(calls)
-    if len(first) > 1:
-        try:
-            together = db.transaction(partial(_together, [calls[i] for i in first]))
-        except Exception:  # one of them broke the batch: alone, only it fails
-            later = sorted(first + later)
-        else:
-            for i, result in zip(first, together, strict=True):
-                out[i] = result
-    else:
-        later = sorted(first + later)
-    for i in later:
-        out[i] = _alone(db, calls[i])
-    return cast(list[Result], out)
+    """Each call's outcome (status and body) or its problem."""
+    return run_combined(db, calls, key=_key, together=_together, alone=partial(_alone, db))
+
+
+def _key(call: ReserveCall) -> tuple[uuid.UUID, str] | None:
+    return None if call.key is None else (call.api_key_id, call.key)
 
 
 def _answer(pending: Pending) -> bytes:

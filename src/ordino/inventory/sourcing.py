@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ordino.catalog.models import Location, SalesChannel
@@ -90,11 +90,25 @@ def _target_locations(session: Session, mode: str, target: str | None) -> tuple[
     return tuple(sorted(ids))
 
 
+_CS = ChannelSourcing.__table__.c
+_SOURCING = select(_CS.mode, _CS.target_code).where(_CS.channel_code == bindparam("code"))
+_RESERVING = select(_CS.channel_code).where(
+    _CS.channel_code.in_(bindparam("codes", expanding=True)), _CS.mode != "none"
+)
+
+
 def sourcing_for(session: Session, channel_code: str) -> Sourcing:
-    row = session.get(ChannelSourcing, channel_code)
+    row = session.execute(_SOURCING, {"code": channel_code}).first()
     if row is None or row.mode == "none":
         return NONE
     return Sourcing(row.mode, row.target_code, _target_locations(session, row.mode, row.target_code))
+
+
+def reserving_channels(session: Session, channel_codes: set[str]) -> set[str]:
+    """Those of the channels whose orders are reserved at intake."""
+    if not channel_codes:
+        return set()
+    return set(session.execute(_RESERVING, {"codes": sorted(channel_codes)}).scalars())
 
 
 def set_sourcing(session: Session, channel_code: str, mode: str, target: str | None) -> dict[str, Any]:

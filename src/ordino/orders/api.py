@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ordino.kernel.auth import Principal, Role, database, require
-from ordino.kernel.endpoint import body_schema, parse_body, run_command
-from ordino.kernel.http import dumps, json_response
-from ordino.orders import intake, service
+from ordino.kernel.combining import Combiner, combiner
+from ordino.kernel.endpoint import body_schema, parse_body
+from ordino.kernel.http import json_response, raw_json
+from ordino.orders import placing, service
 from ordino.orders.schemas import OrderIn
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
@@ -36,12 +37,11 @@ READ = require()
 async def place_order(request: Request, principal: Annotated[Principal, Depends(PLACE)]) -> Response:
     body = await request.body()
     order = parse_body(OrderIn, body)
-
-    def work(session: Session) -> tuple[int, bytes]:
-        placed = intake.place_order(session, order, principal)
-        return (201 if placed.created else 200), dumps(placed.document)
-
-    return await run_command(request, principal, work, body)
+    call = placing.PlaceCall(principal, request.headers.get("idempotency-key"), request.url.path, body, order)
+    db = database(request)
+    batches = combiner(("orders", db), lambda: Combiner(partial(placing.run_calls, db)))
+    outcome = await batches.submit(call)
+    return raw_json(outcome.body, outcome.status_code, {"Idempotent-Replayed": "true"} if outcome.replayed else {})
 
 
 @router.get("/{order_ref}", summary="Get an order by id or number")

@@ -1,0 +1,121 @@
+"""`POST /orders` requests, combined: the orders a server process receives at the same moment are
+placed in one transaction (`kernel.combining`).
+
+One batch is one transaction: one statement claims every Idempotency-Key, each order is placed
+as `intake.place_order` places it alone, one statement stores every answer, and one COMMIT (one
+WAL flush) makes them all durable. Each request gets the answer it would have got alone:
+- a replay, or a key used with another body: its own answer, nothing run for it;
+- an order whose channel reserves stock at intake runs in a transaction of its own, after the
+  batch: its position rows must stay locked only from its reservation to its own COMMIT;
+- if any order of the batch is refused (a 4xx raised after its rows were written) or anything
+  else fails, the batch is rolled back and every order runs again alone, so each refusal is its
+  own and nothing of it is kept;
+- a retry whose Idempotency-Key an earlier request of the batch carries runs alone after the
+  batch, and replays.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import cast
+
+from sqlalchemy.orm import Session
+
+from ordino.inventory import sourcing
+from ordino.kernel import idempotency
+from ordino.kernel.auth import Principal
+from ordino.kernel.combining import ALONE, Alone, run_combined
+from ordino.kernel.db import Database
+from ordino.kernel.errors import Problem
+from ordino.kernel.http import dumps
+from ordino.kernel.idempotency import Claim, Outcome
+from ordino.orders import intake
+from ordino.orders.schemas import OrderIn
+
+Result = Outcome | BaseException
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceCall:
+    """One `POST /orders` request, its body validated."""
+
+    principal: Principal
+    key: str | None  # its Idempotency-Key
+    path: str
+    body: bytes
+    order: OrderIn
+
+    def claim(self) -> Claim | None:
+        return None if self.key is None else Claim.of(self.principal.key_id, self.key, "POST", self.path, self.body)
+
+
+def run_calls(db: Database, calls: Sequence[PlaceCall]) -> list[Result]:
+    """Each call's outcome (status and body) or its problem."""
+    return run_combined(db, calls, key=_key, together=_together, alone=partial(_alone, db))
+
+
+def _key(call: PlaceCall) -> tuple[uuid.UUID, str] | None:
+    return None if call.key is None else (call.principal.key_id, call.key)
+
+
+def work(order: OrderIn, principal: Principal, session: Session) -> tuple[int, bytes]:
+    """Place one order: 201 with the new order, or 200 with the one placed earlier under the
+    same (channel, external reference)."""
+    placed = intake.place_order(session, order, principal)
+    return (201 if placed.created else 200), dumps(placed.document)
+
+
+def _alone(db: Database, call: PlaceCall) -> Result:
+    try:
+        return idempotency.run(
+            db, partial(work, call.order, call.principal), api_key_id=call.principal.key_id, key=call.key,
+            method="POST", path=call.path, body=call.body,
+        )
+    except Exception as exc:
+        return exc
+
+
+class _Refused(Exception):
+    """An order of the batch was refused after it had written rows: the batch is rolled back."""
+
+
+def _together(calls: Sequence[PlaceCall], session: Session) -> list[Result | Alone]:
+    conn = session.connection()
+    out: list[Result | Alone | None] = [None] * len(calls)
+    claims: dict[int, Claim] = {}
+    for i, call in enumerate(calls):
+        try:
+            claim = call.claim()
+        except Problem as problem:
+            out[i] = problem
+            continue
+        if claim is not None:
+            claims[i] = claim
+    for i, earlier in zip(list(claims), idempotency.claim_many(conn, list(claims.values())), strict=True):
+        if earlier is not None:
+            out[i] = earlier
+            del claims[i]
+    waiting = {c.order.channel for c, o in zip(calls, out, strict=True) if o is None}
+    reserving = sourcing.reserving_channels(session, waiting)
+    answers: dict[int, tuple[int, bytes]] = {}
+    for i, call in enumerate(calls):
+        if out[i] is not None:
+            continue
+        if call.order.channel in reserving:
+            out[i] = ALONE
+            claims.pop(i, None)
+            continue
+        try:
+            answers[i] = work(call.order, call.principal, session)
+        except Problem as refused:
+            raise _Refused from refused
+        out[i] = Outcome(*answers[i])
+    keyed = [i for i in answers if i in claims]
+    stored = idempotency.store_many(conn, [claims[i] for i in keyed], [answers[i] for i in keyed])
+    if any(row_id is None for row_id in stored):  # a request with one of these keys committed first
+        raise _Refused
+    assert all(o is not None for o in out), "every call is answered"
+    return cast(list[Result | Alone], out)
