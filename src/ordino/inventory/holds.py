@@ -36,7 +36,7 @@ from ordino.inventory.reserving import Pending, Wanted
 from ordino.kernel import clock, idempotency
 from ordino.kernel.combining import run_combined
 from ordino.kernel.db import Database
-from ordino.kernel.errors import Conflict, Problem
+from ordino.kernel.errors import Conflict
 from ordino.kernel.http import dumps
 from ordino.kernel.idempotency import Claim, Outcome
 
@@ -98,20 +98,8 @@ def _alone(db: Database, call: ReserveCall) -> Result:
 
 def _together(calls: Sequence[ReserveCall], session: Session) -> list[Result]:
     conn = session.connection()
-    out: list[Result | None] = [None] * len(calls)
-    claims: dict[int, Claim] = {}
-    for i, call in enumerate(calls):
-        try:
-            claim = call.claim()
-        except Problem as problem:
-            out[i] = problem
-            continue
-        if claim is not None:
-            claims[i] = claim
-    for i, earlier in zip(list(claims), idempotency.claim_many(conn, list(claims.values())), strict=True):
-        if earlier is not None:
-            out[i] = earlier
-            del claims[i]
+    known, claims = idempotency.claim_each(conn, [call.claim for call in calls])
+    out: list[Result | None] = list(known)
 
     go = [i for i, o in enumerate(out) if o is None]
     now = clock.now()

@@ -213,6 +213,29 @@ def claim_many(conn: Connection, claims: Sequence[Claim]) -> list[Outcome | Prob
     return out
 
 
+def claim_each(
+    conn: Connection, claim_of: Sequence[Callable[[], Claim | None]]
+) -> tuple[list[Outcome | Problem | None], dict[int, Claim]]:
+    """For requests run together, from each one's claim (None: it has no key): its answer if it
+    is known already (a replay, or its key refused), else None; and the claims of the keyed
+    requests still to run, by position."""
+    known: list[Outcome | Problem | None] = [None] * len(claim_of)
+    claims: dict[int, Claim] = {}
+    for i, make in enumerate(claim_of):
+        try:
+            claim = make()
+        except Problem as problem:
+            known[i] = problem
+            continue
+        if claim is not None:
+            claims[i] = claim
+    for i, earlier in zip(list(claims), claim_many(conn, list(claims.values())), strict=True):
+        if earlier is not None:
+            known[i] = earlier
+            del claims[i]
+    return known, claims
+
+
 def store_many(
     conn: Connection, claims: Sequence[Claim], answers: Sequence[tuple[int, bytes]]
 ) -> list[uuid.UUID | None]:

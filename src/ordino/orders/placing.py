@@ -84,20 +84,8 @@ class _Refused(Exception):
 
 def _together(calls: Sequence[PlaceCall], session: Session) -> list[Result | Alone]:
     conn = session.connection()
-    out: list[Result | Alone | None] = [None] * len(calls)
-    claims: dict[int, Claim] = {}
-    for i, call in enumerate(calls):
-        try:
-            claim = call.claim()
-        except Problem as problem:
-            out[i] = problem
-            continue
-        if claim is not None:
-            claims[i] = claim
-    for i, earlier in zip(list(claims), idempotency.claim_many(conn, list(claims.values())), strict=True):
-        if earlier is not None:
-            out[i] = earlier
-            del claims[i]
+    known, claims = idempotency.claim_each(conn, [call.claim for call in calls])
+    out: list[Result | Alone | None] = list(known)
     waiting = {c.order.channel for c, o in zip(calls, out, strict=True) if o is None}
     reserving = sourcing.reserving_channels(session, waiting)
     answers: dict[int, tuple[int, bytes]] = {}
