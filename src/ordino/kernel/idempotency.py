@@ -11,6 +11,10 @@ key may be used again once the request is corrected.
 
 A command may answer `Deferred`: its answer first, its contended last step (taking stock) after
 the key's row is written, so that nothing but COMMIT follows the rows that step locks.
+
+Requests combined in one transaction (`kernel.combining`) go through the same steps for many keys
+at once: `claim_each` (one statement try-locks and looks up every key), `store_many` (one
+statement stores every answer) and `forget` (the answers of requests refused afterwards).
 """
 
 from __future__ import annotations
