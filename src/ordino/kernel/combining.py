@@ -63,13 +63,16 @@ class Combiner(Generic[T, R]):
     batches: int = COMMAND_THREADS
     _queue: list[tuple[T, asyncio.Future[R]]] = field(default_factory=list)
     _running: int = 0
+    _drainers: set[asyncio.Task[None]] = field(default_factory=set)  # the loop keeps only weak references
 
     async def submit(self, item: T) -> R:
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
         if self._running < self.batches:
             self._running += 1
-            asyncio.get_running_loop().create_task(self._drain())
+            drainer = asyncio.get_running_loop().create_task(self._drain())
+            self._drainers.add(drainer)
+            drainer.add_done_callback(self._drainers.discard)
         return await future
 
     async def _drain(self) -> None:
