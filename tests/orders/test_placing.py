@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from ordino.inventory import sourcing
 from ordino.inventory.models import InventoryPosition
@@ -131,3 +131,21 @@ def test_concurrent_requests_are_each_placed_once(world: Database, client: Any, 
     assert all(r.json()["id"] == by_ref[r.json()["external_reference"]] for r in answers)
     assert sorted(ref for _, ref in orders(world)) == sorted(set(refs))
     assert len({number for number, _ in orders(world)}) == 16
+
+
+def test_a_batch_writes_each_table_once(world: Database) -> None:
+    sent: list[str] = []
+
+    def on_execute(_conn: Any, _cur: Any, statement: str, *_: Any) -> None:
+        sent.append(" ".join(statement.split()[:3]).lower())
+
+    event.listen(world.engine, "before_cursor_execute", on_execute)
+    try:
+        results = placing.run_calls(world, [call(f"WEB-{n}", f"k-{n}") for n in range(4)])
+    finally:
+        event.remove(world.engine, "before_cursor_execute", on_execute)
+    assert [doc(r)["number"] for r in results] == ["SO-000001", "SO-000002", "SO-000003", "SO-000004"]
+    # then the four orders' rows went in with one statement per table
+    for table in ("order_summary", "order_delivery_group_summary", "order_item_summary", "status_history",
+                  "outbox_event", "idempotency_key"):
+        assert sent.count(f"insert into {table}") == 1, (table, sent)

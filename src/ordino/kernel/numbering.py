@@ -73,3 +73,24 @@ def next_number(session: Session, series: Series, at: datetime | None = None) ->
     ).returning(NumberSeries.last_value)
     value = session.execute(stmt).scalar_one()
     return series.format(int(value), at)
+
+
+def next_numbers(session: Session, series: Series, count: int, at: datetime | None = None) -> list[str]:
+    """`count` numbers of a series, in one statement (a batch of documents)."""
+    at = at or clock.now()
+    if count == 1:
+        return [next_number(session, series, at)]
+    if count < 1:
+        return []
+    bind = session.get_bind()
+    if not series.gap_free and bind.dialect.name == "postgresql":
+        values = session.execute(
+            text(f"SELECT nextval('{series.sequence_name()}') FROM generate_series(1, :n)"), {"n": count}
+        ).scalars()
+        return [series.format(int(v), at) for v in sorted(values)]
+    ins = pg_insert(NumberSeries) if bind.dialect.name == "postgresql" else sqlite_insert(NumberSeries)
+    stmt = ins.values(name=series.counter_name(at), last_value=count).on_conflict_do_update(
+        index_elements=[NumberSeries.name], set_={"last_value": NumberSeries.last_value + count}
+    ).returning(NumberSeries.last_value)
+    last = int(session.execute(stmt).scalar_one())
+    return [series.format(v, at) for v in range(last - count + 1, last + 1)]

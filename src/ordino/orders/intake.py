@@ -1,20 +1,20 @@
 """Order intake: validation, pricing, stock and the order's rows, in one transaction.
 
 Intake is a hot path: reference lookups are one query each (not one per line), rows are written
-with multi-row Core inserts, and the response is built from the rows just written.
+with multi-row Core inserts (`orders.recording`: one statement per table for every order placed
+together), and the response is built from the rows just written.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ordino.accounts.models import Account
@@ -25,28 +25,14 @@ from ordino.kernel.auth import Principal
 from ordino.kernel.errors import FieldError, ValidationFailed
 from ordino.kernel.ids import new_id
 from ordino.kernel.money import MAX_MINOR, MoneyError, exponent_of, is_currency, parse_amount
-from ordino.kernel.numbering import ORDER, next_number
-from ordino.kernel.outbox import emit
-from ordino.kernel.statemachine import StatusHistory, initial_history
-from ordino.orders import domain, taxing
-from ordino.orders.approvals import review_new_order
-from ordino.orders.models import (
-    OrderDeliveryGroupSummary,
-    OrderItemAdjustmentLine,
-    OrderItemSummary,
-    OrderItemTaxLine,
-    OrderSummary,
-)
+from ordino.orders import domain, recording, taxing
+from ordino.orders.models import OrderSummary
+from ordino.orders.recording import Placed
 from ordino.orders.schemas import AddressIn, OrderIn, TaxLineIn
-from ordino.orders.serialize import order_document
 from ordino.orders.service import load_order
 from ordino.pricing import service as pricing
 
-
-@dataclass(frozen=True, slots=True)
-class Placed:
-    created: bool  # False when (channel, external_reference) named an existing order
-    document: dict[str, Any]
+__all__ = ["Placed", "place_order", "place_orders", "prepare"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,16 +149,24 @@ def _address(prefix: str, address: AddressIn) -> dict[str, Any]:
     }
 
 
-def _existing_id(session: Session, channel_id: uuid.UUID, external_reference: str) -> uuid.UUID | None:
-    found = session.execute(_FIND_EXISTING, {"channel_id": channel_id, "reference": external_reference})
-    return found.scalar_one_or_none()
-
-
 def place_order(session: Session, order: OrderIn, principal: Principal) -> Placed:
     """Validate and write a new order; an order already placed under (channel, external_reference)
     is returned as it is (created=False)."""
+    (placed,) = place_orders(session, [(order, principal)])
+    return placed
+
+
+def place_orders(session: Session, orders: Sequence[tuple[OrderIn, Principal]]) -> list[Placed]:
+    """Place several orders in the caller's transaction, as one after the other would be, their
+    rows written with one statement per table; the first refusal is raised."""
+    return recording.record(session, [prepare(session, order, principal) for order, principal in orders])
+
+
+def prepare(session: Session, order: OrderIn, principal: Principal) -> recording.Prepared | Placed:
+    """Validate, price and tax an order and build its rows (nothing is written); an order already
+    placed under (channel, external_reference) is returned as it is."""
     refs = _resolve(session, order, principal)
-    existing = _existing_id(session, refs.channel_id, order.external_reference)
+    existing = recording.existing_id(session, refs.channel_id, order.external_reference)
     if existing is not None:
         return Placed(False, load_order(session, existing, principal))
 
@@ -340,7 +334,7 @@ def place_order(session: Session, order: OrderIn, principal: Principal) -> Place
         )
     header = {
         "id": order_id,
-        "number": next_number(session, ORDER, now),
+        "number": None,  # given when the order is recorded
         "account_id": refs.account_id,
         "channel_id": refs.channel_id,
         "external_reference": order.external_reference,
@@ -366,41 +360,9 @@ def place_order(session: Session, order: OrderIn, principal: Principal) -> Place
         "created_at": now,
         "updated_at": now,
     }
-    if not _insert_header(session, header):
-        # A concurrent request placed the same (channel, external_reference) first.
-        existing = _existing_id(session, refs.channel_id, order.external_reference)
-        assert existing is not None
-        return Placed(False, load_order(session, existing, principal))
-    session.execute(_INSERT_GROUPS, groups)
-    session.execute(_INSERT_ITEMS, items)
-    if adjustments:
-        session.execute(_INSERT_ADJUSTMENTS, [{**a, "change_order_id": None} for a in adjustments])
-    if taxes:
-        session.execute(_INSERT_TAXES, [{**x, "adjustment_line_id": None, "change_order_id": None} for x in taxes])
-    session.execute(
-        _INSERT_HISTORY, initial_history(domain.ORDER_LIFECYCLE, order_id, actor=principal.actor, at=now)
+    return recording.Prepared(
+        header, groups, items, adjustments, taxes, demands, principal, refs.account_number, refs.channel_code
     )
-    header["status"] = review_new_order(session, header, items, principal)  # approval rules may hold it
-    # Stock last: position rows stay locked from here to commit, so keep that stretch short.
-    sourcing.reserve_items(session, sourcing.sourcing_for(session, refs.channel_code), demands, now)
-    document = order_document(header, groups, items, adjustments, taxes, refs.account_number, refs.channel_code)
-    emit(
-        session,
-        "order.created",
-        f"order/{order_id}",
-        {
-            "id": str(order_id),
-            "number": header["number"],
-            "status": header["status"],
-            "account": refs.account_number,
-            "account_id": str(refs.account_id),
-            "payments": header["payment_instructions"],
-            "channel": refs.channel_code,
-            "currency": currency,
-            "grand_total": document["totals"]["grand_total"],
-        },
-    )
-    return Placed(True, document)
 
 
 _BUCKETS = {
@@ -411,12 +373,6 @@ _BUCKETS = {
     "quantity_returned": 0,
     "version": 1,
 }
-
-
-def _insert_header(session: Session, header: dict[str, Any]) -> bool:
-    """Insert the order row unless (channel, external_reference) exists; True if inserted."""
-    stmt = _INSERT_HEADER[session.get_bind().dialect.name]
-    return session.execute(stmt, header).first() is not None
 
 
 # Intake's statements are built once: building and hashing them cost more than running them.
@@ -434,17 +390,3 @@ _FIND_PRODUCTS = select(
     _PRODUCT.c.id, _PRODUCT.c.sku, _PRODUCT.c.name, _PRODUCT.c.active, _PRODUCT.c.minimum_quantity,
     _PRODUCT.c.order_multiple, _PRODUCT.c.tax_class,
 ).where(_PRODUCT.c.sku.in_(bindparam("skus", expanding=True)))
-_FIND_EXISTING = select(_ORDER.c.id).where(
-    _ORDER.c.channel_id == bindparam("channel_id"), _ORDER.c.external_reference == bindparam("reference")
-)
-_INSERT_HEADER = {
-    name: ins(_table(OrderSummary))
-    .on_conflict_do_nothing(index_elements=["channel_id", "external_reference"])
-    .returning(_table(OrderSummary).c.id)
-    for name, ins in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
-}
-_INSERT_GROUPS = _table(OrderDeliveryGroupSummary).insert()
-_INSERT_ITEMS = _table(OrderItemSummary).insert()
-_INSERT_ADJUSTMENTS = _table(OrderItemAdjustmentLine).insert()
-_INSERT_TAXES = _table(OrderItemTaxLine).insert()
-_INSERT_HISTORY = _table(StatusHistory).insert()

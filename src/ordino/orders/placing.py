@@ -1,9 +1,10 @@
 """`POST /orders` requests, combined: the orders a server process receives at the same moment are
 placed in one transaction (`kernel.combining`).
 
-One batch is one transaction: one statement claims every Idempotency-Key, each order is placed
-as `intake.place_order` places it alone, one statement stores every answer, and one COMMIT (one
-WAL flush) makes them all durable. Each request gets the answer it would have got alone:
+One batch is one transaction: one statement claims every Idempotency-Key, the orders are placed
+as one after the other would be, their rows written with one statement per table
+(`intake.place_orders`), one statement stores every answer, and one COMMIT (one WAL flush) makes
+them all durable. Each request gets the answer it would have got alone:
 - a replay, or a key used with another body: its own answer, nothing run for it;
 - an order whose channel reserves stock at intake runs in a transaction of its own, after the
   batch: its position rows must stay locked only from its reservation to its own COMMIT;
@@ -64,7 +65,10 @@ def _key(call: PlaceCall) -> tuple[uuid.UUID, str] | None:
 def work(order: OrderIn, principal: Principal, session: Session) -> tuple[int, bytes]:
     """Place one order: 201 with the new order, or 200 with the one placed earlier under the
     same (channel, external reference)."""
-    placed = intake.place_order(session, order, principal)
+    return _answer(intake.place_order(session, order, principal))
+
+
+def _answer(placed: intake.Placed) -> tuple[int, bytes]:
     return (201 if placed.created else 200), dumps(placed.document)
 
 
@@ -88,19 +92,18 @@ def _together(calls: Sequence[PlaceCall], session: Session) -> list[Result | Alo
     out: list[Result | Alone | None] = list(known)
     waiting = {c.order.channel for c, o in zip(calls, out, strict=True) if o is None}
     reserving = sourcing.reserving_channels(session, waiting)
-    answers: dict[int, tuple[int, bytes]] = {}
     for i, call in enumerate(calls):
-        if out[i] is not None:
-            continue
-        if call.order.channel in reserving:
+        if out[i] is None and call.order.channel in reserving:
             out[i] = ALONE
             claims.pop(i, None)
-            continue
-        try:
-            answers[i] = work(call.order, call.principal, session)
-        except Problem as refused:
-            raise _Refused from refused
-        out[i] = Outcome(*answers[i])
+    go = [i for i, o in enumerate(out) if o is None]
+    try:
+        placed = intake.place_orders(session, [(calls[i].order, calls[i].principal) for i in go])
+    except Problem as refused:
+        raise _Refused from refused
+    answers = {i: _answer(p) for i, p in zip(go, placed, strict=True)}
+    for i, answer in answers.items():
+        out[i] = Outcome(*answer)
     keyed = [i for i in answers if i in claims]
     stored = idempotency.store_many(conn, [claims[i] for i in keyed], [answers[i] for i in keyed])
     if any(row_id is None for row_id in stored):  # a request with one of these keys committed first
