@@ -32,7 +32,7 @@ from ordino.orders.schemas import AddressIn, OrderIn, TaxLineIn
 from ordino.orders.service import load_order
 from ordino.pricing import service as pricing
 
-__all__ = ["Placed", "place_order", "place_orders", "prepare"]
+__all__ = ["Known", "Placed", "look_up", "place_order", "place_orders", "prepare"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,23 +44,56 @@ class _Refs:
     products: dict[str, Any]
 
 
-def _resolve(session: Session, order: OrderIn, principal: Principal) -> _Refs:
-    """Look up every reference in one query per table and collect all errors at once."""
+@dataclass(frozen=True, slots=True)
+class Known:
+    """The references of several orders, read at once: accounts by number, channels by code,
+    products by SKU, and the orders placed under (channel id, external reference)."""
+
+    accounts: dict[str, Any]
+    channels: dict[str, Any]
+    products: dict[str, Any]
+    existing: dict[tuple[uuid.UUID, str], uuid.UUID]
+
+
+def look_up(session: Session, orders: Sequence[OrderIn]) -> Known:
+    """One statement per table for every order of a batch."""
+    accounts = {r.number: r for r in session.execute(_FIND_ACCOUNTS, {"numbers": sorted({o.account for o in orders})})}
+    channels = {r.code: r for r in session.execute(_FIND_CHANNELS, {"codes": sorted({o.channel for o in orders})})}
+    skus = sorted({line.sku for o in orders for g in o.delivery_groups for line in g.lines})
+    products = {r.sku: r for r in session.execute(_FIND_PRODUCTS, {"skus": skus})}
+    wanted = {(channels[o.channel].id, o.external_reference) for o in orders if o.channel in channels}
+    existing: dict[tuple[uuid.UUID, str], uuid.UUID] = {}
+    if wanted:
+        found = session.execute(_FIND_PLACED, {"channel_ids": sorted({c for c, _ in wanted}, key=str),
+                                               "references": sorted({r for _, r in wanted})})
+        existing = {(c, r): i for i, c, r in found if (c, r) in wanted}
+    return Known(accounts, channels, products, existing)
+
+
+def _resolve(session: Session, order: OrderIn, principal: Principal, known: Known | None = None) -> _Refs:
+    """Look up every reference in one query per table (or in what `look_up` read for a batch)
+    and collect all errors at once."""
     errors: list[FieldError] = []
     if not is_currency(order.currency):
         errors.append(FieldError("currency", f"'{order.currency}' is not an active ISO 4217 currency"))
-    account = session.execute(_FIND_ACCOUNT, {"number": order.account}).first()
+    if known is not None:
+        account, channel = known.accounts.get(order.account), known.channels.get(order.channel)
+    else:
+        account = session.execute(_FIND_ACCOUNT, {"number": order.account}).first()
+        channel = session.execute(_FIND_CHANNEL, {"code": order.channel}).first()
     if account is None or not principal.sees_account(account.id):
         errors.append(FieldError("account", f"no account '{order.account}'"))
     elif account.status != "active":
         errors.append(FieldError("account", f"account '{order.account}' is {account.status}"))
-    channel = session.execute(_FIND_CHANNEL, {"code": order.channel}).first()
     if channel is None:
         errors.append(FieldError("channel", f"no sales channel '{order.channel}'"))
     elif not channel.active:
         errors.append(FieldError("channel", f"sales channel '{order.channel}' is not active"))
-    skus = {line.sku for g in order.delivery_groups for line in g.lines}
-    products = {row.sku: row for row in session.execute(_FIND_PRODUCTS, {"skus": sorted(skus)})}
+    if known is not None:
+        products = known.products
+    else:
+        skus = {line.sku for g in order.delivery_groups for line in g.lines}
+        products = {row.sku: row for row in session.execute(_FIND_PRODUCTS, {"skus": sorted(skus)})}
     for gi, group in enumerate(order.delivery_groups):
         for li, line in enumerate(group.lines):
             path = f"delivery_groups[{gi}].lines[{li}]"
@@ -159,14 +192,20 @@ def place_order(session: Session, order: OrderIn, principal: Principal) -> Place
 def place_orders(session: Session, orders: Sequence[tuple[OrderIn, Principal]]) -> list[Placed]:
     """Place several orders in the caller's transaction, as one after the other would be, their
     rows written with one statement per table; the first refusal is raised."""
-    return recording.record(session, [prepare(session, order, principal) for order, principal in orders])
+    known = look_up(session, [order for order, _ in orders]) if len(orders) > 1 else None
+    return recording.record(session, [prepare(session, order, principal, known) for order, principal in orders])
 
 
-def prepare(session: Session, order: OrderIn, principal: Principal) -> recording.Prepared | Placed:
+def prepare(
+    session: Session, order: OrderIn, principal: Principal, known: Known | None = None
+) -> recording.Prepared | Placed:
     """Validate, price and tax an order and build its rows (nothing is written); an order already
     placed under (channel, external_reference) is returned as it is."""
-    refs = _resolve(session, order, principal)
-    existing = recording.existing_id(session, refs.channel_id, order.external_reference)
+    refs = _resolve(session, order, principal, known)
+    if known is not None:
+        existing = known.existing.get((refs.channel_id, order.external_reference))
+    else:
+        existing = recording.existing_id(session, refs.channel_id, order.external_reference)
     if existing is not None:
         return Placed(False, load_order(session, existing, principal))
 
@@ -386,6 +425,16 @@ _FIND_ACCOUNT = select(_ACCOUNT.c.id, _ACCOUNT.c.number, _ACCOUNT.c.status).wher
     _ACCOUNT.c.number == bindparam("number")
 )
 _FIND_CHANNEL = select(_CHANNEL.c.id, _CHANNEL.c.code, _CHANNEL.c.active).where(_CHANNEL.c.code == bindparam("code"))
+_FIND_ACCOUNTS = select(_ACCOUNT.c.id, _ACCOUNT.c.number, _ACCOUNT.c.status).where(
+    _ACCOUNT.c.number.in_(bindparam("numbers", expanding=True))
+)
+_FIND_CHANNELS = select(_CHANNEL.c.id, _CHANNEL.c.code, _CHANNEL.c.active).where(
+    _CHANNEL.c.code.in_(bindparam("codes", expanding=True))
+)
+_FIND_PLACED = select(_ORDER.c.id, _ORDER.c.channel_id, _ORDER.c.external_reference).where(
+    _ORDER.c.channel_id.in_(bindparam("channel_ids", expanding=True)),
+    _ORDER.c.external_reference.in_(bindparam("references", expanding=True)),
+)
 _FIND_PRODUCTS = select(
     _PRODUCT.c.id, _PRODUCT.c.sku, _PRODUCT.c.name, _PRODUCT.c.active, _PRODUCT.c.minimum_quantity,
     _PRODUCT.c.order_multiple, _PRODUCT.c.tax_class,
