@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ordino.kernel.db import Database
-from ordino.kernel.numbering import CREDIT_MEMO, INVOICE, ORDER, NumberSeries, Series, next_number
+from ordino.kernel.numbering import CREDIT_MEMO, INVOICE, ORDER, NumberSeries, Series, next_number, next_numbers
 
 AT_2026 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 AT_2027 = datetime(2027, 1, 1, 0, 0, tzinfo=UTC)
@@ -159,3 +159,16 @@ def test_concurrent_order_numbers_are_distinct_on_postgresql(db: Database) -> No
         pytest.skip("concurrency is proven on PostgreSQL with real parallel connections")
     numbers = _in_parallel(20, lambda _: _take(db, ORDER))
     assert sorted(numbers) == [f"SO-{i:06d}" for i in range(1, 21)]
+
+
+@pytest.mark.parametrize("series", [ORDER, INVOICE], ids=["sequence", "counter"])
+def test_a_batch_takes_consecutive_numbers_in_one_go(db: Database, series: Series) -> None:
+    # given one number taken alone
+    first = _take(db, series)
+    # when a batch of three and then one more are taken
+    batch = db.transaction(lambda s: next_numbers(s, series, 3, AT_2026))
+    last = _take(db, series)
+    # then they follow each other, none skipped, none twice
+    prefix = "SO-" if series is ORDER else "INV-2026-"
+    assert [first, *batch, last] == [f"{prefix}{n:06d}" for n in range(1, 6)]
+    assert db.transaction(lambda s: next_numbers(s, series, 0, AT_2026)) == []

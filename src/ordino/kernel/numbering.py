@@ -84,9 +84,7 @@ def next_numbers(session: Session, series: Series, count: int, at: datetime | No
         return []
     bind = session.get_bind()
     if not series.gap_free and bind.dialect.name == "postgresql":
-        values = session.execute(
-            text(f"SELECT nextval('{series.sequence_name()}') FROM generate_series(1, :n)"), {"n": count}
-        ).scalars()
+        values = session.execute(_NEXT_VALUES, {"sequence": series.sequence_name(), "n": count}).scalars()
         return [series.format(int(v), at) for v in sorted(values)]
     ins = pg_insert(NumberSeries) if bind.dialect.name == "postgresql" else sqlite_insert(NumberSeries)
     stmt = ins.values(name=series.counter_name(at), last_value=count).on_conflict_do_update(
@@ -94,3 +92,6 @@ def next_numbers(session: Session, series: Series, count: int, at: datetime | No
     ).returning(NumberSeries.last_value)
     last = int(session.execute(stmt).scalar_one())
     return [series.format(v, at) for v in range(last - count + 1, last + 1)]
+
+
+_NEXT_VALUES = text("SELECT nextval(CAST(:sequence AS regclass)) FROM generate_series(1, :n)")
