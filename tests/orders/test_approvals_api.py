@@ -343,6 +343,18 @@ def test_a_rule_taken_away_no_longer_holds_and_a_role_taken_away_no_longer_decid
     assert _status(db, held["id"]) == ("pending_approval", 1)
 
 
+def test_orders_placed_together_count_only_the_earlier_ones_against_the_limit(db, client, w) -> None:  # type: ignore[no-untyped-def]
+    # given a limit of 500.00 and bob's two orders of 300.00 placed together, in that order
+    _rule(client, w, {"account": "ACME-BER", "kind": "monthly_spend", "name": "Budget", "amount": "500.00",
+                      "currency": "EUR"})
+    bob = Principal(uuid.uuid4(), "bob", Role.BUYER, w.accounts["ACME-BER"], w.contacts["bob"])
+    first, second = (OrderIn.model_validate(order(ref, ("BOLT-M8", 1, "300.00"), shipping="0"))
+                     for ref in ("TOGETHER-1", "TOGETHER-2"))
+    placed = db.transaction(lambda s: intake.place_orders(s, [(first, bob), (second, bob)]))
+    # then the first passes as it would alone (the second does not count for it), the second waits
+    assert [p.document["status"] for p in placed] == ["created", "pending_approval"]
+
+
 def test_two_orders_of_one_buyer_at_once_cannot_both_pass_the_monthly_limit(db, client, w) -> None:  # type: ignore[no-untyped-def]
     if db.dialect != "postgresql":
         pytest.skip("concurrency is proven on PostgreSQL")

@@ -206,8 +206,9 @@ def _rules_for(session: Session, account_id: uuid.UUID) -> list[Rule]:
             for r in rows]
 
 
-def _month_spend(session: Session, header: Mapping[str, Any]) -> dict[str, int]:
-    """The buyer's other orders of this calendar month, not cancelled, summed per currency.
+def _month_spend(session: Session, header: Mapping[str, Any], later: Sequence[uuid.UUID] = ()) -> dict[str, int]:
+    """The buyer's other orders of this calendar month, not cancelled, summed per currency;
+    `later`: orders written in the same transaction but placed after this one, not counted.
 
     The contact's row is locked first, so two orders of one buyer cannot both pass the limit."""
     contact_id = header["buyer_contact_id"]
@@ -215,18 +216,20 @@ def _month_spend(session: Session, header: Mapping[str, Any]) -> dict[str, int]:
     start, end = approval_rules.month_of(header["created_at"])
     rows = session.execute(
         select(ORDER.c.currency, func.sum(ORDER.c.grand_total_amount))
-        .where(ORDER.c.buyer_contact_id == contact_id, ORDER.c.status != "cancelled", ORDER.c.id != header["id"],
-               ORDER.c.created_at >= start, ORDER.c.created_at < end)
+        .where(ORDER.c.buyer_contact_id == contact_id, ORDER.c.status != "cancelled",
+               ORDER.c.id.not_in([header["id"], *later]), ORDER.c.created_at >= start, ORDER.c.created_at < end)
         .group_by(ORDER.c.currency)
     ).all()
     return {currency: int(total) for currency, total in rows}
 
 
 def review_new_order(
-    session: Session, header: Mapping[str, Any], items: Sequence[Mapping[str, Any]], principal: Principal
+    session: Session, header: Mapping[str, Any], items: Sequence[Mapping[str, Any]], principal: Principal,
+    *, later: Sequence[uuid.UUID] = (),
 ) -> str:
     """Intake's hook, after the order's rows are written: refuse a contact without the buyer role,
-    hold the order if the approval rules say so. Returns the order's status."""
+    hold the order if the approval rules say so. Returns the order's status. `later`: orders of the
+    same batch placed after this one (already written), which its monthly spend must not count."""
     if not accounts.may_buy(session, principal):
         raise Forbidden("the contact of this API key does not have the buyer role", slug="not-a-buyer")
     rules = _rules_for(session, header["account_id"])
@@ -241,7 +244,7 @@ def review_new_order(
     )
     if any(approval_rules.spend_rule_applies(rule, facts) for rule in rules):
         facts = OrderFacts(facts.currency, facts.grand_total, facts.buyer_contact_id, facts.skus,
-                           _month_spend(session, header), facts.month)
+                           _month_spend(session, header, later), facts.month)
     reasons = approval_rules.evaluate(rules, facts)
     if not reasons:
         return str(header["status"])

@@ -84,16 +84,18 @@ def record(session: Session, orders: Sequence[Prepared | Placed]) -> list[Placed
         if taxes:
             session.execute(_INSERT_TAXES, taxes)
         session.execute(_INSERT_HISTORY, [
-            initial_history(domain.ORDER_LIFECYCLE, o.header["id"], actor=o.principal.actor, at=now) for o in new
+            initial_history(domain.ORDER_LIFECYCLE, o.header["id"], actor=o.principal.actor, at=o.header["created_at"])
+            for o in new
         ])
-    for o in new:
-        o.header["status"] = review_new_order(session, o.header, o.items, o.principal)  # rules may hold it
+    for n, o in enumerate(new):  # the approval rules may hold it; the batch's later orders do not count
+        later = [p.header["id"] for p in new[n + 1:]]
+        o.header["status"] = review_new_order(session, o.header, o.items, o.principal, later=later)
     sourcings: dict[str, sourcing.Sourcing] = {}
     for o in new:
         if o.channel_code not in sourcings:
             sourcings[o.channel_code] = sourcing.sourcing_for(session, o.channel_code)
         # Stock last: position rows stay locked from here to commit, so keep that stretch short.
-        sourcing.reserve_items(session, sourcings[o.channel_code], o.demands, now)
+        sourcing.reserve_items(session, sourcings[o.channel_code], o.demands, o.header["created_at"])
     documents = {
         o.header["id"]: order_document(o.header, o.groups, o.items, o.adjustments, o.taxes, o.account_number,
                                        o.channel_code)
