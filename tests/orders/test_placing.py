@@ -66,8 +66,8 @@ def test_a_batch_places_each_order_as_if_alone(world: Database) -> None:
     a, b, c = placing.run_calls(world, [call("WEB-1", "k-1"), call("WEB-2"), call("WEB-1", "k-3")])
     # then the first two are placed, and the third finds the first, as it would have alone
     assert [r.status_code for r in (a, b, c) if isinstance(r, Outcome)] == [201, 201, 200]
-    assert (doc(a)["number"], doc(b)["number"], doc(c)["id"]) == ("SO-000001", "SO-000002", doc(a)["id"])
-    assert orders(world) == [("SO-000001", "WEB-1"), ("SO-000002", "WEB-2")]
+    assert doc(c)["id"] == doc(a)["id"]
+    assert [ref for _, ref in orders(world)] == ["WEB-1", "WEB-2"]
     with world.read() as s:
         created = s.execute(select(OutboxEvent.subject).where(OutboxEvent.type == "order.created")).scalars()
         assert sorted(created) == sorted(f"order/{doc(r)['id']}" for r in (a, b))
