@@ -156,7 +156,6 @@ def _catalog_prices(session: Session, order: OrderIn, refs: _Refs, at: datetime)
     )
     if priced.errors:
         raise ValidationFailed([FieldError(_line_field(e.key, e.field), e.message) for e in priced.errors])
-    pricing.consume_coupons(session, priced.applied_coupons)
     return priced
 
 
@@ -400,7 +399,8 @@ def prepare(
         "updated_at": now,
     }
     return recording.Prepared(
-        header, groups, items, adjustments, taxes, demands, principal, refs.account_number, refs.channel_code
+        header, groups, items, adjustments, taxes, demands, principal, refs.account_number, refs.channel_code,
+        priced.applied_coupons if priced is not None else (),
     )
 
 

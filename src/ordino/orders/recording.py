@@ -4,9 +4,9 @@ Orders placed together (`intake.place_orders`, a batch of `POST /orders`) are wr
 statement per table: one takes every number, one inserts every header, one every delivery group,
 one every item, and so on, and one appends every event. Then, order by order, the approval
 rules review each and its stock is reserved (stock last: position rows stay locked from there
-to COMMIT). An order whose (channel, external_reference) another order took first is answered
-with that order when it is placed alone; in a batch, `Collided` is raised, and the batch's
-orders are placed again one by one.
+to COMMIT). An order whose (channel, external_reference) another order took first (a concurrent
+request, or an earlier order of the batch) is answered with that order, as it would be alone; it
+writes nothing, and takes no coupon use: coupons are counted only for the orders written.
 """
 
 from __future__ import annotations
@@ -37,11 +37,7 @@ from ordino.orders.models import (
 )
 from ordino.orders.serialize import order_document
 from ordino.orders.service import load_order
-
-
-class Collided(Exception):
-    """An order of a batch names a (channel, external_reference) already taken: the batch is
-    rolled back and its orders are placed one by one."""
+from ordino.pricing import service as pricing
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +59,7 @@ class Prepared:
     principal: Principal
     account_number: str
     channel_code: str
+    coupons: tuple[str, ...]  # applied by the price books; their uses are counted once it is written
 
 
 def existing_id(session: Session, channel_id: uuid.UUID, external_reference: str) -> uuid.UUID | None:
@@ -79,12 +76,9 @@ def record(session: Session, orders: Sequence[Prepared | Placed]) -> list[Placed
     for order, number in zip(fresh, next_numbers(session, ORDER, len(fresh), now), strict=True):
         order.header["number"] = number
     written = _insert_headers(session, [o.header for o in fresh])
-    if len(fresh) > 1 and len(written) < len(fresh):
-        # Two orders of the batch under one (channel, external_reference), or one placed
-        # meanwhile: the one not written may already have taken coupons while it was priced.
-        # Placed one after the other, it would have found the first and taken nothing.
-        raise Collided
     new = [o for o in fresh if o.header["id"] in written]
+    for o in new:  # only an order that is written takes its coupons' uses
+        pricing.consume_coupons(session, o.coupons)
     if new:
         session.execute(_INSERT_GROUPS, [g for o in new for g in o.groups])
         session.execute(_INSERT_ITEMS, [i for o in new for i in o.items])
