@@ -27,7 +27,7 @@ from ordino.inventory.models import InventoryPosition, InventoryRecord, Inventor
 from ordino.inventory.schemas import InventoryUpdateIn
 from ordino.kernel.db import Database
 from ordino.kernel.errors import Problem
-from ordino.kernel.idempotency import Outcome
+from ordino.kernel.idempotency import Command, Outcome
 from ordino.kernel.outbox import OutboxEvent
 from tests import factories
 
@@ -119,8 +119,10 @@ def _batch(db: Database, round_: int, t: int, lines_of: Callable[[int], list[tup
     answered ("reserved" or the problem's slug, and its lines)."""
     buyers = range(t * BATCH, (t + 1) * BATCH)
     calls = [
-        holds.ReserveCall(API_KEY_ID, f"k{round_}-{i}", "/api/v1/reservations", f"{round_}-{i}".encode(),
-                          f"r{round_}-{i}", [Line(*x) for x in lines_of(i)])
+        holds.ReserveCall(
+            Command(API_KEY_ID, f"k{round_}-{i}", "POST", "/api/v1/reservations", f"{round_}-{i}".encode()),
+            f"r{round_}-{i}", [Line(*x) for x in lines_of(i)],
+        )
         for i in buyers
     ]
     results = holds.run_calls(db, calls)

@@ -16,7 +16,7 @@ from ordino.inventory.ledger import Line
 from ordino.inventory.models import InventoryReservation
 from ordino.kernel.db import Database
 from ordino.kernel.errors import Conflict, FieldError, Problem, ValidationFailed
-from ordino.kernel.idempotency import IdempotencyRecord, Outcome
+from ordino.kernel.idempotency import Command, IdempotencyRecord, Outcome
 from tests import factories
 from tests.inventory.conftest import count, events, positions
 
@@ -38,7 +38,7 @@ def shelf(world, frozen):  # type: ignore[no-untyped-def]
 def call(reference: str, *lines: tuple[str, str, int], key: str | None = None) -> holds.ReserveCall:
     body = orjson.dumps({"reference": reference, "lines": [{"sku": s, "location": c, "quantity": q}
                                                            for s, c, q in lines]})
-    return holds.ReserveCall(API_KEY, key, PATH, body, reference, [Line(*x) for x in lines])
+    return holds.ReserveCall(Command(API_KEY, key, "POST", PATH, body), reference, [Line(*x) for x in lines])
 
 
 def body(result: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from ordino.inventory.models import InventoryPosition
 from ordino.kernel.auth import Principal, Role
 from ordino.kernel.db import Database
 from ordino.kernel.errors import FieldError, ValidationFailed
-from ordino.kernel.idempotency import IdempotencyRecord, Outcome
+from ordino.kernel.idempotency import Command, IdempotencyRecord, Outcome
 from ordino.kernel.outbox import OutboxEvent
 from ordino.orders import placing
 from ordino.orders.models import OrderSummary
@@ -42,7 +42,7 @@ def call(reference: str, key: str | None = None, channel: str = "web", sku: str 
     payload = factories.order_payload(external_reference=reference, channel=channel)
     payload["delivery_groups"][0]["lines"][0]["sku"] = sku
     body = orjson.dumps(payload)
-    return placing.PlaceCall(ADMIN, key, PATH, body, OrderIn.model_validate_json(body))
+    return placing.PlaceCall(Command(ADMIN.key_id, key, "POST", PATH, body), ADMIN, OrderIn.model_validate_json(body))
 
 
 def doc(result: Any) -> dict[str, Any]:

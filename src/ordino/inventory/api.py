@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-from functools import partial
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -30,8 +29,7 @@ from ordino.inventory.schemas import (
 )
 from ordino.kernel import idempotency
 from ordino.kernel.auth import Principal, Role, database, require
-from ordino.kernel.combining import Combiner, combiner
-from ordino.kernel.endpoint import body_schema, parse_body, run_command
+from ordino.kernel.endpoint import body_schema, command, parse_body, run_combined, run_command
 from ordino.kernel.errors import FieldError, ValidationFailed
 from ordino.kernel.http import dumps, etag, json_response, raw_json
 
@@ -266,13 +264,10 @@ async def create_reservation(request: Request, principal: Reserver) -> Response:
     if data.expires_in_seconds is not None and data.expires_at is not None:
         raise ValidationFailed([FieldError("expires_at", "give expires_in_seconds or expires_at, not both")])
     call = holds.ReserveCall(
-        principal.key_id, request.headers.get("idempotency-key"), request.url.path, body, data.reference,
+        command(request, principal, body), data.reference,
         [service.Line(x.sku, x.location, x.quantity) for x in data.lines], data.expires_at, data.expires_in_seconds,
     )
-    db = database(request)
-    batches = combiner(("reservations", db), lambda: Combiner(partial(holds.run_calls, db)))
-    outcome = await batches.submit(call)
-    return raw_json(outcome.body, outcome.status_code, {"Idempotent-Replayed": "true"} if outcome.replayed else {})
+    return await run_combined(request, "reservations", holds.run_calls, call)
 
 
 @router.get("/reservations", summary="List reservations, newest first")

@@ -38,7 +38,7 @@ from ordino.kernel.combining import run_combined
 from ordino.kernel.db import Database
 from ordino.kernel.errors import Conflict
 from ordino.kernel.http import dumps
-from ordino.kernel.idempotency import Claim, Outcome
+from ordino.kernel.idempotency import Command, Outcome
 
 CREATED = 201
 
@@ -47,10 +47,7 @@ CREATED = 201
 class ReserveCall:
     """One `POST /reservations` request, its body validated."""
 
-    api_key_id: uuid.UUID
-    key: str | None  # its Idempotency-Key
-    path: str
-    body: bytes
+    command: Command
     reference: str
     lines: list[Line]
     expires_at: datetime | None = None
@@ -62,20 +59,13 @@ class ReserveCall:
             expires_at = now + timedelta(seconds=self.expires_in_seconds)
         return Wanted(self.reference, self.lines, expires_at)
 
-    def claim(self) -> Claim | None:
-        return None if self.key is None else Claim.of(self.api_key_id, self.key, "POST", self.path, self.body)
-
 
 Result = Outcome | BaseException
 
 
 def run_calls(db: Database, calls: Sequence[ReserveCall]) -> list[Result]:
     """Each call's outcome (status and body) or its problem."""
-    return run_combined(db, calls, key=_key, together=_together, alone=partial(_alone, db))
-
-
-def _key(call: ReserveCall) -> tuple[uuid.UUID, str] | None:
-    return None if call.key is None else (call.api_key_id, call.key)
+    return run_combined(db, calls, key=lambda c: c.command.identity(), together=_together, alone=partial(_alone, db))
 
 
 def _answer(pending: Pending) -> bytes:
@@ -89,16 +79,14 @@ def _alone(db: Database, call: ReserveCall) -> Result:
         return idempotency.Deferred(CREATED, _answer(pending), lambda: _answer(pending) if pending.take() else None)
 
     try:
-        return idempotency.run(
-            db, work, api_key_id=call.api_key_id, key=call.key, method="POST", path=call.path, body=call.body
-        )
+        return call.command.run(db, work)
     except Exception as exc:
         return exc
 
 
 def _together(calls: Sequence[ReserveCall], session: Session) -> list[Result]:
     conn = session.connection()
-    known, claims = idempotency.claim_each(conn, [call.claim for call in calls])
+    known, claims = idempotency.claim_each(conn, [call.command.claim for call in calls])
     out: list[Result | None] = list(known)
 
     go = [i for i, o in enumerate(out) if o is None]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
@@ -14,11 +14,13 @@ from starlette.responses import Response
 
 from ordino.kernel import idempotency
 from ordino.kernel.auth import Principal, database
-from ordino.kernel.combining import command_slots
+from ordino.kernel.combining import Combiner, combiner, command_slots
+from ordino.kernel.db import Database
 from ordino.kernel.errors import FieldError, ValidationFailed, field_path
 from ordino.kernel.http import raw_json
 
 M = TypeVar("M", bound=BaseModel)
+C = TypeVar("C")
 
 
 def parse_body(model: type[M], body: bytes) -> M:
@@ -56,6 +58,13 @@ def body_schema(model: type[BaseModel]) -> dict[str, Any]:
     }
 
 
+def command(request: Request, principal: Principal, body: bytes) -> idempotency.Command:
+    """The request as a state-changing command: its key, Idempotency-Key, method, path and body."""
+    return idempotency.Command(
+        principal.key_id, request.headers.get("idempotency-key"), request.method, request.url.path, body
+    )
+
+
 async def run_command(
     request: Request,
     principal: Principal,
@@ -65,19 +74,23 @@ async def run_command(
 ) -> Response:
     """Run a state-changing command in one transaction under the request's Idempotency-Key.
     `work` answers (status, body), or `idempotency.Deferred` to take contended rows last."""
-    db = database(request)
-    run = partial(
-        idempotency.run,
-        db,
-        work,
-        api_key_id=principal.key_id,
-        key=request.headers.get("idempotency-key"),
-        method=request.method,
-        path=request.url.path,
-        body=body,
-    )
+    run = partial(command(request, principal, body).run, database(request), work)
     outcome = await to_thread.run_sync(run, limiter=command_slots())
     extra = headers(outcome.status_code, outcome.body) if headers else {}
+    return _respond(outcome, extra)
+
+
+async def run_combined(
+    request: Request, use_case: str, run_calls: Callable[[Database, Sequence[C]], Sequence[Any]], call: C
+) -> Response:
+    """Submit `call` to the process's combiner of `use_case` (kernel.combining): it runs with the
+    calls that arrive at the same moment, through `run_calls`, and answers as if alone."""
+    db = database(request)
+    batches: Combiner[C, idempotency.Outcome] = combiner((use_case, db), lambda: Combiner(partial(run_calls, db)))
+    return _respond(await batches.submit(call), {})
+
+
+def _respond(outcome: idempotency.Outcome, extra: dict[str, str]) -> Response:
     if outcome.replayed:
         extra["Idempotent-Replayed"] = "true"
     return raw_json(outcome.body, outcome.status_code, extra)

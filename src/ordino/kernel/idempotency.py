@@ -164,6 +164,30 @@ def run(
 
 
 @dataclass(frozen=True, slots=True)
+class Command:
+    """A state-changing request as idempotency sees it: who sent it, its Idempotency-Key (if
+    any), and what it asked."""
+
+    api_key_id: uuid.UUID
+    key: str | None
+    method: str
+    path: str
+    body: bytes
+
+    def claim(self) -> Claim | None:
+        return None if self.key is None else Claim.of(self.api_key_id, self.key, self.method, self.path, self.body)
+
+    def identity(self) -> tuple[uuid.UUID, str] | None:
+        """What makes two requests the same one retried (None: it has no key)."""
+        return None if self.key is None else (self.api_key_id, self.key)
+
+    def run(self, db: Database, work: Work) -> Outcome:
+        return run(db, work, api_key_id=self.api_key_id, key=self.key, method=self.method, path=self.path,
+                   body=self.body)
+
+
+
+@dataclass(frozen=True, slots=True)
 class Claim:
     """A request's Idempotency-Key, checked, with its request's digest and the key's lock id."""
 

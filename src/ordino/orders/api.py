@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -11,9 +10,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ordino.kernel.auth import Principal, Role, database, require
-from ordino.kernel.combining import Combiner, combiner
-from ordino.kernel.endpoint import body_schema, parse_body
-from ordino.kernel.http import json_response, raw_json
+from ordino.kernel.endpoint import body_schema, command, parse_body, run_combined
+from ordino.kernel.http import json_response
 from ordino.orders import placing, service
 from ordino.orders.schemas import OrderIn
 
@@ -37,11 +35,8 @@ READ = require()
 async def place_order(request: Request, principal: Annotated[Principal, Depends(PLACE)]) -> Response:
     body = await request.body()
     order = parse_body(OrderIn, body)
-    call = placing.PlaceCall(principal, request.headers.get("idempotency-key"), request.url.path, body, order)
-    db = database(request)
-    batches = combiner(("orders", db), lambda: Combiner(partial(placing.run_calls, db)))
-    outcome = await batches.submit(call)
-    return raw_json(outcome.body, outcome.status_code, {"Idempotent-Replayed": "true"} if outcome.replayed else {})
+    call = placing.PlaceCall(command(request, principal, body), principal, order)
+    return await run_combined(request, "orders", placing.run_calls, call)
 
 
 @router.get("/{order_ref}", summary="Get an order by id or number")

@@ -17,7 +17,6 @@ them all durable. Each request gets the answer it would have got alone:
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -32,7 +31,7 @@ from ordino.kernel.combining import ALONE, Alone, run_combined
 from ordino.kernel.db import Database
 from ordino.kernel.errors import Problem
 from ordino.kernel.http import dumps
-from ordino.kernel.idempotency import Claim, Outcome
+from ordino.kernel.idempotency import Command, Outcome
 from ordino.orders import intake
 from ordino.orders.schemas import OrderIn
 
@@ -43,23 +42,14 @@ Result = Outcome | BaseException
 class PlaceCall:
     """One `POST /orders` request, its body validated."""
 
+    command: Command
     principal: Principal
-    key: str | None  # its Idempotency-Key
-    path: str
-    body: bytes
     order: OrderIn
-
-    def claim(self) -> Claim | None:
-        return None if self.key is None else Claim.of(self.principal.key_id, self.key, "POST", self.path, self.body)
 
 
 def run_calls(db: Database, calls: Sequence[PlaceCall]) -> list[Result]:
     """Each call's outcome (status and body) or its problem."""
-    return run_combined(db, calls, key=_key, together=_together, alone=partial(_alone, db))
-
-
-def _key(call: PlaceCall) -> tuple[uuid.UUID, str] | None:
-    return None if call.key is None else (call.principal.key_id, call.key)
+    return run_combined(db, calls, key=lambda c: c.command.identity(), together=_together, alone=partial(_alone, db))
 
 
 def work(order: OrderIn, principal: Principal, session: Session) -> tuple[int, bytes]:
@@ -74,10 +64,7 @@ def _answer(placed: intake.Placed) -> tuple[int, bytes]:
 
 def _alone(db: Database, call: PlaceCall) -> Result:
     try:
-        return idempotency.run(
-            db, partial(work, call.order, call.principal), api_key_id=call.principal.key_id, key=call.key,
-            method="POST", path=call.path, body=call.body,
-        )
+        return call.command.run(db, partial(work, call.order, call.principal))
     except Exception as exc:
         return exc
 
@@ -88,7 +75,7 @@ class _Refused(Exception):
 
 def _together(calls: Sequence[PlaceCall], session: Session) -> list[Result | Alone]:
     conn = session.connection()
-    known, claims = idempotency.claim_each(conn, [call.claim for call in calls])
+    known, claims = idempotency.claim_each(conn, [call.command.claim for call in calls])
     out: list[Result | Alone | None] = list(known)
     waiting = {c.order.channel for c, o in zip(calls, out, strict=True) if o is None}
     reserving = sourcing.reserving_channels(session, waiting)
