@@ -155,9 +155,11 @@ INSERT_IDEMPOTENCY = (
     " response_body, created_at, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ' ON CONFLICT (api_key_id, "key") DO NOTHING RETURNING id'
 )
-SELECT_ACCOUNT = "SELECT id, number, status FROM account WHERE number = ?"
-SELECT_CHANNEL = "SELECT id, code, active FROM sales_channel WHERE code = ?"
-SELECT_EXISTING = "SELECT id FROM order_summary WHERE channel_id = ? AND external_reference = ?"
+SELECT_ACCOUNT = "SELECT id, number, status FROM account WHERE number IN (?)"
+SELECT_CHANNEL = "SELECT id, code, active FROM sales_channel WHERE code IN (?)"
+SELECT_EXISTING = (
+    "SELECT id, channel_id, external_reference FROM order_summary WHERE channel_id IN (?) AND external_reference IN (?)"
+)
 # The approval rules of the account and its ancestors (orders.approvals): the benchmark has none.
 SELECT_APPROVAL_RULES = (
     "WITH RECURSIVE approval_chain(id, parent_id, number, depth) AS"

@@ -56,7 +56,7 @@ class Known:
 
 
 def look_up(session: Session, orders: Sequence[OrderIn]) -> Known:
-    """One statement per table for every order of a batch."""
+    """One statement per table, whatever the number of orders and lines."""
     accounts = {r.number: r for r in session.execute(_FIND_ACCOUNTS, {"numbers": sorted({o.account for o in orders})})}
     channels = {r.code: r for r in session.execute(_FIND_CHANNELS, {"codes": sorted({o.channel for o in orders})})}
     skus = sorted({line.sku for o in orders for g in o.delivery_groups for line in g.lines})
@@ -70,17 +70,12 @@ def look_up(session: Session, orders: Sequence[OrderIn]) -> Known:
     return Known(accounts, channels, products, existing)
 
 
-def _resolve(session: Session, order: OrderIn, principal: Principal, known: Known | None = None) -> _Refs:
-    """Look up every reference in one query per table (or in what `look_up` read for a batch)
-    and collect all errors at once."""
+def _resolve(order: OrderIn, principal: Principal, known: Known) -> _Refs:
+    """Check every reference against what `look_up` read and collect all errors at once."""
     errors: list[FieldError] = []
     if not is_currency(order.currency):
         errors.append(FieldError("currency", f"'{order.currency}' is not an active ISO 4217 currency"))
-    if known is not None:
-        account, channel = known.accounts.get(order.account), known.channels.get(order.channel)
-    else:
-        account = session.execute(_FIND_ACCOUNT, {"number": order.account}).first()
-        channel = session.execute(_FIND_CHANNEL, {"code": order.channel}).first()
+    account, channel = known.accounts.get(order.account), known.channels.get(order.channel)
     if account is None or not principal.sees_account(account.id):
         errors.append(FieldError("account", f"no account '{order.account}'"))
     elif account.status != "active":
@@ -89,11 +84,7 @@ def _resolve(session: Session, order: OrderIn, principal: Principal, known: Know
         errors.append(FieldError("channel", f"no sales channel '{order.channel}'"))
     elif not channel.active:
         errors.append(FieldError("channel", f"sales channel '{order.channel}' is not active"))
-    if known is not None:
-        products = known.products
-    else:
-        skus = {line.sku for g in order.delivery_groups for line in g.lines}
-        products = {row.sku: row for row in session.execute(_FIND_PRODUCTS, {"skus": sorted(skus)})}
+    products = known.products
     for gi, group in enumerate(order.delivery_groups):
         for li, line in enumerate(group.lines):
             path = f"delivery_groups[{gi}].lines[{li}]"
@@ -191,20 +182,15 @@ def place_order(session: Session, order: OrderIn, principal: Principal) -> Place
 def place_orders(session: Session, orders: Sequence[tuple[OrderIn, Principal]]) -> list[Placed]:
     """Place several orders in the caller's transaction, as one after the other would be, their
     rows written with one statement per table; the first refusal is raised."""
-    known = look_up(session, [order for order, _ in orders]) if len(orders) > 1 else None
+    known = look_up(session, [order for order, _ in orders])
     return recording.record(session, [prepare(session, order, principal, known) for order, principal in orders])
 
 
-def prepare(
-    session: Session, order: OrderIn, principal: Principal, known: Known | None = None
-) -> recording.Prepared | Placed:
+def prepare(session: Session, order: OrderIn, principal: Principal, known: Known) -> recording.Prepared | Placed:
     """Validate, price and tax an order and build its rows (nothing is written); an order already
     placed under (channel, external_reference) is returned as it is."""
-    refs = _resolve(session, order, principal, known)
-    if known is not None:
-        existing = known.existing.get((refs.channel_id, order.external_reference))
-    else:
-        existing = recording.existing_id(session, refs.channel_id, order.external_reference)
+    refs = _resolve(order, principal, known)
+    existing = known.existing.get((refs.channel_id, order.external_reference))
     if existing is not None:
         return Placed(False, load_order(session, existing, principal))
 
@@ -421,10 +407,6 @@ def _table(model: Any) -> Table:
 
 
 _ACCOUNT, _CHANNEL, _PRODUCT, _ORDER = (_table(m) for m in (Account, SalesChannel, Product, OrderSummary))
-_FIND_ACCOUNT = select(_ACCOUNT.c.id, _ACCOUNT.c.number, _ACCOUNT.c.status).where(
-    _ACCOUNT.c.number == bindparam("number")
-)
-_FIND_CHANNEL = select(_CHANNEL.c.id, _CHANNEL.c.code, _CHANNEL.c.active).where(_CHANNEL.c.code == bindparam("code"))
 _FIND_ACCOUNTS = select(_ACCOUNT.c.id, _ACCOUNT.c.number, _ACCOUNT.c.status).where(
     _ACCOUNT.c.number.in_(bindparam("numbers", expanding=True))
 )
