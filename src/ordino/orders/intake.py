@@ -8,7 +8,7 @@ together), and the response is built from the rows just written.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -179,11 +179,16 @@ def place_order(session: Session, order: OrderIn, principal: Principal) -> Place
     return placed
 
 
-def place_orders(session: Session, orders: Sequence[tuple[OrderIn, Principal]]) -> list[Placed]:
+def place_orders(
+    session: Session, orders: Sequence[tuple[OrderIn, Principal]],
+    sourcings: Mapping[str, sourcing.Sourcing] | None = None,
+) -> list[Placed]:
     """Place several orders in the caller's transaction, as one after the other would be, their
-    rows written with one statement per table; the first refusal is raised."""
+    rows written with one statement per table; the first refusal is raised. `sourcings`: the
+    sourcing of channels the caller has read already."""
     known = look_up(session, [order for order, _ in orders])
-    return recording.record(session, [prepare(session, order, principal, known) for order, principal in orders])
+    prepared = [prepare(session, order, principal, known) for order, principal in orders]
+    return recording.record(session, prepared, sourcings)
 
 
 def prepare(session: Session, order: OrderIn, principal: Principal, known: Known) -> recording.Prepared | Placed:

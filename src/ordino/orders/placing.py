@@ -85,7 +85,8 @@ def _together(calls: Sequence[PlaceCall], session: Session) -> list[Result | Alo
             claims.pop(i, None)
     go = [i for i, o in enumerate(out) if o is None]
     try:
-        placed = intake.place_orders(session, [(calls[i].order, calls[i].principal) for i in go])
+        placed = intake.place_orders(session, [(calls[i].order, calls[i].principal) for i in go],
+                                     {code: sourcing.NONE for code in waiting - reserving})
     except Problem as refused:
         raise _Refused from refused
     answers = {i: _answer(p) for i, p in zip(go, placed, strict=True)}

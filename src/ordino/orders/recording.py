@@ -12,7 +12,7 @@ writes nothing, and takes no coupon use: coupons are counted only for the orders
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -67,8 +67,11 @@ def existing_id(session: Session, channel_id: uuid.UUID, external_reference: str
     return found.scalar_one_or_none()
 
 
-def record(session: Session, orders: Sequence[Prepared | Placed]) -> list[Placed]:
-    """Write the prepared orders (those already placed stay as they are), in the order given."""
+def record(
+    session: Session, orders: Sequence[Prepared | Placed], sourcings: Mapping[str, sourcing.Sourcing] | None = None
+) -> list[Placed]:
+    """Write the prepared orders (those already placed stay as they are), in the order given.
+    `sourcings`: the sourcing of channels the caller has read already."""
     fresh = [o for o in orders if isinstance(o, Prepared)]
     if not fresh:
         return [cast(Placed, o) for o in orders]
@@ -95,12 +98,12 @@ def record(session: Session, orders: Sequence[Prepared | Placed]) -> list[Placed
     for n, o in enumerate(new):  # the approval rules may hold it; the batch's later orders do not count
         later = [p.header["id"] for p in new[n + 1:]]
         o.header["status"] = review_new_order(session, o.header, o.items, o.principal, later=later)
-    sourcings: dict[str, sourcing.Sourcing] = {}
+    by_channel = dict(sourcings or {})
     for o in new:
-        if o.channel_code not in sourcings:
-            sourcings[o.channel_code] = sourcing.sourcing_for(session, o.channel_code)
+        if o.channel_code not in by_channel:
+            by_channel[o.channel_code] = sourcing.sourcing_for(session, o.channel_code)
         # Stock last: position rows stay locked from here to commit, so keep that stretch short.
-        sourcing.reserve_items(session, sourcings[o.channel_code], o.demands, o.header["created_at"])
+        sourcing.reserve_items(session, by_channel[o.channel_code], o.demands, o.header["created_at"])
     documents = {
         o.header["id"]: order_document(o.header, o.groups, o.items, o.adjustments, o.taxes, o.account_number,
                                        o.channel_code)
