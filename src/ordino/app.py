@@ -17,21 +17,21 @@ from ordino import __version__
 from ordino.accounts.api import router as accounts_router
 from ordino.accounts.apikeys import router as api_keys_router
 from ordino.catalog.api import router as catalog_router
+from ordino.channels.files.api import router as bulk_orders_router
 from ordino.flows.registry import build_dispatcher
 from ordino.fulfillment.api import router as fulfillment_router
 from ordino.inventory.api import router as inventory_router
 from ordino.invoicing.api import router as invoicing_router
-from ordino.invoicing.documents_api import router as documents_router
-from ordino.invoicing.statements_api import router as statements_router
+from ordino.invoicing.documents.api import router as documents_router
+from ordino.invoicing.statements.api import router as statements_router
 from ordino.kernel.auth import ensure_bootstrap_admin
 from ordino.kernel.db import Database
 from ordino.kernel.errors import install_problem_handlers
 from ordino.kernel.http import json_response
 from ordino.orders.api import router as orders_router
-from ordino.orders.approvals_api import router as approvals_router
-from ordino.orders.bulk_api import router as bulk_orders_router
-from ordino.orders.exceptions_api import router as process_exceptions_router
-from ordino.orders.quotes_api import router as quotes_router
+from ordino.orders.approvals.api import router as approvals_router
+from ordino.orders.process_exceptions.api import router as process_exceptions_router
+from ordino.orders.quotes.api import router as quotes_router
 from ordino.payments.api import router as payments_router
 from ordino.pricing.api import router as pricing_router
 from ordino.pricing.fx_api import router as fx_router

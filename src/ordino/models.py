@@ -7,9 +7,10 @@ from ordino.inventory import models as inventory
 from ordino.invoicing import models as invoicing
 from ordino.kernel import auth, idempotency, numbering, outbox, statemachine
 from ordino.kernel.db import Base
-from ordino.orders import buying_models as buying
-from ordino.orders import exception_models as process_exceptions
 from ordino.orders import models as orders
+from ordino.orders.approvals import models as approvals
+from ordino.orders.process_exceptions import models as process_exceptions
+from ordino.orders.quotes import models as quotes
 from ordino.payments import models as payments
 from ordino.pricing import models as pricing
 from ordino.tax import models as tax
@@ -17,6 +18,6 @@ from ordino.tax import models as tax
 metadata = Base.metadata
 
 __all__ = [
-    "accounts", "auth", "buying", "catalog", "fulfillment", "idempotency", "inventory", "invoicing", "metadata",
-    "numbering", "orders", "outbox", "payments", "pricing", "process_exceptions", "statemachine", "tax",
+    "accounts", "approvals", "auth", "catalog", "fulfillment", "idempotency", "inventory", "invoicing", "metadata",
+    "numbering", "orders", "outbox", "payments", "pricing", "process_exceptions", "quotes", "statemachine", "tax",
 ]

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import func, select
 
 from ordino.catalog.models import Location
-from ordino.fulfillment import allocation
 from ordino.fulfillment.handlers import ROUTE_ARRIVED_STOCK, ROUTE_NEW_ORDERS
 from ordino.fulfillment.models import FulfillmentOrder, FulfillmentOrderItem, RoutingDecision
+from ordino.fulfillment.routing import allocation
 from ordino.inventory.models import InventoryPosition, InventoryReservation
 from ordino.kernel.auth import Principal, Role
 from ordino.kernel.db import Database

@@ -16,7 +16,7 @@ from ordino.fulfillment.models import FulfillmentOrder, FulfillmentOrderItem
 from ordino.fulfillment.schemas import ShipIn
 from ordino.kernel.db import Database
 from ordino.kernel.errors import Conflict
-from ordino.orders.exception_models import ProcessException
+from ordino.orders.process_exceptions.models import ProcessException
 from tests.fulfillment.conftest import STAFF, place, positions, stock
 
 

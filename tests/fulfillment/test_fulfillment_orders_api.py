@@ -13,7 +13,7 @@ from ordino.kernel.auth import Role
 from ordino.kernel.db import Database
 from ordino.kernel.outbox import OutboxEvent
 from ordino.kernel.statemachine import StatusHistory
-from ordino.orders.exception_models import ProcessException
+from ordino.orders.process_exceptions.models import ProcessException
 from tests.conftest import api_key
 from tests.fulfillment.conftest import (
     buckets,

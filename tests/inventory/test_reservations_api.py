@@ -48,7 +48,7 @@ def test_same_idempotency_key_reserves_once(world, client, admin) -> None:  # ty
     assert count(world, InventoryReservation) == 1
 
 
-def test_out_of_stock_is_a_409_problem(world, client, admin) -> None:  # type: ignore[no-untyped-def]
+def test_out_of_stock_is_a_409_problem(world, client, admin, frozen) -> None:  # type: ignore[no-untyped-def]
     factories.position(world, on_hand=2)
     r = client.post(URL, json=hold(expires_at="2026-12-01T00:00:00Z", expires_in_seconds=None), headers=admin)
     assert r.status_code == 409
@@ -66,7 +66,7 @@ def test_out_of_stock_is_a_409_problem(world, client, admin) -> None:  # type: i
     )
 
 
-def test_payload_refusals(world, client, admin) -> None:  # type: ignore[no-untyped-def]
+def test_payload_refusals(world, client, admin, frozen) -> None:  # type: ignore[no-untyped-def]
     both = client.post(URL, json=hold(expires_at="2026-12-01T00:00:00Z"), headers=admin)
     assert both.json()["errors"] == [
         {"field": "expires_at", "message": "give expires_in_seconds or expires_at, not both"}

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from lxml import etree  # type: ignore[import-untyped]
 
-from ordino.invoicing.document import (
+from ordino.invoicing.documents.domain import (
     Address,
     AllowanceCharge,
     BankAccount,

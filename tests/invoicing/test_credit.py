@@ -13,10 +13,10 @@ from ordino.accounts.models import Account
 from ordino.fulfillment.handlers import ROUTE_NEW_ORDERS
 from ordino.fulfillment.models import FulfillmentOrder
 from ordino.invoicing import handlers as invoicing_handlers
-from ordino.invoicing.statements import bucket
+from ordino.invoicing.statements.service import bucket
 from ordino.kernel.db import Database
 from ordino.kernel.worker import Dispatcher
-from ordino.orders.approvals import after_approval
+from ordino.orders.approvals.service import after_approval
 from ordino.orders.models import OrderSummary
 from tests import factories
 from tests.invoicing.support import (  # noqa: F401

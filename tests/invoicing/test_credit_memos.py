@@ -16,7 +16,7 @@ from ordino.invoicing.models import CreditMemo, CreditMemoLine
 from ordino.invoicing.schemas import CreditMemoIn
 from ordino.kernel.db import Database
 from ordino.kernel.errors import Conflict
-from ordino.orders.exception_models import ProcessException
+from ordino.orders.process_exceptions.models import ProcessException
 from tests.invoicing.support import (  # noqa: F401
     CARD,
     STAFF,

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from ordino.invoicing import service
 from ordino.invoicing.models import Invoice, PaymentApplication
 from ordino.kernel.db import Database
-from ordino.orders.exception_models import ProcessException
+from ordino.orders.process_exceptions.models import ProcessException
 from ordino.payments.gateway import HttpGateway
 from ordino.payments.models import OrderPaymentSummary, PaymentMethod
 from tests.invoicing.support import (  # noqa: F401

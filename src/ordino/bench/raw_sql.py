@@ -162,16 +162,16 @@ SELECT_EXISTING = (
 )
 # The approval rules of the account and its ancestors (orders.approvals): the benchmark has none.
 SELECT_APPROVAL_RULES = (
-    "WITH RECURSIVE approval_chain(id, parent_id, number, depth) AS"
+    "WITH RECURSIVE account_chain(id, parent_id, number, depth) AS"
     " (SELECT account.id AS id, account.parent_id AS parent_id, account.number AS number, ? AS depth"
     " FROM account WHERE account.id = ?"
     " UNION ALL SELECT parent.id AS id, parent.parent_id AS parent_id, parent.number AS number,"
-    " approval_chain.depth + ? AS anon_1 FROM account AS parent, approval_chain"
-    " WHERE parent.id = approval_chain.parent_id AND approval_chain.depth < ?)"
+    " account_chain.depth + ? AS anon_1 FROM account AS parent, account_chain"
+    " WHERE parent.id = account_chain.parent_id AND account_chain.depth < ?)"
     " SELECT approval_rule.id, approval_rule.kind, approval_rule.name, approval_rule.amount, approval_rule.currency,"
-    " approval_rule.contact_id, approval_rule.skus, approval_chain.number"
-    " FROM approval_rule JOIN approval_chain ON approval_chain.id = approval_rule.account_id"
-    " WHERE approval_rule.active IS {true} ORDER BY approval_chain.depth, approval_rule.id"
+    " approval_rule.contact_id, approval_rule.skus, account_chain.number"
+    " FROM approval_rule JOIN account_chain ON account_chain.id = approval_rule.account_id"
+    " WHERE approval_rule.active IS {true} ORDER BY account_chain.depth, approval_rule.id"
 )
 # The channel's sourcing (inventory.sourcing): the benchmark channel has none, so nothing is reserved.
 SELECT_SOURCING = "SELECT mode, target_code FROM channel_sourcing WHERE channel_code = ?"

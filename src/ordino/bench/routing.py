@@ -32,8 +32,7 @@ from typing import Any
 import numpy as np
 
 from ordino.catalog.places import PLACES, Place
-from ordino.fulfillment.geo import GeoPoint
-from ordino.fulfillment.routing import (
+from ordino.fulfillment.routing.domain import (
     CandidateLocation,
     OrderLine,
     RoutingPlan,
@@ -41,8 +40,9 @@ from ordino.fulfillment.routing import (
     plan_violations,
     route,
 )
-from ordino.fulfillment.routing_milp import solve_milp
-from ordino.fulfillment.routing_model import build_problem
+from ordino.fulfillment.routing.geo import GeoPoint
+from ordino.fulfillment.routing.milp import solve_milp
+from ordino.fulfillment.routing.model import build_problem
 
 EUROPE = tuple(p for p in PLACES if p.country in {"DE", "FR", "NL", "IT", "ES", "PL", "AT", "CH", "SE", "GB"})
 SKUS = 2_000

@@ -10,8 +10,8 @@ from ordino.invoicing import handlers as invoicing_handlers
 from ordino.invoicing import service as invoicing
 from ordino.kernel.db import Database
 from ordino.kernel.worker import Dispatcher, Periodic, Registration
-from ordino.orders import quotes
-from ordino.orders.approvals import after_approval, unless_held
+from ordino.orders.approvals.service import after_approval, unless_held
+from ordino.orders.quotes import service as quotes
 from ordino.payments import handlers as payments_handlers
 from ordino.payments import service as payments
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ordino.catalog.models import Location
 from ordino.fulfillment.domain import FO_STATUSES, available_actions
 from ordino.fulfillment.models import FulfillmentOrder, FulfillmentOrderItem, RoutingDecision, Shipment, ShipmentItem
-from ordino.fulfillment.routing_service import GROUP, ITEM, ORDER, order_ref
+from ordino.fulfillment.routing.service import GROUP, ITEM, ORDER, order_ref
 from ordino.kernel.auth import Principal
 from ordino.kernel.errors import FieldError, NotFound, ValidationFailed
 from ordino.kernel.http import page, paginate

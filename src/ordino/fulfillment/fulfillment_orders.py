@@ -23,12 +23,12 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from ordino.fulfillment.allocation import count_attempt, route_order
 from ordino.fulfillment.documents import FO, FOI, SHIPMENT, SHIPMENT_ITEM, find_fulfillment_order, fulfillment_order_doc
 from ordino.fulfillment.domain import FULFILLMENT_ORDER_LIFECYCLE, SHIPMENT_LIFECYCLE, available_actions
 from ordino.fulfillment.items import change_buckets, follow_shipments, touch_order
-from ordino.fulfillment.policies import channel_routing
-from ordino.fulfillment.routing_service import order_ref
+from ordino.fulfillment.routing.allocation import count_attempt, route_order
+from ordino.fulfillment.routing.policies import channel_routing
+from ordino.fulfillment.routing.service import order_ref
 from ordino.fulfillment.schemas import DeliverIn, ShipIn
 from ordino.inventory import groups as capacity
 from ordino.inventory import service as inventory
@@ -38,7 +38,7 @@ from ordino.kernel.auth import Principal
 from ordino.kernel.errors import Conflict, FieldError, ValidationFailed
 from ordino.kernel.ids import new_id
 from ordino.kernel.statemachine import StatusHistory, apply, initial_history
-from ordino.orders.exceptions import raise_process_exception
+from ordino.orders.process_exceptions.service import raise_process_exception
 
 RES = cast(Table, InventoryReservation.__table__)
 LIFECYCLE = FULFILLMENT_ORDER_LIFECYCLE

@@ -16,10 +16,10 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ordino.fulfillment.allocation import route_order
 from ordino.fulfillment.items import set_order_status
 from ordino.fulfillment.models import RoutingDecision
-from ordino.fulfillment.routing_service import ROUTABLE, order_ref
+from ordino.fulfillment.routing.allocation import route_order
+from ordino.fulfillment.routing.service import ROUTABLE, order_ref
 from ordino.kernel.errors import NotFound
 from ordino.kernel.ids import parse_id
 from ordino.kernel.worker import Event, Registration

@@ -6,7 +6,6 @@ The code lives in `routing_service` (planning, reads), `allocation` (routing for
 
 from __future__ import annotations
 
-from ordino.fulfillment.allocation import GroupOutcome, route_now, route_order
 from ordino.fulfillment.documents import (
     FulfillmentOrderFilter,
     fulfillment_order_doc,
@@ -14,8 +13,9 @@ from ordino.fulfillment.documents import (
     routing_decisions,
 )
 from ordino.fulfillment.fulfillment_orders import advance, cancel, deliver, reject, ship
-from ordino.fulfillment.policies import get_policy, put_policy
-from ordino.fulfillment.routing_service import preview
+from ordino.fulfillment.routing.allocation import GroupOutcome, route_now, route_order
+from ordino.fulfillment.routing.policies import get_policy, put_policy
+from ordino.fulfillment.routing.service import preview
 
 __all__ = [
     "FulfillmentOrderFilter", "GroupOutcome", "advance", "cancel", "deliver", "fulfillment_order_doc", "get_policy",

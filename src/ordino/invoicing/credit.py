@@ -23,11 +23,12 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ordino.accounts.models import Account
+from ordino.accounts.tree import subtree
 from ordino.invoicing.domain import OPEN_INVOICE_STATUSES
 from ordino.invoicing.models import Invoice
 from ordino.kernel.money import format_minor
-from ordino.orders.approval_rules import Reason
-from ordino.orders.approvals import hold_for_approval, subtree
+from ordino.orders.approvals.domain import Reason
+from ordino.orders.approvals.service import hold_for_approval
 from ordino.orders.models import OrderSummary
 
 # Orders whose amounts count towards exposure: accepted and not finished.

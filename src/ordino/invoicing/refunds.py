@@ -35,7 +35,7 @@ from ordino.kernel.errors import Problem
 from ordino.kernel.ids import new_id
 from ordino.kernel.money import format_minor
 from ordino.kernel.statemachine import apply
-from ordino.orders.exceptions import raise_process_exception
+from ordino.orders.process_exceptions.service import raise_process_exception
 from ordino.payments import service as payments
 from ordino.payments.gateway import Gateways
 from ordino.payments.models import Payment

@@ -12,7 +12,8 @@ from starlette.responses import Response
 from ordino.kernel.auth import Principal, Role, database, require
 from ordino.kernel.endpoint import body_schema, command, parse_body, run_combined
 from ordino.kernel.http import json_response
-from ordino.orders import placing, service
+from ordino.orders import placing
+from ordino.orders import reads as service
 from ordino.orders.schemas import OrderIn
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"])

@@ -27,9 +27,9 @@ from ordino.kernel.ids import new_id
 from ordino.kernel.money import MAX_MINOR, MoneyError, exponent_of, is_currency, parse_amount
 from ordino.orders import domain, recording, taxing
 from ordino.orders.models import OrderSummary
+from ordino.orders.reads import load_order
 from ordino.orders.recording import Placed
 from ordino.orders.schemas import AddressIn, OrderIn, TaxLineIn
-from ordino.orders.service import load_order
 from ordino.pricing import service as pricing
 
 __all__ = ["Known", "Placed", "look_up", "place_order", "place_orders", "prepare"]

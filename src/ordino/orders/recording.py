@@ -27,7 +27,7 @@ from ordino.kernel.numbering import ORDER, next_numbers
 from ordino.kernel.outbox import emit_many, event_row
 from ordino.kernel.statemachine import StatusHistory, initial_history
 from ordino.orders import domain
-from ordino.orders.approvals import review_new_order
+from ordino.orders.approvals.service import review_new_order
 from ordino.orders.models import (
     OrderDeliveryGroupSummary,
     OrderItemAdjustmentLine,
@@ -35,8 +35,8 @@ from ordino.orders.models import (
     OrderItemTaxLine,
     OrderSummary,
 )
+from ordino.orders.reads import load_order
 from ordino.orders.serialize import order_document
-from ordino.orders.service import load_order
 from ordino.pricing import service as pricing
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
 from ordino.kernel.schema import (
     AwareDatetime,
@@ -23,6 +23,27 @@ from ordino.kernel.schema import (
 from ordino.orders.domain import looks_like_card_number
 
 MAX_LINES = 10_000
+
+# Shared by the B2B payloads (approvals, quotes).
+AccountNumber = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+Sku = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Note = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+LongNote = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+def not_null(value: object) -> object:
+    if value is None:
+        raise ValueError("may not be null; leave the field out to keep its value")
+    return value
+
+
+def not_negative(value: Decimal) -> Decimal:
+    if value < 0:
+        raise ValueError("cannot be negative")
+    return value
+
+
+Amount = Annotated[DecimalText, AfterValidator(not_negative)]
 
 
 class AddressIn(Strict):

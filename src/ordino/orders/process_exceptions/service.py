@@ -1,0 +1,282 @@
+"""Process exceptions: raise them, move them through their lifecycle, read them.
+
+The order summary's `active_process_exception_count` stays exact under concurrency: a status
+change is one conditional `UPDATE … WHERE status = :before`, and only the transaction whose
+update took the row changes the count, by one statement `count ± 1`. Raising with a `dedup_key`
+that exists already returns the existing exception and counts nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Table, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from ordino.kernel import clock
+from ordino.kernel.auth import Principal
+from ordino.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from ordino.kernel.http import page, paginate
+from ordino.kernel.ids import new_id, parse_id
+from ordino.kernel.outbox import emit
+from ordino.kernel.statemachine import Lifecycle, StatusHistory, apply, initial_history
+from ordino.orders.models import OrderSummary
+from ordino.orders.process_exceptions.models import ACTIVE_STATUSES, CATEGORIES, SEVERITIES, STATUSES, ProcessException
+
+PROCESS_EXCEPTION_LIFECYCLE = Lifecycle.build(
+    "process_exception",
+    states=STATUSES,
+    initial="new",
+    table=[
+        ("triage", ["new", "paused"], "triaged"),
+        ("pause", ["new", "triaged"], "paused"),
+        ("ignore", ACTIVE_STATUSES, "ignored"),
+        ("void", ACTIVE_STATUSES, "voided"),
+        ("resolve", ACTIVE_STATUSES, "resolved"),
+    ],
+    terminal=("ignored", "voided", "resolved"),
+)
+ACTIONS = tuple(PROCESS_EXCEPTION_LIFECYCLE.transitions)
+
+PE = cast(Table, ProcessException.__table__)
+ORDER = cast(Table, OrderSummary.__table__)
+Doc = dict[str, Any]
+
+
+def _rowcount(session: Session, stmt: Any) -> int:
+    return cast(CursorResult[Any], session.execute(stmt)).rowcount
+
+
+def _count_change(session: Session, order_id: uuid.UUID | None, delta: int) -> None:
+    if order_id is None:
+        return
+    count = ORDER.c.active_process_exception_count
+    stmt = update(ORDER).where(ORDER.c.id == order_id).values(active_process_exception_count=count + delta)
+    if delta < 0:
+        stmt = stmt.where(count >= -delta)
+    if _rowcount(session, stmt) != 1:
+        raise AssertionError(f"order {order_id}: the active process exception count would go negative")
+
+
+def raise_process_exception(
+    session: Session,
+    *,
+    category: str,
+    message: str,
+    attached_to_type: str,
+    attached_to_id: uuid.UUID,
+    order_summary_id: uuid.UUID | None = None,
+    severity: str = "high",
+    priority: int = 3,
+    description: str | None = None,
+    dedup_key: str | None = None,
+    actor: str | None = None,
+) -> uuid.UUID:
+    """Record a process exception (status New) in the caller's transaction; returns its id.
+
+    Emits `process_exception.created`. With a `dedup_key` already used, returns that exception's id
+    and writes nothing."""
+    if category not in CATEGORIES:
+        raise ValueError(f"category must be one of {', '.join(CATEGORIES)}")
+    if severity not in SEVERITIES:
+        raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}")
+    if not 1 <= priority <= 5:
+        raise ValueError("priority must be between 1 and 5")
+    now = clock.now()
+    exception_id = new_id()
+    row: dict[str, Any] = {
+        "id": exception_id,
+        "category": category,
+        "severity": severity,
+        "priority": priority,
+        "status": PROCESS_EXCEPTION_LIFECYCLE.initial,
+        "message": message[:2000],
+        "description": description[:4000] if description else None,
+        "attached_to_type": attached_to_type,
+        "attached_to_id": attached_to_id,
+        "order_summary_id": order_summary_id,
+        "dedup_key": dedup_key,
+        "version": 1,
+        "created_by": actor,
+        "created_at": now,
+        "updated_at": now,
+    }
+    ins = pg_insert(PE) if session.get_bind().dialect.name == "postgresql" else sqlite_insert(PE)
+    stmt = ins.values(row)
+    if dedup_key is not None:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["dedup_key"])
+    inserted = session.execute(stmt.returning(PE.c.id)).scalar_one_or_none()
+    if inserted is None:
+        return cast(uuid.UUID, session.execute(select(PE.c.id).where(PE.c.dedup_key == dedup_key)).scalar_one())
+    session.execute(
+        insert(StatusHistory), [initial_history(PROCESS_EXCEPTION_LIFECYCLE, exception_id, actor=actor, at=now)]
+    )
+    _count_change(session, order_summary_id, +1)
+    emit(
+        session,
+        "process_exception.created",
+        f"process_exception/{row['id']}",
+        {
+            "id": str(row["id"]),
+            "category": category,
+            "severity": severity,
+            "priority": priority,
+            "message": row["message"],
+            "attached_to": {"type": attached_to_type, "id": str(attached_to_id)},
+            "order_id": str(order_summary_id) if order_summary_id else None,
+        },
+    )
+    return cast(uuid.UUID, row["id"])
+
+
+@dataclass(slots=True)
+class _Record:
+    id: uuid.UUID
+    status: str
+
+
+def transition(
+    session: Session, exception_id: uuid.UUID, action: str, *, actor: str | None = None, reason: str | None = None
+) -> str:
+    """Move a process exception by `action` (triage, pause, ignore, void, resolve); returns the new
+    status. 409 for an action its status does not allow, with nothing written."""
+    if action not in PROCESS_EXCEPTION_LIFECYCLE.transitions:
+        raise NotFound(f"no action '{action}' on process exceptions")
+    current = session.execute(
+        select(PE.c.status, PE.c.order_summary_id).where(PE.c.id == exception_id)
+    ).first()
+    if current is None:
+        raise NotFound("process exception not found")
+    record = _Record(exception_id, current.status)
+    after = apply(session, PROCESS_EXCEPTION_LIFECYCLE, record, action, actor=actor, reason=reason)
+    changed = _rowcount(
+        session,
+        update(PE)
+        .where(PE.c.id == exception_id, PE.c.status == current.status)
+        .values(status=after, version=PE.c.version + 1, updated_at=clock.now()),
+    )
+    if changed != 1:
+        raise Conflict(
+            "the process exception was changed at the same time; reload it and try again",
+            slug="concurrent-change",
+        )
+    was_active, is_active = current.status in ACTIVE_STATUSES, after in ACTIVE_STATUSES
+    if was_active != is_active:
+        _count_change(session, current.order_summary_id, +1 if is_active else -1)
+    return after
+
+
+# ------------------------------------------------------------------------------------------------
+# Reads
+
+
+def _columns() -> tuple[Any, ...]:
+    return (*PE.c, ORDER.c.number.label("order_number"), ORDER.c.account_id.label("account_id"))
+
+
+def _base() -> Any:
+    return select(*_columns()).select_from(PE.outerjoin(ORDER, ORDER.c.id == PE.c.order_summary_id))
+
+
+def exception_doc(row: Any) -> Doc:
+    return {
+        "id": row.id,
+        "category": row.category,
+        "severity": row.severity,
+        "priority": row.priority,
+        "status": row.status,
+        "active": row.status in ACTIVE_STATUSES,
+        "available_actions": PROCESS_EXCEPTION_LIFECYCLE.actions_from(row.status),
+        "message": row.message,
+        "description": row.description,
+        "attached_to": {"type": row.attached_to_type, "id": row.attached_to_id},
+        "order": {"id": row.order_summary_id, "number": row.order_number} if row.order_summary_id else None,
+        "version": row.version,
+        "created_by": row.created_by,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+
+
+def _visible(principal: Principal, row: Any) -> bool:
+    return principal.account_id is None or (row.order_summary_id is not None and principal.sees_account(row.account_id))
+
+
+def get_exception(session: Session, ref: str | uuid.UUID, principal: Principal) -> Doc:
+    exception_id = ref if isinstance(ref, uuid.UUID) else parse_id(ref)
+    if exception_id is None:
+        raise NotFound("process exception not found")
+    row = session.execute(_base().where(PE.c.id == exception_id)).first()
+    if row is None or not _visible(principal, row):
+        raise NotFound("process exception not found")
+    doc = exception_doc(row)
+    history = session.execute(
+        select(StatusHistory.from_status, StatusHistory.to_status, StatusHistory.action, StatusHistory.reason,
+               StatusHistory.actor, StatusHistory.at)
+        .where(StatusHistory.entity_type == PROCESS_EXCEPTION_LIFECYCLE.entity, StatusHistory.entity_id == exception_id)
+        .order_by(StatusHistory.at, StatusHistory.id)
+    ).all()
+    doc["history"] = [
+        {"from_status": h.from_status, "to_status": h.to_status, "action": h.action, "reason": h.reason,
+         "actor": h.actor, "at": h.at}
+        for h in history
+    ]
+    return doc
+
+
+@dataclass(frozen=True, slots=True)
+class ExceptionFilter:
+    status: str | None = None
+    category: str | None = None
+    severity: str | None = None
+    order: str | None = None  # an order id or number
+    active: bool | None = None
+
+
+def _order_id(session: Session, ref: str) -> uuid.UUID | None:
+    found = parse_id(ref)
+    if found is not None:
+        return found
+    return session.execute(select(ORDER.c.id).where(ORDER.c.number == ref)).scalar_one_or_none()
+
+
+def list_exceptions(
+    session: Session, principal: Principal, f: ExceptionFilter, limit: int, cursor: str | None
+) -> Doc:
+    errors = []
+    if f.status is not None and f.status not in STATUSES:
+        errors.append(FieldError("status", f"must be one of {', '.join(STATUSES)}"))
+    if f.category is not None and f.category not in CATEGORIES:
+        errors.append(FieldError("category", f"must be one of {', '.join(CATEGORIES)}"))
+    if f.severity is not None and f.severity not in SEVERITIES:
+        errors.append(FieldError("severity", f"must be one of {', '.join(SEVERITIES)}"))
+    if errors:
+        raise ValidationFailed(errors)
+    stmt = _base()
+    if f.status is not None:
+        stmt = stmt.where(PE.c.status == f.status)
+    if f.active is not None:
+        stmt = stmt.where(PE.c.status.in_(ACTIVE_STATUSES) if f.active else PE.c.status.not_in(ACTIVE_STATUSES))
+    if f.category is not None:
+        stmt = stmt.where(PE.c.category == f.category)
+    if f.severity is not None:
+        stmt = stmt.where(PE.c.severity == f.severity)
+    if f.order is not None:
+        order_id = _order_id(session, f.order)
+        if order_id is None:
+            return page([], [], limit)
+        stmt = stmt.where(PE.c.order_summary_id == order_id)
+    if principal.account_id is not None:
+        stmt = stmt.where(ORDER.c.account_id == principal.account_id)
+    rows = session.execute(paginate(stmt, ProcessException.id, limit, cursor)).all()
+    return page([exception_doc(r) for r in rows], [r.id for r in rows], limit)
+
+
+def exceptions_of(session: Session, order_id: uuid.UUID) -> list[Doc]:
+    """Every process exception of an order, oldest first."""
+    rows = session.execute(_base().where(PE.c.order_summary_id == order_id).order_by(PE.c.id)).all()
+    return [exception_doc(r) for r in rows]
