@@ -26,8 +26,8 @@ from ordino.invoicing.documents.api import router as documents_router
 from ordino.invoicing.statements.api import router as statements_router
 from ordino.kernel.auth import ensure_bootstrap_admin
 from ordino.kernel.db import Database
-from ordino.kernel.errors import install_problem_handlers
 from ordino.kernel.http import json_response
+from ordino.kernel.problem_handlers import install_problem_handlers
 from ordino.orders.api import router as orders_router
 from ordino.orders.approvals.api import router as approvals_router
 from ordino.orders.process_exceptions.api import router as process_exceptions_router

@@ -19,9 +19,9 @@ from ordino.kernel.errors import (
     PreconditionRequired,
     ValidationFailed,
     field_path,
-    install_problem_handlers,
 )
 from ordino.kernel.http import check_if_match, decode_cursor, encode_cursor
+from ordino.kernel.problem_handlers import install_problem_handlers
 from ordino.orders.models import OrderSummary
 from tests import factories
 from tests.conftest import api_key

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from ordino.kernel import clock
 from ordino.kernel.db import Database
-from ordino.kernel.errors import PROBLEM_BASE, Conflict, problem_response
+from ordino.kernel.errors import PROBLEM_BASE, Conflict
 from ordino.kernel.outbox import OutboxEvent
+from ordino.kernel.problem_handlers import problem_response
 from ordino.kernel.statemachine import Lifecycle, StatusHistory, apply
 from ordino.orders.domain import ORDER_LIFECYCLE
 from ordino.orders.models import OrderSummary

@@ -8,7 +8,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from ordino.kernel.statemachine import Lifecycle
+from ordino.kernel.lifecycle import Lifecycle
 
 # ------------------------------------------------------------------------------------------------
 # Lifecycles

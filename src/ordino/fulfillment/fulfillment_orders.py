@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, bindparam, func, insert, select, update
+from sqlalchemy import CursorResult, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ordino.fulfillment.documents import FO, FOI, SHIPMENT, SHIPMENT_ITEM, find_fulfillment_order, fulfillment_order_doc
@@ -31,8 +31,8 @@ from ordino.fulfillment.routing.policies import channel_routing
 from ordino.fulfillment.routing.service import order_ref
 from ordino.fulfillment.schemas import DeliverIn, ShipIn
 from ordino.inventory import groups as capacity
+from ordino.inventory import reads as inventory_reads
 from ordino.inventory import service as inventory
-from ordino.inventory.models import InventoryReservation
 from ordino.kernel import clock
 from ordino.kernel.auth import Principal
 from ordino.kernel.errors import Conflict, FieldError, ValidationFailed
@@ -40,7 +40,6 @@ from ordino.kernel.ids import new_id
 from ordino.kernel.statemachine import StatusHistory, apply, initial_history
 from ordino.orders.process_exceptions.service import raise_process_exception
 
-RES = cast(Table, InventoryReservation.__table__)
 LIFECYCLE = FULFILLMENT_ORDER_LIFECYCLE
 Doc = dict[str, Any]
 
@@ -248,14 +247,7 @@ def _take_back(session: Session, fo: Any) -> int:
     if not items:
         return 0
     refs = [str(i.order_item_summary_id) for i in items]
-    held = {
-        (r.reference, r.sku): int(r.units)
-        for r in session.execute(
-            select(RES.c.reference, RES.c.sku, func.sum(RES.c.open_quantity).label("units"))
-            .where(RES.c.reference.in_(refs), RES.c.location_id == fo.location_id, RES.c.status == "active")
-            .group_by(RES.c.reference, RES.c.sku)
-        )
-    }
+    held = inventory_reads.open_at(session, refs, fo.location_id)
     for item in sorted(items, key=lambda i: i.order_item_summary_id):
         reference = str(item.order_item_summary_id)
         units = min(_remaining(item), held.get((reference, item.sku), 0))

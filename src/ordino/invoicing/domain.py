@@ -20,8 +20,8 @@ from datetime import date
 from fractions import Fraction
 from typing import Generic, TypeVar
 
+from ordino.kernel.lifecycle import Lifecycle
 from ordino.kernel.money import allocate_minor
-from ordino.kernel.statemachine import Lifecycle
 from ordino.payments.domain import DEFAULT_TERMS, parse_terms
 
 K = TypeVar("K")

@@ -3,6 +3,9 @@
 Domain code raises `Problem` subclasses; the app turns them (and payload validation errors) into
 `application/problem+json` with `type`, `title`, `status`, `detail` and `errors`, each error naming
 the field by its path in the payload (`delivery_groups[0].lines[1].quantity`).
+
+This module is pure (no FastAPI, no SQLAlchemy) so that `domain.py` modules may raise problems;
+the responses and the app's handlers are in `kernel.problem_handlers`.
 """
 
 from __future__ import annotations
@@ -10,12 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-
-import orjson
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
 
 PROBLEM_BASE = "https://ordino.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
@@ -143,54 +140,3 @@ def field_path(loc: Sequence[int | str], data: Any = _NO_DATA) -> str:
             out += ("." if out else "") + str(p)
             node = node.get(p, _NO_DATA) if isinstance(node, dict) else _NO_DATA
     return out or "body"
-
-
-def problem_response(problem: Problem, instance: str | None = None) -> Response:
-    # RFC 9110 §15.5.2: a 401 response must say how to authenticate.
-    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
-    return Response(
-        orjson.dumps(problem.body(instance)),
-        status_code=problem.status,
-        media_type=PROBLEM_JSON,
-        headers=headers,
-    )
-
-
-def _validation_errors(exc: RequestValidationError) -> list[FieldError]:
-    errors = []
-    for err in exc.errors():
-        msg = str(err.get("msg", "invalid"))
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, ") :]
-        errors.append(FieldError(field_path(err.get("loc", ())), msg))
-    return errors
-
-
-def install_problem_handlers(app: FastAPI) -> None:
-    async def on_problem(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, Problem)
-        return problem_response(exc, request.url.path)
-
-    async def on_validation(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        return problem_response(ValidationFailed(_validation_errors(exc)), request.url.path)
-
-    async def on_http(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StarletteHTTPException)
-        problem = Problem(str(exc.detail), slug=f"http-{exc.status_code}", title=str(exc.detail))
-        problem.status = exc.status_code
-        response = problem_response(problem, request.url.path)
-        if exc.headers:
-            response.headers.update(exc.headers)
-        return response
-
-    async def on_unexpected(request: Request, exc: Exception) -> Response:
-        problem = Problem("An unexpected error occurred; it has been logged.", slug="internal")
-        problem.status = 500
-        problem.title = "Internal error"
-        return problem_response(problem, request.url.path)
-
-    app.add_exception_handler(Problem, on_problem)
-    app.add_exception_handler(RequestValidationError, on_validation)
-    app.add_exception_handler(StarletteHTTPException, on_http)
-    app.add_exception_handler(Exception, on_unexpected)

@@ -1,16 +1,14 @@
-"""Lifecycles as data.
+"""Applying lifecycles: the status history and the transition with its writes.
 
-Each capability declares a `Lifecycle`: its states and the actions that move a record from some
-states to another, each with the event it emits. `apply` checks the table, changes the status,
-writes a status-history row and appends the event, all in the caller's transaction. The console's
-"available actions" are `lifecycle.actions_from(status)`.
+Each capability declares a `Lifecycle` (`kernel.lifecycle`, pure): its states and the actions
+that move a record from some states to another, each with the event it emits. `apply` checks the
+table, changes the status, writes a status-history row and appends the event, all in the caller's
+transaction. `Lifecycle` and `Transition` are importable from here too, for services.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -19,10 +17,12 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ordino.kernel import clock
 from ordino.kernel.db import Base, IdMixin
-from ordino.kernel.errors import Conflict
 from ordino.kernel.ids import new_id
+from ordino.kernel.lifecycle import Lifecycle, Transition
 from ordino.kernel.outbox import emit
 from ordino.kernel.types import UTCDateTime
+
+__all__ = ["HasStatus", "Lifecycle", "StatusHistory", "Transition", "apply", "initial_history"]
 
 
 class StatusHistory(IdMixin, Base):
@@ -38,70 +38,6 @@ class StatusHistory(IdMixin, Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_status_history_entity", "entity_type", "entity_id", "at"),)
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    action: str
-    sources: frozenset[str]
-    target: str
-    event: str | None = None  # defaults to "<entity>.<target>"
-
-
-@dataclass(frozen=True)
-class Lifecycle:
-    entity: str  # e.g. "order_summary"; also the event prefix
-    states: frozenset[str]
-    initial: str
-    transitions: Mapping[str, Transition] = field(default_factory=dict)
-    terminal: frozenset[str] = frozenset()
-
-    @classmethod
-    def build(
-        cls,
-        entity: str,
-        states: Iterable[str],
-        initial: str,
-        table: Iterable[tuple[str, Iterable[str], str]],
-        terminal: Iterable[str] = (),
-    ) -> Lifecycle:
-        states = frozenset(states)
-        transitions: dict[str, Transition] = {}
-        for action, sources, target in table:
-            if action in transitions:
-                raise ValueError(f"{entity}: action '{action}' is declared twice")
-            src = frozenset(sources)
-            unknown = (src | {target}) - states
-            if unknown:
-                raise ValueError(f"{entity}: unknown states {sorted(unknown)} in '{action}'")
-            transitions[action] = Transition(action, src, target)
-        if initial not in states:
-            raise ValueError(f"{entity}: initial state '{initial}' is not a state")
-        terminal = frozenset(terminal)
-        if terminal - states:
-            raise ValueError(f"{entity}: unknown terminal states {sorted(terminal - states)}")
-        return cls(entity, states, initial, transitions, terminal)
-
-    def actions_from(self, status: str) -> list[str]:
-        return [t.action for t in self.transitions.values() if status in t.sources]
-
-    def target(self, status: str, action: str) -> str:
-        t = self.transitions.get(action)
-        if t is None:
-            raise ValueError(f"{self.entity}: no action '{action}'")
-        if status not in t.sources:
-            entity = self.entity.replace("_", " ")
-            article = "an" if entity[:1] in ("a", "e", "i", "o", "u") else "a"
-            raise Conflict(
-                f"cannot {action.replace('_', ' ')} {article} {entity} that is {status.replace('_', ' ')}",
-                slug="invalid-transition",
-                extra={"current_status": status, "available_actions": self.actions_from(status)},
-            )
-        return t.target
-
-    def event_type(self, action: str) -> str:
-        t = self.transitions[action]
-        return t.event or f"{self.entity}.{t.target}"
 
 
 class HasStatus(Protocol):

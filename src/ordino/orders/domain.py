@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from ordino.kernel.lifecycle import Lifecycle
 from ordino.kernel.money import EXACT, round_to_currency
-from ordino.kernel.statemachine import Lifecycle
 
 ORDER_LIFECYCLE = Lifecycle.build(
     "order",

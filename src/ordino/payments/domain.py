@@ -20,7 +20,7 @@ from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from typing import Any
 
-from ordino.kernel.statemachine import Lifecycle
+from ordino.kernel.lifecycle import Lifecycle
 
 # ------------------------------------------------------------------------------------------------
 # Card data never enters Ordino. A copy of the intake's check (orders.domain.looks_like_card_number):

@@ -32,10 +32,8 @@ from ordino.fulfillment.models import FulfillmentOrder, FulfillmentOrderItem
 from ordino.fulfillment.routing.domain import CandidateLocation, GeoPoint, OrderLine, RoutingPlan, route
 from ordino.fulfillment.routing.policies import ChannelRouting, channel_id_of, channel_routing
 from ordino.fulfillment.schemas import PlanIn, ShipToIn
-from ordino.inventory.bulk import any_in, is_pg
-from ordino.inventory.domain import capacity_remaining
-from ordino.inventory.models import InventoryReservation, LocationCapacity, LocationCapacityDay
-from ordino.inventory.stock import POSITION, chunks
+from ordino.inventory import reads as inventory_reads
+from ordino.inventory.bulk import any_in
 from ordino.kernel import clock
 from ordino.kernel.auth import Principal
 from ordino.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -47,9 +45,6 @@ GROUP = cast(Table, OrderDeliveryGroupSummary.__table__)
 ITEM = cast(Table, OrderItemSummary.__table__)
 FO = cast(Table, FulfillmentOrder.__table__)
 FOI = cast(Table, FulfillmentOrderItem.__table__)
-RES = cast(Table, InventoryReservation.__table__)
-DAY = cast(Table, LocationCapacityDay.__table__)
-P = POSITION.c
 ROUTABLE = ("approved", "partially_fulfilled")
 Doc = dict[str, Any]
 
@@ -191,13 +186,7 @@ def load_sites(session: Session) -> Sites:
 
 def stock_of(session: Session, skus: Iterable[str]) -> dict[tuple[str, uuid.UUID], int]:
     """Available to fulfil per (sku, location) wherever a position exists."""
-    out: dict[tuple[str, uuid.UUID], int] = {}
-    atf = P.on_hand - P.reserved - P.safety_stock
-    for part in chunks(sorted(set(skus)), 5000 if is_pg(session) else 1000):
-        stmt = select(P.sku, P.location_id, atf.label("atf")).where(any_in(session, P.sku, part, String()))
-        rows = session.execute(stmt)
-        out.update(((r.sku, r.location_id), int(r.atf)) for r in rows)
-    return out
+    return inventory_reads.available_to_fulfill(session, skus)
 
 
 Holds = dict[uuid.UUID, dict[uuid.UUID, Free]]
@@ -209,17 +198,10 @@ def free_holds(session: Session, order_id: uuid.UUID, needs: Sequence[Need[uuid.
     sku_of = {n.item: n.sku for n in needs}
     refs = [str(n.item) for n in needs]
     held: dict[tuple[uuid.UUID, uuid.UUID], list[int]] = {}
-    for part in chunks(refs, 5000 if is_pg(session) else 1000):
-        rows = session.execute(
-            select(RES.c.reference, RES.c.sku, RES.c.location_id,
-                   func.sum(RES.c.open_quantity).label("open"), func.sum(RES.c.backordered_quantity).label("back"))
-            .where(any_in(session, RES.c.reference, part, String()), RES.c.status == "active")
-            .group_by(RES.c.reference, RES.c.sku, RES.c.location_id)
-        ).all()
-        for r in rows:
-            item = uuid.UUID(r.reference)
-            if sku_of.get(item) == r.sku:
-                held[(item, r.location_id)] = [int(r.open) - int(r.back), int(r.back)]
+    for h in inventory_reads.held_by(session, refs):
+        item = uuid.UUID(h.reference)
+        if sku_of.get(item) == h.sku:
+            held[(item, h.location_id)] = [h.open - h.backordered, h.backordered]
     if held:
         used = session.execute(
             select(FOI.c.order_item_summary_id, FO.c.location_id,
@@ -243,22 +225,7 @@ def capacity_left(session: Session, sites: Sites, now: datetime) -> dict[uuid.UU
     """Per active location: its local day and the shipments it can still take that day
     (None: no limit)."""
     days = {s.id: s.local_day(now) for s in sites.by_id.values() if s.active}
-    limits = select(LocationCapacity.location_id, LocationCapacity.units_per_day)
-    defaults = dict(session.execute(limits).all())
-    used = {
-        (r.location_id, r.day): r
-        for r in session.execute(
-            select(DAY.c.location_id, DAY.c.day, DAY.c.capacity, DAY.c.held, DAY.c.confirmed).where(
-                DAY.c.day.in_(sorted(set(days.values())))
-            )
-        )
-    }
-    out: dict[uuid.UUID, tuple[date, int | None]] = {}
-    for location_id, day in days.items():
-        row = used.get((location_id, day))
-        limit = row.capacity if row is not None and row.capacity is not None else defaults.get(location_id)
-        out[location_id] = (day, capacity_remaining(limit, row.held if row else 0, row.confirmed if row else 0))
-    return out
+    return inventory_reads.capacity_left(session, days)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -134,7 +134,7 @@ def evaluate(rules: Iterable[Rule], facts: OrderFacts) -> list[Reason]:
 def merge_reasons(held: Sequence[Mapping[str, Any]], new: Sequence[Reason]) -> list[dict[str, Any]]:
     """The reasons of a request after more are added: a reason already listed (same kind and
     rule, or same kind without a rule) is replaced by the newer one."""
-    def key(kind: Any, rule_id: Any) -> tuple[str, str | None]:
+    def key(kind: object, rule_id: object) -> tuple[str, str | None]:
         return str(kind), None if rule_id is None else str(rule_id)
 
     merged = {key(r.get("kind"), r.get("rule_id")): dict(r) for r in held}

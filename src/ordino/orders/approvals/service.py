@@ -28,8 +28,8 @@ from ordino.accounts import service as accounts
 from ordino.accounts.models import Account, Contact
 from ordino.accounts.tree import ancestors, subtree
 from ordino.catalog.models import SalesChannel
+from ordino.inventory import reads as inventory_reads
 from ordino.inventory import service as inventory
-from ordino.inventory.models import InventoryReservation
 from ordino.kernel import clock
 from ordino.kernel.auth import STAFF, Principal, Role
 from ordino.kernel.errors import Conflict, Forbidden, NotFound
@@ -301,12 +301,7 @@ def release_order_stock(session: Session, order_id: uuid.UUID) -> None:
         select(OrderItemSummary.id).where(OrderItemSummary.order_summary_id == order_id,
                                           OrderItemSummary.type == "product")
     ).scalars()]
-    held = session.execute(
-        select(InventoryReservation.reference).where(
-            InventoryReservation.reference.in_(item_ids), InventoryReservation.status == "active"
-        ).distinct()
-    ).scalars()
-    for reference in sorted(held):  # a stable order: two releases never wait on each other in a cycle
+    for reference in inventory_reads.holding(session, item_ids):  # sorted: two releases never wait in a cycle
         inventory.release(session, reference)
 
 

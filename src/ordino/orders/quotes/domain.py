@@ -15,11 +15,11 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from ordino.kernel.lifecycle import Lifecycle
 from ordino.kernel.money import EXACT, MAX_MINOR, format_minor
-from ordino.kernel.statemachine import Lifecycle
 from ordino.orders.domain import line_amount
-from ordino.orders.quotes.models import QUOTE_STATUSES
 
+QUOTE_STATUSES = ("draft", "requested", "priced", "sent", "accepted", "rejected", "expired")
 QUOTE_LIFECYCLE = Lifecycle.build(
     "quote",
     states=QUOTE_STATUSES,

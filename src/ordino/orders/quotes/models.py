@@ -15,8 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ordino.kernel.db import Base, IdMixin
 from ordino.kernel.types import ExactDecimal, UTCDateTime
-
-QUOTE_STATUSES = ("draft", "requested", "priced", "sent", "accepted", "rejected", "expired")
+from ordino.orders.quotes.domain import QUOTE_STATUSES
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
