@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ordino.kernel import clock
 from ordino.kernel.db import Base, IdMixin
-from ordino.kernel.errors import Conflict
+from ordino.kernel.errors import InvalidTransition
 from ordino.kernel.ids import new_id
 from ordino.kernel.outbox import emit
 from ordino.kernel.types import UTCDateTime
@@ -92,9 +92,8 @@ class Lifecycle:
         if status not in t.sources:
             entity = self.entity.replace("_", " ")
             article = "an" if entity[:1] in ("a", "e", "i", "o", "u") else "a"
-            raise Conflict(
+            raise InvalidTransition(
                 f"cannot {action.replace('_', ' ')} {article} {entity} that is {status.replace('_', ' ')}",
-                slug="invalid-transition",
                 extra={"current_status": status, "available_actions": self.actions_from(status)},
             )
         return t.target
