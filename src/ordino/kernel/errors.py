@@ -148,7 +148,7 @@ class ConcurrentChange(Conflict):
 
 
 class VersionConflict(Conflict):
-    """`If-Match` names another version than the record's current one."""
+    """`If-Match` names another version than the record's current one (`current_version`)."""
 
     slug = "version-conflict"
 
