@@ -305,7 +305,7 @@ def test_unknown_account_is_404(db, client, admin) -> None:  # type: ignore[no-u
     assert client.get(f"{URL}/{uuid.uuid4()}", headers=admin).status_code == 404
     r = client.patch(f"{URL}/NOBODY", json={"name": "x"}, headers={**admin, "If-Match": '"1"'})
     assert r.status_code == 404
-    assert r.json()["detail"] == "account not found"
+    assert r.json()["type"] == "https://ordino.dev/problems/not-found"
 
 
 def test_buyer_sees_only_its_own_account(db, client) -> None:  # type: ignore[no-untyped-def]

@@ -57,7 +57,7 @@ def test_created_buyer_key_works_as_bearer_until_revoked(db, client, admin, froz
     # then it no longer authenticates, at once
     r = client.get("/api/v1/accounts/ACME", headers=bearer)
     assert r.status_code == 401
-    assert r.json()["detail"] == "the API key is not valid or has been revoked"
+    assert r.json()["type"] == "https://ordino.dev/problems/unauthorized"
     assert client.get(f"{URL}/{doc['id']}", headers=admin).json()["revoked_at"] == NOW_TEXT
 
 

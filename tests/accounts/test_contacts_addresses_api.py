@@ -156,7 +156,7 @@ def test_a_contact_named_on_an_order_cannot_be_deleted(db, client, admin) -> Non
     r = client.delete(f"/api/v1/accounts/ACME/contacts/{contact_id}", headers=admin)
     # then it is a conflict (not a server error) and the contact stays
     assert r.status_code == 409
-    assert r.json()["detail"] == "the contact is referenced by orders and cannot be deleted"
+    assert r.json()["type"] == "https://ordino.dev/problems/in-use"
     assert _count(db, Contact) == 1
 
 

@@ -91,7 +91,7 @@ def test_duplicate_sku_is_a_409_naming_the_field(db, client, admin) -> None:  # 
     r = client.post(URL, json=_payload(name="Copy"), headers=admin)
     assert r.status_code == 409
     assert r.json()["errors"] == [{"field": "sku", "message": "is already taken"}]
-    assert r.json()["detail"] == "a product with sku 'BOLT-M8' already exists"
+    assert r.json()["type"] == "https://ordino.dev/problems/duplicate"
     assert _count(db, Product) == 1
     assert _product(db, "BOLT-M8").name == "Original"
 

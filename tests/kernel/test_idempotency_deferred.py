@@ -71,7 +71,7 @@ def test_a_refusal_in_the_last_step_rolls_back_the_work_and_the_key(db: Database
         emit(session, "test.happened", None, {})
 
         def finish() -> bytes | None:
-            raise Conflict("out of stock", slug="out-of-stock")
+            raise Conflict("out of stock")
 
         return Deferred(201, b"{}", finish)
 

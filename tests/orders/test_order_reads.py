@@ -111,7 +111,7 @@ def test_unknown_orders_are_404(
 ) -> None:
     r = client.get(f"{ORDERS}/{ref}", headers=admin)
     assert r.status_code == 404
-    assert r.json()["detail"] == "order not found"
+    assert r.json()["type"] == "https://ordino.dev/problems/not-found"
 
 
 # --- the list -----------------------------------------------------------------------------------

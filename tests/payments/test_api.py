@@ -144,7 +144,8 @@ def test_over_capture_is_409_and_writes_nothing(
     r = api.post(f"/api/v1/payments/{auth['id']}/capture", json={"amount": "50.01"},
                  headers={**finance, "Idempotency-Key": _key()})
     assert r.status_code == 409
-    assert r.json()["detail"] == "50.01 is more than the 50.00 available to capture"
+    assert (r.json()["type"], r.json()["detail"]) == (
+        "https://ordino.dev/problems/amount-not-available", "50.01 is more than the 50.00 available to capture")
     assert (count(db, Payment), sim.performed("capture")) == (1, 0)
     with db.read() as s:
         assert s.execute(text("SELECT count(*) FROM idempotency_key")).scalar_one() == 1  # the authorization's
@@ -167,7 +168,8 @@ def test_refund_and_void_through_the_api(db: Database, api: TestClient, finance:
     assert [refund.json()[k] for k in ("kind", "status", "reason")] == ["refund", "succeeded", "damaged"]
     too_much = api.post(f"/api/v1/payments/{cap['id']}/refund", json={"amount": "17.51"}, headers=finance)
     assert too_much.status_code == 409
-    assert too_much.json()["detail"] == "17.51 is more than the 17.50 available to refund"
+    assert (too_much.json()["type"], too_much.json()["detail"]) == (
+        "https://ordino.dev/problems/amount-not-available", "17.51 is more than the 17.50 available to refund")
     void = api.post(f"/api/v1/payments/{auth['id']}/void", json={}, headers=finance)
     assert (void.status_code, void.json()["amount"]) == (201, "20.00")
     after = api.get(f"/api/v1/payments/{auth['id']}", headers=finance).json()

@@ -11,10 +11,11 @@ from sqlalchemy import select, text, update
 
 from ordino.kernel import clock
 from ordino.kernel.db import Database
-from ordino.kernel.errors import Conflict, NotFound, ValidationFailed
+from ordino.kernel.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from ordino.kernel.outbox import OutboxEvent
 from ordino.kernel.statemachine import StatusHistory
 from ordino.payments import service
+from ordino.payments.errors import NotRefundable, PaymentSummaryMismatch
 from ordino.payments.gateway import HttpGateway
 from ordino.payments.models import GatewayCall, OrderPaymentSummary, Payment, PaymentMethod
 from ordino.payments.service import MethodSpec
@@ -156,13 +157,12 @@ def test_refunds_up_to_the_capture(db: Database, sim: Sim, gateways: G) -> None:
 def test_refund_needs_a_succeeded_capture(db: Database, sim: Sim, gateways: G) -> None:
     order = new_order()
     auth = authorize(db, gateways, order, 5000).payment_id
-    with pytest.raises(Conflict) as refused:
+    with pytest.raises(NotRefundable):
         refund(db, gateways, auth, 100)
-    assert refused.value.detail == "refunds are made against captures, not against an authorization"
     failed = capture(db, gateways, authorize(db, gateways, new_order(), 100, token="tok_capture_fails").payment_id, 100)
-    with pytest.raises(Conflict) as not_succeeded:
+    with pytest.raises(InvalidTransition) as not_succeeded:
         refund(db, gateways, failed.payment_id, 100)
-    assert not_succeeded.value.detail == "cannot refund a capture that is failed"
+    assert not_succeeded.value.extra["current_status"] == "failed"
 
 
 def test_void_reverses_the_rest_of_an_authorization(db: Database, sim: Sim, gateways: G) -> None:
@@ -179,9 +179,9 @@ def test_void_reverses_the_rest_of_an_authorization(db: Database, sim: Sim, gate
     assert (a.status, a.reversed_amount, a.captured_amount) == ("closed", 3000, 2000)
     assert summary_amounts(db, order) == (2000, 2000, 0, 0, 0, 0)
     assert sim.authorization(a.gateway_reference)["reversed_minor"] == 3000
-    with pytest.raises(Conflict) as refused:
+    with pytest.raises(InvalidTransition) as refused:
         capture(db, gateways, auth, 1)
-    assert refused.value.detail == "cannot capture an authorization that is closed"
+    assert refused.value.extra["current_status"] == "closed"
 
 
 def test_partial_void_keeps_the_rest_capturable(db: Database, sim: Sim, gateways: G) -> None:
@@ -345,7 +345,7 @@ def test_invoice_terms_cannot_be_authorized(db: Database, sim: Sim, gateways: G)
 def test_summary_currency_is_fixed(db: Database, sim: Sim, gateways: G) -> None:
     order = new_order()
     authorize(db, gateways, order, 5000)
-    with pytest.raises(Conflict) as refused:
+    with pytest.raises(PaymentSummaryMismatch) as refused:
         authorize(db, gateways, order, 100, currency="USD")
     assert refused.value.detail == "the order's payments with this method are in EUR, not USD"
     assert count(db, Payment) == 1

@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, Select, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from ordino.accounts.errors import AccountHierarchyCycle, InUse, LastAdminKey
 from ordino.accounts.models import Account, Address, Contact
 from ordino.accounts.schemas import (
     AccountIn,
@@ -34,7 +35,7 @@ from ordino.accounts.schemas import (
 )
 from ordino.kernel import clock
 from ordino.kernel.auth import ApiKey, Principal, Role, create_key
-from ordino.kernel.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from ordino.kernel.errors import Conflict, Duplicate, FieldError, Forbidden, NotFound, ValidationFailed
 from ordino.kernel.http import check_if_match, dumps, page, paginate
 from ordino.kernel.ids import new_id, parse_id
 from ordino.kernel.money import MoneyError, format_minor, parse_amount
@@ -51,7 +52,7 @@ _Parent = aliased(Account, name="parent_account")
 
 
 def _duplicate(field: str, detail: str) -> Conflict:
-    return Conflict(detail, [FieldError(field, "is already taken")], slug="duplicate")
+    return Duplicate(detail, [FieldError(field, "is already taken")])
 
 
 def _refuse_taken(session: Session, conflict: Conflict, *where: ColumnElement[bool]) -> None:
@@ -173,11 +174,10 @@ def _refuse_cycle(session: Session, child_id: uuid.UUID, parent_id: uuid.UUID, n
     current: uuid.UUID | None = parent_id
     while current is not None and current not in seen:
         if current == child_id:
-            raise Conflict(
+            raise AccountHierarchyCycle(
                 f"account '{number}' is this account or one of its descendants; an account "
                 "cannot be its own ancestor",
                 [FieldError("parent", "would make the account its own ancestor")],
-                slug="account-hierarchy-cycle",
             )
         seen.add(current)
         current = session.execute(
@@ -307,7 +307,7 @@ def _delete_child(session: Session, row: Contact | Address, account: Account, if
     try:
         session.execute(delete(type(row)).where(type(row).id == row.id))
     except IntegrityError:
-        raise Conflict(f"the {what} is referenced by orders and cannot be deleted", slug="in-use") from None
+        raise InUse(f"the {what} is referenced by orders and cannot be deleted") from None
     emit(session, f"{what}.deleted", f"{what}/{row.id}", {"id": str(row.id), "account": account.number})
 
 
@@ -531,8 +531,7 @@ def revoke_api_key(session: Session, ref: str) -> None:
         )
         others = session.execute(admins.where(ApiKey.id != key.id).with_for_update()).all()
         if not others:
-            raise Conflict(
+            raise LastAdminKey(
                 "this is the last active admin key; create another admin key before revoking it",
-                slug="last-admin-key",
             )
     key.revoked_at = clock.now()

@@ -26,7 +26,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from ordino.catalog.models import LegalEntity, Location, Product, SalesChannel
 from ordino.kernel import clock
 from ordino.kernel.auth import Principal, Role
-from ordino.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from ordino.kernel.errors import Duplicate, FieldError, NotFound, ValidationFailed
 from ordino.kernel.http import check_if_match, dumps, page, paginate
 from ordino.kernel.ids import new_id, parse_id
 from ordino.kernel.outbox import emit
@@ -166,10 +166,9 @@ def _refuse_invalid(res: Resource[Row], row: Row) -> None:
 
 def create(session: Session, res: Resource[Row], data: BaseModel) -> Doc:
     key = getattr(data, res.key)
-    duplicate = Conflict(
+    duplicate = Duplicate(
         f"a {res.what} with {res.key} '{key}' already exists",
         [FieldError(res.key, "is already taken")],
-        slug="duplicate",
     )
     if session.execute(select(res.model.id).where(_key_column(res) == key)).first() is not None:
         raise duplicate

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from ordino.fulfillment.documents import FO, FOI, SHIPMENT, SHIPMENT_ITEM, find_fulfillment_order, fulfillment_order_doc
 from ordino.fulfillment.domain import FULFILLMENT_ORDER_LIFECYCLE, SHIPMENT_LIFECYCLE, available_actions
+from ordino.fulfillment.errors import ExceedsRemaining, NothingToDeliver, NothingToShip
 from ordino.fulfillment.items import change_buckets, follow_shipments, touch_order
 from ordino.fulfillment.routing.allocation import count_attempt, route_order
 from ordino.fulfillment.routing.policies import channel_routing
@@ -35,7 +36,7 @@ from ordino.inventory import reads as inventory_reads
 from ordino.inventory import service as inventory
 from ordino.kernel import clock
 from ordino.kernel.auth import Principal
-from ordino.kernel.errors import Conflict, FieldError, ValidationFailed
+from ordino.kernel.errors import ConcurrentChange, FieldError, InvalidTransition, ValidationFailed
 from ordino.kernel.ids import new_id
 from ordino.kernel.statemachine import StatusHistory, apply, initial_history
 from ordino.orders.process_exceptions.service import raise_process_exception
@@ -63,9 +64,8 @@ def _lock(session: Session, ref: str | uuid.UUID, principal: Principal, action: 
         undelivered = bool(session.execute(
             select(func.count()).where(SHIPMENT.c.fulfillment_order_id == fo.id, SHIPMENT.c.status == "shipped")
         ).scalar_one())
-        raise Conflict(
+        raise InvalidTransition(
             f"cannot {endpoint} a fulfillment order that is {fo.status.replace('_', ' ')}",
-            slug="invalid-transition",
             extra={"current_status": fo.status,
                    "available_actions": available_actions(fo.status, undelivered_shipments=undelivered)},
         )
@@ -82,7 +82,7 @@ def _move(session: Session, fo: Any, action: str, actor: str, *, reason: str | N
         .values(status=after, version=FO.c.version + 1, updated_at=clock.now(), **values)
     )
     if _rowcount(changed) != 1:
-        raise Conflict("the fulfillment order was changed at the same time; reload it", slug="concurrent-change")
+        raise ConcurrentChange("the fulfillment order was changed at the same time; reload it")
     return after
 
 
@@ -157,9 +157,9 @@ def ship(session: Session, ref: str, data: ShipIn, principal: Principal) -> Doc:
         for k, q in wanted.items() if q > _remaining(by_id[k])
     ]
     if over or not wanted:
-        raise Conflict(
+        raise (ExceedsRemaining if over else NothingToShip)(
             "the shipment ships more than the fulfillment order has left" if over else "nothing is left to ship",
-            over, slug="nothing-to-ship" if not over else "exceeds-remaining",
+            over,
         )
     now = clock.now()
     ordered = [by_id[k] for k in sorted(wanted, key=lambda k: (by_id[k].order_item_summary_id, k))]
@@ -173,7 +173,7 @@ def ship(session: Session, ref: str, data: ShipIn, principal: Principal) -> Doc:
         [{"f_id": i.id, "f_q": wanted[i.id]} for i in ordered],
     )
     if _rowcount(changed) != len(ordered):
-        raise Conflict("the fulfillment order was changed at the same time; reload it", slug="concurrent-change")
+        raise ConcurrentChange("the fulfillment order was changed at the same time; reload it")
     change_buckets(session, [(i.order_item_summary_id, 0, wanted[i.id]) for i in ordered])
 
     sequence = _shipped_before(session, fo.id) + 1
@@ -222,7 +222,7 @@ def deliver(session: Session, ref: str, data: DeliverIn, principal: Principal) -
         if len(chosen) > 1:
             raise ValidationFailed([FieldError("shipment_id", "name the shipment: several are not delivered yet")])
         if not chosen:
-            raise Conflict("the fulfillment order has no shipment waiting for delivery", slug="nothing-to-deliver")
+            raise NothingToDeliver("the fulfillment order has no shipment waiting for delivery")
     shipment = chosen[0]
     after = apply(session, SHIPMENT_LIFECYCLE, _Record(shipment.id, shipment.status), "deliver", actor=principal.actor,
                   data={"number": shipment.number, "fulfillment_order_id": str(found.id),
@@ -233,7 +233,7 @@ def deliver(session: Session, ref: str, data: DeliverIn, principal: Principal) -
         .values(status=after, delivered_at=at, version=SHIPMENT.c.version + 1, updated_at=clock.now())
     )
     if _rowcount(changed) != 1:
-        raise Conflict("the shipment was changed at the same time; reload it", slug="concurrent-change")
+        raise ConcurrentChange("the shipment was changed at the same time; reload it")
     return fulfillment_order_doc(session, found.id)
 
 

@@ -21,7 +21,7 @@ from ordino.fulfillment.domain import ItemProgress, order_action
 from ordino.inventory.bulk import rows_source
 from ordino.inventory.stock import chunks
 from ordino.kernel import clock
-from ordino.kernel.errors import Conflict
+from ordino.kernel.errors import ConcurrentChange
 from ordino.kernel.statemachine import apply
 from ordino.orders.domain import ORDER_LIFECYCLE, Buckets
 from ordino.orders.models import OrderItemSummary, OrderSummary
@@ -65,9 +65,8 @@ def change_buckets(session: Session, changes: Iterable[tuple[uuid.UUID, int, int
         )
         done = session.execute(stmt).all()
         if len(done) != len(part):
-            raise Conflict(
+            raise ConcurrentChange(
                 "the order's items were changed at the same time (e.g. cancelled); reload and try again",
-                slug="concurrent-change",
             )
         for r in done:
             status = Buckets(r.quantity_ordered, r.quantity_canceled, r.quantity_allocated, r.quantity_fulfilled,
@@ -103,7 +102,7 @@ def set_order_status(session: Session, order_id: uuid.UUID, action: str, *, acto
         .values(status=after, version=ORDER.c.version + 1, updated_at=clock.now())
     )
     if cast(CursorResult[Any], result).rowcount != 1:
-        raise Conflict("the order was changed at the same time; try again", slug="concurrent-change")
+        raise ConcurrentChange("the order was changed at the same time; try again")
     return after
 
 

@@ -25,11 +25,12 @@ from sqlalchemy.orm import Session
 
 from ordino.catalog.models import Location
 from ordino.inventory.domain import capacity_remaining
+from ordino.inventory.errors import CapacityExhausted, CapacityNotHeld
 from ordino.inventory.models import LocationCapacity, LocationCapacityDay, LocationGroup, LocationGroupMember
 from ordino.inventory.schemas import LocationGroupIn, LocationGroupPatch
 from ordino.inventory.stock import location_ids, upsert
 from ordino.kernel import clock
-from ordino.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from ordino.kernel.errors import Conflict, Duplicate, FieldError, NotFound, ValidationFailed
 from ordino.kernel.http import check_if_match, dumps, page, paginate
 from ordino.kernel.ids import new_id, parse_id
 from ordino.kernel.outbox import emit
@@ -88,10 +89,9 @@ def _emit(session: Session, verb: str, doc: Doc) -> None:
 
 
 def create_group(session: Session, data: LocationGroupIn) -> Doc:
-    duplicate = Conflict(
+    duplicate = Duplicate(
         f"a location group with code '{data.code}' already exists",
         [FieldError("code", "is already taken")],
-        slug="duplicate",
     )
     if session.execute(select(LocationGroup.id).where(LocationGroup.code == data.code)).first() is not None:
         raise duplicate
@@ -261,11 +261,10 @@ def capacity(session: Session, location: str | uuid.UUID, day: date) -> Doc:
 
 def _refuse(session: Session, location: str | uuid.UUID, day: date, units: int, what: str) -> Conflict:
     state = capacity(session, location, day)
-    return Conflict(
+    return (CapacityExhausted if what == "hold" else CapacityNotHeld)(
         f"cannot {what} {units} capacity units at {location} on {day.isoformat()}: capacity"
         f" {state['capacity']}, held {state['held']}, confirmed {state['confirmed']}",
         [FieldError("units", f"remaining {state['remaining']}")],
-        slug="capacity-exhausted" if what == "hold" else "capacity-not-held",
         extra={"capacity": state["capacity"], "held": state["held"], "confirmed": state["confirmed"]},
     )
 

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from ordino.inventory import domain
 from ordino.inventory.domain import Figures
+from ordino.inventory.errors import OutOfStock
 from ordino.inventory.ledger import (
     DELETE_EVENT,
     DELETE_RESERVATIONS,
@@ -305,7 +306,6 @@ def out_of_stock(
             FieldError(fields[key], f"{quantity} requested, {available} available at {codes[key[1]]}")
         )
     names = "; ".join(f"{u['sku']} at {u['location']}: {u['available']} of {u['requested']}" for u in unavailable)
-    return Conflict(
-        f"not enough stock ({names})", errors, slug="out-of-stock", title="Out of stock",
-        extra={"unavailable": unavailable},
+    return OutOfStock(
+        f"not enough stock ({names})", errors, extra={"unavailable": unavailable},
     )

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from ordino.catalog.models import Location
 from ordino.inventory import domain
 from ordino.inventory.domain import Figures, Plan
+from ordino.inventory.errors import InsufficientReservation, InsufficientStock
 from ordino.inventory.ledger import (
     ATF,
     INSERT_RESERVATIONS,
@@ -56,7 +57,7 @@ from ordino.inventory.models import InventoryReservation
 from ordino.inventory.reserving import Pending, out_of_stock, prepare_reserve, reserve
 from ordino.inventory.stock import POSITION, current_figures
 from ordino.kernel import clock
-from ordino.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from ordino.kernel.errors import FieldError, NotFound, ValidationFailed
 from ordino.kernel.http import page, paginate
 from ordino.kernel.ids import new_id
 from ordino.kernel.outbox import emit
@@ -93,10 +94,9 @@ def release(
         require_reference(session, reference)
     open_units = sum(r.open_quantity for r in rows)
     if quantity is not None and quantity > open_units:
-        raise Conflict(
+        raise InsufficientReservation(
             f"reference '{reference}' holds {open_units} open units of {sku}; cannot release {quantity}",
             [FieldError("quantity", f"at most {open_units}")],
-            slug="insufficient-reservation",
         )
     plan = domain.plan_release(holds_of(rows), quantity)
     give_back(session, position_changes(rows, plan), now)
@@ -143,10 +143,9 @@ def transfer(
         mine = [R.reference == reference] if reference is not None else []
         if session.execute(select(R.id).where(R.id == reservation_id, *mine)).first() is None:
             raise NotFound("reservation not found")
-        raise Conflict(
+        raise InsufficientReservation(
             f"reservation {reservation_id} holds no open units away from {target.code}",
             [FieldError("reservation_id", "is not active, or is at the target location")],
-            slug="insufficient-reservation",
         )
     if not rows:
         assert reference is not None
@@ -155,11 +154,10 @@ def transfer(
     sku = sku or rows[0].sku
     open_units = sum(r.open_quantity for r in rows)
     if quantity > open_units:
-        raise Conflict(
+        raise InsufficientReservation(
             f"reference '{reference}' holds {open_units} open units of {sku} elsewhere than"
             f" {target.code}; cannot transfer {quantity}",
             [FieldError("quantity", f"at most {open_units}")],
-            slug="insufficient-reservation",
         )
     plan = domain.plan_release(holds_of(rows), quantity)
     sources = position_changes(rows, plan)
@@ -244,9 +242,8 @@ def fulfil_lines(session: Session, reference: str, lines: Sequence[LineLike], *,
         plan.takes += domain.plan_fulfil(holds, quantity).takes
         changes.append((key, quantity))
     if conflicts:
-        raise Conflict(
+        raise InsufficientReservation(
             f"reference '{reference}' has not enough units reserved from stock", conflicts,
-            slug="insufficient-reservation",
         )
     shipped: list[tuple[Key, int]] = []
     for key, quantity in changes:  # sorted by key
@@ -263,11 +260,10 @@ def fulfil_lines(session: Session, reference: str, lines: Sequence[LineLike], *,
                     .values(on_hand=P.on_hand + done_quantity, reserved=P.reserved + done_quantity)
                 )
             on_hand = current_figures(session, [key]).get(key, Figures()).on_hand
-            raise Conflict(
+            raise InsufficientStock(
                 f"only {on_hand} units of {key[0]} are on hand at {codes[key[1]]}; cannot ship {quantity}."
                 " Count the stock, then ship.",
                 [FieldError(f"{path}[{first_line[key]}].quantity", f"{on_hand} on hand")],
-                slug="insufficient-stock",
             )
         shipped.append((key, quantity))
     close_rows(session, rows, plan, "fulfilled", now)

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from ordino.catalog.models import Location, SalesChannel
 from ordino.inventory import domain
+from ordino.inventory.errors import OutOfStock
 from ordino.inventory.ledger import (
     ATF,
     ATO,
@@ -202,8 +203,7 @@ def _refusal(
     if not errors:  # lost every race: report the SKUs as contended
         errors = [FieldError(fields[sku], f"{sku} could not be reserved; try again") for sku in sorted(wanted)]
     names = "; ".join(f"{u['sku']}: {u['available']} of {u['requested']}" for u in unavailable)
-    return Conflict(f"not enough stock ({names or 'contended'})", errors, slug="out-of-stock",
-                    title="Out of stock", extra={"unavailable": unavailable})
+    return OutOfStock(f"not enough stock ({names or 'contended'})", errors, extra={"unavailable": unavailable})
 
 
 def reserve_items(session: Session, sourcing: Sourcing, demands: Sequence[Demand], now: datetime | None = None) -> int:

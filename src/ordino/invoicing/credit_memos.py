@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ordino.invoicing import domain
+from ordino.invoicing.errors import NotCreditable
 from ordino.invoicing.invoices import ADJ, ITEM, TAX
 from ordino.invoicing.models import (
     CreditMemo,
@@ -28,7 +29,7 @@ from ordino.invoicing.models import (
     CreditMemoLineTax,
 )
 from ordino.kernel import clock
-from ordino.kernel.errors import Conflict, FieldError, ValidationFailed
+from ordino.kernel.errors import FieldError, ValidationFailed
 from ordino.kernel.ids import new_id, parse_id
 from ordino.kernel.money import MAX_MINOR, allocate_minor, format_minor
 from ordino.kernel.numbering import CREDIT_MEMO, next_number
@@ -74,8 +75,8 @@ def _change_orders(session: Session, order_id: uuid.UUID, refs: Sequence[str]) -
     conflicts += [FieldError(f, f"change order {r.number} takes nothing off the order ({r.kind})")
                   for f, r in found if r.id not in credited and r.grand_total_amount >= 0]
     if conflicts:
-        raise Conflict(conflicts[0].message if len(conflicts) == 1 else "the change orders cannot be credited",
-                       conflicts, slug="not-creditable")
+        raise NotCreditable(conflicts[0].message if len(conflicts) == 1 else "the change orders cannot be credited",
+                            conflicts)
     return [r for _, r in found]
 
 
@@ -161,8 +162,7 @@ def create_credit_memo(
     tax_total_all = sum(ln["tax_amount"] for ln in lines)
     total = net_total + tax_total_all
     if total <= 0:
-        raise Conflict("the change orders credit nothing", [FieldError("change_orders", "credit nothing")],
-                       slug="not-creditable")
+        raise NotCreditable("the change orders credit nothing", [FieldError("change_orders", "credit nothing")])
     if max(abs(net_total), abs(tax_total_all), total) > MAX_MINOR:
         raise ValidationFailed([FieldError("change_orders", "the credit is larger than Ordino can store")])
     session.execute(insert(CM), [{
@@ -177,8 +177,8 @@ def create_credit_memo(
         with session.begin_nested():
             session.execute(insert(CM_CO), [{"change_order_id": c, "credit_memo_id": credit_id} for c in co_ids])
     except IntegrityError:  # a concurrent credit memo took one of them first
-        raise Conflict("a change order was credited at the same time",
-                       [FieldError("change_orders", "credited already")], slug="not-creditable") from None
+        raise NotCreditable("a change order was credited at the same time",
+                            [FieldError("change_orders", "credited already")]) from None
     session.execute(insert(CM_LINE), lines)
     if line_taxes:
         session.execute(insert(CM_TAX), line_taxes)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from ordino.accounts.models import Account
 from ordino.invoicing import domain
+from ordino.invoicing.errors import NegativeInvoice, NotCancellable, OverInvoiced
 from ordino.invoicing.models import (
     Invoice,
     InvoiceLine,
@@ -29,7 +30,7 @@ from ordino.invoicing.models import (
     PaymentApplication,
 )
 from ordino.kernel import clock
-from ordino.kernel.errors import Conflict, FieldError, ValidationFailed
+from ordino.kernel.errors import ConcurrentChange, FieldError, ValidationFailed
 from ordino.kernel.ids import new_id, parse_id
 from ordino.kernel.money import MAX_MINOR, format_minor
 from ordino.kernel.numbering import INVOICE, next_number
@@ -165,8 +166,7 @@ def _item_lines(session: Session, items: Sequence[Any], units: dict[uuid.UUID, i
         before_units, before_amount = per_item.get(item.id, (0, 0))
         after = before_units + units[item.id]
         if after > item.quantity_ordered:
-            raise Conflict(f"item {item.line_number} would be invoiced for more units than were ordered",
-                           slug="over-invoiced")
+            raise OverInvoiced(f"item {item.line_number} would be invoiced for more units than were ordered")
 
         def share(amount: int, before: int, after: int = after, ordered: int = item.quantity_ordered) -> int:
             return domain.cumulative_share(amount, ordered, after, before)
@@ -204,7 +204,7 @@ def _write_invoice(
     if max(abs(net), abs(tax), abs(net + tax)) > MAX_MINOR:
         raise ValidationFailed([FieldError("amount", "the invoice total is larger than Ordino can store")])
     if net + tax < 0:
-        raise Conflict("the invoice total would be negative", slug="negative-invoice")
+        raise NegativeInvoice("the invoice total would be negative")
     terms = domain.invoice_terms(order.payment_instructions or [], account_terms)
     invoice_date = now.date()
     session.execute(insert(INV), [{
@@ -331,7 +331,7 @@ def _transition(session: Session, invoice_id: uuid.UUID, before: str, action: st
     })
     changed = session.execute(update(INV).where(INV.c.id == invoice_id, INV.c.status == before).values(status=after))
     if _rowcount(changed) != 1:
-        raise Conflict("the invoice was changed at the same time; try again", slug="concurrent-change")
+        raise ConcurrentChange("the invoice was changed at the same time; try again")
 
 
 def apply_to_invoice(session: Session, invoice_id: uuid.UUID, amount: int, actor: str | None) -> bool:
@@ -356,13 +356,12 @@ def cancel_invoice(session: Session, invoice_id: uuid.UUID, actor: str | None, r
     """Cancel a fee invoice nothing was applied to."""
     row = session.execute(select(*INV.c).where(INV.c.id == invoice_id).with_for_update()).one()
     if row.kind != "fee":
-        raise Conflict("only fee invoices can be cancelled; shipped goods are credited by a credit memo",
-                       slug="not-cancellable")
+        raise NotCancellable("only fee invoices can be cancelled; shipped goods are credited by a credit memo")
     pending = session.execute(
         select(func.count()).where(APP.c.invoice_id == invoice_id, APP.c.status == "pending")
     ).scalar_one()
     if row.applied_amount or pending:
-        raise Conflict("money was applied to the invoice; credit it instead", slug="not-cancellable")
+        raise NotCancellable("money was applied to the invoice; credit it instead")
     after = apply(session, domain.INVOICE_LIFECYCLE, _Record(invoice_id, row.status), "cancel", actor=actor,
                   reason=reason, data={"number": row.number, "order_id": str(row.order_summary_id)})
     # The balance stays as it was: receivables count open invoices only.

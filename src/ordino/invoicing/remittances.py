@@ -19,11 +19,12 @@ from sqlalchemy.orm import Session
 
 from ordino.accounts.models import Account
 from ordino.invoicing import domain
+from ordino.invoicing.errors import NotApplicable
 from ordino.invoicing.invoices import APP, INV, apply_to_invoice
 from ordino.invoicing.models import Remittance
 from ordino.kernel import clock
 from ordino.kernel.auth import Principal
-from ordino.kernel.errors import Conflict, FieldError, ValidationFailed
+from ordino.kernel.errors import ConcurrentChange, Duplicate, FieldError, ValidationFailed
 from ordino.kernel.ids import new_id, parse_id
 from ordino.kernel.money import format_minor
 from ordino.kernel.outbox import emit
@@ -109,8 +110,8 @@ def record_remittance(session: Session, data: RemittanceIn, principal: Principal
     if existing is not None:
         if _same(session, existing, data, [i.id for i in invoices]):
             return existing.id, False
-        raise Conflict(f"a different remittance with reference '{data.reference}' was recorded already",
-                       [FieldError("reference", "is taken by another remittance of this account")], slug="duplicate")
+        raise Duplicate(f"a different remittance with reference '{data.reference}' was recorded already",
+                        [FieldError("reference", "is taken by another remittance of this account")])
     refusals = []
     for i, (invoice, a) in enumerate(zip(invoices, data.applications, strict=True)):
         if invoice.status not in domain.OPEN_INVOICE_STATUSES:
@@ -122,8 +123,8 @@ def record_remittance(session: Session, data: RemittanceIn, principal: Principal
                 f" ({format_minor(invoice.balance_amount, invoice.currency)})",
             ))
     if refusals:
-        raise Conflict(refusals[0].message if len(refusals) == 1 else "the remittance cannot be applied as sent",
-                       refusals, slug="not-applicable")
+        raise NotApplicable(refusals[0].message if len(refusals) == 1 else "the remittance cannot be applied as sent",
+                            refusals)
     now = clock.now()
     remittance_id = new_id()
     session.execute(insert(REMITTANCE), [{
@@ -138,7 +139,7 @@ def record_remittance(session: Session, data: RemittanceIn, principal: Principal
     } for invoice, a in zip(invoices, data.applications, strict=True)])
     for invoice, a in zip(invoices, data.applications, strict=True):
         if not apply_to_invoice(session, invoice.id, a.amount, principal.actor):
-            raise Conflict(f"invoice {invoice.number} changed at the same time; try again", slug="concurrent-change")
+            raise ConcurrentChange(f"invoice {invoice.number} changed at the same time; try again")
     emit(session, "remittance.recorded", f"remittance/{remittance_id}", {
         "id": str(remittance_id), "account_id": str(account.id), "amount": format_minor(data.amount, data.currency),
         "currency": data.currency, "reference": data.reference,

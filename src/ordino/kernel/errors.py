@@ -6,6 +6,10 @@ the field by its path in the payload (`delivery_groups[0].lines[1].quantity`).
 
 This module is pure (no FastAPI, no SQLAlchemy) so that `domain.py` modules may raise problems;
 the responses and the app's handlers are in `kernel.problem_handlers`.
+
+Each refusal is one class whose `slug` makes its stable `type` URI; the capability that refuses
+defines it (its `errors.py`), the generic ones are here. Every class is recorded as it is defined,
+so `problem_types()` lists them all (docs/api.md has the catalogue, a test holds it to the code).
 """
 
 from __future__ import annotations
@@ -27,28 +31,35 @@ class FieldError:
         return {"field": self.field, "message": self.message}
 
 
+_TYPES: list[type[Problem]] = []
+
+
 class Problem(Exception):
+    """A request the domain refuses for a reason other than its fields."""
+
     status = 400
     slug = "bad-request"
     title = "Bad request"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _TYPES.append(cls)
 
     def __init__(
         self,
         detail: str,
         errors: Sequence[FieldError] = (),
         *,
-        slug: str | None = None,
-        title: str | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = list(errors)
-        if slug:
-            self.slug = slug
-        if title:
-            self.title = title
         self.extra = extra or {}
+
+    @classmethod
+    def type_uri(cls) -> str:
+        return PROBLEM_BASE + cls.slug
 
     def body(self, instance: str | None = None) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -65,47 +76,118 @@ class Problem(Exception):
         return doc
 
 
+def problem_types() -> list[type[Problem]]:
+    """Every problem class defined so far; import `ordino.app` first to have them all."""
+    return [Problem, *_TYPES]
+
+
 class BadRequest(Problem):
+    """A request the domain refuses for a reason other than its fields."""
+
     status = 400
 
 
 class Unauthorized(Problem):
+    """No valid API key (or session) was sent."""
+
     status = 401
     slug = "unauthorized"
     title = "Authentication required"
 
 
 class Forbidden(Problem):
+    """The key's role may not do this."""
+
     status = 403
     slug = "forbidden"
     title = "Not allowed"
 
 
 class NotFound(Problem):
+    """No such record, or not one the key may see."""
+
     status = 404
     slug = "not-found"
     title = "Not found"
 
 
 class Conflict(Problem):
+    """The request conflicts with the record's current state."""
+
     status = 409
     slug = "conflict"
     title = "Conflict with the current state"
 
 
 class PreconditionRequired(Problem):
+    """An update of a versioned record was sent without `If-Match`."""
+
     status = 428
     slug = "precondition-required"
     title = "If-Match required"
 
 
 class ValidationFailed(Problem):
+    """The payload is not valid; every bad field is named in `errors`."""
+
     status = 422
     slug = "validation"
     title = "The request is not valid"
 
     def __init__(self, errors: Sequence[FieldError], detail: str | None = None) -> None:
         super().__init__(detail or _summary(errors), errors)
+
+
+class ConcurrentChange(Conflict):
+    """The record was changed by another request at the same time; reload it and try again."""
+
+    slug = "concurrent-change"
+
+
+class VersionConflict(Conflict):
+    """`If-Match` names another version than the record's current one (`current_version`)."""
+
+    slug = "version-conflict"
+
+
+class Duplicate(Conflict):
+    """A record with this unique code, number or reference exists already."""
+
+    slug = "duplicate"
+
+
+class InvalidTransition(Conflict):
+    """The action is not allowed in the record's current status (`current_status`, `available_actions`)."""
+
+    slug = "invalid-transition"
+
+
+class IdempotencyInProgress(Conflict):
+    """A request with the same `Idempotency-Key` is still being processed."""
+
+    slug = "idempotency-in-progress"
+
+
+class HttpError(Problem):
+    """A refusal of the HTTP layer (unknown path, method not allowed …); its slug carries the status
+    and its title is the status's reason phrase."""
+
+    slug = "http-{status}"
+    title = "{reason phrase}"
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.slug = f"http-{status}"
+        self.title = detail
+
+
+class InternalError(Problem):
+    """An unexpected error: the server logs it; the client sees no details."""
+
+    status = 500
+    slug = "internal"
+    title = "Internal error"
 
 
 def _summary(errors: Sequence[FieldError]) -> str:

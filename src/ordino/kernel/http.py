@@ -14,7 +14,7 @@ from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute
 from starlette.responses import Response
 
-from ordino.kernel.errors import Conflict, FieldError, PreconditionRequired, ValidationFailed
+from ordino.kernel.errors import FieldError, PreconditionRequired, ValidationFailed, VersionConflict
 
 MAX_LIMIT = 200
 T = TypeVar("T", bound=tuple[Any, ...])
@@ -94,9 +94,8 @@ def check_if_match(if_match: str | None, version: int) -> None:
         )
     wanted = if_match.strip().removeprefix("W/").strip('"')
     if wanted != str(version):
-        raise Conflict(
+        raise VersionConflict(
             f"the record was changed (version {version}); reload it and try again",
             [FieldError("If-Match", f"does not match the current version {version}")],
-            slug="version-conflict",
             extra={"current_version": version},
         )

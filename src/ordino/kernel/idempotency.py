@@ -47,7 +47,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ordino.kernel import clock
 from ordino.kernel.db import Base, Database, IdMixin
-from ordino.kernel.errors import Conflict, FieldError, Problem, ValidationFailed
+from ordino.kernel.errors import FieldError, IdempotencyInProgress, Problem, ValidationFailed
 from ordino.kernel.ids import new_id
 from ordino.kernel.types import UTCDateTime
 
@@ -204,12 +204,12 @@ class Claim:
         return cls(api_key_id, key, method, path, request_hash(method, path, body), _lock_id(api_key_id, key))
 
 
-def in_progress(*, concurrent: bool = False) -> Conflict:
+def in_progress(*, concurrent: bool = False) -> IdempotencyInProgress:
     # A request with the same key that committed after this transaction's snapshot was taken is
     # invisible to the look-up; its row makes the store a no-op (`concurrent`). The client
     # retries and gets the replay.
     detail = "was being processed at the same time" if concurrent else "is still being processed"
-    return Conflict(f"a request with this Idempotency-Key {detail}", slug="idempotency-in-progress")
+    return IdempotencyInProgress(f"a request with this Idempotency-Key {detail}")
 
 
 def claim_many(conn: Connection, claims: Sequence[Claim]) -> list[Outcome | Problem | None]:

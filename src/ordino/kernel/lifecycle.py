@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ordino.kernel.errors import Conflict
+from ordino.kernel.errors import InvalidTransition
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +65,8 @@ class Lifecycle:
         if status not in t.sources:
             entity = self.entity.replace("_", " ")
             article = "an" if entity[:1] in ("a", "e", "i", "o", "u") else "a"
-            raise Conflict(
+            raise InvalidTransition(
                 f"cannot {action.replace('_', ' ')} {article} {entity} that is {status.replace('_', ' ')}",
-                slug="invalid-transition",
                 extra={"current_status": status, "available_actions": self.actions_from(status)},
             )
         return t.target

@@ -9,7 +9,15 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from ordino.kernel.errors import PROBLEM_JSON, FieldError, Problem, ValidationFailed, field_path
+from ordino.kernel.errors import (
+    PROBLEM_JSON,
+    FieldError,
+    HttpError,
+    InternalError,
+    Problem,
+    ValidationFailed,
+    field_path,
+)
 
 
 def problem_response(problem: Problem, instance: str | None = None) -> Response:
@@ -44,18 +52,13 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        problem = Problem(str(exc.detail), slug=f"http-{exc.status_code}", title=str(exc.detail))
-        problem.status = exc.status_code
-        response = problem_response(problem, request.url.path)
+        response = problem_response(HttpError(exc.status_code, str(exc.detail)), request.url.path)
         if exc.headers:
             response.headers.update(exc.headers)
         return response
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
-        problem = Problem("An unexpected error occurred; it has been logged.", slug="internal")
-        problem.status = 500
-        problem.title = "Internal error"
-        return problem_response(problem, request.url.path)
+        return problem_response(InternalError("An unexpected error occurred; it has been logged."), request.url.path)
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -26,7 +26,8 @@ from ordino.kernel.errors import FieldError, ValidationFailed
 from ordino.kernel.ids import new_id
 from ordino.tax import service as tax_profiles
 from ordino.tax.calculator import OrdinoTaxCalculator
-from ordino.tax.domain import Address, InvalidVatIdPolicy, TaxContext, TaxError, TaxLineInput, TaxResult
+from ordino.tax.domain import Address, InvalidVatIdPolicy, TaxContext, TaxLineInput, TaxResult
+from ordino.tax.errors import TaxError
 from ordino.tax.eu_vat import EuVatPolicy
 from ordino.tax.us_sales_tax import UsSalesTaxPolicy
 

@@ -12,10 +12,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ordino.kernel import clock
-from ordino.kernel.errors import Conflict, FieldError, ValidationFailed
+from ordino.kernel.errors import FieldError, ValidationFailed
 from ordino.kernel.ids import new_id
 from ordino.kernel.money import is_currency
 from ordino.payments import domain
+from ordino.payments.errors import PaymentSummaryMismatch
 from ordino.payments.models import OrderPaymentSummary, PaymentMethod
 
 S = OrderPaymentSummary
@@ -107,10 +108,9 @@ def ensure_summary(
         )
     ).one()
     if row.currency != currency or row.account_id != account_id:
-        raise Conflict(
+        raise PaymentSummaryMismatch(
             f"the order's payments with this method are in {row.currency}, not {currency}"
             if row.currency != currency else "the payment summary belongs to another account",
-            slug="payment-summary-mismatch",
         )
     return uuid.UUID(str(row.id))
 

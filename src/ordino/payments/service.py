@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from ordino.kernel import clock
 from ordino.kernel.errors import FieldError, Problem, ValidationFailed
 from ordino.kernel.ids import new_id
+from ordino.payments.errors import GatewayNotAnswering
 from ordino.payments.gateway import GatewayResult, Gateways, GatewayUnavailable
 from ordino.payments.methods import MethodSpec, check_token, ensure_method, ensure_summary
 from ordino.payments.steps import (
@@ -69,14 +70,6 @@ __all__ = [
     "finish", "import_authorization", "load_intent", "reauthorize", "record_calls", "refund", "resolve_pending",
     "resume", "void",
 ]
-
-
-class GatewayNotAnswering(Problem):
-    """The API's answer when the gateway did not answer: the operation is pending (502)."""
-
-    status = 502
-    slug = "gateway-unavailable"
-    title = "Payment gateway unavailable"
 
 
 # ------------------------------------------------------------------------------------------------

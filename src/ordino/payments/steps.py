@@ -14,11 +14,19 @@ from sqlalchemy import ColumnElement, Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from ordino.kernel import clock
-from ordino.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from ordino.kernel.errors import Conflict, FieldError, InvalidTransition, NotFound, ValidationFailed
 from ordino.kernel.ids import new_id
 from ordino.kernel.money import MAX_MINOR, format_minor
 from ordino.kernel.statemachine import StatusHistory, apply, initial_history
 from ordino.payments import domain
+from ordino.payments.errors import (
+    AmountNotAvailable,
+    AuthorizationExpired,
+    GatewayNotConfigured,
+    NotAuthorizable,
+    NotRefundable,
+    OperationPending,
+)
 from ordino.payments.gateway import CallRecord, GatewayResult, Gateways
 from ordino.payments.methods import MethodSpec, dialect_insert, ensure_method, ensure_summary
 from ordino.payments.models import GatewayCall, OrderPaymentSummary, Payment, PaymentMethod
@@ -96,7 +104,7 @@ def _check_amount(amount: int | None, field: str = "amount") -> None:
 
 def _check_gateway(gateways: Gateways, name: str | None) -> str:
     if not name or name not in gateways:
-        raise Conflict(f"no payment gateway named '{name}' is configured", slug="gateway-not-configured")
+        raise GatewayNotConfigured(f"no payment gateway named '{name}' is configured")
     return name
 
 
@@ -113,9 +121,8 @@ def _a(noun: str) -> str:
 
 
 def _too_much(amount: int, available: int, currency: str, what: str, field: str) -> Conflict:
-    return Conflict(
+    return AmountNotAvailable(
         f"{_money(amount, currency)} is more than the {_money(available, currency)} {what}",
-        slug="amount-not-available",
         extra={field: _money(available, currency)},
     )
 
@@ -128,9 +135,8 @@ def _refuse_state(row: Any, verb: str) -> Conflict:
         if row.kind == "authorization"
         else row.amount - row.refunded_amount - row.pending_refund_amount
     )
-    return Conflict(
+    return InvalidTransition(
         f"cannot {verb} {_a(row.kind)} that is {row.status}",
-        slug="invalid-transition",
         extra={"current_status": row.status, "available_actions": domain.operations(row.kind, row.status, available)},
     )
 
@@ -186,7 +192,7 @@ def begin_authorization(
     if m is None or m.account_id != account_id:
         raise ValidationFailed([FieldError("payment_method", "is not a payment method of the account")])
     if m.method == "invoice" or m.token is None:
-        raise Conflict("invoice terms are not authorized at a gateway", slug="not-authorizable")
+        raise NotAuthorizable("invoice terms are not authorized at a gateway")
     gateway = _check_gateway(gateways, m.gateway)
     summary_id = ensure_summary(session, order_summary_id, account_id, method_id, currency)
     payment_id = new_id()
@@ -247,7 +253,7 @@ def begin_capture(
     if auth.status != "authorized":
         raise _refuse_state(auth, "capture")
     if auth.expires_at is not None and auth.expires_at <= clock.now():
-        raise Conflict(f"the authorization expired at {auth.expires_at.isoformat()}", slug="authorization-expired")
+        raise AuthorizationExpired(f"the authorization expired at {auth.expires_at.isoformat()}")
     available = auth.amount - auth.captured_amount - auth.pending_capture_amount - auth.reversed_amount - (
         auth.pending_reverse_amount
     )
@@ -274,7 +280,7 @@ def begin_refund(
     _check_amount(amount_minor)
     cap = _payment(session, capture_id)
     if cap.kind != "capture":
-        raise Conflict(f"refunds are made against captures, not against {_a(cap.kind)}", slug="not-refundable")
+        raise NotRefundable(f"refunds are made against captures, not against {_a(cap.kind)}")
     if cap.status != "succeeded":
         raise _refuse_state(cap, "refund")
     available = cap.amount - cap.refunded_amount - cap.pending_refund_amount
@@ -335,9 +341,9 @@ def begin_reauthorization(
     if old.status not in ("authorized", "expired"):
         raise _refuse_state(old, "re-authorize")
     if old.pending_capture_amount or old.pending_reverse_amount:
-        raise Conflict("an operation on this authorization is still pending", slug="operation-pending")
+        raise OperationPending("an operation on this authorization is still pending")
     remainder = 0 if old.status == "expired" else old.amount - old.captured_amount - old.reversed_amount
-    refusal = Conflict("the authorization changed while it was being re-authorized; try again", slug="conflict")
+    refusal = Conflict("the authorization changed while it was being re-authorized; try again")
     return _begin_child(
         session, gateways, kind="authorization", parent=old, amount=amount_minor, key=idempotency_key, actor=actor,
         reason=reason, hold_parent={"pending_reverse_amount": remainder},

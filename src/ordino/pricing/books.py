@@ -26,6 +26,7 @@ from ordino.kernel.ids import new_id
 from ordino.kernel.money import format_price
 from ordino.pricing import common, domain
 from ordino.pricing.common import Doc
+from ordino.pricing.errors import NotAContractBook, StandardPriceBookConflict
 from ordino.pricing.models import PriceBook, PriceBookAccount, PriceBookEntry, PriceBookTier
 from ordino.pricing.schemas import AccountsIn, EntriesIn, PriceBookIn, PriceBookPatch
 
@@ -81,10 +82,9 @@ def _flush(session: Session, book: PriceBook, taken: Conflict | None = None) -> 
     except IntegrityError as exc:
         if taken is not None and "code" in str(exc.orig):
             raise taken from None
-        raise Conflict(
+        raise StandardPriceBookConflict(
             f"another {book.currency} price book became the standard one at the same time; reload and try again",
             [FieldError("is_standard", "conflicts with a concurrent change")],
-            slug="standard-price-book-conflict",
         ) from None
 
 
@@ -300,8 +300,8 @@ def list_entries(
 def _contract(session: Session, ref: str) -> PriceBook:
     book = common.find(session, PriceBook, ref, WHAT, lock=True)
     if book.kind != "contract":
-        raise Conflict(
-            f"'{book.code}' is a list book; only contract books are assigned to accounts", slug="not-a-contract-book"
+        raise NotAContractBook(
+            f"'{book.code}' is a list book; only contract books are assigned to accounts"
         )
     return book
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ordino.accounts.models import Account
 from ordino.catalog.models import Product
 from ordino.kernel import clock
-from ordino.kernel.errors import Conflict, FieldError, NotFound
+from ordino.kernel.errors import Conflict, Duplicate, FieldError, NotFound
 from ordino.kernel.http import check_if_match, dumps
 from ordino.kernel.ids import parse_id
 from ordino.kernel.outbox import emit
@@ -47,7 +47,7 @@ def find(session: Session, model: type[Versioned], ref: str, what: str, *, lock:
 
 
 def duplicate(field: str, detail: str) -> Conflict:
-    return Conflict(detail, [FieldError(field, "is already taken")], slug="duplicate")
+    return Duplicate(detail, [FieldError(field, "is already taken")])
 
 
 def apply_changes(row: Versioned, changes: dict[str, Any], if_match: str | None) -> bool:

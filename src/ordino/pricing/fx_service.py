@@ -24,24 +24,19 @@ from sqlalchemy import ColumnElement, CursorResult, Table, and_, bindparam, func
 from sqlalchemy.orm import Session
 
 from ordino.kernel import clock
-from ordino.kernel.errors import FieldError, Problem, ValidationFailed
+from ordino.kernel.errors import FieldError, ValidationFailed
 from ordino.kernel.http import check_limit
 from ordino.kernel.ids import new_id
 from ordino.kernel.money import Money, is_currency
 from ordino.kernel.outbox import emit
 from ordino.pricing import fx
+from ordino.pricing.errors import RateNotFound
 from ordino.pricing.fx import Leg, Pair, Rate
 from ordino.pricing.models import FxRate
 
 Doc = dict[str, Any]
 CHUNK = 50_000  # rates staged and written per round of statements
 TABLE = cast(Table, FxRate.__table__)
-
-
-class RateNotFound(Problem):
-    status = 422
-    slug = "fx-rate-not-found"
-    title = "No exchange rate"
 
 
 @dataclass(slots=True)

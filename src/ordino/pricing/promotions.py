@@ -20,12 +20,13 @@ from sqlalchemy.orm import Session
 from ordino.accounts.models import Account
 from ordino.catalog.models import SalesChannel
 from ordino.kernel import clock
-from ordino.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from ordino.kernel.errors import Duplicate, FieldError, NotFound, ValidationFailed
 from ordino.kernel.http import check_if_match, page, paginate
 from ordino.kernel.ids import new_id
 from ordino.kernel.money import exponent_of, format_minor, format_price, parse_amount
 from ordino.pricing import common, domain
 from ordino.pricing.common import Doc
+from ordino.pricing.errors import UsageLimitBelowUses
 from ordino.pricing.models import Coupon, Promotion, PromotionAccount, PromotionChannel, PromotionSku
 from ordino.pricing.schemas import CouponIn, CouponPatch, CouponsIn, PromotionIn, PromotionPatch
 from ordino.pricing.service import normalize_coupon
@@ -170,10 +171,9 @@ def _add_coupons(session: Session, promotion: Promotion, coupons: list[CouponIn]
         raise ValidationFailed(errors)
     taken = set(session.execute(select(Coupon.code).where(Coupon.code.in_(set(codes)))).scalars()) if codes else set()
     if taken:
-        raise Conflict(
+        raise Duplicate(
             "coupon codes are unique (ignoring case)",
             [FieldError(f"{field}[{i}].code", "is already taken") for i, code in enumerate(codes) if code in taken],
-            slug="duplicate",
         )
     now = clock.now()
     rows = [
@@ -187,8 +187,8 @@ def _add_coupons(session: Session, promotion: Promotion, coupons: list[CouponIn]
     try:
         session.flush()
     except IntegrityError:  # a concurrent insert of the same code got there first
-        raise Conflict("coupon codes are unique (ignoring case)", [FieldError(field, "a code is already taken")],
-                       slug="duplicate") from None
+        raise Duplicate("coupon codes are unique (ignoring case)",
+                        [FieldError(field, "a code is already taken")]) from None
     return rows
 
 
@@ -349,10 +349,9 @@ def update_coupon(session: Session, ref: str, code: str, patch: CouponPatch, if_
     changes = patch.model_dump(include=patch.model_fields_set - {"code"})
     limit = changes.get("usage_limit", coupon.usage_limit)
     if limit is not None and limit < coupon.times_used:
-        raise Conflict(
+        raise UsageLimitBelowUses(
             f"the coupon has been used {coupon.times_used} times already",
             [FieldError("usage_limit", f"cannot be less than the {coupon.times_used} uses counted")],
-            slug="usage-limit-below-uses",
         )
     if common.apply_changes(coupon, changes, if_match):
         session.flush()

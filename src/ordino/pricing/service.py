@@ -23,10 +23,11 @@ from ordino.accounts.models import Account
 from ordino.catalog.models import SalesChannel
 from ordino.kernel import clock
 from ordino.kernel.auth import Principal
-from ordino.kernel.errors import Conflict, FieldError, ValidationFailed
+from ordino.kernel.errors import FieldError, ValidationFailed
 from ordino.kernel.money import MAX_MINOR, format_minor, format_price, is_currency
 from ordino.pricing import domain
 from ordino.pricing.domain import Adjustment, Book, BookRef, Entry, Limits, Line, Offer, Tier
+from ordino.pricing.errors import CouponUnavailable
 from ordino.pricing.models import (
     Coupon,
     PriceBook,
@@ -360,11 +361,9 @@ def consume_coupons(session: Session, codes: Sequence[str]) -> None:
             continue
         active = session.execute(select(Coupon.active).where(Coupon.code == code)).scalar_one_or_none()
         reason = "does not exist" if active is None else "is not active" if not active else "has been used up"
-        raise Conflict(
+        raise CouponUnavailable(
             f"coupon '{code}' {reason}",
             [FieldError("coupons", f"coupon '{code}' {reason}")],
-            slug="coupon-unavailable",
-            title="Coupon cannot be used",
             extra={"coupon": code},
         )
 

@@ -15,13 +15,13 @@ from ordino.tax.domain import (
     TaxCalculator,
     TaxClass,
     TaxContext,
-    TaxError,
     TaxLine,
     TaxLineInput,
     TaxNote,
     TaxResult,
     TaxSubtotal,
 )
+from ordino.tax.errors import TaxError
 from ordino.tax.eu_vat import EuVatCalculator, EuVatPolicy, check_vat_id
 from ordino.tax.us_sales_tax import UsSalesTaxCalculator, UsSalesTaxPolicy
 

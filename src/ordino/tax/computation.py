@@ -27,13 +27,13 @@ from ordino.tax.domain import (
     LineTax,
     RoundingMode,
     TaxContext,
-    TaxError,
     TaxLine,
     TaxLineInput,
     TaxNote,
     TaxResult,
     TaxSubtotal,
 )
+from ordino.tax.errors import TaxError
 
 ROUNDING_RULES = (ROUND_HALF_UP, ROUND_HALF_EVEN, ROUND_HALF_DOWN, ROUND_DOWN, ROUND_UP)
 _COUNTRY = re.compile(r"[A-Z]{2}")

@@ -14,20 +14,6 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 
-from ordino.kernel.errors import BadRequest, FieldError
-
-
-class TaxError(BadRequest):
-    """A tax cannot be computed from what was given; `field` names the input at fault."""
-
-    slug = "tax-error"
-    title = "Tax cannot be computed"
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}", [FieldError(field, message)])
-        self.field = field
-        self.message = message
-
 
 class TaxClass(StrEnum):
     """Product tax classes. A product carries one; each regime says what it means there.

@@ -49,12 +49,12 @@ from ordino.tax.domain import (
     RoundingMode,
     TaxClass,
     TaxContext,
-    TaxError,
     TaxLineInput,
     TaxNote,
     TaxResult,
     percent_text,
 )
+from ordino.tax.errors import TaxError
 from ordino.tax.rates_eu import Territory, in_eu, territory_of, vat_country, vat_period
 
 UK_EXPORT_TEXT = "Export of goods from the United Kingdom: zero-rated (Value Added Tax Act 1994, section 30(6))"

@@ -36,12 +36,12 @@ from ordino.tax.domain import (
     RoundingMode,
     TaxClass,
     TaxContext,
-    TaxError,
     TaxLineInput,
     TaxNote,
     TaxResult,
     percent_text,
 )
+from ordino.tax.errors import TaxError
 from ordino.tax.rates_us import (
     US_TABLES_EFFECTIVE,
     ClothingRule,

@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 
 from ordino.channels.files import service as bulk
+from ordino.channels.files.errors import UnsupportedFile
 from ordino.channels.files.service import BulkFile, Row, RowError
 from ordino.kernel.errors import ValidationFailed
 
@@ -85,7 +86,7 @@ def test_an_xlsx_sent_as_octet_stream_is_recognised_by_its_signature() -> None:
 
 
 def test_a_csv_sent_as_an_xlsx_is_refused() -> None:
-    with pytest.raises(bulk.UnsupportedFile) as refused:
+    with pytest.raises(UnsupportedFile) as refused:
         read(b"sku,quantity\nA,1\n", XLSX)
     assert refused.value.detail == (
         f"the file is sent as '{XLSX}' but holds CSV text; send text/csv or {XLSX}"

@@ -88,7 +88,7 @@ def test_plan_refusals(world: Database, client: Any, admin: dict[str, str]) -> N
         {"field": "exclude_locations[0]", "message": "no location 'WH-XXX'"}]
     assert problem({"lines": [{"sku": "BOLT-M8", "quantity": 1}], "channel": "nope"})["errors"] == [
         {"field": "channel", "message": "no sales channel 'nope'"}]
-    assert problem({"order": "SO-999999"}, 404)["detail"] == "order not found"
+    assert problem({"order": "SO-999999"}, 404)["type"] == "https://ordino.dev/problems/not-found"
     assert client.post(PLAN, json={"order": "SO-1"}, headers=api_key(world, Role.BUYER)).status_code == 403
 
 

@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 from lxml import etree  # type: ignore[import-untyped]
 
-from ordino.invoicing.documents.domain import Document, DocumentError, TaxSubtotal, compute_totals
+from ordino.invoicing.documents.domain import Document, TaxSubtotal, compute_totals
+from ordino.invoicing.documents.errors import DocumentError
 from ordino.invoicing.documents.ubl import render_ubl
 from ordino.tax.domain import Category, RoundingMode
 from tests.conftest import shared_data

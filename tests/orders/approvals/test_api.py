@@ -153,7 +153,8 @@ def test_approval_by_an_approver_of_the_parent_account(db, client, w) -> None:  
     # and a second decision is refused
     again = client.post(f"/api/v1/orders/{doc['id']}/reject", json={"reason": "no"}, headers=w.keys["alice"])
     assert again.status_code == 409
-    assert again.json()["detail"] == "order SO-000001 is approved, not waiting for approval"
+    assert again.json()["type"] == "https://ordino.dev/problems/not-pending-approval"
+    assert again.json()["current_status"] == "approved"
 
 
 def test_rejection_cancels_with_the_reason_and_releases_the_stock(db, client, w) -> None:  # type: ignore[no-untyped-def]
@@ -217,7 +218,8 @@ def test_an_order_that_is_not_held_cannot_be_approved(db, client, w) -> None:  #
     doc = _place(client, w, "bob", order("WEB-1", ("BOLT-M8", 10, "1.00")))
     r = client.post(f"/api/v1/orders/{doc['id']}/approve", headers=w.keys["admin"])
     assert r.status_code == 409
-    assert r.json()["detail"] == "order SO-000001 is created, not waiting for approval"
+    assert r.json()["type"] == "https://ordino.dev/problems/not-pending-approval"
+    assert r.json()["current_status"] == "created"
     assert client.post("/api/v1/orders/SO-404/approve", headers=w.keys["admin"]).status_code == 404
 
 
@@ -325,7 +327,7 @@ def test_approval_requests_are_seen_within_the_account_tree(db, client, w) -> No
 def test_a_contact_without_the_buyer_role_cannot_place_orders(db, client, w) -> None:  # type: ignore[no-untyped-def]
     r = client.post("/api/v1/orders", json=order("WEB-1", ("BOLT-M8", 10, "1.00")), headers=w.keys["vic"])
     assert r.status_code == 403
-    assert r.json()["detail"] == "the contact of this API key does not have the buyer role"
+    assert r.json()["type"] == "https://ordino.dev/problems/not-a-buyer"
     assert (count(db, OrderSummary), reserved(db)) == (0, 0)
 
 

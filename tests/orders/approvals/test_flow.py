@@ -15,7 +15,7 @@ from ordino.flows.registry import build_dispatcher
 from ordino.fulfillment.models import FulfillmentOrder
 from ordino.kernel import clock
 from ordino.kernel.db import Database
-from ordino.kernel.errors import Conflict
+from ordino.kernel.errors import InvalidTransition
 from ordino.orders.approvals import service as approvals
 from ordino.orders.approvals.domain import Reason
 from ordino.orders.models import OrderSummary
@@ -139,6 +139,6 @@ def test_holding_needs_a_new_order_and_a_reason_kind(db, client, w, gateway) -> 
     with pytest.raises(ValueError, match="at least one reason"):
         db.transaction(lambda s: approvals.hold_for_approval(s, order_id, [], "t"))
     _flow(db)  # routed and approved
-    with pytest.raises(Conflict, match="cannot hold for approval an order that is approved"):
+    with pytest.raises(InvalidTransition):
         db.transaction(lambda s: approvals.hold_for_approval(s, order_id, [Reason("credit_limit", "x")], "t"))
     assert _status(db, doc["id"]) == "approved"

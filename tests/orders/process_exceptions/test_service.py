@@ -152,7 +152,8 @@ def test_the_api_lists_filters_reads_and_acts(db: Database, client: Any, admin: 
     # and refusals
     before = state(db)
     r = client.post(f"{PES}/{fulfillment}/pause", headers=admin)
-    assert (r.status_code, r.json()["detail"]) == (409, "cannot pause a process exception that is resolved")
+    assert (r.status_code, r.json()["type"]) == (409, "https://ordino.dev/problems/invalid-transition")
+    assert r.json()["current_status"] == "resolved"
     assert client.post(f"{PES}/{fulfillment}/reopen", headers=admin).status_code == 404
     assert client.post(f"{PES}/{uuid.uuid4()}/resolve", headers=admin).status_code == 404
     assert client.get(f"{PES}/not-an-id", headers=admin).status_code == 404

@@ -185,7 +185,7 @@ def test_only_agents_price_and_send_and_other_accounts_see_nothing(db, client, w
     # a contact without the buyer role neither requests nor accepts quotes
     r = client.post(URL, json={"account": "ACME-BER", "channel": "web", "lines": [{"sku": "BOLT-M8", "quantity": 1}]},
                     headers=w.keys["vic"])
-    assert (r.status_code, r.json()["detail"]) == (403, "the contact of this API key does not have the buyer role")
+    assert (r.status_code, r.json()["type"]) == (403, "https://ordino.dev/problems/not-a-buyer")
     with db.read() as s:
         assert s.execute(select(Quote.status, Quote.version)).all() == [("requested", 2)]
 
@@ -224,7 +224,8 @@ def test_a_draft_is_edited_then_submitted_and_refused_lines_are_named(db, client
     assert (draft["status"], draft["available_actions"], draft["version"]) == ("draft", ["submit"], 1)
     # pricing a draft is refused
     r = client.post(f"{URL}/{draft['id']}/price", json=PRICING, headers=w.keys["agent"])
-    assert (r.status_code, r.json()["detail"]) == (409, "cannot price a quote that is draft")
+    assert (r.status_code, r.json()["type"]) == (409, "https://ordino.dev/problems/invalid-transition")
+    assert r.json()["current_status"] == "draft"
     # its lines are replaced with its version
     r = client.patch(f"{URL}/{draft['id']}", json={"lines": [{"sku": "NUT-M8", "quantity": 100}], "notes": None},
                      headers={**w.keys["bob"], "If-Match": '"1"'})
@@ -264,7 +265,8 @@ def test_a_buyer_declines_a_sent_quote_and_it_cannot_be_accepted_after(db, clien
     r = client.post(f"{URL}/{quote['id']}/reject", json={"reason": "too expensive"}, headers=w.keys["bob"])
     assert (r.status_code, r.json()["status"]) == (200, "rejected")
     r = client.post(f"{URL}/{quote['id']}/accept", json=ACCEPT, headers=w.keys["bob"])
-    assert (r.status_code, r.json()["detail"]) == (409, "cannot accept a quote that is rejected")
+    assert (r.status_code, r.json()["type"]) == (409, "https://ordino.dev/problems/invalid-transition")
+    assert r.json()["current_status"] == "rejected"
     assert count(db, OrderSummary) == 0
 
 

@@ -20,9 +20,10 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.responses import Response
 
 from ordino.channels.files import service as bulk
+from ordino.channels.files.errors import FileTooLarge, MalformedMultipart, UnsupportedMediaType
 from ordino.kernel.auth import Principal, Role, require
 from ordino.kernel.endpoint import run_command
-from ordino.kernel.errors import BadRequest, FieldError, ValidationFailed
+from ordino.kernel.errors import FieldError, ValidationFailed
 from ordino.kernel.http import dumps
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
@@ -47,26 +48,25 @@ async def _capped(request: Request) -> AsyncGenerator[bytes, None]:
     async for chunk in request.stream():
         received += len(chunk)
         if received > MAX_REQUEST_BYTES:
-            raise bulk.FileTooLarge(f"the upload is larger than {MAX_REQUEST_BYTES} bytes")
+            raise FileTooLarge(f"the upload is larger than {MAX_REQUEST_BYTES} bytes")
         yield chunk
 
 
 async def _read_form(request: Request) -> tuple[bytes, str | None, list[tuple[str, str]]]:
     content_type = request.headers.get("content-type", "")
     if not content_type.lower().startswith("multipart/form-data"):
-        raise bulk.UnsupportedFile(
+        raise UnsupportedMediaType(
             "send multipart/form-data: the file in the part 'file' and the order's fields beside it",
-            slug="unsupported-media-type",
         )
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
-        raise bulk.FileTooLarge(f"the upload is larger than {MAX_REQUEST_BYTES} bytes")
+        raise FileTooLarge(f"the upload is larger than {MAX_REQUEST_BYTES} bytes")
     parser = MultiPartParser(request.headers, _capped(request), max_files=1, max_fields=40, max_part_size=64 * 1024)
     try:
         form = await parser.parse()
     except MultiPartException as exc:
         message = f"the body is not valid multipart/form-data: {exc.message}"
-        raise BadRequest(message, slug="malformed-multipart") from None
+        raise MalformedMultipart(message) from None
     try:
         files = [(name, value) for name, value in form.multi_items() if isinstance(value, UploadFile)]
         fields = [(name, value) for name, value in form.multi_items() if isinstance(value, str)]

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from ordino.accounts.models import Account, Address
 from ordino.catalog.models import SalesChannel
+from ordino.channels.files.errors import FileTooLarge, UnsupportedFile
 from ordino.kernel import clock
 from ordino.kernel.auth import Principal
 from ordino.kernel.errors import FieldError, Problem, ValidationFailed, field_path
@@ -64,18 +65,6 @@ ANY_TYPE = frozenset({"", "application/octet-stream"})
 _WHOLE = re.compile(r"^[+-]?\d{1,12}(\.0*)?$")
 
 Kind = Literal["csv", "xlsx"]
-
-
-class UnsupportedFile(Problem):
-    status = 415
-    slug = "unsupported-file"
-    title = "Unsupported file"
-
-
-class FileTooLarge(Problem):
-    status = 413
-    slug = "file-too-large"
-    title = "File too large"
 
 
 def _file_error(message: str) -> ValidationFailed:

@@ -41,9 +41,9 @@ from ordino.fulfillment.routing.service import (
 )
 from ordino.inventory import groups as capacity
 from ordino.inventory import service as inventory
+from ordino.inventory.errors import OutOfStock
 from ordino.kernel import clock
 from ordino.kernel.auth import Principal
-from ordino.kernel.errors import Conflict
 from ordino.kernel.ids import new_id
 from ordino.kernel.numbering import FULFILLMENT_ORDER, next_number
 from ordino.kernel.outbox import emit
@@ -157,8 +157,8 @@ def _route_group(
         try:
             _move_reservations(session, group, targets, holds)
             break
-        except Conflict as exc:
-            if exc.slug != "out-of-stock" or replan == REPLANS - 1:
+        except OutOfStock:
+            if replan == REPLANS - 1:
                 raise
     decision_id = _store_decision(session, order, group, gp, attempt, trigger, actor)
     plan = gp.plan
@@ -227,7 +227,7 @@ def _move_reservations(
                 # A backorder product was short and took futures: not what routing allocates.
                 for to, units in moves.reserves:
                     inventory.release(session, reference, need.sku, units, location=to)
-                raise Conflict(f"{need.sku} was taken meanwhile", slug="out-of-stock")
+                raise OutOfStock(f"{need.sku} was taken meanwhile")
         for at, units in moves.releases:
             inventory.release(session, reference, need.sku, units, location=at)
 

@@ -30,13 +30,14 @@ from ordino.catalog.places import PLACES
 from ordino.fulfillment.domain import OPEN, Free, Need
 from ordino.fulfillment.models import FulfillmentOrder, FulfillmentOrderItem
 from ordino.fulfillment.routing.domain import CandidateLocation, GeoPoint, OrderLine, RoutingPlan, route
+from ordino.fulfillment.routing.errors import OrderNotRoutable
 from ordino.fulfillment.routing.policies import ChannelRouting, channel_id_of, channel_routing
 from ordino.fulfillment.schemas import PlanIn, ShipToIn
 from ordino.inventory import reads as inventory_reads
 from ordino.inventory.bulk import any_in
 from ordino.kernel import clock
 from ordino.kernel.auth import Principal
-from ordino.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from ordino.kernel.errors import FieldError, NotFound, ValidationFailed
 from ordino.kernel.ids import parse_id
 from ordino.orders.models import OrderDeliveryGroupSummary, OrderItemSummary, OrderSummary
 
@@ -80,9 +81,8 @@ def order_ref(
 
 def require_routable(order: OrderRef) -> None:
     if order.status not in ROUTABLE:
-        raise Conflict(
+        raise OrderNotRoutable(
             f"order {order.number} is {order.status.replace('_', ' ')}; only approved orders are routed",
-            slug="order-not-routable",
             extra={"current_status": order.status},
         )
 

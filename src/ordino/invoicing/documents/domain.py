@@ -21,7 +21,8 @@ from enum import StrEnum
 import pycountry
 from babel import Locale, UnknownLocaleError
 
-from ordino.kernel.errors import Conflict, FieldError
+from ordino.invoicing.documents.errors import DocumentError
+from ordino.kernel.errors import FieldError
 from ordino.kernel.money import EXACT, MAX_MINOR, CurrencyError, exponent_of
 from ordino.tax.domain import Category, RoundingMode
 
@@ -32,17 +33,6 @@ NEEDS_EXEMPTION_REASON = frozenset(
     {Category.EXEMPT, Category.REVERSE_CHARGE, Category.INTRA_COMMUNITY, Category.EXPORT, Category.OUTSIDE_SCOPE}
 )
 _EXTRA_COUNTRIES = frozenset({"XI"})  # Northern Ireland, in the EN 16931 country code list since 2021
-
-
-class DocumentError(Conflict):
-    """A document whose parts disagree, or that its format cannot express; every fault is listed."""
-
-    slug = "document-invalid"
-    title = "The document cannot be rendered"
-
-    def __init__(self, errors: Sequence[FieldError]) -> None:
-        detail = f"{errors[0].field}: {errors[0].message}" if len(errors) == 1 else f"{len(errors)} faults found"
-        super().__init__(detail, errors)
 
 
 class DocumentKind(StrEnum):

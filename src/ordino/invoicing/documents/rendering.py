@@ -33,6 +33,7 @@ from ordino.accounts.models import Account, Address
 from ordino.catalog.models import LegalEntity, Product, SalesChannel
 from ordino.catalog.service import seller_of_channel
 from ordino.invoicing.documents import domain as d
+from ordino.invoicing.documents.errors import NoLegalEntity
 from ordino.invoicing.documents.labels import labels_for, terms_text
 from ordino.invoicing.models import (
     CreditMemo,
@@ -43,7 +44,6 @@ from ordino.invoicing.models import (
     InvoiceLineTax,
     PaymentApplication,
 )
-from ordino.kernel.errors import Conflict
 from ordino.kernel.money import exponent_of
 from ordino.orders.models import OrderDeliveryGroupSummary, OrderItemSummary, OrderSummary
 from ordino.payments.domain import parse_terms
@@ -172,8 +172,7 @@ def _context(session: Session, order_id: uuid.UUID, rows: Sequence[_Row]) -> _Co
     channel = session.execute(select(SalesChannel.code).where(SalesChannel.id == order.channel_id)).scalar_one()
     seller = seller_of_channel(session, channel)
     if seller is None:
-        raise Conflict("no legal entity sells through the order's channel: create a default one",
-                       slug="no-legal-entity")
+        raise NoLegalEntity("no legal entity sells through the order's channel: create a default one")
     item_ids = [r.order_item_summary_id for r in rows if r.order_item_summary_id is not None]
     group_id = session.execute(
         select(OrderItemSummary.delivery_group_id).where(OrderItemSummary.id.in_(item_ids)).limit(1)

@@ -24,13 +24,13 @@ from ordino.invoicing.documents.domain import (
     Address,
     AllowanceCharge,
     Document,
-    DocumentError,
     DocumentKind,
     Line,
     Party,
     PaymentMeans,
     is_country,
 )
+from ordino.invoicing.documents.errors import DocumentError
 from ordino.kernel.errors import FieldError
 from ordino.kernel.money import EXACT, format_price
 from ordino.tax.domain import Category, RoundingMode, percent_text

@@ -24,11 +24,12 @@ from ordino.accounts.tree import subtree
 from ordino.catalog.models import Product
 from ordino.kernel import clock
 from ordino.kernel.auth import STAFF, Principal, Role
-from ordino.kernel.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from ordino.kernel.errors import FieldError, NotFound, ValidationFailed
 from ordino.kernel.http import check_if_match, dumps, page, paginate
 from ordino.kernel.ids import new_id, parse_id
 from ordino.kernel.money import MoneyError, exponent_of, format_minor, is_currency, parse_amount
 from ordino.kernel.outbox import emit
+from ordino.orders.approvals.errors import NotAnAccountAdmin
 from ordino.orders.approvals.models import ApprovalRule
 from ordino.orders.approvals.schemas import RuleIn, RulePatch
 from ordino.orders.approvals.service import in_scope, scope
@@ -46,7 +47,7 @@ def _rule_manager(session: Session, principal: Principal, account_id: uuid.UUID)
         return
     if principal.role is Role.BUYER and "account_admin" in accounts.contact_roles(session, principal):
         return
-    raise Forbidden("approval rules are managed by staff and the account's admins", slug="not-an-account-admin")
+    raise NotAnAccountAdmin("approval rules are managed by staff and the account's admins")
 
 
 def _rule_doc(r: Any, account: str) -> Doc:
@@ -208,7 +209,7 @@ class RuleFilter:
 
 def list_rules(session: Session, principal: Principal, f: RuleFilter, limit: int, cursor: str | None) -> Doc:
     if principal.role not in STAFF and "account_admin" not in accounts.contact_roles(session, principal):
-        raise Forbidden("approval rules are managed by staff and the account's admins", slug="not-an-account-admin")
+        raise NotAnAccountAdmin("approval rules are managed by staff and the account's admins")
     stmt = select(RULE, Account.number.label("account")).join(Account, Account.id == RULE.c.account_id)
     ids = scope(session, principal)
     if ids is not None:

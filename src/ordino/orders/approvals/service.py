@@ -32,7 +32,7 @@ from ordino.inventory import reads as inventory_reads
 from ordino.inventory import service as inventory
 from ordino.kernel import clock
 from ordino.kernel.auth import STAFF, Principal, Role
-from ordino.kernel.errors import Conflict, Forbidden, NotFound
+from ordino.kernel.errors import ConcurrentChange, Forbidden, NotFound
 from ordino.kernel.http import page, paginate
 from ordino.kernel.ids import new_id, parse_id
 from ordino.kernel.money import format_minor
@@ -41,8 +41,10 @@ from ordino.kernel.statemachine import StatusHistory, apply
 from ordino.kernel.worker import Event, Registration
 from ordino.orders.approvals import domain as approval_rules
 from ordino.orders.approvals.domain import OrderFacts, Reason, Rule
+from ordino.orders.approvals.errors import NotAnApprover, NotPendingApproval, OwnOrder
 from ordino.orders.approvals.models import ApprovalRequest, ApprovalRule
 from ordino.orders.domain import ORDER_LIFECYCLE
+from ordino.orders.errors import NotABuyer
 from ordino.orders.models import OrderItemSummary, OrderSummary
 
 ORDER = cast(Table, OrderSummary.__table__)
@@ -104,7 +106,7 @@ def _move(
         values.update(version=ORDER.c.version + 1, updated_at=clock.now())
     result = session.execute(update(ORDER).where(ORDER.c.id == order_id, ORDER.c.status == before).values(values))
     if cast(CursorResult[Any], result).rowcount != 1:
-        raise Conflict("the order was changed at the same time; try again", slug="concurrent-change")
+        raise ConcurrentChange("the order was changed at the same time; try again")
     return after
 
 
@@ -205,7 +207,7 @@ def review_new_order(
     hold the order if the approval rules say so. Returns the order's status. `later`: orders of the
     same batch placed after this one (already written), which its monthly spend must not count."""
     if not accounts.may_buy(session, principal):
-        raise Forbidden("the contact of this API key does not have the buyer role", slug="not-a-buyer")
+        raise NotABuyer("the contact of this API key does not have the buyer role")
     rules = _rules_for(session, header["account_id"])
     if not rules:
         return str(header["status"])
@@ -245,9 +247,8 @@ def _pending_request(session: Session, order: Any) -> Any:
         select(REQ.c.id, REQ.c.status).where(REQ.c.order_summary_id == order.id).with_for_update()
     ).first()
     if order.status != "pending_approval" or request is None or request.status != "pending":
-        raise Conflict(
+        raise NotPendingApproval(
             f"order {order.number} is {order.status.replace('_', ' ')}, not waiting for approval",
-            slug="not-pending-approval",
             extra={"current_status": order.status},
         )
     return request
@@ -261,9 +262,9 @@ def _check_approver(session: Session, principal: Principal, order: Any) -> None:
     if principal.role is not Role.BUYER:
         raise Forbidden(f"the role '{principal.role}' may not decide approvals")
     if "approver" not in accounts.contact_roles(session, principal):
-        raise Forbidden("deciding approvals needs a key of a contact with the approver role", slug="not-an-approver")
+        raise NotAnApprover("deciding approvals needs a key of a contact with the approver role")
     if principal.contact_id == order.buyer_contact_id:
-        raise Forbidden("a buyer cannot approve or reject their own order", slug="own-order")
+        raise OwnOrder("a buyer cannot approve or reject their own order")
 
 
 def _order_event_data(session: Session, order: Any) -> dict[str, Any]:

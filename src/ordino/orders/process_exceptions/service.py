@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ordino.kernel import clock
 from ordino.kernel.auth import Principal
-from ordino.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from ordino.kernel.errors import ConcurrentChange, FieldError, NotFound, ValidationFailed
 from ordino.kernel.http import page, paginate
 from ordino.kernel.ids import new_id, parse_id
 from ordino.kernel.outbox import emit
@@ -160,9 +160,8 @@ def transition(
         .values(status=after, version=PE.c.version + 1, updated_at=clock.now()),
     )
     if changed != 1:
-        raise Conflict(
+        raise ConcurrentChange(
             "the process exception was changed at the same time; reload it and try again",
-            slug="concurrent-change",
         )
     was_active, is_active = current.status in ACTIVE_STATUSES, after in ACTIVE_STATUSES
     if was_active != is_active:

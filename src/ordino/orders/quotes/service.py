@@ -26,7 +26,7 @@ from ordino.accounts.models import Account
 from ordino.catalog.models import Product, SalesChannel
 from ordino.kernel import clock
 from ordino.kernel.auth import STAFF, Principal
-from ordino.kernel.errors import Conflict, FieldError, Forbidden, NotFound, Problem, ValidationFailed
+from ordino.kernel.errors import Conflict, FieldError, NotFound, Problem, ValidationFailed
 from ordino.kernel.http import check_if_match, page, paginate
 from ordino.kernel.ids import new_id, parse_id
 from ordino.kernel.money import MoneyError, exponent_of, format_minor, format_price, is_currency, parse_amount
@@ -34,8 +34,10 @@ from ordino.kernel.numbering import QUOTE, next_number
 from ordino.kernel.outbox import emit
 from ordino.kernel.statemachine import StatusHistory, apply, initial_history
 from ordino.orders import intake
+from ordino.orders.errors import NotABuyer
 from ordino.orders.models import OrderSummary
 from ordino.orders.quotes import domain
+from ordino.orders.quotes.errors import DuplicateReference, QuoteExpired, QuoteNotEditable
 from ordino.orders.quotes.models import Quote, QuoteLine
 from ordino.orders.quotes.schemas import QuoteAcceptIn, QuoteIn, QuoteLineIn, QuotePatch, QuotePricingIn
 from ordino.orders.reads import load_order
@@ -156,7 +158,7 @@ def list_quotes(session: Session, principal: Principal, f: QuoteFilter, limit: i
 
 def _require_buyer(session: Session, principal: Principal) -> None:
     if not accounts.may_buy(session, principal):
-        raise Forbidden("the contact of this API key does not have the buyer role", slug="not-a-buyer")
+        raise NotABuyer("the contact of this API key does not have the buyer role")
 
 
 def _line_rows(session: Session, quote_id: uuid.UUID, lines: list[QuoteLineIn]) -> list[dict[str, Any]]:
@@ -235,8 +237,8 @@ def _move(session: Session, quote: Quote, action: str, principal: Principal, *, 
 
 def _editable(quote: Quote) -> None:
     if quote.status not in domain.EDITABLE:
-        raise Conflict(f"quote {quote.number} is {quote.status}; its lines can change while draft or requested",
-                       slug="quote-not-editable", extra={"current_status": quote.status})
+        raise QuoteNotEditable(f"quote {quote.number} is {quote.status}; its lines can change while draft or requested",
+                               extra={"current_status": quote.status})
 
 
 def update_quote(session: Session, ref: str, patch: QuotePatch, if_match: str | None, principal: Principal) -> Doc:
@@ -372,10 +374,9 @@ def send_quote(session: Session, ref: str, principal: Principal) -> Doc:
 
 def _expired(quote: Quote) -> Conflict:
     until = quote.valid_until.isoformat() if quote.valid_until else None
-    return Conflict(
+    return QuoteExpired(
         f"quote {quote.number} expired at {until}; ask for a new quote",
         [FieldError("valid_until", f"passed at {until}")],
-        slug="quote-expired",
         extra={"valid_until": until, "current_status": quote.status},
     )
 
@@ -442,8 +443,7 @@ def accept_quote(session: Session, ref: str, data: QuoteAcceptIn, principal: Pri
     except Problem as problem:
         raise _as_quote_fields(problem) from None
     if not placed.created:
-        raise Conflict(f"channel '{channel}' already has an order with the reference {quote.number}",
-                       slug="duplicate-reference")
+        raise DuplicateReference(f"channel '{channel}' already has an order with the reference {quote.number}")
     order_id = uuid.UUID(str(placed.document["id"]))
     quote.order_summary_id = order_id
     _move(session, quote, "accept", principal, data={"order_id": str(order_id),
