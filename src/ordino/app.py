@@ -37,6 +37,7 @@ from ordino.pricing.api import router as pricing_router
 from ordino.pricing.fx_api import router as fx_router
 from ordino.settings import Settings
 from ordino.tax.api import router as tax_router
+from ordino.web.api_docs import install_api_docs
 
 
 class Metrics:
@@ -129,13 +130,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         version=__version__,
         summary="Order management for B2B commerce",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served from the package's own assets: see web.api_docs
         redoc_url=None,
         lifespan=lifespan,
     )
     app.state.db = database
     app.state.settings = settings
     install_problem_handlers(app)
+    install_api_docs(app)
 
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
