@@ -32,6 +32,7 @@ from ordino.orders.api import router as orders_router
 from ordino.orders.approvals.api import router as approvals_router
 from ordino.orders.process_exceptions.api import router as process_exceptions_router
 from ordino.orders.quotes.api import router as quotes_router
+from ordino.orders.reads import order_id_by_number
 from ordino.payments.api import router as payments_router
 from ordino.pricing.api import router as pricing_router
 from ordino.pricing.fx_api import router as fx_router
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.db = database
     app.state.settings = settings
+    app.state.order_numbers = order_id_by_number  # payments' `order=` filters take a number too
     install_problem_handlers(app)
     install_api_docs(app)
 
