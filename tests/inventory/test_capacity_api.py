@@ -32,6 +32,7 @@ def test_units_are_held_confirmed_and_released(world: Database, client: TestClie
     # given WH-BER handling 10 units a day
     r = client.put(URL, json={"units_per_day": 10}, headers=admin)
     assert (r.status_code, r.json()) == (200, {"location": "WH-BER", "units_per_day": 10})
+    assert client.get(URL, headers=admin).json() == {"location": "WH-BER", "units_per_day": 10}
     assert client.get(DAY, headers=admin).json() == _day(capacity=10, held=0, confirmed=0, remaining=10)
     # when 8 units are held, 5 confirmed, 2 held and 1 confirmed released
     steps = [("hold", {"units": 8}), ("confirm", {"units": 5}), ("release", {"units": 2}),
@@ -92,6 +93,7 @@ def test_a_day_override_and_back_to_the_default(world: Database, client: TestCli
     assert (r.status_code, r.json()) == (200, _day(capacity=10, held=0, confirmed=0, remaining=10))
     # and without a limit at all, holds are still counted
     client.put(URL, json={"units_per_day": None}, headers=admin)
+    assert client.get(URL, headers=admin).json() == {"location": "WH-BER", "units_per_day": None}
     r = client.post(f"{DAY}/hold", json={"units": 30}, headers=admin)
     assert (r.status_code, r.json()) == (200, _day(capacity=None, held=30, confirmed=0, remaining=None))
 

@@ -396,6 +396,16 @@ async def _capacity_command(
     return await run_command(request, principal, work, body)
 
 
+@router.get("/locations/{ref}/capacity", summary="A location's capacity units per day (null: no limit)",
+            tags=["locations"])
+def get_daily_capacity(ref: str, request: Request, principal: Reader) -> Response:
+    def read(session: Session) -> Doc:
+        code = groups.capacity_location(session, ref)
+        return {"location": code, "units_per_day": groups.daily_capacity(session, code)}
+
+    return json_response(_read(request, read))
+
+
 @router.get("/locations/{ref}/capacity/{day}", summary="A location's capacity on a day: held, confirmed, remaining",
             tags=["locations"])
 def get_day_capacity(ref: str, day: date, request: Request, principal: Reader) -> Response:
