@@ -32,11 +32,13 @@ from ordino.orders.api import router as orders_router
 from ordino.orders.approvals.api import router as approvals_router
 from ordino.orders.process_exceptions.api import router as process_exceptions_router
 from ordino.orders.quotes.api import router as quotes_router
+from ordino.orders.reads import order_id_by_number
 from ordino.payments.api import router as payments_router
 from ordino.pricing.api import router as pricing_router
 from ordino.pricing.fx_api import router as fx_router
 from ordino.settings import Settings
 from ordino.tax.api import router as tax_router
+from ordino.web.api_docs import install_api_docs
 
 
 class Metrics:
@@ -129,13 +131,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         version=__version__,
         summary="Order management for B2B commerce",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served from the package's own assets: see web.api_docs
         redoc_url=None,
         lifespan=lifespan,
     )
     app.state.db = database
     app.state.settings = settings
+    app.state.order_numbers = order_id_by_number  # payments' `order=` filters take a number too
     install_problem_handlers(app)
+    install_api_docs(app)
 
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 

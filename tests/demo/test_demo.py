@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import re
+import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from ordino.accounts.models import Account, Address, Contact
 from ordino.catalog.models import Location, Product, SalesChannel
 from ordino.demo import DemoSummary, load_demo
 from ordino.demo.products import catalog
+from ordino.inventory import groups, sourcing
+from ordino.inventory.models import InventoryReservation
 from ordino.kernel import clock
 from ordino.kernel.db import Database
 from ordino.kernel.outbox import OutboxEvent
@@ -21,6 +28,8 @@ from ordino.models import metadata
 from ordino.orders.domain import line_amount
 from ordino.orders.models import OrderItemAdjustmentLine, OrderItemSummary, OrderItemTaxLine, OrderSummary
 from tests.conftest import empty_tables
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 
@@ -135,7 +144,10 @@ def test_orders_are_exact_and_follow_the_catalog(db: Database) -> None:
         assert order.grand_total_amount == sum(i.line_amount + i.adjustment_amount + i.tax_amount for i in rows)
     with db.read() as s:
         events = s.execute(select(OutboxEvent.type, func.count()).group_by(OutboxEvent.type)).all()
-    assert [tuple(e) for e in events] == [("order.created", 30)]
+    assert sorted(tuple(e) for e in events) == [
+        ("channel.sourcing_changed", 1), ("inventory.reserved", 16), ("location_group.created", 1),
+        ("order.created", 30),
+    ]
 
 
 def test_loading_twice_changes_nothing(db: Database) -> None:
@@ -163,3 +175,97 @@ def test_one_seed_gives_the_same_orders(db: Database) -> None:
     empty_tables(db)
     load_demo(db, orders=30, seed=8)
     assert [o[1:5] for o in _orders(db)] != [o[1:5] for o in first]
+
+
+def _readme_order() -> dict[str, Any]:
+    """The body of the README's example order (its `ORDER='…'`), so the README is tested as written."""
+    found = re.search(r"^ORDER='(\{.*?\})'$", README.read_text(encoding="utf-8"), re.S | re.M)
+    assert found is not None
+    return dict(json.loads(found.group(1)))
+
+
+def _key() -> dict[str, str]:
+    return {"Idempotency-Key": str(uuid.uuid4())}
+
+
+def test_the_web_channel_reserves_its_orders_at_intake(db: Database) -> None:
+    # given the demo with 30 orders
+    load_demo(db, orders=30)
+    with db.read() as s:
+        web = sourcing.get_sourcing(s, "web")
+        others = [sourcing.get_sourcing(s, c)["mode"] for c in ("edi", "marketplace", "phone", "pos")]
+        group = groups.get_group(s, "WAREHOUSES")
+        items = s.execute(
+            select(OrderItemSummary.id, OrderItemSummary.order_summary_id.label("order_id"),
+                   OrderItemSummary.quantity_ordered, SalesChannel.code)
+            .join(OrderSummary, OrderSummary.id == OrderItemSummary.order_summary_id)
+            .join(SalesChannel, SalesChannel.id == OrderSummary.channel_id)
+            .where(OrderItemSummary.type == "product")
+        ).all()
+        reserved = dict(s.execute(
+            select(InventoryReservation.reference, func.sum(InventoryReservation.quantity))
+            .group_by(InventoryReservation.reference)
+        ).all())
+    # then the web channel reserves at the group of all eight warehouses, the others when routed
+    assert web == {"channel": "web", "mode": "location_group", "target": "WAREHOUSES"}
+    assert others == ["none"] * 4
+    assert group["locations"] == ["WH-BHX", "WH-DUI", "WH-LYS", "WH-MEM", "WH-MIL", "WH-OSA", "WH-VNL", "WH-WAW"]
+    # and every item of a web order holds its quantity, and no other item holds anything
+    web_items = [i for i in items if i.code == "web"]
+    assert (len({i.order_id for i in web_items}), len(web_items)) == (16, 76)
+    assert {str(i.id): i.quantity_ordered for i in web_items} == reserved
+    assert [i for i in items if i.code != "web" and str(i.id) in reserved] == []
+
+
+def test_the_readme_order_is_placed_replayed_and_found_again(
+    db: Database, client: TestClient, admin: dict[str, str]
+) -> None:
+    # given the demo (without its orders) and the README's order with one Idempotency-Key
+    load_demo(db, orders=0)
+    order, key = _readme_order(), admin | _key()
+    # when it is placed
+    placed = client.post("/api/v1/orders", json=order, headers=key)
+    # then it answers 201 with the totals the README states
+    assert placed.status_code == 201, placed.text
+    doc = placed.json()
+    assert (doc["number"], doc["account"], doc["channel"], doc["currency"]) == ("SO-000001", "ACME", "web", "EUR")
+    assert doc["totals"] == {"product": "17.50", "adjustment": "0.00", "delivery": "12.50", "tax": "0.00",
+                             "grand_total": "30.00"}
+    # when it is sent again with the same key: the stored answer is replayed
+    again = client.post("/api/v1/orders", json=order, headers=key)
+    assert (again.status_code, again.headers["Idempotent-Replayed"], again.json()) == (201, "true", doc)
+    # when it is sent with a new key: the same channel and reference answer 200 with the same order
+    found = client.post("/api/v1/orders", json=order, headers=admin | _key())
+    assert (found.status_code, found.json()["id"]) == (200, doc["id"])
+
+
+def test_the_web_channel_accepts_no_more_than_the_stock(db: Database, client: TestClient,
+                                                         admin: dict[str, str]) -> None:
+    # given the demo (without its orders) and what the warehouses can fulfil of BOLT-M8
+    load_demo(db, orders=0)
+
+    def available() -> int:
+        r = client.post("/api/v1/availability", json={"skus": ["BOLT-M8"], "location_groups": ["WAREHOUSES"]},
+                        headers=admin)
+        return int(r.json()["location_groups"][0]["available_to_fulfill"])
+
+    stock = available()
+    assert stock == 244_400
+
+    def place(reference: str, quantity: int) -> Any:
+        order = _readme_order()
+        order["external_reference"] = reference
+        order["delivery_groups"][0]["lines"][0]["quantity"] = quantity
+        return client.post("/api/v1/orders", json=order, headers=admin | _key())
+
+    # when a web order takes all of it (split over the warehouses that have it)
+    assert place("WEB-1", stock).status_code == 201
+    # then the next order, of 100 bolts, is refused as out of stock and holds nothing
+    refused = place("WEB-2", 100)
+    assert (refused.status_code, refused.json()["type"]) == (409, "https://ordino.dev/problems/out-of-stock")
+    assert available() == 0
+    with db.read() as s:
+        assert s.execute(select(func.count()).select_from(OrderSummary)).scalar_one() == 1
+        held = s.execute(select(func.count(func.distinct(InventoryReservation.reference)),
+                                func.sum(InventoryReservation.quantity))).one()
+    assert tuple(held) == (1, stock)

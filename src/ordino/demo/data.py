@@ -6,6 +6,9 @@ case (`ordino.orders.intake.place_order`, the same code as `POST /api/v1/orders`
 transactions, so every total, number, status-history row and `order.created` event is the
 product's own.
 
+The web channel reserves stock at intake, at the group of all warehouses (`WAREHOUSES`); the
+other channels' orders are reserved when they are routed.
+
 Deterministic: one seed gives the same orders and totals (only the dates follow the clock).
 Idempotent: when the demo accounts exist, nothing is written. A load that failed part-way keeps
 its master data and the batches already committed; start again from an empty database.
@@ -34,7 +37,9 @@ from ordino.demo import orders as demo_orders
 from ordino.demo.companies import CHANNELS, COMPANIES, LOCATIONS, CompanySpec
 from ordino.demo.pricing import EUR_RATES, unit_price
 from ordino.demo.products import catalog
+from ordino.inventory import groups, sourcing
 from ordino.inventory.domain import StockRecord
+from ordino.inventory.schemas import LocationGroupIn
 from ordino.inventory.stock import apply_records
 from ordino.kernel import clock
 from ordino.kernel.auth import Principal, Role
@@ -47,6 +52,7 @@ from ordino.pricing.models import PriceBook, PriceBookEntry, PriceBookTier
 Progress = Callable[[str, int, int], None]
 
 BATCH = 25  # orders per transaction
+WAREHOUSES = "WAREHOUSES"  # the location group the web channel reserves at
 DEMO_PRINCIPAL = Principal(
     key_id=uuid.UUID("019a0de0-0000-7000-8000-00000000de70"), name="demo loader", role=Role.ADMIN
 )
@@ -97,6 +103,7 @@ def load_demo(db: Database, *, orders: int = 300, seed: int = 7, progress: Progr
         report(stage, counts[stage], counts[stage])
     positions = db.transaction(lambda session: _stock(session, random.Random(seed + 1)))
     report("stock", positions, positions)
+    db.transaction(_web_sourcing)
 
     drawn = demo_orders.generate(random.Random(seed), orders, now)
     # Placed in time order, so that order numbers (SO-…) rise with the order date.
@@ -137,6 +144,14 @@ def _stock(session: Session, rng: random.Random) -> int:
             ))
     outcomes = apply_records(session, records)
     return sum(1 for o in outcomes if o.status == "applied")
+
+
+def _web_sourcing(session: Session) -> None:
+    """The web shop reserves every order at intake, at the warehouses: it never accepts more
+    than the stock there (the other channels' orders are reserved when they are routed)."""
+    warehouses = sorted(loc.code for loc in LOCATIONS if loc.kind == "warehouse")
+    groups.create_group(session, LocationGroupIn(code=WAREHOUSES, name="All warehouses", locations=warehouses))
+    sourcing.set_sourcing(session, "web", "location_group", WAREHOUSES)
 
 
 def _place(session: Session, batch: list[OrderIn]) -> int:

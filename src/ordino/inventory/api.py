@@ -1,9 +1,12 @@
-"""Inventory endpoints: /location-groups, PUT /inventory, /inventory/imports, /availability and
-/reservations. Thin: validate, run the use case in one transaction, answer JSON."""
+"""Inventory endpoints: /location-groups, PUT /inventory, /inventory/imports, /availability,
+/reservations and /locations/{ref}/capacity. Thin: validate, run the use case in one transaction,
+answer JSON."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -17,6 +20,10 @@ from ordino.inventory import availability as availability_service
 from ordino.inventory import groups, holds, imports, service, sourcing, stock
 from ordino.inventory.schemas import (
     AvailabilityIn,
+    CapacityReleaseIn,
+    CapacityUnitsIn,
+    DailyCapacityIn,
+    DayCapacityIn,
     FulfilIn,
     InventoryUpdateIn,
     LocationGroupIn,
@@ -368,3 +375,109 @@ async def put_channel_sourcing(code: str, request: Request, principal: Admin) ->
         return 200, dumps(sourcing.set_sourcing(session, code, data.mode, data.target))
 
     return await run_command(request, principal, work, body)
+
+
+# ------------------------------------------------------------------------------------------------
+# Daily capacity of a location
+
+
+def _day_doc(session: Session, code: str, day: date) -> Doc:
+    return {"location": code, **groups.capacity(session, code, day)}
+
+
+async def _capacity_command(
+    request: Request, principal: Principal, body: bytes, ref: str, day: date, change: Callable[[Session, str], None]
+) -> Response:
+    def work(session: Session) -> tuple[int, bytes]:
+        code = groups.capacity_location(session, ref)
+        change(session, code)
+        return 200, dumps(_day_doc(session, code, day))
+
+    return await run_command(request, principal, work, body)
+
+
+@router.get("/locations/{ref}/capacity", summary="A location's capacity units per day (null: no limit)",
+            tags=["locations"])
+def get_daily_capacity(ref: str, request: Request, principal: Reader) -> Response:
+    def read(session: Session) -> Doc:
+        code = groups.capacity_location(session, ref)
+        return {"location": code, "units_per_day": groups.daily_capacity(session, code)}
+
+    return json_response(_read(request, read))
+
+
+@router.get("/locations/{ref}/capacity/{day}", summary="A location's capacity on a day: held, confirmed, remaining",
+            tags=["locations"])
+def get_day_capacity(ref: str, day: date, request: Request, principal: Reader) -> Response:
+    def read(session: Session) -> Doc:
+        return _day_doc(session, groups.capacity_location(session, ref), day)
+
+    return json_response(_read(request, read))
+
+
+@router.put(
+    "/locations/{ref}/capacity", summary="Set a location's capacity units per day (null: no limit)",
+    tags=["locations"], openapi_extra=body_schema(DailyCapacityIn),
+)
+async def put_daily_capacity(ref: str, request: Request, principal: Admin) -> Response:
+    body = await request.body()
+    data = parse_body(DailyCapacityIn, body)
+
+    def work(session: Session) -> tuple[int, bytes]:
+        code = groups.capacity_location(session, ref)
+        groups.set_daily_capacity(session, code, data.units_per_day)
+        return 200, dumps({"location": code, "units_per_day": data.units_per_day})
+
+    return await run_command(request, principal, work, body)
+
+
+@router.put(
+    "/locations/{ref}/capacity/{day}", summary="Override one day's capacity (null: the location's again)",
+    tags=["locations"], openapi_extra=body_schema(DayCapacityIn),
+)
+async def put_day_capacity(ref: str, day: date, request: Request, principal: Admin) -> Response:
+    body = await request.body()
+    data = parse_body(DayCapacityIn, body)
+    return await _capacity_command(
+        request, principal, body, ref, day, lambda s, code: groups.set_day_capacity(s, code, day, data.capacity)
+    )
+
+
+@router.post(
+    "/locations/{ref}/capacity/{day}/hold", summary="Hold capacity units of a day",
+    description="All or nothing: units that do not fit answer 409 `capacity-exhausted` and nothing is held.",
+    tags=["locations"], openapi_extra=body_schema(CapacityUnitsIn),
+)
+async def hold_capacity(ref: str, day: date, request: Request, principal: Shipper) -> Response:
+    body = await request.body()
+    data = parse_body(CapacityUnitsIn, body)
+    return await _capacity_command(
+        request, principal, body, ref, day, lambda s, code: groups.hold_capacity(s, code, day, data.units)
+    )
+
+
+@router.post(
+    "/locations/{ref}/capacity/{day}/confirm", summary="Turn held capacity units into confirmed ones",
+    description="More units than are held answer 409 `capacity-not-held` and nothing changes.",
+    tags=["locations"], openapi_extra=body_schema(CapacityUnitsIn),
+)
+async def confirm_capacity(ref: str, day: date, request: Request, principal: Shipper) -> Response:
+    body = await request.body()
+    data = parse_body(CapacityUnitsIn, body)
+    return await _capacity_command(
+        request, principal, body, ref, day, lambda s, code: groups.confirm_capacity(s, code, day, data.units)
+    )
+
+
+@router.post(
+    "/locations/{ref}/capacity/{day}/release", summary="Give back held (or confirmed) capacity units",
+    description="More units than are held (confirmed) answer 409 `capacity-not-held` and nothing changes.",
+    tags=["locations"], openapi_extra=body_schema(CapacityReleaseIn),
+)
+async def release_capacity(ref: str, day: date, request: Request, principal: Shipper) -> Response:
+    body = await request.body()
+    data = parse_body(CapacityReleaseIn, body)
+    return await _capacity_command(
+        request, principal, body, ref, day,
+        lambda s, code: groups.release_capacity(s, code, day, data.units, confirmed=data.confirmed),
+    )

@@ -179,6 +179,25 @@ def _location_id(session: Session, location: str | uuid.UUID) -> uuid.UUID:
     return found
 
 
+def capacity_location(session: Session, ref: str) -> str:
+    """The code of the location with this code or id; 404 when there is none."""
+    ident = parse_id(ref)
+    found = session.execute(
+        select(Location.code).where(Location.id == ident if ident else Location.code == ref)
+    ).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"no location '{ref}'")
+    return str(found)
+
+
+def daily_capacity(session: Session, code: str) -> int | None:
+    """The location's capacity units per day; None: no limit."""
+    return session.execute(
+        select(LocationCapacity.units_per_day).join(Location, Location.id == LocationCapacity.location_id)
+        .where(Location.code == code)
+    ).scalar_one_or_none()
+
+
 def set_daily_capacity(session: Session, location: str | uuid.UUID, units_per_day: int | None) -> None:
     """The location's default capacity per day; None removes the limit."""
     if units_per_day is not None and units_per_day < 0:

@@ -135,3 +135,30 @@ class FulfilIn(Strict):
 class SourcingIn(Strict):
     mode: Literal["none", "location", "location_group"]
     target: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
+
+
+# ------------------------------------------------------------------------------------------------
+# Daily capacity
+
+CapacityUnits = Annotated[int, Field(strict=True, ge=0, le=1_000_000_000)]
+
+
+class DailyCapacityIn(Strict):
+    """The location's capacity units per day; null: no limit."""
+
+    units_per_day: CapacityUnits | None
+
+
+class DayCapacityIn(Strict):
+    """One day's capacity, overriding the location's; null: the location's again."""
+
+    capacity: CapacityUnits | None
+
+
+class CapacityUnitsIn(Strict):
+    units: Quantity
+
+
+class CapacityReleaseIn(Strict):
+    units: Quantity
+    confirmed: bool = False  # give back confirmed units (e.g. a cancelled shipment) instead of held ones

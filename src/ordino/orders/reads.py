@@ -61,6 +61,11 @@ def load_order(session: Session, order_id: uuid.UUID, principal: Principal) -> d
     return order_document(header, groups, items, adjustments, taxes, account_number, channel_code)
 
 
+def order_id_by_number(session: Session, number: str) -> uuid.UUID | None:
+    """The id of the order with this number (SO-000123), or None."""
+    return session.execute(select(OrderSummary.id).where(OrderSummary.number == number)).scalar_one_or_none()
+
+
 def get_order(session: Session, order_ref: str, principal: Principal) -> dict[str, Any]:
     """An order by id or by number (SO-000123)."""
     order_id = parse_id(order_ref)

@@ -24,7 +24,7 @@ from ordino.kernel import idempotency
 from ordino.kernel.auth import Principal, Role, database, require
 from ordino.kernel.endpoint import body_schema, parse_body, run_command
 from ordino.kernel.errors import NotFound
-from ordino.kernel.http import dumps, json_response
+from ordino.kernel.http import dumps, json_response, page
 from ordino.kernel.ids import new_id, parse_id
 from ordino.payments import reads, service
 from ordino.payments.gateway import Gateways, GatewayUnavailable, gateways_from_env
@@ -55,6 +55,20 @@ def gateways_of(request: Request) -> Gateways:
         gateways = gateways_from_env()
         request.app.state.payment_gateways = gateways
     return gateways
+
+
+OrderNumbers = Callable[[Session, str], uuid.UUID | None]
+OrderRef = Annotated[str | None, Query(description="An order id or number")]
+
+
+def _order_id(request: Request, session: Session, ref: str) -> uuid.UUID | None:
+    """An order filter's id. Payments refers to orders by opaque id and reads no order table: an
+    order number is looked up by the function the composition root sets as `app.state.order_numbers`."""
+    ident = parse_id(ref)
+    if ident is not None:
+        return ident
+    numbers: OrderNumbers = request.app.state.order_numbers
+    return numbers(session, ref)
 
 
 def _id(text: str, what: str) -> uuid.UUID:
@@ -167,14 +181,18 @@ async def get_method(method_id: str, request: Request, principal: Reader) -> Res
 async def list_summaries(
     request: Request,
     principal: Reader,
-    order: uuid.UUID | None = None,
+    order: OrderRef = None,
     account: uuid.UUID | None = None,
     limit: Limit = 50,
     cursor: str | None = None,
 ) -> Response:
-    return await _read(
-        request, lambda s: reads.list_summaries(s, principal, order=order, account=account, limit=limit, cursor=cursor)
-    )
+    def use(s: Session) -> Any:
+        order_id = None if order is None else _order_id(request, s, order)
+        if order is not None and order_id is None:
+            return page([], [], limit)
+        return reads.list_summaries(s, principal, order=order_id, account=account, limit=limit, cursor=cursor)
+
+    return await _read(request, use)
 
 
 @router.get("/payment-summaries/{summary_id}", summary="Get an order payment summary")
@@ -191,19 +209,22 @@ async def get_summary(summary_id: str, request: Request, principal: Reader) -> R
 async def list_payments(
     request: Request,
     principal: Reader,
-    order: uuid.UUID | None = None,
+    order: OrderRef = None,
     summary: uuid.UUID | None = None,
     kind: Kind | None = None,
     status: Status | None = None,
     limit: Limit = 50,
     cursor: str | None = None,
 ) -> Response:
-    return await _read(
-        request,
-        lambda s: reads.list_payments(
-            s, principal, order=order, summary=summary, kind=kind, status=status, limit=limit, cursor=cursor
-        ),
-    )
+    def use(s: Session) -> Any:
+        order_id = None if order is None else _order_id(request, s, order)
+        if order is not None and order_id is None:
+            return page([], [], limit)
+        return reads.list_payments(
+            s, principal, order=order_id, summary=summary, kind=kind, status=status, limit=limit, cursor=cursor
+        )
+
+    return await _read(request, use)
 
 
 @router.get("/payments/{payment_id}", summary="Get a payment")
