@@ -34,6 +34,7 @@ from ordino.orders.process_exceptions.api import router as process_exceptions_ro
 from ordino.orders.quotes.api import router as quotes_router
 from ordino.orders.reads import order_id_by_number
 from ordino.payments.api import router as payments_router
+from ordino.payments.gateway import Gateways, gateways_from_env
 from ordino.pricing.api import router as pricing_router
 from ordino.pricing.fx_api import router as fx_router
 from ordino.settings import Settings
@@ -105,9 +106,13 @@ def _freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, db: Database | None = None,
+               gateways: Gateways | None = None) -> FastAPI:
+    """The application; `gateways` (tests pass their own) default to those of the environment,
+    built by the same function as the worker's."""
     settings = settings or Settings.from_env()
     database = db or Database(settings.database_url, pool_size=settings.db_pool_size)
+    payment_gateways = gateways_from_env() if gateways is None else gateways
     metrics = Metrics()
 
     @asynccontextmanager
@@ -115,7 +120,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         if settings.admin_api_key:
             admin_key = settings.admin_api_key
             database.transaction(lambda s: ensure_bootstrap_admin(s, admin_key))
-        dispatcher = build_dispatcher(database) if settings.worker_in_process() else None
+        dispatcher = build_dispatcher(database, payment_gateways) if settings.worker_in_process() else None
         if dispatcher:
             dispatcher.start_thread()
         if db is None:  # a server process: what start-up built lives as long as the process
@@ -136,6 +141,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         lifespan=lifespan,
     )
     app.state.db = database
+    app.state.payment_gateways = payment_gateways  # payments.gateway.gateways_of
     app.state.settings = settings
     app.state.order_numbers = order_id_by_number  # payments' `order=` filters take a number too
     install_problem_handlers(app)

@@ -78,10 +78,11 @@ def worker(
     """Deliver outbox events to their handlers (run as many as you like on PostgreSQL)."""
     from ordino.flows.registry import build_dispatcher
     from ordino.kernel.db import Database
+    from ordino.payments.gateway import gateways_from_env
 
     settings = _settings(database_url)
     db = Database(settings.database_url)
-    dispatcher = build_dispatcher(db)
+    dispatcher = build_dispatcher(db, gateways_from_env())
     if once:
         done = dispatcher.drain(batch)
         console.print(f"Processed {done} events")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ordino.flows.registry import PERIODIC, build_dispatcher
+from ordino.flows.registry import build_dispatcher, periodic
 from ordino.inventory import reserving, service
 from ordino.inventory.domain import StockRecord
 from ordino.inventory.models import InventoryReservation
@@ -286,8 +286,8 @@ def test_expired_holds_are_released(stock) -> None:  # type: ignore[no-untyped-d
 def test_the_worker_expires_holds_every_few_seconds(stock) -> None:  # type: ignore[no-untyped-def]
     reserve(stock, "cart-1", ("BOLT-M8", "WH-BER", 2), expires_at=NOW + timedelta(seconds=5))
     clock.set_clock(lambda: NOW + timedelta(seconds=6))
-    ran = build_dispatcher(stock).run_due_jobs(now=0.0)
-    assert ran == [job.name for job in PERIODIC]  # every job is due on the first round
+    ran = build_dispatcher(stock, {}).run_due_jobs(now=0.0)
+    assert ran == [job.name for job in periodic({})]  # every job is due on the first round
     assert ran[:2] == ["inventory.expire_holds", "inventory.allocate_backorders"]
     assert positions(stock)[("BOLT-M8", "WH-BER")] == (10, 0, 2, 0, 0)
     assert reservations(stock)[0]["status"] == "expired"

@@ -377,8 +377,8 @@ class Conservation(RuleBasedStateMachine):
     def run_periodic_jobs(self) -> None:
         self.now += STEP
         gateways = {"simulator": self.trouble}
-        self.db.transaction(lambda s: payments.resolve_pending(s, gateways))
-        self.db.transaction(lambda s: invoicing.settle_pending(s, gateways))
+        payments.resolve_pending(self.db, gateways)
+        invoicing.settle_pending(self.db, gateways)
 
     @rule(mode=st.sampled_from(["ok", "ok", "lost", "down"]))
     def gateway_trouble(self, mode: str) -> None:

@@ -104,7 +104,7 @@ def test_ensure_funds_again_changes_nothing(world: Database, sim: Sim, gateways:
     drain(world, gateways)
     invoice_id = uuid.UUID(api.get("/api/v1/invoices", headers=admin).json()["items"][0]["id"])
     # when ensure funds runs again, from the service and from the API
-    result = world.transaction(lambda s: service.ensure_funds(s, gateways, invoice_id))
+    result = service.ensure_funds(world, gateways, invoice_id)
     r = api.post(f"/api/v1/invoices/{invoice_id}/ensure-funds", headers={**admin, "Idempotency-Key": "again"})
     # then nothing more is captured or applied
     assert (result.status, result.balance) == ("paid", 0)
@@ -229,9 +229,9 @@ def test_captures_left_pending_are_settled_by_the_periodic_job(
     drain(world, {"simulator": HttpGateway("simulator", "http://127.0.0.1:9", timeout=0.2, attempts=1)})
     assert _applications(world) == [("INV-2026-000001", 3678, "pending")]
     # when the periodic job runs before the capture is five minutes old, then later
-    early = world.transaction(lambda s: service.settle_pending(s, gateways))
+    early = service.settle_pending(world, gateways)
     later(hours=1)
-    settled = world.transaction(lambda s: service.settle_pending(s, gateways))
+    settled = service.settle_pending(world, gateways)
     # then only the later run settles it, with one capture at the gateway
     assert (early, settled) == (0, 1)
     assert invoices(world) == [("INV-2026-000001", "paid", 3678, 3678, 0)]

@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ordino.kernel.money import exponent_of
-from ordino.orders.domain import Buckets, ItemAmounts, Totals, line_amount, looks_like_card_number, totals
+from ordino.orders.domain import Buckets, ItemAmounts, Totals, line_amount, totals
+from ordino.payments.domain import looks_like_card_number
 
 # --- buckets ------------------------------------------------------------------------------------
 

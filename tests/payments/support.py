@@ -56,32 +56,26 @@ def authorize(
     db: Database, gateways: Gateways, order: Order, amount: int = 5000, token: str = "tok_visa",
     key: str | None = None, currency: str = "EUR",
 ) -> Settlement:
-    return db.transaction(
-        lambda s: service.authorize(
-            s, gateways, order_summary_id=order.id, account_id=order.account_id, currency=currency,
-            amount_minor=amount, method=card(token), idempotency_key=key or f"auth-{uuid.uuid4()}",
-        )
+    return service.authorize(
+        db, gateways, order_summary_id=order.id, account_id=order.account_id, currency=currency,
+        amount_minor=amount, method=card(token), idempotency_key=key or f"auth-{uuid.uuid4()}",
     )
 
 
 def capture(
     db: Database, gateways: Gateways, auth_id: uuid.UUID, amount: int | None, key: str | None = None
 ) -> Settlement:
-    return db.transaction(
-        lambda s: service.capture(s, gateways, auth_id, amount, idempotency_key=key or f"cap-{uuid.uuid4()}")
-    )
+    return service.capture(db, gateways, auth_id, amount, idempotency_key=key or f"cap-{uuid.uuid4()}")
 
 
 def refund(
     db: Database, gateways: Gateways, capture_id: uuid.UUID, amount: int | None, key: str | None = None
 ) -> Settlement:
-    return db.transaction(
-        lambda s: service.refund(s, gateways, capture_id, amount, idempotency_key=key or f"ref-{uuid.uuid4()}")
-    )
+    return service.refund(db, gateways, capture_id, amount, idempotency_key=key or f"ref-{uuid.uuid4()}")
 
 
 def void(db: Database, gateways: Gateways, auth_id: uuid.UUID, amount: int | None = None) -> Settlement:
-    return db.transaction(lambda s: service.void(s, gateways, auth_id, amount, idempotency_key=f"void-{uuid.uuid4()}"))
+    return service.void(db, gateways, auth_id, amount, idempotency_key=f"void-{uuid.uuid4()}")
 
 
 def summary_amounts(db: Database, order: Order) -> tuple[int, int, int, int, int, int]:

@@ -97,13 +97,13 @@ def test_crash_before_the_gateway_call_is_resolved_by_the_periodic_job(db: Datab
     intent = db.transaction(lambda s: service.begin_capture(s, gateways, auth, 1500, idempotency_key="k"))
     assert summary_amounts(db, order) == (5000, 0, 0, 1500, 0, 0)
     # when the job settles pending records
-    settled = db.transaction(lambda s: service.resolve_pending(s, gateways, older_than=timedelta(0)))
+    settled = service.resolve_pending(db, gateways, older_than=timedelta(0))
     # then the capture was made once and recorded
     assert settled == 1
     assert payment(db, intent.payment_id).status == "succeeded"
     assert summary_amounts(db, order) == (5000, 1500, 0, 0, 0, 0)
     assert sim.performed("capture") == 1
-    assert db.transaction(lambda s: service.resolve_pending(s, gateways, older_than=timedelta(0))) == 0
+    assert service.resolve_pending(db, gateways, older_than=timedelta(0)) == 0
 
 
 def test_crash_after_the_gateway_call_is_resolved_without_a_second_capture(db: Database, sim: Sim, gateways: G) -> None:
@@ -113,7 +113,7 @@ def test_crash_after_the_gateway_call_is_resolved_without_a_second_capture(db: D
     intent = db.transaction(lambda s: service.begin_capture(s, gateways, auth, 1500, idempotency_key="k"))
     service.call_gateway(gateways, intent)
     # when the record is resumed
-    resumed = db.transaction(lambda s: service.resume(s, gateways, intent.payment_id))
+    resumed = service.resume(db, gateways, intent.payment_id)
     # then the gateway replayed its answer: one capture
     assert (resumed.status, resumed.settled_now) == ("succeeded", True)
     assert sim.stats()["performed"] == {"authorize": 1, "capture": 1}

@@ -215,7 +215,7 @@ def test_expired_authorization_is_released_and_can_be_reauthorized(db: Database,
     assert payment(db, auth).status == "expired"
     assert summary_amounts(db, order) == (1000, 1000, 0, 0, 0, 0)
     # when it is re-authorized for 40.00, the new authorization carries the amount
-    new = db.transaction(lambda s: service.reauthorize(s, gateways, auth, 4000, idempotency_key="reauth"))
+    new = service.reauthorize(db, gateways, auth, 4000, idempotency_key="reauth")
     assert new.status == "authorized"
     assert summary_amounts(db, order) == (5000, 1000, 0, 0, 0, 0)
     assert payment(db, new.payment_id).parent_id == auth
@@ -245,7 +245,7 @@ def test_reauthorization_for_a_new_amount_reverses_the_old_remainder(db: Databas
     order = new_order()
     auth = authorize(db, gateways, order, 5000).payment_id
     capture(db, gateways, auth, 1000)
-    new = db.transaction(lambda s: service.reauthorize(s, gateways, auth, 6000, idempotency_key="re"))
+    new = service.reauthorize(db, gateways, auth, 6000, idempotency_key="re")
     old = payment(db, auth)
     assert (old.status, old.reversed_amount, old.pending_reverse_amount) == ("closed", 4000, 0)
     assert summary_amounts(db, order) == (7000, 1000, 0, 0, 0, 0)
@@ -334,10 +334,10 @@ def test_same_key_with_another_amount_is_refused(db: Database, sim: Sim, gateway
 def test_invoice_terms_cannot_be_authorized(db: Database, sim: Sim, gateways: G) -> None:
     order = new_order()
     with pytest.raises(Conflict) as refused:
-        db.transaction(lambda s: service.authorize(
-            s, gateways, order_summary_id=order.id, account_id=order.account_id, currency="EUR", amount_minor=100,
+        service.authorize(
+            db, gateways, order_summary_id=order.id, account_id=order.account_id, currency="EUR", amount_minor=100,
             method=MethodSpec("invoice", terms="net_30"), idempotency_key="k",
-        ))
+        )
     assert refused.value.slug == "not-authorizable"
     assert (count(db, PaymentMethod), count(db, Payment)) == (0, 0)
 

@@ -14,45 +14,50 @@ from ordino.orders.approvals.service import after_approval, unless_held
 from ordino.orders.quotes import service as quotes
 from ordino.payments import handlers as payments_handlers
 from ordino.payments import service as payments
-
-HANDLERS: Mapping[str, Sequence[Registration]] = {
-    # New orders are approved and routed; those the approval rules or a credit limit held wait for
-    # order.approved. Payments come after routing: a gateway that is down delays only the payment.
-    "order.created": (
-        invoicing_handlers.credit_checked(ROUTE_NEW_ORDERS), unless_held(payments_handlers.AUTHORIZE_ORDER_PAYMENTS),
-    ),
-    # An approver released a held order: it goes on as a new order would.
-    "order.approved": (after_approval(ROUTE_NEW_ORDERS), after_approval(payments_handlers.AUTHORIZE_ORDER_PAYMENTS)),
-    # Backordered holds that became stock are routed.
-    "inventory.backorders_allocated": (ROUTE_ARRIVED_STOCK,),
-    # Every shipment is invoiced; every invoice is paid from the order's funds (ensure funds);
-    # every credit memo is refunded to the order's captures (ensure refunds).
-    "fulfillment_order.partially_shipped": (invoicing_handlers.INVOICE_SHIPMENTS,),
-    "fulfillment_order.fulfilled": (invoicing_handlers.INVOICE_SHIPMENTS,),
-    "invoice.created": (invoicing_handlers.ENSURE_FUNDS,),
-    "credit_memo.created": (invoicing_handlers.ENSURE_REFUNDS,),
-}
-PERIODIC: Sequence[Periodic] = (
-    # Cart holds are released within seconds of expiring.
-    Periodic("inventory.expire_holds", 5.0, lambda session: inventory.expire_holds(session)),
-    # Backordered reservations move onto stock as it arrives, oldest first.
-    Periodic("inventory.allocate_backorders", 5.0, lambda session: inventory.allocate_backorders(session)),
-    # Authorizations past their expiry stop counting as available to capture.
-    Periodic("payments.expire_authorizations", 60.0, lambda session: payments.expire_authorizations(session)),
-    # Money movements left pending by a crash or a timeout are settled from the gateway's record.
-    Periodic(
-        "payments.resolve_pending", 60.0,
-        lambda session: payments.resolve_pending(session, payments_handlers.default_gateways()),
-    ),
-    # Invoices and credit memos whose capture or refund was left pending are settled.
-    Periodic(
-        "invoicing.settle_pending", 60.0,
-        lambda session: invoicing.settle_pending(session, payments_handlers.default_gateways()),
-    ),
-    # Quotes past their validity are marked expired.
-    Periodic("quotes.expire", 60.0, lambda session: quotes.expire_quotes(session)),
-)
+from ordino.payments.gateway import Gateways
 
 
-def build_dispatcher(db: Database, handlers: Mapping[str, Sequence[Registration]] | None = None) -> Dispatcher:
-    return Dispatcher(db, HANDLERS if handlers is None else handlers, periodic=PERIODIC)
+def handlers(gateways: Gateways) -> Mapping[str, Sequence[Registration]]:
+    """Which handlers react to which events, with the payment gateways they call."""
+    authorize = payments_handlers.authorize_order_payments(gateways)
+    return {
+        # New orders are approved and routed; those the approval rules or a credit limit held wait for
+        # order.approved. Payments come after routing: a gateway that is down delays only the payment.
+        "order.created": (invoicing_handlers.credit_checked(ROUTE_NEW_ORDERS), unless_held(authorize)),
+        # An approver released a held order: it goes on as a new order would.
+        "order.approved": (after_approval(ROUTE_NEW_ORDERS), after_approval(authorize)),
+        # Backordered holds that became stock are routed.
+        "inventory.backorders_allocated": (ROUTE_ARRIVED_STOCK,),
+        # Every shipment is invoiced; every invoice is paid from the order's funds (ensure funds);
+        # every credit memo is refunded to the order's captures (ensure refunds).
+        "fulfillment_order.partially_shipped": (invoicing_handlers.INVOICE_SHIPMENTS,),
+        "fulfillment_order.fulfilled": (invoicing_handlers.INVOICE_SHIPMENTS,),
+        "invoice.created": (invoicing_handlers.ensure_funds(gateways),),
+        "credit_memo.created": (invoicing_handlers.ensure_refunds(gateways),),
+    }
+
+
+def periodic(gateways: Gateways) -> Sequence[Periodic]:
+    """The worker's periodic jobs, with the payment gateways they call."""
+    return (
+        # Cart holds are released within seconds of expiring.
+        Periodic("inventory.expire_holds", 5.0, lambda session: inventory.expire_holds(session)),
+        # Backordered reservations move onto stock as it arrives, oldest first.
+        Periodic("inventory.allocate_backorders", 5.0, lambda session: inventory.allocate_backorders(session)),
+        # Authorizations past their expiry stop counting as available to capture.
+        Periodic("payments.expire_authorizations", 60.0, lambda session: payments.expire_authorizations(session)),
+        # Money movements left pending by a crash or a timeout are settled from the gateway's record.
+        Periodic("payments.resolve_pending", 60.0, payments.resolve_pending_job(gateways)),
+        # Invoices and credit memos whose capture or refund was left pending are settled.
+        Periodic("invoicing.settle_pending", 60.0, invoicing.settle_pending_job(gateways)),
+        # Quotes past their validity are marked expired.
+        Periodic("quotes.expire", 60.0, lambda session: quotes.expire_quotes(session)),
+    )
+
+
+def build_dispatcher(
+    db: Database, gateways: Gateways, registered: Mapping[str, Sequence[Registration]] | None = None
+) -> Dispatcher:
+    """The worker of `ordino worker` and of `ordino serve` on SQLite; both build `gateways` with
+    payments.gateway.gateways_from_env, as create_app does for the API."""
+    return Dispatcher(db, handlers(gateways) if registered is None else registered, periodic=periodic(gateways))

@@ -2,9 +2,10 @@
 
 Thin: validate the payload, run the use case, answer JSON. Creations run under the request's
 Idempotency-Key (kernel.endpoint.run_command). Ensure funds and ensure refunds call gateways, so
-they run outside that single transaction, like ensure funds in the worker; the answer is stored
-under the key afterwards, and a replay with the key answers without running them again. Both are
-idempotent anyway: their captures and refunds are keyed by invoice, credit memo and payment.
+they run in the payment orchestrator's transactions (payments.orchestrator.run_then_answer), in a
+worker thread like every use case; the answer is stored under the key afterwards, and a replay
+with the key answers without running them again. Both are idempotent anyway: their captures and
+refunds are keyed by invoice, credit memo and payment.
 """
 
 from __future__ import annotations
@@ -15,21 +16,21 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ordino.invoicing import reads, service
 from ordino.invoicing.schemas import CancelIn, CreditMemoIn, FeeInvoiceIn, RefundsIn, RemittanceIn
-from ordino.kernel import idempotency
 from ordino.kernel.auth import Principal, Role, database, require
-from ordino.kernel.endpoint import body_schema, parse_body, run_command
+from ordino.kernel.db import Database
+from ordino.kernel.endpoint import body_schema, parse_body, run_command, run_in_steps
 from ordino.kernel.errors import FieldError, NotFound, ValidationFailed
 from ordino.kernel.http import dumps, json_response
+from ordino.kernel.idempotency import Command, Outcome
 from ordino.kernel.ids import parse_id
-from ordino.payments.gateway import Gateways, GatewayUnavailable, gateways_from_env
-from ordino.payments.service import GatewayNotAnswering
+from ordino.payments import orchestrator
+from ordino.payments.gateway import gateways_of
 
 router = APIRouter(prefix="/api/v1", tags=["invoicing"])
 
@@ -41,15 +42,6 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 InvoiceStatus = Literal["open", "partially_paid", "paid", "cancelled"]
 CreditMemoStatus = Literal["open", "partially_refunded", "closed"]
 Doc = dict[str, Any]
-
-
-def gateways_of(request: Request) -> Gateways:
-    """The app's gateway adapters (tests install their own as `app.state.payment_gateways`)."""
-    gateways: Gateways | None = getattr(request.app.state, "payment_gateways", None)
-    if gateways is None:
-        gateways = gateways_from_env()
-        request.app.state.payment_gateways = gateways
-    return gateways
 
 
 async def _read(request: Request, use_case: Callable[[Session], Any]) -> Response:
@@ -70,38 +62,6 @@ async def _create(request: Request, principal: Principal, body: bytes, use_case:
         return {"Location": f"{location}/{orjson.loads(payload)['id']}"}
 
     return await run_command(request, principal, work, body, headers)
-
-
-async def _move_money(request: Request, principal: Principal, body: bytes, run: Callable[[Session], object],
-                      answer: Callable[[Session], Doc]) -> Response:
-    """Run a use case that calls gateways (it commits between its steps), then store the answer
-    under the Idempotency-Key; a replay answers from the store without running it again."""
-    db = database(request)
-    key = request.headers.get("idempotency-key")
-    if key is not None:
-        idempotency.check_key(key)
-
-    def step() -> None:
-        if key is not None:
-            with db.read() as session:
-                stored = session.execute(
-                    select(idempotency.IdempotencyRecord.id).where(
-                        idempotency.IdempotencyRecord.api_key_id == principal.key_id,
-                        idempotency.IdempotencyRecord.key == key,
-                    )
-                ).first()
-            if stored is not None:
-                return
-        try:
-            db.transaction(run)
-        except GatewayUnavailable:
-            raise GatewayNotAnswering(
-                "the payment gateway did not answer; what it was asked is pending and is settled when the"
-                " same request is sent again",
-            ) from None
-
-    await run_in_threadpool(step)
-    return await run_command(request, principal, lambda s: (200, dumps(answer(s))), body)
 
 
 def _optional_body(body: bytes) -> bytes:
@@ -154,13 +114,17 @@ async def cancel_invoice(ref: str, request: Request, principal: Mover) -> Respon
              description="What the worker does when an invoice is created; run it again after a process exception.")
 async def ensure_funds(ref: str, request: Request, principal: Mover) -> Response:
     body = await request.body()
-    with database(request).read() as session:
-        invoice_id = service.visible_invoice(session, ref, principal)
     gateways = gateways_of(request)
-    return await _move_money(
-        request, principal, body, lambda s: service.ensure_funds(s, gateways, invoice_id, principal.actor),
-        lambda s: reads.get_invoice(s, str(invoice_id), None),
-    )
+
+    def steps(db: Database, command: Command) -> Outcome:
+        with db.read() as session:
+            invoice_id = service.visible_invoice(session, ref, principal)
+        return orchestrator.run_then_answer(
+            db, command, lambda: service.ensure_funds(db, gateways, invoice_id, principal.actor),
+            lambda s: (200, dumps(reads.get_invoice(s, str(invoice_id), None))),
+        )
+
+    return await run_in_steps(request, principal, body, steps)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -213,20 +177,23 @@ async def ensure_refunds(request: Request, principal: Mover) -> Response:
         assert data.order is not None
         return None, service.order_of(session, data.order, principal)
 
-    with database(request).read() as session:
-        credit_memo_id, order_id = target(session)
+    def steps(db: Database, command: Command) -> Outcome:
+        with db.read() as session:
+            credit_memo_id, order_id = target(session)
 
-    def run(session: Session) -> object:
-        if credit_memo_id is not None:
-            return service.ensure_refunds(session, gateways, credit_memo_id, principal.actor)
-        return service.ensure_order_refunds(session, gateways, order_id, principal.actor)
+        def run() -> object:
+            if credit_memo_id is not None:
+                return service.ensure_refunds(db, gateways, credit_memo_id, principal.actor)
+            return service.ensure_order_refunds(db, gateways, order_id, principal.actor)
 
-    def answer(session: Session) -> Doc:
-        if credit_memo_id is not None:
-            return reads.get_credit_memo(session, str(credit_memo_id), None)
-        return reads.order_refunds(session, order_id)
+        def answer(session: Session) -> tuple[int, bytes]:
+            if credit_memo_id is not None:
+                return 200, dumps(reads.get_credit_memo(session, str(credit_memo_id), None))
+            return 200, dumps(reads.order_refunds(session, order_id))
 
-    return await _move_money(request, principal, body, run, answer)
+        return orchestrator.run_then_answer(db, command, run, answer)
+
+    return await run_in_steps(request, principal, body, steps)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -8,6 +8,9 @@
 2. Call the gateways, with no transaction open.
 3. Settle: each capture is finished and its application applied to the invoice.
 
+The payment orchestrator runs the steps (payments.orchestrator): `ensure_funds` owns them, and
+the worker's handler begins in its own transaction (`begin_funds`).
+
 The capture's idempotency key is `invoice/<invoice id>/authorization/<authorization id>`, and
 pending applications are taken up first on every run: a retry after a crash or a gateway
 timeout settles the same capture with the same key, and the gateway, which keys on it, captures
@@ -21,24 +24,21 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from ordino.invoicing import domain, ledger
 from ordino.invoicing.invoices import APP, INV, apply_to_invoice, lock_order
 from ordino.kernel import clock
+from ordino.kernel.db import Database
 from ordino.kernel.errors import Problem
 from ordino.kernel.ids import new_id
 from ordino.kernel.money import format_minor
 from ordino.orders.process_exceptions.service import raise_process_exception
+from ordino.payments import orchestrator, reads
 from ordino.payments import service as payments
-from ordino.payments.domain import TOKEN_METHODS
 from ordino.payments.gateway import Gateways
-from ordino.payments.models import OrderPaymentSummary, Payment, PaymentMethod
 
-PAYMENT = cast(Table, Payment.__table__)
-SUMMARY = cast(Table, OrderPaymentSummary.__table__)
-METHOD = cast(Table, PaymentMethod.__table__)
 ACTOR = "flow:invoicing"
 
 
@@ -95,19 +95,6 @@ def _exception(session: Session, invoice: Any, message: str, dedup: str, actor: 
     )
 
 
-def _authorizations(session: Session, summary_id: uuid.UUID) -> list[Any]:
-    available = (PAYMENT.c.amount - PAYMENT.c.captured_amount - PAYMENT.c.pending_capture_amount
-                 - PAYMENT.c.reversed_amount - PAYMENT.c.pending_reverse_amount)
-    now = clock.now()
-    return list(session.execute(
-        select(PAYMENT.c.id, available.label("available"))
-        .where(PAYMENT.c.summary_id == summary_id, PAYMENT.c.kind == "authorization",
-               PAYMENT.c.status == "authorized", available > 0,
-               (PAYMENT.c.expires_at.is_(None)) | (PAYMENT.c.expires_at > now))
-        .order_by(PAYMENT.c.id)
-    ).all())
-
-
 def _plan(session: Session, gateways: Gateways, invoice_id: uuid.UUID, actor: str | None) -> list[_Pending]:
     head = session.execute(select(INV.c.order_summary_id).where(INV.c.id == invoice_id)).first()
     if head is None:
@@ -132,25 +119,16 @@ def _plan(session: Session, gateways: Gateways, invoice_id: uuid.UUID, actor: st
             need -= take
     if need <= 0:
         return pending
-    to_capture = SUMMARY.c.authorized_amount - SUMMARY.c.captured_amount - SUMMARY.c.pending_capture_amount - (
-        SUMMARY.c.pending_reverse_auth_amount
-    )
-    summaries = session.execute(
-        select(SUMMARY.c.id, to_capture.label("available"))
-        .join(METHOD, METHOD.c.id == SUMMARY.c.payment_method_id)
-        .where(SUMMARY.c.order_summary_id == invoice.order_summary_id, SUMMARY.c.currency == invoice.currency,
-               METHOD.c.method.in_(TOKEN_METHODS), to_capture > 0)
-        .order_by(SUMMARY.c.id)
-    ).all()
-    for take in domain.choose_funds([(s.id, int(s.available)) for s in summaries], need):
+    summaries = reads.capturable_summaries(session, invoice.order_summary_id, invoice.currency)
+    for take in domain.choose_funds([(s.id, s.amount) for s in summaries], need):
         left = take.amount
-        for auth in _authorizations(session, take.key):
+        for auth in reads.capturable_authorizations(session, take.key):
             if left <= 0:
                 break
             key = capture_key(invoice.id, auth.id)
-            if session.execute(select(PAYMENT.c.id).where(PAYMENT.c.idempotency_key == key)).first() is not None:
+            if reads.key_used(session, key):
                 continue  # this authorization was tried for this invoice already
-            amount = min(left, int(auth.available))
+            amount = min(left, auth.amount)
             try:
                 with session.begin_nested():  # a refusal undoes only this capture's writes
                     intent = payments.begin_capture(session, gateways, auth.id, amount, idempotency_key=key,
@@ -167,40 +145,48 @@ def _plan(session: Session, gateways: Gateways, invoice_id: uuid.UUID, actor: st
 
 def _settle(session: Session, p: _Pending, actor: str | None) -> None:
     """Apply a capture that succeeded; a failed one becomes a process exception."""
-    status = session.execute(select(PAYMENT.c.status).where(PAYMENT.c.id == p.intent.payment_id)).scalar_one()
-    if status == "pending":
+    outcome = reads.outcome(session, p.intent.payment_id)
+    if outcome.status == "pending":
         return
     invoice = session.execute(select(*INV.c).where(INV.c.id == p.invoice_id)).one()
-    if status == "succeeded":
+    if outcome.status == "succeeded":
         applied = apply_to_invoice(session, invoice.id, p.amount, actor)
         # Without a balance left (paid meanwhile), the captured money stays unapplied: excess funds.
-        outcome = "applied" if applied else "failed"
+        status = "applied" if applied else "failed"
     else:
-        outcome = "failed"
-        failure = session.execute(select(PAYMENT.c.failure_code, PAYMENT.c.failure_message)
-                                  .where(PAYMENT.c.id == p.intent.payment_id)).one()
+        status = "failed"
         _exception(session, invoice, f"the capture of {format_minor(p.amount, invoice.currency)} {invoice.currency}"
-                   f" failed: {failure.failure_message or failure.failure_code}",
+                   f" failed: {outcome.failure_message or outcome.failure_code}",
                    f"invoice/{invoice.id}/capture/{p.intent.payment_id}", actor,
                    attached=("payment", p.intent.payment_id))
     session.execute(update(APP).where(APP.c.id == p.application_id, APP.c.status == "pending").values(
-        status=outcome, applied_at=clock.now() if outcome == "applied" else None,
+        status=status, applied_at=clock.now() if status == "applied" else None,
     ))
 
 
-def ensure_funds(session: Session, gateways: Gateways, invoice_id: uuid.UUID, actor: str | None = ACTOR) -> FundsResult:
-    """Pay the invoice from the order's funds. Commits the session between its steps, so call it
-    with a session of its own; raises GatewayUnavailable when a gateway did not answer (what was
-    settled is kept, and a retry settles the rest with the same keys)."""
+def begin_funds(session: Session, gateways: Gateways, invoice_id: uuid.UUID,
+                actor: str | None = ACTOR) -> orchestrator.Begun[FundsResult | None]:
+    """Step 1 of ensure funds: the pending captures and their applications; then each capture is
+    applied (or becomes a process exception), and the invoice's outcome is judged once every
+    gateway answered (None until then)."""
     pending = _plan(session, gateways, invoice_id, actor)
-    session.commit()  # the pending captures and their applications are durable before any call
-    unavailable = payments.execute_begun(session, gateways, [p.intent for p in pending], actor)
-    for p in pending:
-        _settle(session, p, actor)
-    if unavailable is not None:
-        session.commit()
-        raise unavailable
-    return _outcome(session, invoice_id, actor)
+
+    def settle(s: Session, answers: orchestrator.Answers) -> FundsResult | None:
+        for p in pending:
+            _settle(s, p, actor)
+        return _outcome(s, invoice_id, actor) if answers.complete else None
+
+    return orchestrator.Begun([p.intent for p in pending], settle)
+
+
+def ensure_funds(db: Database, gateways: Gateways, invoice_id: uuid.UUID, actor: str | None = ACTOR) -> FundsResult:
+    """Pay the invoice from the order's funds, in the orchestrator's transactions; raises
+    GatewayUnavailable when a gateway did not answer (what was settled is kept, and a retry
+    settles the rest with the same keys)."""
+    result = orchestrator.run(db, gateways, lambda session: begin_funds(session, gateways, invoice_id, actor),
+                              actor=actor)
+    assert result is not None  # every gateway answered, else run raised
+    return result
 
 
 def _outcome(session: Session, invoice_id: uuid.UUID, actor: str | None) -> FundsResult:

@@ -9,9 +9,10 @@
 - `credit_checked` wraps the routing of new orders: an order bought on account that would exceed
   a credit limit is held for approval before it is routed.
 
-Ensure funds and ensure refunds commit between their steps (no transaction is open during a
-gateway call) and raise when a gateway does not answer, so the worker retries the event later and
-the pending capture or refund is settled with the same idempotency key.
+Ensure funds and ensure refunds begin in the worker's transaction and leave the gateway calls and
+the settlement to the payment orchestrator once it commits (kernel.worker.AfterCommit); the last
+transaction writes the receipt. When a gateway does not answer they raise, so the worker retries
+the event later and the pending capture or refund is settled with the same idempotency key.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from sqlalchemy.orm import Session
 from ordino.invoicing import service
 from ordino.invoicing.credit import check_credit
 from ordino.kernel.ids import parse_id
-from ordino.kernel.worker import Event, Handler, Registration
+from ordino.kernel.worker import AfterCommit, Event, Handler, Registration
+from ordino.payments import orchestrator
 from ordino.payments.gateway import Gateways
-from ordino.payments.handlers import default_gateways
 
 ACTOR = "flow:invoicing"
 CREDIT_ACTOR = "flow:credit"
@@ -55,34 +56,46 @@ def invoice_shipment(session: Session, event: Event) -> None:
 
 
 def make_ensure_funds_handler(gateways: Gateways | Callable[[], Gateways]) -> Handler:
-    def handle(session: Session, event: Event) -> None:
+    def handle(session: Session, event: Event) -> AfterCommit | None:
         invoice_id = parse_id(str(event.data.get("id")))
-        if invoice_id is not None:
-            service.ensure_funds(session, gateways() if callable(gateways) else gateways, invoice_id, ACTOR)
+        if invoice_id is None:
+            return None
+        adapters = gateways() if callable(gateways) else gateways
+        begun = service.begin_funds(session, adapters, invoice_id, ACTOR)
+        return orchestrator.settle_now_or_later(session, adapters, begun, actor=ACTOR)
 
     return handle
 
 
 def make_ensure_refunds_handler(gateways: Gateways | Callable[[], Gateways]) -> Handler:
-    def handle(session: Session, event: Event) -> None:
+    def handle(session: Session, event: Event) -> AfterCommit | None:
         credit_memo_id = parse_id(str(event.data.get("id")))
-        if credit_memo_id is not None:
-            service.ensure_refunds(session, gateways() if callable(gateways) else gateways, credit_memo_id, ACTOR)
+        if credit_memo_id is None:
+            return None
+        adapters = gateways() if callable(gateways) else gateways
+        begun = service.begin_refunds(session, adapters, credit_memo_id, ACTOR)
+        return orchestrator.settle_now_or_later(session, adapters, begun, actor=ACTOR)
 
     return handle
 
 
 INVOICE_SHIPMENTS = Registration("invoicing.invoice_shipment", invoice_shipment)
-ENSURE_FUNDS = Registration("invoicing.ensure_funds", make_ensure_funds_handler(default_gateways))
-ENSURE_REFUNDS = Registration("invoicing.ensure_refunds", make_ensure_refunds_handler(default_gateways))
+
+
+def ensure_funds(gateways: Gateways | Callable[[], Gateways]) -> Registration:
+    return Registration("invoicing.ensure_funds", make_ensure_funds_handler(gateways))
+
+
+def ensure_refunds(gateways: Gateways | Callable[[], Gateways]) -> Registration:
+    return Registration("invoicing.ensure_refunds", make_ensure_refunds_handler(gateways))
 
 
 def credit_checked(registration: Registration) -> Registration:
     """The registration, after holding a new order bought on account that would exceed a credit
     limit (`invoicing.credit`): the held order then waits for `order.approved`."""
 
-    def handle(session: Session, event: Event) -> None:
+    def handle(session: Session, event: Event) -> AfterCommit | None:
         check_credit(session, uuid.UUID(str(event.data["id"])), CREDIT_ACTOR)
-        registration.handle(session, event)
+        return registration.handle(session, event)
 
     return Registration(registration.name, handle)

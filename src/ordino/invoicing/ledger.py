@@ -24,12 +24,11 @@ from sqlalchemy.orm import Session
 from ordino.invoicing.domain import OPEN_INVOICE_STATUSES, CaptureFunds
 from ordino.invoicing.models import Invoice, PaymentApplication, RefundApplication
 from ordino.orders.models import ChangeOrder, OrderSummary
-from ordino.payments.models import Payment
+from ordino.payments import reads as payments
 
 INV = cast(Table, Invoice.__table__)
 APP = cast(Table, PaymentApplication.__table__)
 REFUND_APP = cast(Table, RefundApplication.__table__)
-PAYMENT = cast(Table, Payment.__table__)
 CO = cast(Table, ChangeOrder.__table__)
 ORDER = cast(Table, OrderSummary.__table__)
 
@@ -40,11 +39,7 @@ def _pairs(result: Any) -> dict[Any, int]:
 
 def captures(session: Session, order_id: uuid.UUID) -> list[CaptureFunds]:
     """The order's succeeded captures, oldest first, with what each can still give."""
-    rows = session.execute(
-        select(PAYMENT.c.id, PAYMENT.c.amount, PAYMENT.c.refunded_amount, PAYMENT.c.pending_refund_amount)
-        .where(PAYMENT.c.order_summary_id == order_id, PAYMENT.c.kind == "capture", PAYMENT.c.status == "succeeded")
-        .order_by(PAYMENT.c.id)
-    ).all()
+    rows = payments.refundable_captures(session, order_id)
     if not rows:
         return []
     applied = _pairs(session.execute(
@@ -61,8 +56,7 @@ def captures(session: Session, order_id: uuid.UUID) -> list[CaptureFunds]:
     out = []
     for r in rows:
         a, back = int(applied.get(r.id, 0)), int(given_back.get(r.id, 0))
-        available = r.amount - r.refunded_amount - r.pending_refund_amount
-        out.append(CaptureFunds(r.id, available, available - a + back, a - back))
+        out.append(CaptureFunds(r.id, r.amount, r.amount - a + back, a - back))
     return out
 
 

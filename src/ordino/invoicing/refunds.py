@@ -14,7 +14,9 @@ Refunds go to the order's captures, newest first, never above what each can refu
 payments.service with the idempotency key `credit_memo/<id>/capture/<capture id>/<source>/<n>`
 (`order/<id>/excess/...` for excess funds). Like ensure funds, a run begins every refund and its
 pending application in one transaction, calls the gateways with none open, then settles; pending
-applications are taken up first on the next run, with their keys.
+applications are taken up first on the next run, with their keys. The payment orchestrator runs
+the steps (payments.orchestrator); the worker's handler begins in its own transaction
+(`begin_refunds`).
 """
 
 from __future__ import annotations
@@ -31,17 +33,17 @@ from ordino.invoicing.credit_memos import CM, CM_LINE
 from ordino.invoicing.invoices import _Record, lock_order
 from ordino.invoicing.models import RefundApplication
 from ordino.kernel import clock
+from ordino.kernel.db import Database
 from ordino.kernel.errors import Problem
 from ordino.kernel.ids import new_id
 from ordino.kernel.money import format_minor
 from ordino.kernel.statemachine import apply
 from ordino.orders.process_exceptions.service import raise_process_exception
+from ordino.payments import orchestrator, reads
 from ordino.payments import service as payments
 from ordino.payments.gateway import Gateways
-from ordino.payments.models import Payment
 
 REFUND_APP = cast(Table, RefundApplication.__table__)
-PAYMENT = cast(Table, Payment.__table__)
 ACTOR = "flow:invoicing"
 LIVE = ("pending", "applied")
 
@@ -190,18 +192,16 @@ def _plan_excess(session: Session, gateways: Gateways, order_id: uuid.UUID, acto
     return _begin(session, gateways, order, None, plan, actor)
 
 
-def _run(session: Session, gateways: Gateways, pending: list[_Pending], actor: str | None) -> RefundsResult:
-    session.commit()  # the pending refunds and their applications are durable before any call
-    unavailable = payments.execute_begun(session, gateways, [p.intent for p in pending], actor)
-    refunded = sum(_settle(session, p, actor) for p in pending)
-    if unavailable is not None:
-        session.commit()
-        raise unavailable
-    return RefundsResult(refunded, sum(p.amount for p in pending) - refunded)
+def _begun(pending: list[_Pending], actor: str | None) -> orchestrator.Begun[RefundsResult]:
+    def settle(session: Session, _answers: orchestrator.Answers) -> RefundsResult:
+        refunded = sum(_settle(session, p, actor) for p in pending)
+        return RefundsResult(refunded, sum(p.amount for p in pending) - refunded)
+
+    return orchestrator.Begun([p.intent for p in pending], settle)
 
 
 def _settle(session: Session, p: _Pending, actor: str | None) -> int:
-    status = session.execute(select(PAYMENT.c.status).where(PAYMENT.c.id == p.intent.payment_id)).scalar_one()
+    status = reads.outcome(session, p.intent.payment_id).status
     if status == "pending":
         return 0
     outcome = "applied" if status == "succeeded" else "failed"
@@ -225,23 +225,32 @@ def _settle(session: Session, p: _Pending, actor: str | None) -> int:
     return p.amount
 
 
-def ensure_refunds(session: Session, gateways: Gateways, credit_memo_id: uuid.UUID,
+def begin_refunds(session: Session, gateways: Gateways, credit_memo_id: uuid.UUID,
+                  actor: str | None = ACTOR) -> orchestrator.Begun[RefundsResult]:
+    """Step 1 of ensure refunds for a credit memo: its pending refunds and their applications."""
+    return _begun(_plan_credit_memo(session, gateways, credit_memo_id, actor), actor)
+
+
+def ensure_refunds(db: Database, gateways: Gateways, credit_memo_id: uuid.UUID,
                    actor: str | None = ACTOR) -> RefundsResult:
-    """Refund what the credit memo owes and the order can give back. Commits the session between
-    its steps; raises GatewayUnavailable when a gateway did not answer."""
-    return _run(session, gateways, _plan_credit_memo(session, gateways, credit_memo_id, actor), actor)
+    """Refund what the credit memo owes and the order can give back, in the orchestrator's
+    transactions; raises GatewayUnavailable when a gateway did not answer."""
+    return orchestrator.run(db, gateways, lambda s: begin_refunds(s, gateways, credit_memo_id, actor), actor=actor)
 
 
-def ensure_order_refunds(session: Session, gateways: Gateways, order_id: uuid.UUID,
+def ensure_order_refunds(db: Database, gateways: Gateways, order_id: uuid.UUID,
                          actor: str | None = ACTOR) -> RefundsResult:
     """Every open credit memo of the order first, then the order's excess funds."""
-    open_memos = session.execute(
-        select(CM.c.id).where(CM.c.order_summary_id == order_id, CM.c.status.in_(domain.OPEN_CREDIT_MEMO_STATUSES))
-        .order_by(CM.c.id)
-    ).scalars().all()
+    with db.read() as session:
+        open_memos = session.execute(
+            select(CM.c.id).where(CM.c.order_summary_id == order_id,
+                                  CM.c.status.in_(domain.OPEN_CREDIT_MEMO_STATUSES))
+            .order_by(CM.c.id)
+        ).scalars().all()
     refunded = pending = 0
     for credit_memo_id in open_memos:
-        r = ensure_refunds(session, gateways, credit_memo_id, actor)
+        r = ensure_refunds(db, gateways, credit_memo_id, actor)
         refunded, pending = refunded + r.refunded, pending + r.pending
-    r = _run(session, gateways, _plan_excess(session, gateways, order_id, actor), actor)
+    r = orchestrator.run(db, gateways, lambda s: _begun(_plan_excess(s, gateways, order_id, actor), actor),
+                         actor=actor)
     return RefundsResult(refunded + r.refunded, pending + r.pending)

@@ -9,6 +9,7 @@ naming the field, refusals by state 409, records of other accounts 404; none wri
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ordino.invoicing import reads
 from ordino.invoicing.credit_memos import create_credit_memo as _create_credit_memo
-from ordino.invoicing.funds import FundsResult, capture_key, ensure_funds
+from ordino.invoicing.funds import FundsResult, begin_funds, capture_key, ensure_funds
 from ordino.invoicing.invoices import (
     APP,
     FeeTax,
@@ -28,19 +29,22 @@ from ordino.invoicing.invoices import (
     invoice_shipment,
 )
 from ordino.invoicing.invoices import cancel_invoice as _cancel_invoice
-from ordino.invoicing.refunds import REFUND_APP, RefundsResult, ensure_order_refunds, ensure_refunds
+from ordino.invoicing.refunds import REFUND_APP, RefundsResult, begin_refunds, ensure_order_refunds, ensure_refunds
 from ordino.invoicing.remittances import Application, RemittanceIn, record_remittance
 from ordino.invoicing.schemas import CreditMemoIn, FeeInvoiceIn, to_minor
 from ordino.invoicing.schemas import RemittanceIn as RemittancePayload
 from ordino.kernel import clock
 from ordino.kernel.auth import Principal
+from ordino.kernel.db import Database
 from ordino.kernel.errors import FieldError, NotFound, Problem, ValidationFailed
+from ordino.kernel.worker import AfterCommit
 from ordino.payments.gateway import Gateways, GatewayUnavailable
 
 __all__ = [
-    "FundsResult", "RefundsResult", "ShippedUnits", "apply_to_invoice", "cancel_invoice", "capture_key",
-    "create_credit_memo", "create_fee_invoice", "ensure_funds", "ensure_order_refunds", "ensure_refunds",
-    "invoice_shipment", "recorded_remittance", "settle_pending", "visible_invoice",
+    "FundsResult", "RefundsResult", "ShippedUnits", "apply_to_invoice", "begin_funds", "begin_refunds",
+    "cancel_invoice", "capture_key", "create_credit_memo", "create_fee_invoice", "ensure_funds",
+    "ensure_order_refunds", "ensure_refunds", "invoice_shipment", "recorded_remittance", "settle", "settle_pending",
+    "settle_pending_job", "stale", "visible_invoice",
 ]
 
 Doc = dict[str, Any]
@@ -125,11 +129,12 @@ def order_of(session: Session, ref: str, principal: Principal) -> uuid.UUID:
     return uuid.UUID(str(order.id))
 
 
-def settle_pending(session: Session, gateways: Gateways, older_than: timedelta = timedelta(minutes=5),
-                   limit: int = 50) -> int:
-    """A periodic job: run ensure funds (refunds) again for invoices (credit memos, orders) whose
-    capture (refund) has been pending for longer than `older_than`, in case their event gave up.
-    Returns how many were settled."""
+Stale = tuple[list[uuid.UUID], list[tuple[uuid.UUID | None, uuid.UUID]]]
+
+
+def stale(session: Session, older_than: timedelta = timedelta(minutes=5), limit: int = 50) -> Stale:
+    """Invoices, and (credit memo, order) pairs, whose capture or refund has been pending for
+    longer than `older_than`."""
     cutoff = clock.now() - older_than
     invoice_ids = session.execute(
         select(APP.c.invoice_id).where(APP.c.status == "pending", APP.c.created_at < cutoff).distinct().limit(limit)
@@ -138,20 +143,52 @@ def settle_pending(session: Session, gateways: Gateways, older_than: timedelta =
         select(REFUND_APP.c.credit_memo_id, REFUND_APP.c.order_summary_id)
         .where(REFUND_APP.c.status == "pending", REFUND_APP.c.created_at < cutoff).distinct().limit(limit)
     ).all()
+    return list(invoice_ids), [(r[0], r[1]) for r in refunds]
+
+
+def settle(db: Database, gateways: Gateways, found: Stale) -> int:
+    """Run ensure funds (refunds) again for what `stale` found; returns how many were settled."""
+    invoice_ids, refunds = found
     settled = 0
     for invoice_id in invoice_ids:
         try:
-            ensure_funds(session, gateways, invoice_id, "system:settle_pending")
+            ensure_funds(db, gateways, invoice_id, "system:settle_pending")
             settled += 1
         except (GatewayUnavailable, Problem):
-            session.rollback()  # still no answer: the next round tries again
+            continue  # still no answer: the next round tries again
     for credit_memo_id, order_id in refunds:
         try:
             if credit_memo_id is not None:
-                ensure_refunds(session, gateways, credit_memo_id, "system:settle_pending")
+                ensure_refunds(db, gateways, credit_memo_id, "system:settle_pending")
             else:
-                ensure_order_refunds(session, gateways, order_id, "system:settle_pending")
+                ensure_order_refunds(db, gateways, order_id, "system:settle_pending")
             settled += 1
         except (GatewayUnavailable, Problem):
-            session.rollback()
+            continue
     return settled
+
+
+def settle_pending(db: Database, gateways: Gateways, older_than: timedelta = timedelta(minutes=5),
+                   limit: int = 50) -> int:
+    """Settle invoices and credit memos whose capture or refund was left pending (in case their
+    event gave up); returns how many were settled."""
+    with db.read() as session:
+        found = stale(session, older_than, limit)
+    return settle(db, gateways, found)
+
+
+def settle_pending_job(gateways: Gateways) -> Callable[[Session], AfterCommit | None]:
+    """`settle_pending` as a periodic job of the worker: the look-up in the job's transaction, the
+    gateway calls after it."""
+
+    def job(session: Session) -> AfterCommit | None:
+        found = stale(session)
+        if not found[0] and not found[1]:
+            return None
+
+        def after(db: Database, _last: Callable[[Session], None]) -> None:
+            settle(db, gateways, found)
+
+        return AfterCommit(after)
+
+    return job

@@ -80,6 +80,22 @@ async def run_command(
     return _respond(outcome, extra)
 
 
+async def run_in_steps(
+    request: Request,
+    principal: Principal,
+    body: bytes,
+    steps: Callable[[Database, idempotency.Command], idempotency.Outcome],
+) -> Response:
+    """Run a command that cannot be one transaction (it calls another system between two, e.g.
+    payments.orchestrator): `steps` runs in a worker thread, owns its transactions, and ends with
+    `command.run`, which stores its answer under the Idempotency-Key or replays the stored one."""
+    cmd = command(request, principal, body)
+    if cmd.key is not None:
+        idempotency.check_key(cmd.key)  # before anything runs, not only when the answer is stored
+    outcome = await to_thread.run_sync(steps, database(request), cmd)
+    return _respond(outcome, {})
+
+
 async def run_combined(
     request: Request, use_case: str, run_calls: Callable[[Database, Sequence[C]], Sequence[Any]], call: C
 ) -> Response:

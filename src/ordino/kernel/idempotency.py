@@ -185,6 +185,13 @@ class Command:
         return run(db, work, api_key_id=self.api_key_id, key=self.key, method=self.method, path=self.path,
                    body=self.body)
 
+    def answered(self, session: Session) -> bool:
+        """Whether an answer is stored under this command's key: `run` replays it (or refuses
+        another body) without running its work."""
+        if self.key is None:
+            return False
+        return session.execute(_LOOKUP, {"api_key_id": self.api_key_id, "key": self.key}).first() is not None
+
 
 
 @dataclass(frozen=True, slots=True)

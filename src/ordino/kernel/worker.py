@@ -6,6 +6,11 @@ a time). For each event, each handler registered for its type runs in its own tr
 also writes the (handler, event) receipt, so a redelivered event never runs a handler twice.
 A handler that raises puts the event back with exponential backoff and jitter; after
 `max_attempts` the event is dead-lettered (failed_at, last_error) for an operator to retry.
+
+A handler that must call another system (a payment gateway) cannot hold its transaction open
+meanwhile: it returns `AfterCommit`. The worker commits what the handler wrote, without the
+receipt, then runs it; its last transaction writes the receipt together with the final effects
+(payments.orchestrator). When it raises, the event is retried as for any failure.
 """
 
 from __future__ import annotations
@@ -39,7 +44,16 @@ class Event:
     data: dict[str, Any]
 
 
-Handler = Callable[[Session, Event], None]
+@dataclass(frozen=True, slots=True)
+class AfterCommit:
+    """Work left for after the handler's transaction commits. `run(db, last)` owns its
+    transactions and calls `last(session)` in the one that completes the work (it writes the
+    handler's receipt); it raises when the work could not be completed."""
+
+    run: Callable[[Database, Callable[[Session], None]], None]
+
+
+Handler = Callable[[Session, Event], AfterCommit | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +71,7 @@ class Periodic:
 
     name: str
     seconds: float
-    run: Callable[[Session], object]
+    run: Callable[[Session], object]  # may return AfterCommit, run once the job's transaction commits
 
 
 def backoff(attempt: int, base: float = 2.0, cap: float = 3600.0) -> timedelta:
@@ -106,21 +120,28 @@ class Dispatcher:
         return [Event(r.id, r.type, r.subject, r.time, r.data) for r in sorted(rows, key=lambda r: r.position)]
 
     def _run_handler(self, reg: Registration, event: Event) -> None:
-        def work(session: Session) -> None:
+        def receipt(session: Session) -> None:
+            session.execute(
+                insert(HandlerReceipt),
+                [{"handler": reg.name, "event_id": event.id, "processed_at": clock.now()}],
+            )
+
+        def work(session: Session) -> AfterCommit | None:
             done = session.execute(
                 select(HandlerReceipt.handler).where(
                     HandlerReceipt.handler == reg.name, HandlerReceipt.event_id == event.id
                 )
             ).first()
             if done is not None:
-                return
-            reg.handle(session, event)
-            session.execute(
-                insert(HandlerReceipt),
-                [{"handler": reg.name, "event_id": event.id, "processed_at": clock.now()}],
-            )
+                return None
+            later = reg.handle(session, event)
+            if later is None:
+                receipt(session)
+            return later
 
-        self.db.transaction(work)
+        later = self.db.transaction(work)
+        if later is not None:
+            later.run(self.db, receipt)
 
     def _settle(self, event: Event, error: str | None) -> None:
         def work(session: Session) -> None:
@@ -181,7 +202,9 @@ class Dispatcher:
                 continue
             self._next_run[job.name] = now + job.seconds
             try:
-                self.db.transaction(job.run)
+                later = self.db.transaction(job.run)
+                if isinstance(later, AfterCommit):
+                    later.run(self.db, lambda _session: None)
                 ran.append(job.name)
             except Exception:
                 log.exception("periodic job %s failed", job.name)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -140,35 +139,3 @@ def totals(items: Iterable[ItemAmounts], *, prices_include_tax: bool) -> Totals:
         tax += item.tax_amount
     grand = product + adjustment + delivery + (0 if prices_include_tax else tax)
     return Totals(product, adjustment, delivery, tax, grand)
-
-
-_DIGITS = re.compile(r"[0-9](?:[ \-]*[0-9])+")  # digits, with spaces or dashes between them
-
-
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
-def looks_like_card_number(text: str) -> bool:
-    """True for anything holding a Luhn-valid card number of 12–19 digits, grouped by spaces or
-    dashes or not, also when more digit groups follow it (expiry, CVC: "4111 1111 1111 1111 123").
-
-    Payment tokens come from a gateway; raw card numbers must never reach Ordino's storage or logs.
-    """
-    for run in _DIGITS.findall(text):
-        groups = re.split(r"[ \-]+", run)
-        for start in range(len(groups)):
-            digits = ""
-            for group in groups[start:]:
-                digits += group
-                if len(digits) > 19:
-                    break
-                if len(digits) >= 12 and _luhn_ok(digits):
-                    return True
-    return False

@@ -20,7 +20,7 @@ from ordino.kernel.schema import (
     Strict,
     UnitPrice,
 )
-from ordino.orders.domain import looks_like_card_number
+from ordino.payments.domain import looks_like_card_number
 
 MAX_LINES = 10_000
 

@@ -1,9 +1,9 @@
 """Payments endpoints: payment methods, order payment summaries, payments and money movements.
 
-A capture, refund, void, re-authorization or authorization runs in three steps (see
-payments.service): the pending record is written and its amount held in one transaction, the
-gateway is called outside any transaction, and the outcome is recorded together with the
-Idempotency-Key response (kernel.endpoint.run_command) in a second one. A retry with the same
+A capture, refund, void, re-authorization or authorization runs in three steps
+(payments.orchestrator.run_command): the pending record is written and its amount held in one
+transaction, the gateway is called outside any transaction, and the outcome is recorded
+together with the Idempotency-Key response in a second one. A retry with the same
 key replays the stored response; a retry after a gateway timeout (502) finds the pending record
 and settles it, and the gateway, called with the same key, moves no money twice.
 """
@@ -15,19 +15,17 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from ordino.kernel import idempotency
 from ordino.kernel.auth import Principal, Role, database, require
-from ordino.kernel.endpoint import body_schema, parse_body, run_command
+from ordino.kernel.endpoint import body_schema, parse_body, run_command, run_in_steps
 from ordino.kernel.errors import NotFound
 from ordino.kernel.http import dumps, json_response, page
 from ordino.kernel.ids import new_id, parse_id
-from ordino.payments import reads, service
-from ordino.payments.gateway import Gateways, GatewayUnavailable, gateways_from_env
+from ordino.payments import orchestrator, reads, service
+from ordino.payments.gateway import gateways_of
 from ordino.payments.schemas import (
     AmountIn,
     AuthorizationIn,
@@ -36,7 +34,7 @@ from ordino.payments.schemas import (
     RefundIn,
     to_minor,
 )
-from ordino.payments.service import GatewayNotAnswering, Intent, MethodSpec
+from ordino.payments.service import Intent, MethodSpec
 
 router = APIRouter(prefix="/api/v1", tags=["payments"])
 
@@ -46,15 +44,6 @@ Taker = Annotated[Principal, Depends(require(Role.ADMIN, Role.FINANCE, Role.INTE
 Limit = Annotated[int, Query(ge=1, le=200)]
 Kind = Literal["authorization", "capture", "refund", "void"]
 Status = Literal["pending", "authorized", "declined", "closed", "expired", "succeeded", "failed"]
-
-
-def gateways_of(request: Request) -> Gateways:
-    """The app's gateway adapters (tests install their own as `app.state.payment_gateways`)."""
-    gateways: Gateways | None = getattr(request.app.state, "payment_gateways", None)
-    if gateways is None:
-        gateways = gateways_from_env()
-        request.app.state.payment_gateways = gateways
-    return gateways
 
 
 OrderNumbers = Callable[[Session, str], uuid.UUID | None]
@@ -86,53 +75,11 @@ async def _read(request: Request, use_case: Callable[[Session], Any]) -> Respons
     return await run_in_threadpool(run)
 
 
-def _replayable(session: Session, principal: Principal, key: str) -> bool:
-    record = idempotency.IdempotencyRecord
-    return session.execute(
-        select(record.id).where(record.api_key_id == principal.key_id, record.key == key)
-    ).first() is not None
-
-
-async def _move_money(
-    request: Request, principal: Principal, body: bytes, begin: Callable[[Session, str], Intent]
-) -> Response:
-    db = database(request)
+async def _move(request: Request, principal: Principal, body: bytes, begin: Callable[[Session, str], Intent]
+                ) -> Response:
     gateways = gateways_of(request)
-    key = request.headers.get("idempotency-key")
-    if key is not None:
-        idempotency.check_key(key)
-    record_key = f"api:{principal.key_id}:{key}" if key is not None else f"api:{new_id()}"
-
-    def step1(session: Session) -> Intent | None:
-        if key is not None and _replayable(session, principal, key):
-            return None  # run_command replays the stored response (or refuses another body)
-        return begin(session, record_key)
-
-    intent = await run_in_threadpool(db.transaction, step1)
-    result = None
-    if intent is not None and not intent.settled:
-        try:
-            result = await run_in_threadpool(service.call_gateway, gateways, intent)
-        except GatewayUnavailable as exc:
-            pending, calls = intent, exc.calls
-
-            def log(session: Session) -> None:
-                service.record_calls(session, pending.payment_id, pending.gateway, calls)
-
-            await run_in_threadpool(db.transaction, log)
-            raise GatewayNotAnswering(
-                f"the payment gateway did not answer; the {intent.operation} is pending. Send the same request"
-                " with the same Idempotency-Key again to settle it.",
-                extra={"payment_id": str(intent.payment_id)},
-            ) from None
-
-    def step3(session: Session) -> tuple[int, bytes]:
-        assert intent is not None
-        if result is not None:
-            service.finish(session, intent, result, principal.actor)
-        return 201, dumps(reads.get_payment(session, intent.payment_id))
-
-    return await run_command(request, principal, step3, body)
+    return await run_in_steps(request, principal, body, lambda db, command: orchestrator.run_command(
+        db, gateways, command, begin, actor=principal.actor))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -274,7 +221,7 @@ async def authorize(request: Request, principal: Taker) -> Response:
             actor=principal.actor,
         )
 
-    return await _move_money(request, principal, body, begin)
+    return await _move(request, principal, body, begin)
 
 
 def _visible_currency(session: Session, payment_id: uuid.UUID, principal: Principal) -> str:
@@ -298,7 +245,7 @@ async def capture(payment_id: str, request: Request, principal: Mover) -> Respon
         amount = to_minor(data.amount, _visible_currency(session, pid, principal))
         return service.begin_capture(session, gateways, pid, amount, idempotency_key=record_key, actor=principal.actor)
 
-    return await _move_money(request, principal, body, begin)
+    return await _move(request, principal, body, begin)
 
 
 @router.post(
@@ -317,7 +264,7 @@ async def refund(payment_id: str, request: Request, principal: Mover) -> Respons
             session, gateways, pid, amount, idempotency_key=record_key, actor=principal.actor, reason=data.reason
         )
 
-    return await _move_money(request, principal, body, begin)
+    return await _move(request, principal, body, begin)
 
 
 @router.post(
@@ -336,7 +283,7 @@ async def void(payment_id: str, request: Request, principal: Mover) -> Response:
             session, gateways, pid, amount, idempotency_key=record_key, actor=principal.actor, reason=data.reason
         )
 
-    return await _move_money(request, principal, body, begin)
+    return await _move(request, principal, body, begin)
 
 
 @router.post(
@@ -357,4 +304,4 @@ async def reauthorize(payment_id: str, request: Request, principal: Mover) -> Re
             session, gateways, pid, amount, idempotency_key=record_key, actor=principal.actor, reason=data.reason
         )
 
-    return await _move_money(request, principal, body, begin)
+    return await _move(request, principal, body, begin)

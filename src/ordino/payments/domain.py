@@ -7,8 +7,9 @@ Amounts are integer minor units of one currency (DESIGN §2). The formulas are D
     available_to_capture = authorized − captured − pending_capture − pending_reverse_auth
     available_to_refund  = captured − refunded − pending_refund
 
-The database enforces the same inequalities with CHECK constraints, and every change goes
-through a conditional UPDATE whose WHERE clause is the formula (payments.service).
+Each formula is written once, as a `Remainder`; the dataclasses below, the SQL expressions of the
+conditional UPDATEs (payments.steps) and the CHECK constraints (payments.models) are derived
+from it.
 """
 
 from __future__ import annotations
@@ -23,8 +24,7 @@ from typing import Any
 from ordino.kernel.lifecycle import Lifecycle
 
 # ------------------------------------------------------------------------------------------------
-# Card data never enters Ordino. A copy of the intake's check (orders.domain.looks_like_card_number):
-# payments is an engine below orders and may not import it.
+# Card data never enters Ordino: intake (orders.schemas) and payments refuse it with this check.
 
 _DIGITS = re.compile(r"[0-9](?:[ \-]*[0-9])+")  # digits, with spaces or dashes between them
 _CVV = re.compile(r"^\s*[0-9]{3,4}\s*\Z")
@@ -172,6 +172,43 @@ SOURCES = ("gateway", "imported")
 
 
 @dataclass(frozen=True, slots=True)
+class Remainder:
+    """A total less its parts: what is still available of an amount. Names are those of the
+    dataclasses below; the columns are `<name>_amount` (the payment's own `amount` stays)."""
+
+    total: str
+    parts: tuple[str, ...]
+
+    def of(self, values: Any) -> Any:
+        """Over attributes named as the dataclasses name them (an int for a record of ints)."""
+        result = getattr(values, self.total)
+        for part in self.parts:
+            result = result - getattr(values, part)
+        return result
+
+    def over(self, columns: Any) -> Any:
+        """Over a row's, a model's or a table's `.c` columns: an int, or an SQL expression."""
+        result = getattr(columns, _column(self.total))
+        for part in self.parts:
+            result = result - getattr(columns, _column(part))
+        return result
+
+    def check(self) -> str:
+        """The SQL of the CHECK constraint that keeps it from going negative."""
+        return " - ".join(_column(name) for name in (self.total, *self.parts)) + " >= 0"
+
+
+def _column(name: str) -> str:
+    return name if name == "amount" else f"{name}_amount"
+
+
+SUMMARY_TO_CAPTURE = Remainder("authorized", ("captured", "pending_capture", "pending_reverse_auth"))
+SUMMARY_TO_REFUND = Remainder("captured", ("refunded", "pending_refund"))
+AUTHORIZATION_TO_CAPTURE = Remainder("amount", ("captured", "pending_capture", "reversed", "pending_reverse"))
+CAPTURE_TO_REFUND = Remainder("amount", ("refunded", "pending_refund"))
+
+
+@dataclass(frozen=True, slots=True)
 class SummaryAmounts:
     """The amounts of an order payment summary (one per order and payment method)."""
 
@@ -184,11 +221,11 @@ class SummaryAmounts:
 
     @property
     def available_to_capture(self) -> int:
-        return self.authorized - self.captured - self.pending_capture - self.pending_reverse_auth
+        return int(SUMMARY_TO_CAPTURE.of(self))
 
     @property
     def available_to_refund(self) -> int:
-        return self.captured - self.refunded - self.pending_refund
+        return int(SUMMARY_TO_REFUND.of(self))
 
     def violations(self) -> list[str]:
         """The invariants this state breaks (the same ones the database CHECKs enforce)."""
@@ -212,7 +249,7 @@ class AuthorizationAmounts:
 
     @property
     def available_to_capture(self) -> int:
-        return self.amount - self.captured - self.pending_capture - self.reversed - self.pending_reverse
+        return int(AUTHORIZATION_TO_CAPTURE.of(self))
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +260,7 @@ class CaptureAmounts:
 
     @property
     def available_to_refund(self) -> int:
-        return self.amount - self.refunded - self.pending_refund
+        return int(CAPTURE_TO_REFUND.of(self))
 
 
 def operations(kind: str, status: str, available: int) -> list[str]:

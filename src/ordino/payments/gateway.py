@@ -25,11 +25,14 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import httpx
 
 from ordino.payments.domain import looks_like_card_data, redact
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
 
 Outcome = Literal["approved", "declined", "rejected", "timeout", "connection_error", "server_error"]
 DEFAULT_SIMULATOR_URL = "http://127.0.0.1:8090"
@@ -246,10 +249,17 @@ def _datetime(value: Any) -> datetime | None:
 
 
 def gateways_from_env() -> dict[str, PaymentGateway]:
-    """The gateways of a running Ordino: the simulator at ORDINO_GATEWAY_SIMULATOR_URL.
+    """The gateways of a running Ordino: the simulator at ORDINO_GATEWAY_SIMULATOR_URL. The
+    composition root builds them once (`create_app`, the worker's start-up) and hands them on.
 
     Real providers register here by name (the `gateway` of a payment method) as they are added.
     """
     url = os.environ.get("ORDINO_GATEWAY_SIMULATOR_URL", DEFAULT_SIMULATOR_URL)
     timeout = float(os.environ.get("ORDINO_GATEWAY_TIMEOUT", "10"))
     return {"simulator": HttpGateway("simulator", url, timeout=timeout)}
+
+
+def gateways_of(request: Request) -> Gateways:
+    """The gateways `create_app` wired into the application."""
+    gateways: Gateways = request.app.state.payment_gateways
+    return gateways

@@ -14,8 +14,10 @@ takes what the others leave of the grand total). Declines and unusable instructi
 a gateway that does not answer raises, so the worker retries the event later and the pending
 authorization is settled with the same idempotency key.
 
-The handler runs in the worker's transaction, and commits it between the steps of each
-authorization (payments.service.execute), so no transaction is open during a gateway call.
+The handler begins every authorization in the worker's transaction and returns the rest to
+the payment orchestrator (kernel.worker.AfterCommit): once that transaction commits, the
+gateways are called with none open, and the authorizations are settled in a last transaction
+that also emits the failures and writes the handler's receipt.
 """
 
 from __future__ import annotations
@@ -31,22 +33,15 @@ from sqlalchemy.orm import Session
 from ordino.kernel.errors import Problem
 from ordino.kernel.money import MoneyError, format_minor, parse_amount
 from ordino.kernel.outbox import emit
-from ordino.kernel.worker import Event, Handler, Registration
-from ordino.payments import domain, service
-from ordino.payments.gateway import Gateways, gateways_from_env
-from ordino.payments.service import MethodSpec
+from ordino.kernel.worker import AfterCommit, Event, Handler, Registration
+from ordino.payments import domain, orchestrator, service
+from ordino.payments.gateway import Gateways
+from ordino.payments.service import Intent, MethodSpec
 
 log = logging.getLogger("ordino.payments")
 AUTHORIZATION_FAILED = "payment.authorization_failed"
-
-_default_gateways: Gateways | None = None
-
-
-def default_gateways() -> Gateways:
-    global _default_gateways
-    if _default_gateways is None:
-        _default_gateways = gateways_from_env()
-    return _default_gateways
+NAME = "payments.authorize_order"
+ACTOR = "system:order.created"
 
 
 def _failure(order: dict[str, Any], index: int, instruction: dict[str, Any], code: str, message: str,
@@ -75,11 +70,11 @@ def _amount(value: Any, currency: str) -> int | None:
 def make_order_created_handler(gateways: Gateways | Callable[[], Gateways]) -> Handler:
     """The `order.created` handler with these gateway adapters (or a factory of them)."""
 
-    def handle(session: Session, event: Event) -> None:
+    def handle(session: Session, event: Event) -> AfterCommit | None:
         data = event.data
         instructions = data.get("payments")
         if not instructions:
-            return  # nothing to pay at a gateway, or an event from before payments existed
+            return None  # nothing to pay at a gateway, or an event from before payments existed
         adapters = gateways() if callable(gateways) else gateways
         order_id = uuid.UUID(str(data["id"]))
         account_id = uuid.UUID(str(data["account_id"]))
@@ -94,11 +89,12 @@ def make_order_created_handler(gateways: Gateways | Callable[[], Gateways]) -> H
         except (MoneyError, ArithmeticError, ValueError):
             emit(session, AUTHORIZATION_FAILED, subject,
                  _failure(data, 0, {}, "invalid_amount", "the order's payment amounts are not valid amounts"))
-            return
+            return None
         split = domain.split_total(total, given)
         if split.error:
             emit(session, AUTHORIZATION_FAILED, subject, _failure(data, 0, {}, "amount_exceeds_total", split.error))
-            return
+            return None
+        begun: list[tuple[int, dict[str, Any], int, Intent]] = []
         for index, (instruction, amount) in enumerate(zip(instructions, split.amounts, strict=True)):
             method = str(instruction.get("method"))
             if method == "invoice":
@@ -126,32 +122,39 @@ def make_order_created_handler(gateways: Gateways | Callable[[], Gateways]) -> H
                 method_id, _ = service.ensure_method(session, account_id, spec)
                 service.ensure_summary(session, order_id, account_id, method_id, currency)
                 continue
-            actor = "system:order.created"
             try:
                 with session.begin_nested():  # a refusal undoes only this instruction's writes
                     intent = service.begin_authorization(
                         session, adapters, order_summary_id=order_id, account_id=account_id, currency=currency,
-                        amount_minor=amount, method=spec, actor=actor,
+                        amount_minor=amount, method=spec, actor=ACTOR,
                         idempotency_key=f"order/{order_id}/payments/{index}/authorize",
                     )
             except Problem as problem:  # retrying the event would not change it
                 later.append(_failure(data, index, instruction, problem.slug, problem.detail, amount))
                 continue
-            settled = service.execute(session, adapters, intent, actor)
-            if settled.settled_now and settled.status == "declined":
-                emit(session, AUTHORIZATION_FAILED, subject, _failure(
-                    data, index, instruction, settled.code or "declined", settled.message or "declined", amount,
-                    payment_id=str(settled.payment_id),
-                ))
+            begun.append((index, instruction, amount, intent))
         if split.uncovered:
             later.append(_failure(data, len(instructions), {}, "not_covered",
                                   "the payment instructions do not cover the order total", split.uncovered))
-        for failure in later:
-            emit(session, AUTHORIZATION_FAILED, subject, failure)
+
+        def settle(s: Session, answers: orchestrator.Answers) -> None:
+            declined = {m.payment_id: m for m in answers.settlements if m.settled_now and m.status == "declined"}
+            for index, instruction, amount, intent in begun:
+                if (m := declined.get(intent.payment_id)) is not None:
+                    emit(s, AUTHORIZATION_FAILED, subject, _failure(
+                        data, index, instruction, m.code or "declined", m.message or "declined", amount,
+                        payment_id=str(m.payment_id),
+                    ))
+            if answers.complete:  # else the event is retried, and the retry announces them
+                for failure in later:
+                    emit(s, AUTHORIZATION_FAILED, subject, failure)
+
+        work = orchestrator.Begun([intent for *_, intent in begun], settle)
+        return orchestrator.settle_now_or_later(session, adapters, work, actor=ACTOR)
 
     return handle
 
 
-on_order_created = make_order_created_handler(default_gateways)
-# For flows/registry.py, after routing: a gateway that is down then delays only the payment.
-AUTHORIZE_ORDER_PAYMENTS = Registration("payments.authorize_order", on_order_created)
+def authorize_order_payments(gateways: Gateways | Callable[[], Gateways]) -> Registration:
+    """For flows/registry.py, after routing: a gateway that is down then delays only the payment."""
+    return Registration(NAME, make_order_created_handler(gateways))

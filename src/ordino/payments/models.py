@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ordino.kernel.db import Base, IdMixin
 from ordino.kernel.types import UTCDateTime
+from ordino.payments import domain
 
 
 class PaymentMethod(IdMixin, Base):
@@ -79,13 +80,8 @@ class OrderPaymentSummary(IdMixin, Base):
             " AND pending_reverse_auth_amount >= 0",
             name="amounts_non_negative",
         ),
-        CheckConstraint(
-            "authorized_amount - captured_amount - pending_capture_amount - pending_reverse_auth_amount >= 0",
-            name="available_to_capture",
-        ),
-        CheckConstraint(
-            "captured_amount - refunded_amount - pending_refund_amount >= 0", name="available_to_refund"
-        ),
+        CheckConstraint(domain.SUMMARY_TO_CAPTURE.check(), name="available_to_capture"),
+        CheckConstraint(domain.SUMMARY_TO_REFUND.check(), name="available_to_refund"),
     )
 
 
@@ -146,11 +142,8 @@ class Payment(IdMixin, Base):
             " AND pending_reverse_amount >= 0 AND refunded_amount >= 0 AND pending_refund_amount >= 0",
             name="amounts_non_negative",
         ),
-        CheckConstraint(
-            "amount - captured_amount - pending_capture_amount - reversed_amount - pending_reverse_amount >= 0",
-            name="available_to_capture",
-        ),
-        CheckConstraint("amount - refunded_amount - pending_refund_amount >= 0", name="available_to_refund"),
+        CheckConstraint(domain.AUTHORIZATION_TO_CAPTURE.check(), name="available_to_capture"),
+        CheckConstraint(domain.CAPTURE_TO_REFUND.check(), name="available_to_refund"),
         CheckConstraint(
             "kind = 'authorization' OR (captured_amount = 0 AND pending_capture_amount = 0"
             " AND reversed_amount = 0 AND pending_reverse_amount = 0)",

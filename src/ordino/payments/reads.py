@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from ordino.kernel import clock
 from ordino.kernel.auth import Principal
 from ordino.kernel.errors import NotFound
 from ordino.kernel.http import page, paginate
@@ -211,3 +213,70 @@ def list_methods(
             stmt = stmt.where(METHOD.c.account_id == value)
     rows = session.execute(paginate(stmt, METHOD.c.id, limit, cursor)).all()  # type: ignore[arg-type]
     return page([method_document(r) for r in rows], [r.id for r in rows], limit)
+
+
+# ------------------------------------------------------------------------------------------------
+# What other capabilities read of an order's payments (they never read these tables themselves)
+
+
+@dataclass(frozen=True, slots=True)
+class Available:
+    id: uuid.UUID  # a payment summary, an authorization or a capture
+    amount: int  # what can still be captured (summaries, authorizations) or refunded (captures)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: str
+    failure_code: str | None
+    failure_message: str | None
+
+
+def capturable_summaries(session: Session, order_summary_id: uuid.UUID, currency: str) -> list[Available]:
+    """The order's gateway (card, wallet) summaries in `currency` with money left to capture."""
+    to_capture = domain.SUMMARY_TO_CAPTURE.over(SUMMARY.c)
+    rows = session.execute(
+        select(SUMMARY.c.id, to_capture)
+        .join(METHOD, METHOD.c.id == SUMMARY.c.payment_method_id)
+        .where(SUMMARY.c.order_summary_id == order_summary_id, SUMMARY.c.currency == currency,
+               METHOD.c.method.in_(domain.TOKEN_METHODS), to_capture > 0)
+        .order_by(SUMMARY.c.id)
+    ).all()
+    return [Available(r[0], int(r[1])) for r in rows]
+
+
+def capturable_authorizations(session: Session, summary_id: uuid.UUID) -> list[Available]:
+    """The summary's authorized, unexpired authorizations with money left to capture, oldest first."""
+    available = domain.AUTHORIZATION_TO_CAPTURE.over(PAYMENT.c)
+    rows = session.execute(
+        select(PAYMENT.c.id, available)
+        .where(PAYMENT.c.summary_id == summary_id, PAYMENT.c.kind == "authorization",
+               PAYMENT.c.status == "authorized", available > 0,
+               (PAYMENT.c.expires_at.is_(None)) | (PAYMENT.c.expires_at > clock.now()))
+        .order_by(PAYMENT.c.id)
+    ).all()
+    return [Available(r[0], int(r[1])) for r in rows]
+
+
+def refundable_captures(session: Session, order_summary_id: uuid.UUID) -> list[Available]:
+    """The order's succeeded captures, oldest first, with what each can still refund."""
+    rows = session.execute(
+        select(PAYMENT.c.id, domain.CAPTURE_TO_REFUND.over(PAYMENT.c))
+        .where(PAYMENT.c.order_summary_id == order_summary_id, PAYMENT.c.kind == "capture",
+               PAYMENT.c.status == "succeeded")
+        .order_by(PAYMENT.c.id)
+    ).all()
+    return [Available(r[0], int(r[1])) for r in rows]
+
+
+def key_used(session: Session, idempotency_key: str) -> bool:
+    """Whether a payment record was made with this idempotency key."""
+    return session.execute(select(PAYMENT.c.id).where(PAYMENT.c.idempotency_key == idempotency_key)).first() is not None
+
+
+def outcome(session: Session, payment_id: uuid.UUID) -> Outcome:
+    """A payment record's status and, when it failed, why."""
+    row = session.execute(
+        select(PAYMENT.c.status, PAYMENT.c.failure_code, PAYMENT.c.failure_message).where(PAYMENT.c.id == payment_id)
+    ).one()
+    return Outcome(row.status, row.failure_code, row.failure_message)

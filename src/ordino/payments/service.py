@@ -1,44 +1,35 @@
 """Payment use cases: methods, summaries, and authorize / capture / refund / void / re-authorize.
 
-A gateway call is never made inside an open database transaction. Each money movement runs in
-three steps (after Stripe's "atomic phases"):
+A money movement runs in three steps, each its own transaction or none (payments.orchestrator):
+`begin_*` writes the pending record and holds its amount, the gateway is called with no
+transaction open, and `finish` settles the record. The use cases here take the `Database` and
+run the three steps through the orchestrator; a crash or a timeout between them leaves a
+`pending` record with its amount held, which the same operation with the same idempotency key
+(or `resume`, or the periodic `resolve_pending`) settles without moving money twice.
 
-1. `begin_*` (one transaction): find the record of this idempotency key, or insert it `pending`
-   and hold its amount with conditional UPDATEs (`pending_capture`, `pending_refund`,
-   `pending_reverse_auth` on the authorization or capture and on the summary). Refusals (above
-   what is available, wrong state) raise and write nothing.
-2. `call_gateway` (no transaction): the adapter sends the record's id as the gateway's
-   idempotency key and retries timeouts with that same key.
-3. `finish` (a second transaction): a conditional UPDATE settles the record only if it is still
-   `pending`, moves the held amount to captured / refunded / reversed (or releases it), writes
-   the history, the events and the gateway call log.
-
-A crash or timeout between 1 and 3 leaves a `pending` record with its amount held. Running the
-same operation again with the same idempotency key finds it and calls the gateway again with the
-same key, which answers with the original result instead of moving money twice; `resume` and the
-periodic `resolve_pending` do the same for records nobody retries.
-
-`execute` runs the three steps on one session, committing after step 1 (and after logging the
-calls of a failed step 2); callers that need the steps apart (the API, under an Idempotency-Key)
-call them one by one. The steps live in payments.steps, methods and summaries in
-payments.methods; this module is the façade the API, the handlers and other capabilities use.
+The steps live in payments.steps, methods and summaries in payments.methods; this module is the
+façade the API, the handlers and other capabilities use.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ordino.kernel import clock
+from ordino.kernel.db import Database
 from ordino.kernel.errors import FieldError, Problem, ValidationFailed
 from ordino.kernel.ids import new_id
+from ordino.kernel.worker import AfterCommit
+from ordino.payments import orchestrator
 from ordino.payments.errors import GatewayNotAnswering
-from ordino.payments.gateway import GatewayResult, Gateways, GatewayUnavailable
+from ordino.payments.gateway import Gateways, GatewayUnavailable
 from ordino.payments.methods import MethodSpec, check_token, ensure_method, ensure_summary
+from ordino.payments.orchestrator import Answers, Begun
 from ordino.payments.steps import (
     METHOD,
     Intent,
@@ -64,126 +55,126 @@ from ordino.payments.steps import (
 )
 
 __all__ = [
-    "GatewayNotAnswering", "GatewayUnavailable", "Intent", "MethodSpec", "Settlement", "authorize",
+    "Answers", "Begun", "GatewayNotAnswering", "GatewayUnavailable", "Intent", "MethodSpec", "Settlement", "authorize",
     "begin_authorization", "begin_capture", "begin_reauthorization", "begin_refund", "begin_void", "call_gateway",
-    "capture", "check_token", "ensure_method", "ensure_summary", "execute", "execute_begun", "expire_authorizations",
-    "finish", "import_authorization", "load_intent", "reauthorize", "record_calls", "refund", "resolve_pending",
-    "resume", "void",
+    "capture", "check_token", "ensure_method", "ensure_summary", "expire_authorizations", "finish",
+    "import_authorization", "load_intent", "pending_ids", "reauthorize", "record_calls", "refund", "resolve",
+    "resolve_pending", "resolve_pending_job", "resume", "void",
 ]
 
 
-# ------------------------------------------------------------------------------------------------
-# The three steps on one session
+def _one(intent: Intent) -> Begun[Settlement]:
+    """One intent begun: its settlement (settled now, or found settled before)."""
 
-
-def execute(session: Session, gateways: Gateways, intent: Intent, actor: str | None = None) -> Settlement:
-    """Run an intent to its end: commit step 1, call the gateway, settle in a new transaction.
-
-    The session's transaction is committed after step 1, so call this with a session of its own
-    (`Database.transaction`, or a worker handler's session) and nothing else uncommitted in it.
-    """
-    if intent.settled:
+    def settle(session: Session, answers: Answers) -> Settlement:
+        if answers.settlements:
+            return answers.settlements[0]
         p = _payment(session, intent.payment_id)
         return Settlement(p.id, p.status, False, p.failure_code, p.failure_message)
-    session.commit()  # step 1 is durable before any money moves
-    try:
-        result = call_gateway(gateways, intent)
-    except GatewayUnavailable as exc:
-        record_calls(session, intent.payment_id, intent.gateway, exc.calls)
-        session.commit()
-        raise
-    return finish(session, intent, result, actor)
+
+    return Begun([intent], settle)
 
 
-def execute_begun(
-    session: Session, gateways: Gateways, intents: Sequence[Intent], actor: str | None = None
-) -> GatewayUnavailable | None:
-    """Steps 2 and 3 of intents begun (and committed) together by another capability: each unsettled
-    intent's gateway is called with no transaction open and the answers are settled; the calls of
-    those that did not answer are logged. The first gateway that did not answer is returned, for the
-    caller to raise once its own bookkeeping is done."""
-    answered: list[tuple[Intent, GatewayResult]] = []
-    unavailable: GatewayUnavailable | None = None
-    for intent in intents:
-        if intent.settled:
-            continue
-        try:
-            answered.append((intent, call_gateway(gateways, intent)))
-        except GatewayUnavailable as exc:
-            record_calls(session, intent.payment_id, intent.gateway, exc.calls)
-            unavailable = unavailable or exc
-    for intent, result in answered:
-        finish(session, intent, result, actor)
-    return unavailable
+def _run(db: Database, gateways: Gateways, begin: Callable[[Session], Intent], actor: str | None) -> Settlement:
+    return orchestrator.run(db, gateways, lambda session: _one(begin(session)), actor=actor)
 
 
 def authorize(
-    session: Session, gateways: Gateways, *, order_summary_id: uuid.UUID, account_id: uuid.UUID, currency: str,
+    db: Database, gateways: Gateways, *, order_summary_id: uuid.UUID, account_id: uuid.UUID, currency: str,
     amount_minor: int, method: MethodSpec | uuid.UUID, idempotency_key: str, actor: str | None = None,
 ) -> Settlement:
-    intent = begin_authorization(
+    return _run(db, gateways, lambda session: begin_authorization(
         session, gateways, order_summary_id=order_summary_id, account_id=account_id, currency=currency,
         amount_minor=amount_minor, method=method, idempotency_key=idempotency_key, actor=actor,
-    )
-    return execute(session, gateways, intent, actor)
+    ), actor)
 
 
 def capture(
-    session: Session, gateways: Gateways, authorization_id: uuid.UUID, amount_minor: int | None, *,
+    db: Database, gateways: Gateways, authorization_id: uuid.UUID, amount_minor: int | None, *,
     idempotency_key: str, actor: str | None = None,
 ) -> Settlement:
-    intent = begin_capture(session, gateways, authorization_id, amount_minor, idempotency_key=idempotency_key,
-                           actor=actor)
-    return execute(session, gateways, intent, actor)
+    return _run(db, gateways, lambda session: begin_capture(
+        session, gateways, authorization_id, amount_minor, idempotency_key=idempotency_key, actor=actor,
+    ), actor)
 
 
 def refund(
-    session: Session, gateways: Gateways, capture_id: uuid.UUID, amount_minor: int | None, *,
+    db: Database, gateways: Gateways, capture_id: uuid.UUID, amount_minor: int | None, *,
     idempotency_key: str, actor: str | None = None, reason: str | None = None,
 ) -> Settlement:
-    intent = begin_refund(session, gateways, capture_id, amount_minor, idempotency_key=idempotency_key, actor=actor,
-                          reason=reason)
-    return execute(session, gateways, intent, actor)
+    return _run(db, gateways, lambda session: begin_refund(
+        session, gateways, capture_id, amount_minor, idempotency_key=idempotency_key, actor=actor, reason=reason,
+    ), actor)
 
 
 def void(
-    session: Session, gateways: Gateways, authorization_id: uuid.UUID, amount_minor: int | None = None, *,
+    db: Database, gateways: Gateways, authorization_id: uuid.UUID, amount_minor: int | None = None, *,
     idempotency_key: str, actor: str | None = None, reason: str | None = None,
 ) -> Settlement:
-    intent = begin_void(session, gateways, authorization_id, amount_minor, idempotency_key=idempotency_key,
-                        actor=actor, reason=reason)
-    return execute(session, gateways, intent, actor)
+    return _run(db, gateways, lambda session: begin_void(
+        session, gateways, authorization_id, amount_minor, idempotency_key=idempotency_key, actor=actor,
+        reason=reason,
+    ), actor)
 
 
 def reauthorize(
-    session: Session, gateways: Gateways, authorization_id: uuid.UUID, amount_minor: int, *,
+    db: Database, gateways: Gateways, authorization_id: uuid.UUID, amount_minor: int, *,
     idempotency_key: str, actor: str | None = None, reason: str | None = None,
 ) -> Settlement:
-    intent = begin_reauthorization(session, gateways, authorization_id, amount_minor,
-                                   idempotency_key=idempotency_key, actor=actor, reason=reason)
-    return execute(session, gateways, intent, actor)
+    return _run(db, gateways, lambda session: begin_reauthorization(
+        session, gateways, authorization_id, amount_minor, idempotency_key=idempotency_key, actor=actor,
+        reason=reason,
+    ), actor)
 
 
-def resume(session: Session, gateways: Gateways, payment_id: uuid.UUID, actor: str | None = None) -> Settlement:
+def resume(db: Database, gateways: Gateways, payment_id: uuid.UUID, actor: str | None = None) -> Settlement:
     """Settle a pending record left by a crash or a timeout (the gateway replays its answer)."""
-    return execute(session, gateways, load_intent(session, payment_id), actor)
+    return _run(db, gateways, lambda session: load_intent(session, payment_id), actor)
 
 
-def resolve_pending(
-    session: Session, gateways: Gateways, older_than: timedelta = timedelta(minutes=5), limit: int = 100
-) -> int:
-    """A periodic job: settle records pending for longer than `older_than`; returns how many."""
+def pending_ids(session: Session, older_than: timedelta = timedelta(minutes=5), limit: int = 100) -> list[uuid.UUID]:
+    """Records pending for longer than `older_than`, oldest first."""
     cutoff = clock.now() - older_than
-    ids = session.execute(
+    return list(session.execute(
         select(P.id).where(P.status == "pending", P.created_at < cutoff).order_by(P.created_at).limit(limit)
-    ).scalars().all()
+    ).scalars().all())
+
+
+def resolve(db: Database, gateways: Gateways, payment_ids: Sequence[uuid.UUID]) -> int:
+    """Settle these pending records, each in its own steps; returns how many were settled now."""
     settled = 0
-    for payment_id in ids:
+    for payment_id in payment_ids:
         try:
-            settled += resume(session, gateways, payment_id, actor="system:resolve_pending").settled_now
+            settled += resume(db, gateways, payment_id, actor="system:resolve_pending").settled_now
         except (GatewayUnavailable, Problem):
             continue  # still no answer (or no adapter): the next round tries again
     return settled
+
+
+def resolve_pending(
+    db: Database, gateways: Gateways, older_than: timedelta = timedelta(minutes=5), limit: int = 100
+) -> int:
+    """Settle records pending for longer than `older_than`; returns how many."""
+    with db.read() as session:
+        ids = pending_ids(session, older_than, limit)
+    return resolve(db, gateways, ids)
+
+
+def resolve_pending_job(gateways: Gateways) -> Callable[[Session], AfterCommit | None]:
+    """`resolve_pending` as a periodic job of the worker: the look-up in the job's transaction,
+    the gateway calls after it."""
+
+    def job(session: Session) -> AfterCommit | None:
+        ids = pending_ids(session)
+        if not ids:
+            return None
+
+        def after(db: Database, _last: Callable[[Session], None]) -> None:
+            resolve(db, gateways, ids)
+
+        return AfterCommit(after)
+
+    return job
 
 
 def expire_authorizations(session: Session, now: datetime | None = None, limit: int = 500) -> int:

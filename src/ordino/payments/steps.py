@@ -35,10 +35,10 @@ P = Payment
 S = OrderPaymentSummary
 PAYMENT = cast(Table, Payment.__table__)
 METHOD = cast(Table, PaymentMethod.__table__)
-AUTH_AVAILABLE = P.amount - P.captured_amount - P.pending_capture_amount - P.reversed_amount - P.pending_reverse_amount
-CAPTURE_AVAILABLE = P.amount - P.refunded_amount - P.pending_refund_amount
-SUMMARY_TO_CAPTURE = S.authorized_amount - S.captured_amount - S.pending_capture_amount - S.pending_reverse_auth_amount
-SUMMARY_TO_REFUND = S.captured_amount - S.refunded_amount - S.pending_refund_amount
+AUTH_AVAILABLE = domain.AUTHORIZATION_TO_CAPTURE.over(P)
+CAPTURE_AVAILABLE = domain.CAPTURE_TO_REFUND.over(P)
+SUMMARY_TO_CAPTURE = domain.SUMMARY_TO_CAPTURE.over(S)
+SUMMARY_TO_REFUND = domain.SUMMARY_TO_REFUND.over(S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,13 +128,7 @@ def _too_much(amount: int, available: int, currency: str, what: str, field: str)
 
 
 def _refuse_state(row: Any, verb: str) -> Conflict:
-    available = (
-        domain.AuthorizationAmounts(
-            row.amount, row.captured_amount, row.pending_capture_amount, row.reversed_amount, row.pending_reverse_amount
-        ).available_to_capture
-        if row.kind == "authorization"
-        else row.amount - row.refunded_amount - row.pending_refund_amount
-    )
+    available = (domain.AUTHORIZATION_TO_CAPTURE if row.kind == "authorization" else domain.CAPTURE_TO_REFUND).over(row)
     return InvalidTransition(
         f"cannot {verb} {_a(row.kind)} that is {row.status}",
         extra={"current_status": row.status, "available_actions": domain.operations(row.kind, row.status, available)},
@@ -254,9 +248,7 @@ def begin_capture(
         raise _refuse_state(auth, "capture")
     if auth.expires_at is not None and auth.expires_at <= clock.now():
         raise AuthorizationExpired(f"the authorization expired at {auth.expires_at.isoformat()}")
-    available = auth.amount - auth.captured_amount - auth.pending_capture_amount - auth.reversed_amount - (
-        auth.pending_reverse_amount
-    )
+    available = domain.AUTHORIZATION_TO_CAPTURE.over(auth)
     amount = available if amount_minor is None else amount_minor
     refusal = _too_much(amount, available, auth.currency, "available to capture", "available_to_capture")
     if amount <= 0 or amount > available:
@@ -283,7 +275,7 @@ def begin_refund(
         raise NotRefundable(f"refunds are made against captures, not against {_a(cap.kind)}")
     if cap.status != "succeeded":
         raise _refuse_state(cap, "refund")
-    available = cap.amount - cap.refunded_amount - cap.pending_refund_amount
+    available = domain.CAPTURE_TO_REFUND.over(cap)
     amount = available if amount_minor is None else amount_minor
     refusal = _too_much(amount, available, cap.currency, "available to refund", "available_to_refund")
     if amount <= 0 or amount > available:
@@ -308,9 +300,7 @@ def begin_void(
     auth = _payment(session, authorization_id, "authorization")
     if auth.status != "authorized":
         raise _refuse_state(auth, "void")
-    available = auth.amount - auth.captured_amount - auth.pending_capture_amount - auth.reversed_amount - (
-        auth.pending_reverse_amount
-    )
+    available = domain.AUTHORIZATION_TO_CAPTURE.over(auth)
     amount = available if amount_minor is None else amount_minor
     refusal = _too_much(amount, available, auth.currency, "left to reverse", "available_to_capture")
     if amount <= 0 or amount > available:
@@ -445,7 +435,7 @@ def _expire(session: Session, auth_id: uuid.UUID, actor: str | None) -> bool:
     a = _payment(session, auth_id, "authorization")
     if a.status != "authorized":
         return False
-    released = a.amount - a.captured_amount - a.pending_capture_amount - a.reversed_amount - a.pending_reverse_amount
+    released = domain.AUTHORIZATION_TO_CAPTURE.over(a)
     expired = session.execute(
         update(P)
         .where(P.id == auth_id, P.status == "authorized", AUTH_AVAILABLE == released)  # noqa: SIM300

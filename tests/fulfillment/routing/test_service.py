@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ordino.flows.registry import HANDLERS
+from ordino.flows.registry import handlers
 from ordino.fulfillment.handlers import ROUTE_ARRIVED_STOCK, ROUTE_NEW_ORDERS
 from ordino.fulfillment.items import set_order_status
 from ordino.fulfillment.models import FulfillmentOrder, RoutingDecision
@@ -74,7 +74,7 @@ def test_the_flow_approves_and_routes_a_new_order_to_the_nearest_location(world:
 
 def test_the_flow_is_registered_and_does_nothing_the_second_time(world: Database) -> None:
     # given the registry; then order.created reaches the fulfilment handler (after the credit check)
-    assert ROUTE_NEW_ORDERS.name in [r.name for r in HANDLERS["order.created"]]
+    assert ROUTE_NEW_ORDERS.name in [r.name for r in handlers({})["order.created"]]
     stock(world, "WH-BER", BOLT_M8=10)
     place(world, ("BOLT-M8", 5))
     run_flow(world)
@@ -238,7 +238,7 @@ def test_a_backorder_waits_without_an_exception_and_is_routed_when_stock_arrives
     assert buckets(world, doc["id"]) == {"WASHER-M8": (5, 0, "allocated")}
     assert positions(world) == {("WASHER-M8", "WH-BER"): (8, 5)}
     assert decisions(world)[1][:5] == (0, "stock_arrived", [], 5, 0)
-    assert ROUTE_ARRIVED_STOCK in HANDLERS["inventory.backorders_allocated"]
+    assert ROUTE_ARRIVED_STOCK in handlers({})["inventory.backorders_allocated"]
 
 
 def test_each_delivery_group_gets_its_own_fulfillment_orders(world: Database) -> None:

@@ -19,8 +19,7 @@ from ordino.kernel.errors import InvalidTransition
 from ordino.orders.approvals import service as approvals
 from ordino.orders.approvals.domain import Reason
 from ordino.orders.models import OrderSummary
-from ordino.payments import handlers as payments_handlers
-from ordino.payments.gateway import HttpGateway
+from ordino.payments.gateway import Gateways, HttpGateway
 from ordino.payments.models import OrderPaymentSummary, Payment
 from ordino.payments.simulator import SimulatorState, create_simulator
 from tests.orders.support import NOW, World, build, count, events, order
@@ -37,17 +36,14 @@ def w(db: Database) -> Iterator[World]:
 
 
 @pytest.fixture
-def gateway(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorState]:
-    """The registered payments handler talks to an in-process simulator."""
-    state = SimulatorState()
-    with TestClient(create_simulator(state), base_url="http://simulator") as sim:
-        monkeypatch.setattr(payments_handlers, "_default_gateways",
-                            {"simulator": HttpGateway("simulator", client=sim, backoff=0.01)})
-        yield state
+def gateway() -> Iterator[Gateways]:
+    """The payments handler talks to an in-process simulator."""
+    with TestClient(create_simulator(SimulatorState()), base_url="http://simulator") as sim:
+        yield {"simulator": HttpGateway("simulator", client=sim, backoff=0.01)}
 
 
-def _flow(db: Database) -> None:
-    build_dispatcher(db).drain()
+def _flow(db: Database, gateways: Gateways) -> None:
+    build_dispatcher(db, gateways).drain()
 
 
 def _money(db: Database, order_id: str) -> list[tuple[str, str, int]]:
@@ -68,13 +64,13 @@ def test_a_held_order_waits_then_approval_routes_and_authorizes_it(db, client, w
     doc = client.post("/api/v1/orders", json=order("WEB-1", ("BOLT-M8", 2000, "0.525")), headers=w.keys["bob"]).json()
     assert doc["status"] == "pending_approval"
     # when the worker delivers order.created
-    _flow(db)
+    _flow(db, gateway)
     # then the order is neither routed nor authorized
     assert (_status(db, doc["id"]), count(db, FulfillmentOrder), _money(db, doc["id"])) == ("pending_approval", 0, [])
     # when alice approves it and the worker delivers order.approved
     r = client.post(f"/api/v1/orders/{doc['id']}/approve", headers=w.keys["alice"])
     assert r.status_code == 200, r.text
-    _flow(db)
+    _flow(db, gateway)
     # then it is routed to WH-BER and its grand total is authorized, once
     assert _status(db, doc["id"]) == "approved"
     with db.read() as s:
@@ -84,13 +80,13 @@ def test_a_held_order_waits_then_approval_routes_and_authorizes_it(db, client, w
     assert _money(db, doc["id"]) == [("authorization", "authorized", 106250)]
     assert authorized == [106250]
     # and delivering everything again changes nothing
-    _flow(db)
+    _flow(db, gateway)
     assert (count(db, FulfillmentOrder), _money(db, doc["id"])) == (1, [("authorization", "authorized", 106250)])
 
 
 def test_an_order_that_needs_no_approval_is_routed_and_authorized_once(db, client, w, gateway) -> None:  # type: ignore[no-untyped-def]
     doc = client.post("/api/v1/orders", json=order("WEB-1", ("BOLT-M8", 10, "1.00")), headers=w.keys["bob"]).json()
-    _flow(db)
+    _flow(db, gateway)
     # its automatic approval (order.approved from created) does not run the handlers again
     assert [e["from_status"] for e in events(db, "order.approved")] == ["created"]
     assert _status(db, doc["id"]) == "approved"
@@ -102,7 +98,7 @@ def test_a_rejected_order_is_never_routed_nor_authorized(db, client, w, gateway)
     assert client.post("/api/v1/approval-rules", json=THRESHOLD, headers=w.keys["dora"]).status_code == 201
     doc = client.post("/api/v1/orders", json=order("WEB-1", ("BOLT-M8", 2000, "0.525")), headers=w.keys["bob"]).json()
     client.post(f"/api/v1/orders/{doc['id']}/reject", json={"reason": "no budget"}, headers=w.keys["alice"])
-    _flow(db)
+    _flow(db, gateway)
     assert (_status(db, doc["id"]), count(db, FulfillmentOrder), _money(db, doc["id"])) == ("cancelled", 0, [])
 
 
@@ -127,7 +123,7 @@ def test_another_capability_holds_a_new_order_for_its_own_reason(db, client, w, 
     assert [x["kind"] for x in r.json()["reasons"]] == ["credit_limit", "manual_review"]
     assert r.json()["version"] == 2
     # and the flows leave it alone until an approver decides
-    _flow(db)
+    _flow(db, gateway)
     assert (count(db, FulfillmentOrder), _money(db, doc["id"])) == (0, [])
 
 
@@ -138,7 +134,7 @@ def test_holding_needs_a_new_order_and_a_reason_kind(db, client, w, gateway) -> 
         db.transaction(lambda s: approvals.hold_for_approval(s, order_id, [Reason("Credit Limit", "x")], "t"))
     with pytest.raises(ValueError, match="at least one reason"):
         db.transaction(lambda s: approvals.hold_for_approval(s, order_id, [], "t"))
-    _flow(db)  # routed and approved
+    _flow(db, gateway)  # routed and approved
     with pytest.raises(InvalidTransition):
         db.transaction(lambda s: approvals.hold_for_approval(s, order_id, [Reason("credit_limit", "x")], "t"))
     assert _status(db, doc["id"]) == "approved"

@@ -38,7 +38,7 @@ from ordino.kernel.ids import new_id, parse_id
 from ordino.kernel.money import format_minor
 from ordino.kernel.outbox import emit
 from ordino.kernel.statemachine import StatusHistory, apply
-from ordino.kernel.worker import Event, Registration
+from ordino.kernel.worker import AfterCommit, Event, Registration
 from ordino.orders.approvals import domain as approval_rules
 from ordino.orders.approvals.domain import OrderFacts, Reason, Rule
 from ordino.orders.approvals.errors import NotAnApprover, NotPendingApproval, OwnOrder
@@ -394,15 +394,15 @@ def list_requests(session: Session, principal: Principal, f: RequestFilter, limi
 def unless_held(registration: Registration) -> Registration:
     """The registration, skipping `order.created` of an order held for approval, at intake or
     since (another capability's hold): its turn comes with `order.approved`."""
-    def handle(session: Session, event: Event) -> None:
+    def handle(session: Session, event: Event) -> AfterCommit | None:
         if event.data.get("status") == "pending_approval":
-            return
+            return None
         order_id = parse_id(str(event.data.get("id")))
         if order_id is not None and session.execute(
             select(REQ.c.id).where(REQ.c.order_summary_id == order_id)
         ).first() is not None:
-            return
-        registration.handle(session, event)
+            return None
+        return registration.handle(session, event)
 
     return Registration(registration.name, handle)
 
@@ -410,8 +410,9 @@ def unless_held(registration: Registration) -> Registration:
 def after_approval(registration: Registration) -> Registration:
     """The registration, run on `order.approved` only for a decision on a held order (the
     automatic approval of an order that needed none follows `order.created`, which did the work)."""
-    def handle(session: Session, event: Event) -> None:
+    def handle(session: Session, event: Event) -> AfterCommit | None:
         if event.data.get("from_status") == "pending_approval":
-            registration.handle(session, event)
+            return registration.handle(session, event)
+        return None
 
     return Registration(registration.name, handle)
