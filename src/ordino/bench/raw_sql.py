@@ -48,6 +48,10 @@ class Dialect:
     def price(self, value: Decimal) -> Any:
         return int(value * _MICRO)
 
+    def decimal(self, value: Any) -> Decimal:
+        """A 6-place decimal column as read back (the inverse of `price`)."""
+        return Decimal(value) / _MICRO
+
     def flag(self, value: bool) -> Any:
         return int(value)
 
@@ -89,6 +93,9 @@ class Postgres(Dialect):
 
     def price(self, value: Decimal) -> Any:
         return value
+
+    def decimal(self, value: Any) -> Decimal:
+        return Decimal(value)
 
     def flag(self, value: bool) -> Any:
         return value

@@ -62,8 +62,9 @@ def skus(count: int) -> tuple[str, ...]:
 
 
 def list_price(index: int) -> Decimal:
-    """The list price of the index-th product (1-based): 0.10 to 999.99, spread over the range."""
-    return Decimal((index * 7_919) % 99_990 + 10) / 100
+    """The list price of the index-th product (1-based): 1.00 to 999.99, spread over the range (at
+    least 1.00, so that the promotion takes something off every line: one adjustment per line)."""
+    return Decimal((index * 7_919) % 99_900 + 100) / 100
 
 
 def _cents(value: Decimal) -> Decimal:
