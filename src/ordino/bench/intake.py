@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from ordino.bench.baseline import run_baseline
 from ordino.bench.client import LoadResult, run_load
 from ordino.bench.common import BenchDatabase, CpuMeter, checkpoint, percentile_ms, scratch_databases
+from ordino.bench.load import cpu_per_unit
 from ordino.bench.seed import PRICINGS, prepare
 from ordino.bench.server import Server
 from ordino.bench.workload import LINES
@@ -88,24 +89,6 @@ def _count_orders(db: BenchDatabase, created: list[str], pricing: str) -> dict[s
 
 def _pg_name(db: BenchDatabase) -> str | None:
     return make_url(db.url).database if db.dialect == "postgresql" else None
-
-
-def _per_order(cpu_pct: float, rate: float) -> float:
-    """CPU milliseconds per order from a percent-of-one-core reading and orders per second."""
-    return round(10 * cpu_pct / rate, 3) if rate > 0 else 0.0
-
-
-def _cpu_per_order(cpu: dict[str, Any], rate: float, raw_cpu: dict[str, Any], raw_rate: float) -> dict[str, float]:
-    """CPU milliseconds per order of each side, by process group and in all."""
-    ours = {k: _per_order(cpu[f"{k}_cpu_pct"], rate) for k in ("client", "server", "db")}
-    raw = {k: _per_order(raw_cpu[f"{k}_cpu_pct"], raw_rate) for k in ("client", "db")}
-    return {
-        **ours,
-        "total": round(sum(ours.values()), 3),
-        "baseline_client": raw["client"],
-        "baseline_db": raw["db"],
-        "baseline_total": round(sum(raw.values()), 3),
-    }
 
 
 def _merge(*results: LoadResult) -> list[str]:
@@ -182,7 +165,7 @@ def run_intake(opts: IntakeOptions, note: Callable[[str], None] = lambda _: None
         },
         # CPU per order (ms) is steadier than orders/s when other programs share the machine. The
         # raw baseline has no server: its driver threads run in the client (`baseline_client`).
-        "cpu_ms_per_order": _cpu_per_order(cpu, value, raw_cpu, baseline),
+        "cpu_ms_per_order": {**cpu_per_unit(cpu, value), **cpu_per_unit(raw_cpu, baseline, "baseline_", server=False)},
         "baseline_p50_ms": percentile_ms(raw.latencies_ns, 50),
         "baseline_p99_ms": percentile_ms(raw.latencies_ns, 99),
         "clients": opts.clients,
