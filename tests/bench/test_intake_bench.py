@@ -40,3 +40,35 @@ def test_tiny_intake_run_places_every_order_exactly_once() -> None:
     assert checks["baseline_orders_in_db"] == checks["baseline_orders_expected"] == 30
     assert all(isinstance(doc[k], float) for k in ("value", "baseline", "ratio", "p50_ms", "p99_ms"))
     assert isinstance(checks["client_cpu_pct"], float)
+    assert doc["pricing"] == "order"
+    assert (checks["adjustments_in_db"], checks["tax_lines_in_db"]) == (0, 0)
+    assert set(doc["cpu_ms_per_order"]) == {"client", "server", "db", "total", "baseline_client", "baseline_db",
+                                            "baseline_total"}
+
+
+def test_tiny_catalog_intake_run_prices_discounts_and_taxes_every_order() -> None:
+    # when a tiny run places 20 orders priced by the price books, promotions and tax engine
+    result = CliRunner().invoke(
+        bench_app,
+        ["intake", "--json", "--pricing", "catalog", "--size", "20", "--clients", "2", "--workers", "1",
+         "--seconds", "60", "--warmup", "0"],
+    )
+    # then both sides placed all 20, each with 6 items, 5 promotion adjustments and 6 tax lines
+    assert result.exit_code == 0, result.output
+    doc = orjson.loads(result.stdout.strip().splitlines()[0])
+    assert (doc["scenario"], doc["pricing"], doc["size"]) == ("intake", "catalog", 20)
+    checks = doc["checks"]
+    assert checks["errors"] == checks["baseline_errors"] == 0
+    assert checks["orders_in_db"] == checks["baseline_orders_in_db"] == 20
+    assert checks["items_in_db"] == checks["baseline_items_in_db"] == 20 * 6
+    assert checks["adjustments_in_db"] == checks["baseline_adjustments_in_db"] == 20 * 5
+    assert checks["tax_lines_in_db"] == checks["baseline_tax_lines_in_db"] == 20 * 6
+
+
+def test_an_unknown_pricing_is_refused_before_anything_runs() -> None:
+    # when the pricing is neither order nor catalog
+    result = CliRunner().invoke(bench_app, ["intake", "--json", "--pricing", "quote", "--size", "1"])
+    # then the command stops with a usage error naming the option, and prints no result
+    assert result.exit_code == 2
+    assert "Invalid value for --pricing: one of order, catalog" in result.stderr
+    assert result.stdout == ""

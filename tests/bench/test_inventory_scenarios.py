@@ -60,6 +60,9 @@ def test_hot_sku_never_oversells_and_holds_one_reservation_per_accepted_request(
     # and Ordino holds one reservation row per accepted reference
     assert (c["reservation_rows"], c["reservation_units"], c["reservations_match"]) == (60, 60, True)
     assert isinstance(doc["naive"], float)
+    # and the CPU per reservation is reported for each variant, by process group and in all
+    assert set(doc["cpu_ms_per_unit"]) == {"client", "server", "db", "total", "baseline_client", "baseline_db",
+                                           "baseline_total", "naive_client", "naive_db", "naive_total"}
 
 
 def test_hot_sku_refuses_sqlite_and_creates_nothing() -> None:

@@ -24,7 +24,8 @@ def _bench() -> None:
 
 
 def _table(result: dict[str, Any]) -> Table:
-    table = Table(title=f"ordino bench {result['scenario']} ({result['database']})")
+    pricing = f", {result['pricing']} pricing" if "pricing" in result else ""
+    table = Table(title=f"ordino bench {result['scenario']} ({result['database']}{pricing})")
     table.add_column("measure")
     table.add_column("ordino", justify="right")
     table.add_column("raw baseline", justify="right")
@@ -42,6 +43,10 @@ def _table(result: dict[str, Any]) -> Table:
     table.add_row("PostgreSQL CPU (% of a core)", f"{c['db_cpu_pct']:.0f}", f"{c['baseline_db_cpu_pct']:.0f}")
     table.add_row("machine CPU (% of a core)", f"{c['machine_cpu_pct']:.0f}", f"{c['baseline_machine_cpu_pct']:.0f}")
     table.add_row("of which other programs", f"{c['other_cpu_pct']:.0f}", f"{c['baseline_other_cpu_pct']:.0f}")
+    ms = result["cpu_ms_per_order"]
+    table.add_row("CPU ms per order: server / db", f"{ms['server']:.3f} / {ms['db']:.3f}",
+                  f"{ms['baseline_client']:.3f} (threads) / {ms['baseline_db']:.3f}")
+    table.add_row("CPU ms per order: all", f"{ms['total']:.3f}", f"{ms['baseline_total']:.3f}")
     return table
 
 
@@ -57,14 +62,20 @@ def intake(
         min=0, help="uvicorn server processes; 0: 1 on SQLite (one writer at a time), "
         "one per core on PostgreSQL.")] = 0,
     warmup: Annotated[float, typer.Option(min=0.0, help="Untimed seconds before each phase.")] = 2.0,
+    pricing: Annotated[str, typer.Option(
+        help="order: the lines carry their prices; catalog: no prices sent, so intake reads the price "
+        "books, tiers and promotions and runs the tax engine (EU VAT).")] = "order",
     json: Annotated[bool, typer.Option("--json", help="Print only the JSON object.")] = False,
 ) -> None:
     """HTTP order placement (5-line orders) against the real server, with its raw SQL baseline."""
     from ordino.bench.intake import IntakeOptions, passed, run_intake
+    from ordino.bench.seed import PRICINGS
 
+    if pricing not in PRICINGS:
+        raise typer.BadParameter(f"one of {', '.join(PRICINGS)}", param_hint="--pricing")
     progress = Console(stderr=True)
     opts = IntakeOptions(database_url=database_url, size=size, clients=clients, seconds=seconds,
-                         warmup=warmup, workers=workers)
+                         warmup=warmup, workers=workers, pricing=pricing)
     result = run_intake(opts, note=lambda msg: progress.print(f"[dim]bench intake: {msg}[/dim]"))
     if not json:
         Console().print(_table(result))

@@ -1,5 +1,5 @@
 """The raw baseline: Ordino's intake SQL from C threads with the bare driver, one transaction per
-order, no Ordino code on the path (see raw_sql.py for the statements)."""
+order, no Ordino code on the path (see raw_sql.py and, for catalog pricing, raw_catalog.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import psycopg
 
 from ordino.bench.client import LoadResult
 from ordino.bench.common import BenchDatabase, CpuMeter
+from ordino.bench.raw_catalog import place_catalog_order
 from ordino.bench.raw_sql import DIALECTS, Cursor, place_order
 from ordino.bench.seed import World
 from ordino.bench.workload import OrderSource
@@ -83,6 +84,7 @@ def _worker(
     done: threading.Barrier,
 ) -> float:
     source = OrderSource(world, f"{prefix}{index:02d}", seed=index * 7919 + 1)
+    place = place_catalog_order if world.pricing == "catalog" else place_order
     try:
         conn = RawConnection(db)
     except BaseException:
@@ -99,8 +101,8 @@ def _worker(
             started = time.perf_counter_ns()
             try:
                 conn.begin()
-                place_order(conn.cursor, conn.dialect, spec, channel=world.channel,
-                            api_key_id=world.api_key_id, key=str(uuid.uuid4()))
+                place(conn.cursor, conn.dialect, spec, channel=world.channel,
+                      api_key_id=world.api_key_id, key=str(uuid.uuid4()))
                 conn.commit()
             except Exception as exc:
                 conn.rollback()

@@ -35,7 +35,17 @@ import psycopg
 from ordino.bench.baseline import RawConnection
 from ordino.bench.common import BenchDatabase, CpuMeter, checkpoint, percentile_ms, scratch_databases
 from ordino.bench.intake import auto_workers
-from ordino.bench.load import Call, Operation, Tally, error_samples, result_doc, run_http, run_threads, serving
+from ordino.bench.load import (
+    Call,
+    Operation,
+    Tally,
+    cpu_per_unit,
+    error_samples,
+    result_doc,
+    run_http,
+    run_threads,
+    serving,
+)
 from ordino.bench.stockroom import Stockroom, prepare_stockroom, put_position
 
 SAFETY_STOCK = 10
@@ -274,6 +284,7 @@ def run_hot_sku(opts: HotSkuOptions, note: Callable[[str], None] = lambda _: Non
         checks={**checks, **raw_checks, **naive_checks},
     )
     naive_rate = naive_timed.accepted / naive_timed.elapsed if naive_timed.elapsed else 0.0
+    result["cpu_ms_per_unit"].update(cpu_per_unit(naive_timed.cpu, naive_rate, "naive_", server=False))
     result.update({
         "naive": round(naive_rate, 1),
         "naive_ratio": round(naive_rate / result["baseline"], 3) if result["baseline"] else 0.0,

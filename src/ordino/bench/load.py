@@ -302,6 +302,14 @@ def per_unit_ms(cpu_pct: float, rate: float) -> float:
     return round(10 * cpu_pct / rate, 3) if rate > 0 else 0.0
 
 
+def cpu_per_unit(cpu: dict[str, Any], rate: float, prefix: str = "", *, server: bool = True) -> dict[str, float]:
+    """CPU ms per unit of work of one timed phase by process group, and in all. A phase without a
+    server (driver threads) has its application work in `client`."""
+    groups = ("client", "server", "db") if server else ("client", "db")
+    each = {k: per_unit_ms(cpu.get(f"{k}_cpu_pct", 0.0), rate) for k in groups}
+    return {**{f"{prefix}{k}": v for k, v in each.items()}, f"{prefix}total": round(sum(each.values()), 3)}
+
+
 def result_doc(
     scenario: str, database: str, unit: str, *, value: float, baseline: float, ordino: Tally, raw: Tally,
     size: int, checks: dict[str, Any],
@@ -324,13 +332,7 @@ def result_doc(
             **{f"baseline_{k}": raw_cpu[k] for k in ("client_cpu_pct", "db_cpu_pct", "machine_cpu_pct",
                                                       "other_cpu_pct") if k in raw_cpu},
         },
-        "cpu_ms_per_unit": {
-            "client": per_unit_ms(cpu.get("client_cpu_pct", 0.0), value),
-            "server": per_unit_ms(cpu.get("server_cpu_pct", 0.0), value),
-            "db": per_unit_ms(cpu.get("db_cpu_pct", 0.0), value),
-            "baseline_client": per_unit_ms(raw_cpu.get("client_cpu_pct", 0.0), baseline),
-            "baseline_db": per_unit_ms(raw_cpu.get("db_cpu_pct", 0.0), baseline),
-        },
+        "cpu_ms_per_unit": {**cpu_per_unit(cpu, value), **cpu_per_unit(raw_cpu, baseline, "baseline_", server=False)},
         "baseline_p50_ms": percentile_ms(raw.latencies_ns, 50),
         "baseline_p99_ms": percentile_ms(raw.latencies_ns, 99),
         "seconds": round(ordino.elapsed, 2),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -48,13 +48,17 @@ class Dialect:
     def price(self, value: Decimal) -> Any:
         return int(value * _MICRO)
 
+    def decimal(self, value: Any) -> Decimal:
+        """A 6-place decimal column as read back (the inverse of `price`)."""
+        return Decimal(value) / _MICRO
+
     def flag(self, value: bool) -> Any:
         return int(value)
 
     def sql(self, text: str) -> str:
         return text
 
-    true = "1"  # how SQLAlchemy writes `IS true` on this database
+    true, false = "1", "0"  # how SQLAlchemy writes `IS true` / `IS false` on this database
 
     # -- the dialect-specific steps
     def idempotency_lookup(self, cur: Cursor, api_key_id: Any, key: str) -> None:
@@ -90,13 +94,16 @@ class Postgres(Dialect):
     def price(self, value: Decimal) -> Any:
         return value
 
+    def decimal(self, value: Any) -> Decimal:
+        return Decimal(value)
+
     def flag(self, value: bool) -> Any:
         return value
 
     def sql(self, text: str) -> str:
         return text.replace("?", "%s")
 
-    true = "true"
+    true, false = "true", "false"
 
     def idempotency_lookup(self, cur: Cursor, api_key_id: Any, key: str) -> None:
         raw = hashlib.sha256(api_key_id.bytes + key.encode()).digest()[:8]
@@ -143,6 +150,15 @@ INSERT_GROUP = (
     " ship_to_country, ship_to_phone, ship_to_email, ship_to_address_id, id)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+INSERT_ADJUSTMENTS = (
+    "INSERT INTO order_item_adjustment_line (order_item_summary_id, change_order_id, name, source, reference,"
+    " amount, id) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_TAXES = (
+    "INSERT INTO order_item_tax_line (order_item_summary_id, adjustment_line_id, change_order_id, name, rate,"
+    " amount, taxable_amount, jurisdiction, category, exemption_reason_code, id)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 INSERT_HISTORY = (
     "INSERT INTO status_history (entity_type, entity_id, from_status, to_status, action, reason, actor, at, id)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -183,10 +199,37 @@ SELECT_PRODUCTS = (  # one marker per line of the order (workload.LINES)
 )
 
 
-def place_order(
+@dataclass(frozen=True, slots=True)
+class Refs:
+    """What the reads at the start of every placement found (encoded for the driver)."""
+
+    key_id: Any
+    key: str
+    account_id: Any
+    account_number: str
+    channel_id: Any
+    channel_code: str
+    products: dict[str, Any]  # by SKU: (id, sku, name, active, minimum_quantity, order_multiple, tax_class)
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """The rows of one order as intake builds them; items end with the shipping charge."""
+
+    pricing: str
+    tax_mode: str
+    tax_notes: str  # JSON text
+    items: list[tuple[Any, ...]]
+    adjustments: list[tuple[Any, ...]]
+    taxes: list[tuple[Any, ...]]
+    unit_prices: list[str]  # of the items, as the response shows them
+    totals: tuple[int, int, int, int, int]  # product, adjustment, delivery, tax, grand total
+
+
+def read_refs(
     cur: Cursor, d: Dialect, order: OrderSpec, *, channel: str, api_key_id: uuid.UUID, key: str
-) -> None:
-    """Every statement of one order placement, inside the caller's transaction."""
+) -> Refs:
+    """The idempotency lookup and the reference reads (account, channel, products, existing)."""
     key_id = d.id(api_key_id)
     d.idempotency_lookup(cur, key_id, key)
     cur.execute(d.sql(SELECT_ACCOUNT), (order.account,))
@@ -200,15 +243,19 @@ def place_order(
     cur.execute(d.sql(SELECT_EXISTING), (channel_id, order.external_reference))
     if cur.fetchone() is not None:
         raise RuntimeError("order exists")
+    return Refs(key_id, key, account_id, account_number, channel_id, channel_code, products)
 
-    now = datetime.now(UTC)
-    at = d.ts(now)
-    order_id, group_id = new_id(), new_id()
-    oid, gid = d.id(order_id), d.id(group_id)
+
+def place_order(
+    cur: Cursor, d: Dialect, order: OrderSpec, *, channel: str, api_key_id: uuid.UUID, key: str
+) -> None:
+    """Every statement of one order placement with order pricing, inside the caller's transaction."""
+    refs = read_refs(cur, d, order, channel=channel, api_key_id=api_key_id, key=key)
+    oid, gid = d.id(new_id()), d.id(new_id())
     items: list[tuple[Any, ...]] = []
     product_total = 0
     for line_number, line in enumerate(order.lines, start=1):
-        product = products[line.sku]
+        product = refs.products[line.sku]
         amount = line_amount_cents(line)
         product_total += amount
         items.append(
@@ -217,18 +264,31 @@ def place_order(
              d.id(new_id()))
         )
     charge = int(Decimal(SHIPPING_CHARGE) * 100)
-    charge_row = (oid, gid, len(items) + 1, "delivery_charge", None, None, "Shipping: standard", "ordered",
-                  d.price(Decimal(SHIPPING_CHARGE)), 1, 0, 0, 0, 0, 0, charge, 0, 0, 1, d.id(new_id()))
+    items.append(charge_row(d, oid, gid, len(items) + 1, charge))
+    rows = Written("order", "given", "null", items, [], [], [ln.unit_price for ln in order.lines] + [SHIPPING_CHARGE],
+                   (product_total, 0, charge, 0, product_total + charge))
+    write_order(cur, d, order, refs, rows)
+
+
+def charge_row(d: Dialect, oid: Any, gid: Any, line_number: int, charge: int) -> tuple[Any, ...]:
+    return (oid, gid, line_number, "delivery_charge", None, None, "Shipping: standard", "ordered",
+            d.price(Decimal(charge) / 100), 1, 0, 0, 0, 0, 0, charge, 0, 0, 1, d.id(new_id()))
+
+
+def write_order(cur: Cursor, d: Dialect, order: OrderSpec, refs: Refs, rows: Written) -> None:
+    """The writes of one placement (and the approval rules and sourcing reads among them)."""
+    at = d.ts(datetime.now(UTC))
+    oid, gid = rows.items[0][0], rows.items[0][1]
     number = f"SO-{d.order_number(cur):06d}"
     payments = orjson.dumps([{"method": "card", "gateway": "simulator", "token": "tok_visa", "amount": None}])
-    grand_total = product_total + charge
+    product_total, adjustment_total, delivery_total, tax_total, grand_total = rows.totals
     cur.execute(
         d.sql(INSERT_ORDER),
-        (number, account_id, channel_id, order.external_reference, f"PO-{order.external_reference}",
-         None, "EUR", "created", "order", d.flag(False), "given", "null",
+        (number, refs.account_id, refs.channel_id, order.external_reference, f"PO-{order.external_reference}",
+         None, "EUR", "created", rows.pricing, d.flag(False), rows.tax_mode, rows.tax_notes,
          d.ts(datetime(2026, 11, 26, 10, tzinfo=UTC)),
-         "null", payments.decode(), product_total, 0, charge, 0, grand_total, 0, 1, "admin:bench admin",
-         at, at, oid),
+         "null", payments.decode(), product_total, adjustment_total, delivery_total, tax_total, grand_total, 0, 1,
+         "admin:bench admin", at, at, oid),
     )
     if cur.fetchone() is None:
         raise RuntimeError("order exists")
@@ -237,64 +297,69 @@ def place_order(
         (oid, 1, "standard", SHIP_TO["name"], SHIP_TO["line1"], None, SHIP_TO["city"],
          SHIP_TO["postal_code"], None, SHIP_TO["country"], None, None, None, gid),
     )
-    cur.executemany(d.sql(INSERT_ITEMS), [*items, charge_row])
+    cur.executemany(d.sql(INSERT_ITEMS), rows.items)
+    if rows.adjustments:
+        cur.executemany(d.sql(INSERT_ADJUSTMENTS), rows.adjustments)
+    if rows.taxes:
+        cur.executemany(d.sql(INSERT_TAXES), rows.taxes)
     cur.execute(
         d.sql(INSERT_HISTORY),
         ("order", oid, None, "created", "create", None, "admin:bench admin", at, d.id(new_id())),
     )
-    cur.execute(d.sql(SELECT_APPROVAL_RULES.format(true=d.true)), (0, account_id, 1, 32))
+    cur.execute(d.sql(SELECT_APPROVAL_RULES.format(true=d.true)), (0, refs.account_id, 1, 32))
     if cur.fetchall():
         raise RuntimeError("the benchmark accounts have approval rules; the raw SQL does not evaluate them")
-    cur.execute(d.sql(SELECT_SOURCING), (channel_code,))
+    cur.execute(d.sql(SELECT_SOURCING), (refs.channel_code,))
     if cur.fetchone() is not None:
         raise RuntimeError("the benchmark channel reserves stock at intake; the raw SQL does not")
+    order_id = uuid.UUID(hex=oid) if isinstance(oid, str) else oid
     total_text = f"{grand_total // 100}.{grand_total % 100:02d}"
-    event = {"id": str(order_id), "number": number, "account": account_number, "channel": channel_code,
+    event = {"id": str(order_id), "number": number, "account": refs.account_number, "channel": refs.channel_code,
              "currency": "EUR", "grand_total": total_text}
     d.outbox(cur, (d.id(new_id()), "order.created", "/ordino", f"order/{order_id}", d.ts(datetime.now(UTC)),
                    orjson.dumps(event).decode(), 0))
-    body = _response_body(order_id, number, order, items, charge_row, grand_total)
+    body = _response_body(order_id, number, order, rows)
     cur.execute(
         d.sql(INSERT_IDEMPOTENCY),
-        (key_id, key, "POST", PATH, hashlib.sha256(body).hexdigest(), 201, body, d.ts(datetime.now(UTC)),
-         d.id(new_id())),
+        (refs.key_id, refs.key, "POST", PATH, hashlib.sha256(body).hexdigest(), 201, body,
+         d.ts(datetime.now(UTC)), d.id(new_id())),
     )
     if cur.fetchone() is None:
         raise RuntimeError("idempotency key stored concurrently")
 
 
-def _response_body(
-    order_id: uuid.UUID, number: str, order: OrderSpec, items: Sequence[tuple[Any, ...]],
-    charge_row: tuple[Any, ...], grand_total: int,
-) -> bytes:
+def _response_body(order_id: uuid.UUID, number: str, order: OrderSpec, rows: Written) -> bytes:
     """A stand-in for the stored response document, of about the same size as Ordino's."""
+    by_item: dict[Any, list[dict[str, Any]]] = {}
+    for adj in rows.adjustments:
+        by_item.setdefault(adj[0], []).append(
+            {"id": str(adj[-1]), "name": adj[2], "source": adj[3], "reference": adj[4], "amount": adj[5]})
+    taxed: dict[Any, list[dict[str, Any]]] = {}
+    for t in rows.taxes:
+        taxed.setdefault(t[0], []).append(
+            {"id": str(t[-1]), "name": t[3], "rate": str(t[4]), "jurisdiction": t[7], "category": t[8],
+             "exemption_reason_code": None, "taxable_amount": t[6], "amount": t[5]})
     lines = [
         {"id": str(row[-1]), "line_number": row[2], "type": row[3], "sku": row[5], "name": row[6],
-         "status": "ordered", "unit_price": line.unit_price,
-         "quantities": {"ordered": line.quantity, "canceled": 0, "allocated": 0, "fulfilled": 0,
-                        "return_initiated": 0, "returned": 0, "quantity": line.quantity,
-                        "available_to_fulfill": line.quantity, "available_to_cancel": line.quantity,
-                        "available_to_return": 0},
-         "line_amount": row[15], "adjustment_amount": "0.00", "total_line_amount": row[15],
-         "tax_amount": "0.00", "adjustments": [], "tax_lines": []}
-        for row, line in zip(items, order.lines, strict=True)
+         "status": "ordered", "unit_price": price,
+         "quantities": {"ordered": row[9], "canceled": 0, "allocated": 0, "fulfilled": 0,
+                        "return_initiated": 0, "returned": 0, "quantity": row[9],
+                        "available_to_fulfill": row[9], "available_to_cancel": row[9], "available_to_return": 0},
+         "line_amount": row[15], "adjustment_amount": row[16], "total_line_amount": row[15] + row[16],
+         "tax_amount": row[17], "adjustments": by_item.get(row[-1], []), "tax_lines": taxed.get(row[-1], [])}
+        for row, price in zip(rows.items, rows.unit_prices, strict=True)
     ]
-    lines.append({"id": str(charge_row[-1]), "line_number": charge_row[2], "type": "delivery_charge",
-                  "sku": None, "name": charge_row[6], "status": "ordered", "unit_price": SHIPPING_CHARGE,
-                  "quantities": {"ordered": 1, "canceled": 0, "allocated": 0, "fulfilled": 0,
-                                 "return_initiated": 0, "returned": 0, "quantity": 1,
-                                 "available_to_fulfill": 1, "available_to_cancel": 1, "available_to_return": 0},
-                  "line_amount": charge_row[15], "adjustment_amount": "0.00", "total_line_amount": charge_row[15],
-                  "tax_amount": "0.00", "adjustments": [], "tax_lines": []})
+    product, adjustment, delivery, tax, grand_total = rows.totals
     return orjson.dumps({
         "id": str(order_id), "number": number, "status": "created",
         "available_actions": ["approve", "hold", "cancel"], "account": order.account, "channel": "web",
         "external_reference": order.external_reference, "po_number": f"PO-{order.external_reference}",
-        "currency": "EUR", "pricing": "order", "prices_include_tax": False, "tax": "given", "tax_notes": [],
-        "ordered_at": "2026-11-26T10:00:00Z",
+        "currency": "EUR", "pricing": rows.pricing, "prices_include_tax": False, "tax": rows.tax_mode,
+        "tax_notes": [], "ordered_at": "2026-11-26T10:00:00Z",
         "bill_to": None, "payments": [{"method": "card", "gateway": "simulator", "token": "tok_visa"}],
-        "totals": {"grand_total": grand_total},
-        "delivery_groups": [{"id": str(charge_row[1]), "delivery_method": "standard", "ship_to": SHIP_TO,
+        "totals": {"product": product, "adjustment": adjustment, "delivery": delivery, "tax": tax,
+                   "grand_total": grand_total},
+        "delivery_groups": [{"id": str(rows.items[0][1]), "delivery_method": "standard", "ship_to": SHIP_TO,
                              "items": lines}],
         "active_process_exception_count": 0, "version": 1,
-    })
+    }, default=str)

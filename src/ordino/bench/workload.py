@@ -1,8 +1,9 @@
-"""The intake workload: 5-line orders in the shape of DESIGN §6, priced by the sender.
+"""The intake workload: 5-line orders in the shape of DESIGN §6, priced by the sender
+("pricing": "order") or by the price books, promotions and tax engine ("pricing": "catalog").
 
 Both load generators (HTTP and raw SQL) draw their orders from here, so that both place the same
-kind of order: a random account, 5 distinct random products, random quantities and prices, a
-shipping charge, a card payment, and a unique external reference.
+kind of order: a random account, 5 distinct random products, random quantities (and prices, sent
+with order pricing only), a shipping charge, a card payment, and a unique external reference.
 """
 
 from __future__ import annotations
@@ -43,8 +44,15 @@ class OrderSpec:
     external_reference: str
     account: str
     lines: tuple[Line, ...]
+    pricing: str = "order"
+
+    def _line(self, line: Line) -> dict[str, Any]:
+        if self.pricing == "catalog":
+            return {"sku": line.sku, "quantity": line.quantity}
+        return {"sku": line.sku, "quantity": line.quantity, "unit_price": line.unit_price}
 
     def payload(self, channel: str) -> dict[str, Any]:
+        tax = {"tax": "calculate"} if self.pricing == "catalog" else {}
         return {
             "channel": channel,
             "external_reference": self.external_reference,
@@ -52,17 +60,15 @@ class OrderSpec:
             "currency": "EUR",
             "po_number": f"PO-{self.external_reference}",
             "ordered_at": ORDERED_AT,
-            "pricing": "order",
+            "pricing": self.pricing,
             "prices_include_tax": False,
+            **tax,
             "delivery_groups": [
                 {
                     "ship_to": SHIP_TO,
                     "delivery_method": "standard",
                     "shipping_charge": SHIPPING_CHARGE,
-                    "lines": [
-                        {"sku": ln.sku, "quantity": ln.quantity, "unit_price": ln.unit_price}
-                        for ln in self.lines
-                    ],
+                    "lines": [self._line(ln) for ln in self.lines],
                 }
             ],
             "payments": PAYMENTS,
@@ -91,4 +97,4 @@ class OrderSource:
             Line(sku, rng.randint(1, 100), f"{rng.randint(10, 99_999) / 100:.2f}")
             for sku in rng.sample(self.world.skus, LINES)
         )
-        return OrderSpec(f"{self.prefix}-{n:07d}", rng.choice(self.world.accounts), lines)
+        return OrderSpec(f"{self.prefix}-{n:07d}", rng.choice(self.world.accounts), lines, self.world.pricing)
