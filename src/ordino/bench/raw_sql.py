@@ -288,7 +288,7 @@ def _response_body(
                   "tax_amount": "0.00", "adjustments": [], "tax_lines": []})
     return orjson.dumps({
         "id": str(order_id), "number": number, "status": "created",
-        "available_actions": ["approve", "hold", "cancel"], "account": order.account, "channel": "web",
+        "available_actions": [], "account": order.account, "channel": "web",
         "external_reference": order.external_reference, "po_number": f"PO-{order.external_reference}",
         "currency": "EUR", "pricing": "order", "prices_include_tax": False, "tax": "given", "tax_notes": [],
         "ordered_at": "2026-11-26T10:00:00Z",
