@@ -11,6 +11,7 @@ from ordino.invoicing import service as invoicing
 from ordino.kernel.db import Database
 from ordino.kernel.worker import Dispatcher, Periodic, Registration
 from ordino.orders.approvals.service import after_approval, unless_held
+from ordino.orders.process_exceptions import handlers as process_exceptions
 from ordino.orders.quotes import service as quotes
 from ordino.payments import handlers as payments_handlers
 from ordino.payments import service as payments
@@ -31,6 +32,8 @@ HANDLERS: Mapping[str, Sequence[Registration]] = {
     "fulfillment_order.fulfilled": (invoicing_handlers.INVOICE_SHIPMENTS,),
     "invoice.created": (invoicing_handlers.ENSURE_FUNDS,),
     "credit_memo.created": (invoicing_handlers.ENSURE_REFUNDS,),
+    # A payment the gateway would not authorize needs a person: a payment process exception.
+    payments_handlers.AUTHORIZATION_FAILED: (process_exceptions.RAISE_AUTHORIZATION_FAILURES,),
 }
 PERIODIC: Sequence[Periodic] = (
     # Cart holds are released within seconds of expiring.
@@ -55,4 +58,6 @@ PERIODIC: Sequence[Periodic] = (
 
 
 def build_dispatcher(db: Database, handlers: Mapping[str, Sequence[Registration]] | None = None) -> Dispatcher:
-    return Dispatcher(db, HANDLERS if handlers is None else handlers, periodic=PERIODIC)
+    """The worker's dispatcher: an event whose handler keeps failing becomes a process exception."""
+    return Dispatcher(db, HANDLERS if handlers is None else handlers, periodic=PERIODIC,
+                      on_dead_letter=process_exceptions.on_dead_letter)
