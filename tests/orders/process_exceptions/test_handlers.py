@@ -141,8 +141,26 @@ def test_an_event_whose_handler_keeps_failing_becomes_an_exception_with_the_erro
     assert failed_at == now[0]
     assert _exceptions(db) == [{
         "category": "fulfillment", "severity": "high", "priority": 2, "status": "new",
-        "message": f"Event thing.happened could not be handled by fulfillment.boom: {error}",
+        "message": f"Event thing.happened failed on every attempt: {error}",
         "description": error, "attached_to_type": "outbox_event", "attached_to_id": event_id,
         "order_summary_id": order_id, "created_by": "system:flows",
     }]
     assert _active(db, order_id) == 1
+
+
+def test_a_dead_letter_about_no_order_is_an_exception_of_its_own(db: Database, now: list[datetime]) -> None:
+    # given an event about no order, whose handler always fails, on its last attempt
+    def boom(_s, _e):  # type: ignore[no-untyped-def]
+        raise ValueError("no such thing")
+
+    (event_id,) = db.transaction(lambda s: [emit(s, "thing.happened", "thing/1", {})])
+    dispatcher = build_dispatcher(db, {"thing.happened": [Registration("webhooks.deliver", boom)]})
+    dispatcher.max_attempts = 1
+    # when it fails
+    assert dispatcher.run_once() == 1
+    # then the exception is of category other, on no order
+    assert [(e["category"], e["message"], e["attached_to_type"], e["attached_to_id"], e["order_summary_id"])
+            for e in _exceptions(db)] == [(
+        "other", "Event thing.happened failed on every attempt: webhooks.deliver: ValueError: no such thing",
+        "outbox_event", event_id, None,
+    )]

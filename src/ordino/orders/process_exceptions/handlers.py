@@ -79,7 +79,7 @@ def on_dead_letter(session: Session, event: Event, handler: str, error: str) -> 
     category = _CATEGORY_OF_HANDLER.get(handler.partition(".")[0], "other")
     raise_process_exception(
         session, category=category, severity="high", priority=2,
-        message=f"Event {event.type} could not be handled by {handler or 'its handlers'}: {error}",
+        message=f"Event {event.type} failed on every attempt: {error}",
         description=error,
         attached_to_type="outbox_event", attached_to_id=event.id,
         order_summary_id=_existing_order(session, _order_of(event)),
