@@ -25,14 +25,16 @@ from ordino.settings import Settings
 
 PG_URL = os.environ.get("ORDINO_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("ORDINO_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
+# Every skip for missing shared data starts with this, so the summary can count what went unchecked.
+SHARED_DATA_SKIP = "shared data absent"
 
 
 def shared_data(*parts: str) -> Path:
     """A file under ../shared/data; the test is skipped when it is absent."""
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"shared data not present: {path}")
+        pytest.skip(f"{SHARED_DATA_SKIP}: {path}")
     return path
 
 
@@ -120,8 +122,15 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"ordino databases: {where}"
 
 
+def _skip_reason(report: Any) -> str:
+    longrepr = getattr(report, "longrepr", None)
+    return str(longrepr[2]) if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr or "")
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    """Per database, how many tests passed, failed and were skipped (database tests only)."""
+    """Per database, how many tests passed, failed and were skipped (database tests only); and how
+    many were skipped because ../shared/data is absent, so a green run that checked nothing of it
+    says so."""
     counts: dict[str, dict[str, int]] = {b: {} for b in BACKENDS}
     for outcome in ("passed", "failed", "skipped", "error"):
         for report in terminalreporter.stats.get(outcome, []):
@@ -134,4 +143,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(
             f"{backend}: {c.get('passed', 0)} passed, {c.get('failed', 0) + c.get('error', 0)} failed, "
             f"{c.get('skipped', 0)} skipped"
+        )
+    unchecked = {r.nodeid for r in terminalreporter.stats.get("skipped", []) if SHARED_DATA_SKIP in _skip_reason(r)}
+    if unchecked:
+        terminalreporter.write_line(
+            f"shared data: {len(unchecked)} tests skipped because {SHARED_DATA} is absent "
+            "(EN 16931 validation, tax tables against their sources, ISO 4217, ECB rates, places): "
+            "this run did not check them",
+            yellow=True, bold=True,
         )

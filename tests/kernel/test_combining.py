@@ -22,8 +22,10 @@ class Recorder:
         self.fail = fail
         self.gate = threading.Event()
         self.gate.set()
+        self.entered = threading.Event()  # set when a batch has started
 
     def __call__(self, items: Sequence[int]) -> list[int | BaseException]:
+        self.entered.set()
         self.gate.wait(5)
         self.batches.append(list(items))
         if self.fail:
@@ -34,7 +36,8 @@ class Recorder:
 async def _submit_all(c: Combiner[int, int], items: range, recorder: Recorder) -> list[object]:
     recorder.gate.clear()  # the first batch waits, so that the rest queue behind it
     tasks = [asyncio.ensure_future(c.submit(n)) for n in items]
-    await asyncio.sleep(0.05)
+    # every submission is queued before the first batch starts (the loop runs tasks in order)
+    assert await asyncio.to_thread(recorder.entered.wait, 5), "no batch started within 5 s"
     recorder.gate.set()
     return list(await asyncio.gather(*tasks, return_exceptions=True))
 

@@ -97,6 +97,68 @@ def test_failing_handler_backs_off_then_dead_letters_and_can_be_retried(db: Data
         clock.set_clock(None)
 
 
+def _dead_after_two_tries(db: Database, hook, now: list[datetime]) -> tuple[uuid.UUID, Dispatcher]:  # type: ignore[no-untyped-def]
+    (event_id,) = _emit(db, 1)
+
+    def boom(_s, _e):  # type: ignore[no-untyped-def]
+        raise RuntimeError("carrier API down")
+
+    dispatcher = Dispatcher(db, {"thing.happened": [Registration("test.boom", boom)]}, max_attempts=2,
+                            on_dead_letter=hook)
+    assert dispatcher.run_once() == 1
+    now[0] += timedelta(hours=2)
+    return event_id, dispatcher
+
+
+def test_dead_letter_hook_runs_once_with_the_last_error_in_the_dead_lettering_transaction(db: Database) -> None:
+    # given a handler that always fails, two attempts, and a hook that records a row of its own
+    t0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    now = [t0]
+    clock.set_clock(lambda: now[0])
+    calls: list[tuple[uuid.UUID, str, str]] = []
+
+    def hook(session, event, handler, error):  # type: ignore[no-untyped-def]
+        calls.append((event.id, handler, error))
+        emit(session, "thing.dead", f"thing/{event.id}", {"error": error})
+
+    try:
+        event_id, dispatcher = _dead_after_two_tries(db, hook, now)
+        # then the first failure calls nothing
+        assert calls == []
+        # when the last attempt fails
+        assert dispatcher.run_once() == 1
+        # then the hook ran once, and its row was committed with the dead letter
+        assert calls == [(event_id, "test.boom", "test.boom: RuntimeError: carrier API down")]
+        with db.read() as s:
+            assert s.execute(select(OutboxEvent.failed_at).where(OutboxEvent.id == event_id)).scalar_one() == now[0]
+            dead = s.execute(select(OutboxEvent.data).where(OutboxEvent.type == "thing.dead")).scalars().all()
+        assert dead == [{"error": "test.boom: RuntimeError: carrier API down"}]
+    finally:
+        clock.set_clock(None)
+
+
+def test_a_failing_dead_letter_hook_does_not_keep_the_event_from_dead_lettering(db: Database) -> None:
+    now = [datetime(2026, 11, 26, 12, 0, tzinfo=UTC)]
+    clock.set_clock(lambda: now[0])
+
+    def hook(session, event, handler, error):  # type: ignore[no-untyped-def]
+        emit(session, "thing.dead", f"thing/{event.id}", {})
+        raise RuntimeError("hook broken")
+
+    try:
+        event_id, dispatcher = _dead_after_two_tries(db, hook, now)
+        # when the last attempt fails and the hook fails too
+        assert dispatcher.run_once() == 1
+        # then the event is dead-lettered with the handler's error, and nothing of the hook is kept
+        with db.read() as s:
+            row = s.execute(select(OutboxEvent.attempts, OutboxEvent.failed_at, OutboxEvent.last_error)
+                            .where(OutboxEvent.id == event_id)).one()
+            hooked = s.execute(select(func.count()).where(OutboxEvent.type == "thing.dead")).scalar_one()
+        assert (*row, hooked) == (2, now[0], "test.boom: RuntimeError: carrier API down", 0)
+    finally:
+        clock.set_clock(None)
+
+
 def test_concurrent_workers_share_events_without_duplicates(db: Database) -> None:
     if db.dialect != "postgresql":
         pytest.skip("concurrency is proven on PostgreSQL")

@@ -12,8 +12,48 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ordino.kernel.money import exponent_of
-from ordino.orders.domain import Buckets, ItemAmounts, Totals, line_amount, totals
+from ordino.orders.domain import (
+    ORDER_LIFECYCLE,
+    Buckets,
+    ItemAmounts,
+    Totals,
+    available_actions,
+    line_amount,
+    totals,
+)
 from ordino.payments.domain import looks_like_card_number
+
+# --- available actions --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "actions"),
+    [
+        ("created", []),
+        ("pending_approval", ["approve", "reject"]),
+        ("approved", []),
+        ("partially_fulfilled", []),
+        ("fulfilled", []),
+        ("cancelled", []),
+        ("closed", []),
+    ],
+)
+def test_an_order_offers_only_the_actions_an_endpoint_serves(status: str, actions: list[str]) -> None:
+    assert available_actions(status) == actions
+
+
+def test_every_offered_action_has_a_route() -> None:
+    from ordino.app import create_app  # the composition root knows every route
+    from ordino.settings import Settings
+
+    app = create_app(Settings(database_url="sqlite://", run_worker=False))
+    paths = app.openapi()["paths"]
+    app.state.db.dispose()
+    offered = {a for s in ORDER_LIFECYCLE.states for a in available_actions(s)}
+    assert sorted(offered) == ["approve", "reject"]
+    assert [a for a in sorted(offered) if "post" in paths.get(f"/api/v1/orders/{{order_ref}}/{a}", {})] == [
+        "approve", "reject"]
+
 
 # --- buckets ------------------------------------------------------------------------------------
 

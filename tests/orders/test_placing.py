@@ -86,18 +86,14 @@ def test_a_refused_order_fails_alone_and_the_others_are_placed(world: Database) 
         assert list(s.execute(select(IdempotencyRecord.key)).scalars()) == ["k-1"]
 
 
-def test_orders_of_a_channel_that_reserves_at_intake_run_alone(
-    world: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_orders_of_a_channel_that_reserves_at_intake_run_alone(world: Database) -> None:
     alone: list[str] = []
-    original = placing._alone
 
     def spy(db: Database, c: placing.PlaceCall) -> Any:
         alone.append(c.order.external_reference)
-        return original(db, c)
+        return placing.place_alone(db, c)
 
-    monkeypatch.setattr(placing, "_alone", spy)
-    results = placing.run_calls(world, [call("WEB-1"), call("SHOP-1", channel="shop"), call("WEB-2")])
+    results = placing.run_calls(world, [call("WEB-1"), call("SHOP-1", channel="shop"), call("WEB-2")], alone=spy)
     # then the shop's order ran in a transaction of its own, after the batch, and holds its stock
     assert alone == ["SHOP-1"]
     assert [doc(r)["external_reference"] for r in results] == ["WEB-1", "SHOP-1", "WEB-2"]

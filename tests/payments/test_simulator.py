@@ -3,7 +3,7 @@ HTTP adapter's retries with the same key."""
 
 from __future__ import annotations
 
-import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -113,10 +113,14 @@ def test_tok_expired_lapses_and_captures_are_declined(sim: Sim, gateways: dict[s
 
 
 def test_tok_expires_in_n_seconds(sim: Sim, gateways: dict[str, HttpGateway]) -> None:
+    # given the simulator's clock in the test's hands
+    now = [datetime(2026, 11, 26, 12, 0, tzinfo=UTC)]
+    sim.state.config.clock = lambda: now[0]
     gw = gateways["simulator"]
     auth = _auth(gw, "tok_expires_in_1", "a")
     ok = gw.capture(authorization=auth.reference or "", amount_minor=100, currency="EUR", idempotency_key="c1")
-    time.sleep(1.05)
+    # when a second passes, a capture is declined
+    now[0] += timedelta(seconds=1)
     late = gw.capture(authorization=auth.reference or "", amount_minor=100, currency="EUR", idempotency_key="c2")
     assert (ok.approved, late.approved, late.code) == (True, False, "authorization_expired")
 

@@ -352,7 +352,7 @@ def _response_body(order_id: uuid.UUID, number: str, order: OrderSpec, rows: Wri
     product, adjustment, delivery, tax, grand_total = rows.totals
     return orjson.dumps({
         "id": str(order_id), "number": number, "status": "created",
-        "available_actions": ["approve", "hold", "cancel"], "account": order.account, "channel": "web",
+        "available_actions": [], "account": order.account, "channel": "web",
         "external_reference": order.external_reference, "po_number": f"PO-{order.external_reference}",
         "currency": "EUR", "pricing": rows.pricing, "prices_include_tax": False, "tax": rows.tax_mode,
         "tax_notes": [], "ordered_at": "2026-11-26T10:00:00Z",

@@ -11,6 +11,7 @@ from ordino.invoicing import service as invoicing
 from ordino.kernel.db import Database
 from ordino.kernel.worker import Dispatcher, Periodic, Registration
 from ordino.orders.approvals.service import after_approval, unless_held
+from ordino.orders.process_exceptions import handlers as process_exceptions
 from ordino.orders.quotes import service as quotes
 from ordino.payments import handlers as payments_handlers
 from ordino.payments import service as payments
@@ -34,6 +35,8 @@ def handlers(gateways: Gateways) -> Mapping[str, Sequence[Registration]]:
         "fulfillment_order.fulfilled": (invoicing_handlers.INVOICE_SHIPMENTS,),
         "invoice.created": (invoicing_handlers.ensure_funds(gateways),),
         "credit_memo.created": (invoicing_handlers.ensure_refunds(gateways),),
+        # A payment the gateway would not authorize needs a person: a payment process exception.
+        payments_handlers.AUTHORIZATION_FAILED: (process_exceptions.RAISE_AUTHORIZATION_FAILURES,),
     }
 
 
@@ -59,5 +62,9 @@ def build_dispatcher(
     db: Database, gateways: Gateways, registered: Mapping[str, Sequence[Registration]] | None = None
 ) -> Dispatcher:
     """The worker of `ordino worker` and of `ordino serve` on SQLite; both build `gateways` with
-    payments.gateway.gateways_from_env, as create_app does for the API."""
-    return Dispatcher(db, handlers(gateways) if registered is None else registered, periodic=periodic(gateways))
+    payments.gateway.gateways_from_env, as create_app does for the API. An event whose handler keeps
+    failing becomes a process exception."""
+    return Dispatcher(
+        db, handlers(gateways) if registered is None else registered, periodic=periodic(gateways),
+        on_dead_letter=process_exceptions.on_dead_letter,
+    )

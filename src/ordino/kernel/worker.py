@@ -5,7 +5,9 @@ LOCKED`, so any number of workers on any number of machines share the work; SQLi
 a time). For each event, each handler registered for its type runs in its own transaction, which
 also writes the (handler, event) receipt, so a redelivered event never runs a handler twice.
 A handler that raises puts the event back with exponential backoff and jitter; after
-`max_attempts` the event is dead-lettered (failed_at, last_error) for an operator to retry.
+`max_attempts` the event is dead-lettered (failed_at, last_error) for an operator to retry, and
+the dispatcher's `on_dead_letter` hook (the composition root gives one that raises a process
+exception) runs in the same transaction, so a dead letter is never left unannounced.
 
 A handler that must call another system (a payment gateway) cannot hold its transaction open
 meanwhile: it returns `AfterCommit`. The worker commits what the handler wrote, without the
@@ -54,6 +56,9 @@ class AfterCommit:
 
 
 Handler = Callable[[Session, Event], AfterCommit | None]
+# Called with the dead-lettered event, the name of the handler that failed and its last error, in
+# the transaction that dead-letters the event.
+DeadLetterHook = Callable[[Session, Event, str, str], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +93,7 @@ class Dispatcher:
         lease_seconds: float = 60.0,
         max_attempts: int = 10,
         periodic: Sequence[Periodic] = (),
+        on_dead_letter: DeadLetterHook | None = None,
     ) -> None:
         self.db = db
         self.handlers = handlers
@@ -95,6 +101,7 @@ class Dispatcher:
         self._next_run: dict[str, float] = {}
         self.lease = timedelta(seconds=lease_seconds)
         self.max_attempts = max_attempts
+        self.on_dead_letter = on_dead_letter
         self._stop = threading.Event()
 
     def _claim(self, session: Session, limit: int) -> list[Event]:
@@ -143,7 +150,7 @@ class Dispatcher:
         if later is not None:
             later.run(self.db, receipt)
 
-    def _settle(self, event: Event, error: str | None) -> None:
+    def _settle(self, event: Event, error: str | None, handler: str = "") -> None:
         def work(session: Session) -> None:
             now = clock.now()
             if error is None:
@@ -159,25 +166,33 @@ class Dispatcher:
                 .values(attempts=OutboxEvent.attempts + 1, last_error=error[:2000], lease_until=None)
                 .returning(OutboxEvent.attempts)
             ).scalar_one()
-            values: dict[str, Any] = (
-                {"failed_at": now} if attempts >= self.max_attempts
-                else {"available_at": now + backoff(attempts)}
-            )
+            dead = attempts >= self.max_attempts
+            values: dict[str, Any] = {"failed_at": now} if dead else {"available_at": now + backoff(attempts)}
             session.execute(update(OutboxEvent).where(OutboxEvent.id == event.id).values(**values))
+            if dead and self.on_dead_letter is not None:
+                self._announce_dead_letter(session, event, handler, error)
 
         self.db.transaction(work)
 
+    def _announce_dead_letter(self, session: Session, event: Event, handler: str, error: str) -> None:
+        assert self.on_dead_letter is not None
+        try:
+            with session.begin_nested():  # a failing hook must not keep the event from dead-lettering
+                self.on_dead_letter(session, event, handler, error)
+        except Exception:
+            log.exception("dead letter hook failed on event %s", event.id)
+
     def process(self, event: Event) -> bool:
         """Run every handler of the event; True when all succeeded."""
-        error = None
+        error, failed = None, ""
         for reg in self.handlers.get(event.type, ()):
             try:
                 self._run_handler(reg, event)
             except Exception as exc:  # a failing handler must not stop the others' events
                 log.exception("handler %s failed on event %s", reg.name, event.id)
-                error = f"{reg.name}: {type(exc).__name__}: {exc}"
+                error, failed = f"{reg.name}: {type(exc).__name__}: {exc}", reg.name
                 break
-        self._settle(event, error)
+        self._settle(event, error, failed)
         return error is None
 
     def run_once(self, limit: int = 100) -> int:

@@ -35,6 +35,19 @@ ORDER_LIFECYCLE = Lifecycle.build(
 
 ORDER_STATUSES = tuple(sorted(ORDER_LIFECYCLE.states))
 
+# The order actions a client can take, and the statuses their endpoint serves: approve and reject
+# (POST /orders/{ref}/approve|reject) decide an order waiting for approval. The other transitions
+# are taken by flows; an action appears here only once an endpoint serves it.
+ENDPOINT_ACTIONS: dict[str, tuple[str, ...]] = {
+    "approve": ("pending_approval",),
+    "reject": ("pending_approval",),
+}
+
+
+def available_actions(status: str) -> list[str]:
+    """The actions an order in `status` offers through the API, in lifecycle order."""
+    return [a for a in ORDER_LIFECYCLE.actions_from(status) if status in ENDPOINT_ACTIONS.get(a, ())]
+
 
 @dataclass(frozen=True, slots=True)
 class Buckets:

@@ -17,7 +17,7 @@ them all durable. Each request gets the answer it would have got alone:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import cast
@@ -47,9 +47,13 @@ class PlaceCall:
     order: OrderIn
 
 
-def run_calls(db: Database, calls: Sequence[PlaceCall]) -> list[Result]:
-    """Each call's outcome (status and body) or its problem."""
-    return run_combined(db, calls, key=lambda c: c.command.identity(), together=_together, alone=partial(_alone, db))
+def run_calls(
+    db: Database, calls: Sequence[PlaceCall], alone: Callable[[Database, PlaceCall], Result] | None = None
+) -> list[Result]:
+    """Each call's outcome (status and body) or its problem. `alone` places a call in a
+    transaction of its own (`place_alone`; a test may pass a wrapper to see which calls ran alone)."""
+    return run_combined(db, calls, key=lambda c: c.command.identity(), together=_together,
+                        alone=partial(alone or place_alone, db))
 
 
 def work(order: OrderIn, principal: Principal, session: Session) -> tuple[int, bytes]:
@@ -62,7 +66,8 @@ def _answer(placed: intake.Placed) -> tuple[int, bytes]:
     return (201 if placed.created else 200), dumps(placed.document)
 
 
-def _alone(db: Database, call: PlaceCall) -> Result:
+def place_alone(db: Database, call: PlaceCall) -> Result:
+    """Place one call in a transaction of its own: its outcome or its problem."""
     try:
         return call.command.run(db, partial(work, call.order, call.principal))
     except Exception as exc:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from ordino.kernel.money import format_minor, format_price
-from ordino.orders.domain import ORDER_LIFECYCLE, Buckets
+from ordino.orders.domain import Buckets, available_actions
 
 Row = Mapping[Any, Any]  # also SQLAlchemy's RowMapping, keyed by name or column
 
@@ -99,7 +99,7 @@ def order_document(
         "id": header["id"],
         "number": header["number"],
         "status": header["status"],
-        "available_actions": ORDER_LIFECYCLE.actions_from(header["status"]),
+        "available_actions": available_actions(header["status"]),
         "account": account_number,
         "channel": channel_code,
         "external_reference": header["external_reference"],

@@ -31,6 +31,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -55,11 +56,17 @@ Key = Annotated[str | None, Header(alias="Idempotency-Key")]
 _EXPIRES_IN = re.compile(r"^tok_expires_in_([0-9]{1,7})s?\Z")
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass
 class SimulatorConfig:
     timeout_delay: float = 30.0  # how long the first answer for a tok_timeout request takes
     expired_after: float = 0.0  # seconds until a tok_expired authorization lapses
     authorization_ttl: float = 7 * 24 * 3600.0
+    # The simulator's time: tests pass their own to let an authorization lapse without waiting.
+    clock: Callable[[], datetime] = _utc_now
 
 
 @dataclass
@@ -137,10 +144,6 @@ class _Refusal(Exception):
         self.detail = detail
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:24]}"
 
@@ -168,17 +171,17 @@ def create_simulator(state: SimulatorState | None = None) -> FastAPI:
 
     def expiry(token: str) -> datetime:
         if token == "tok_expired":
-            return _now() + timedelta(seconds=sim.config.expired_after)
+            return sim.config.clock() + timedelta(seconds=sim.config.expired_after)
         match = _EXPIRES_IN.match(token)
         if match:
-            return _now() + timedelta(seconds=int(match.group(1)))
-        return _now() + timedelta(seconds=sim.config.authorization_ttl)
+            return sim.config.clock() + timedelta(seconds=int(match.group(1)))
+        return sim.config.clock() + timedelta(seconds=sim.config.authorization_ttl)
 
     def authorization(auth_id: str) -> SimAuthorization:
         auth = sim.authorizations.get(auth_id)
         if auth is None:
             raise _Refusal(404, f"no authorization {auth_id}")
-        if auth.status == "authorized" and _now() >= auth.expires_at:
+        if auth.status == "authorized" and sim.config.clock() >= auth.expires_at:
             auth.status = "expired"
         return auth
 
