@@ -87,6 +87,7 @@ def _merge(*results: LoadResult) -> list[str]:
     return [ref for r in results for ref in r.created]
 
 
+# long: one scenario read top to bottom (seed, raw baseline, Ordino, checks, result), as the other scenarios
 def run_intake(opts: IntakeOptions, note: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     size = opts.size if opts.size > 0 else 1 << 62
     with scratch_databases(opts.database_url, ["app", "raw"]) as dbs:

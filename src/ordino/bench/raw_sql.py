@@ -183,6 +183,7 @@ SELECT_PRODUCTS = (  # one marker per line of the order (workload.LINES)
 )
 
 
+# long: intake's statements one for one and in order, so tests/bench/test_raw_fidelity.py can compare them
 def place_order(
     cur: Cursor, d: Dialect, order: OrderSpec, *, channel: str, api_key_id: uuid.UUID, key: str
 ) -> None:

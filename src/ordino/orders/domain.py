@@ -163,7 +163,7 @@ def to_minor(value: Decimal, currency: str, path: str, issues: list[Issue]) -> i
         return 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per line on intake's hot path, and a frozen __init__ is slower
 class LineAmounts:
     """The amounts of one order item in minor units. An amount that cannot be used counts 0 and is
     named in `issues`."""
@@ -177,8 +177,22 @@ class LineAmounts:
     issues: tuple[Issue, ...]
 
 
+def _minors(values: Sequence[Decimal], currency: str, path: str, issues: list[Issue]) -> tuple[int, ...]:
+    """Each value in minor units (`to_minor`), named `{path}[i].amount` when refused."""
+    if not values:
+        return ()
+    parts = []
+    for i, value in enumerate(values):
+        try:
+            parts.append(parse_amount(value, currency))
+        except MoneyError as exc:  # the field's name is built only for a refusal: intake is a hot path
+            issues.append((f"{path}[{i}].amount", str(exc)))
+            parts.append(0)
+    return tuple(parts)
+
+
 def _taxes(taxes: Sequence[Decimal], currency: str, path: str, issues: list[Issue]) -> tuple[tuple[int, ...], int]:
-    parts = tuple(to_minor(t, currency, f"{path}[{i}].amount", issues) for i, t in enumerate(taxes))
+    parts = _minors(taxes, currency, path, issues)
     total = sum(parts)
     if total > MAX_MINOR:
         issues.append((path, "the tax amounts add up to more than Ordino can store"))
@@ -197,11 +211,11 @@ def product_line(
     if amount > MAX_MINOR:
         issues.append((path, "the line amount is larger than Ordino can store"))
         amount = 0
-    own = tuple(to_minor(a, currency, f"{path}.adjustments[{i}].amount", issues) for i, a in enumerate(adjustments))
+    own = _minors(adjustments, currency, f"{path}.adjustments", issues) if adjustments else ()
     adjustment = sum(promotions) + sum(own)
     if amount + adjustment < 0:
         issues.append((f"{path}.adjustments", "discounts exceed the line amount"))
-    tax_parts, tax = _taxes(taxes, currency, f"{path}.tax_lines", issues)
+    tax_parts, tax = _taxes(taxes, currency, f"{path}.tax_lines", issues) if taxes else ((), 0)
     return LineAmounts(unit_price, amount, adjustment, tax, own, tax_parts, tuple(issues))
 
 

@@ -258,20 +258,19 @@ class _Rows:
     def _add_product(self, group_id: uuid.UUID, path: str, line: LineIn, product: Any,
                      catalog: pricing.PricedLine | None) -> None:
         if catalog is not None:
-            unit_price = catalog.unit_price
-            promotions = [(a.name, a.reference, a.amount) for a in catalog.adjustments]
+            unit_price, promotions = catalog.unit_price, catalog.adjustments
         else:
-            unit_price = line.unit_price if line.unit_price is not None else Decimal(0)
-            promotions = []
+            unit_price, promotions = (line.unit_price if line.unit_price is not None else Decimal(0)), ()
         amounts = domain.product_line(
-            unit_price, line.quantity, self.currency, path, promotions=[minor for _, _, minor in promotions],
+            unit_price, line.quantity, self.currency, path, promotions=[p.amount for p in promotions],
             adjustments=[a.amount for a in line.adjustments], taxes=[t.amount for t in line.tax_lines],
         )
         self.issues.extend(amounts.issues)
         item_id = self._add_item(group_id, "product", product, product.name, line.quantity, amounts)
-        for name, reference, minor in promotions:
-            self.adjustments.append({"id": new_id(), "order_item_summary_id": item_id, "name": name,
-                                     "source": "promotion", "reference": reference, "amount": minor})
+        for promotion in promotions:
+            self.adjustments.append({"id": new_id(), "order_item_summary_id": item_id, "name": promotion.name,
+                                     "source": "promotion", "reference": promotion.reference,
+                                     "amount": promotion.amount})
         for adj, minor in zip(line.adjustments, amounts.adjustments, strict=True):
             self.adjustments.append({"id": new_id(), "order_item_summary_id": item_id, "name": adj.name,
                                      "source": "order", "reference": adj.reference, "amount": minor})
@@ -279,14 +278,14 @@ class _Rows:
         self.demands.append(sourcing.Demand(str(item_id), product.sku, line.quantity, f"{path}.quantity"))
         self.paths[item_id], self.tax_classes[item_id] = path, product.tax_class
 
-    def _add_item(self, group_id: uuid.UUID, kind: str, product: Any, name: str, quantity: int,
+    def _add_item(self, group_id: uuid.UUID, kind: str, product: Any | None, name: str, quantity: int,
                   amounts: domain.LineAmounts) -> uuid.UUID:
         item_id = new_id()
         self.line_number += 1
         self.items.append({
             "id": item_id, "order_summary_id": self.order_id, "delivery_group_id": group_id,
-            "line_number": self.line_number, "type": kind, "product_id": product.id if product else None,
-            "sku": product.sku if product else None, "name": name, "status": "ordered",
+            "line_number": self.line_number, "type": kind, "product_id": product.id if product is not None else None,
+            "sku": product.sku if product is not None else None, "name": name, "status": "ordered",
             "unit_price": amounts.unit_price, "quantity_ordered": quantity, "line_amount": amounts.line,
             "adjustment_amount": amounts.adjustment, "tax_amount": amounts.tax, **_BUCKETS,
         })
