@@ -261,11 +261,14 @@ class _Rows:
             unit_price, promotions = catalog.unit_price, catalog.adjustments
         else:
             unit_price, promotions = (line.unit_price if line.unit_price is not None else Decimal(0)), ()
-        amounts = domain.product_line(
-            unit_price, line.quantity, self.currency, path, promotions=[p.amount for p in promotions],
-            adjustments=[a.amount for a in line.adjustments], taxes=[t.amount for t in line.tax_lines],
+        amounts = domain.product_line(  # most lines have no adjustments and no tax lines: no lists then
+            unit_price, line.quantity, self.currency, path,
+            promotions=[p.amount for p in promotions] if promotions else (),
+            adjustments=[a.amount for a in line.adjustments] if line.adjustments else (),
+            taxes=[t.amount for t in line.tax_lines] if line.tax_lines else (),
         )
-        self.issues.extend(amounts.issues)
+        if amounts.issues:
+            self.issues.extend(amounts.issues)
         item_id = self._add_item(group_id, "product", product, product.name, line.quantity, amounts)
         for promotion in promotions:
             self.adjustments.append({"id": new_id(), "order_item_summary_id": item_id, "name": promotion.name,
