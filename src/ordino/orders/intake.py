@@ -2,7 +2,8 @@
 
 Intake is a hot path: reference lookups are one query each (not one per line), rows are written
 with multi-row Core inserts (`orders.recording`: one statement per table for every order placed
-together), and the response is built from the rows just written.
+together), and the response is built from the rows just written. The amounts of each line, charge
+and total are computed by `orders.domain` (pure); this module reads, calls it and builds the rows.
 """
 
 from __future__ import annotations
