@@ -3,6 +3,7 @@ invoice, how refunds are spread over captures, and the lifecycles."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Context, Decimal
 from fractions import Fraction
@@ -218,3 +219,88 @@ def test_an_invoice_discount_is_split_over_the_discount_lines_by_what_each_has_l
     assert domain.split_discount(-3, [-2, -1]) == [-2, -1]
     assert domain.split_discount(0, [-2, -1]) == [0, 0]
     assert domain.split_discount(-1, [0, 0, -4]) == [0, 0, -1]
+
+
+# ------------------------------------------------------------------------------------------------
+# Credit memos
+
+
+@dataclass(frozen=True)
+class Src:
+    """A tax or adjustment line as the database gives it."""
+
+    name: str
+    amount: int
+
+
+VAT19, VAT7 = Src("VAT 19%", 1900), Src("VAT 7%", 700)
+PROMO, DEAL = Src("Promo", -300), Src("Deal", -100)
+
+
+@pytest.mark.parametrize(
+    ("total", "own", "originals", "expected"),
+    [
+        # the change order's own lines add up to the credit: they are credited as they are, negated
+        (250, [Src("VAT 19%", -190), Src("VAT 7%", -60)], [VAT19, VAT7],
+         [("VAT 19%", 190, Src("VAT 19%", -190)), ("VAT 7%", 60, Src("VAT 7%", -60))]),
+        # own lines that do not add up to it: the credit is spread over the originals by amount
+        (260, [Src("VAT 19%", -190)], [VAT19, VAT7], [("VAT 19%", 190, VAT19), ("VAT 7%", 70, VAT7)]),
+        # no own lines: spread; remainders go to the largest shares first
+        (100, [], [VAT19, VAT7], [("VAT 19%", 73, VAT19), ("VAT 7%", 27, VAT7)]),
+        # a negative credit (an adjustment given back) is spread with its sign
+        (-100, [], [PROMO, DEAL], [("Promo", -75, PROMO), ("Deal", -25, DEAL)]),
+        # originals without amounts, or none: one plain line
+        (40, [], [Src("Zero", 0)], [("Tax", 40, None)]),
+        (40, [], [], [("Tax", 40, None)]),
+        # nothing to credit: no line, whatever the originals
+        (0, [], [VAT19], []),
+        (0, [Src("VAT 19%", 0)], [VAT19], [("VAT 19%", 0, Src("VAT 19%", 0))]),
+    ],
+)
+def test_credited_parts_take_the_change_orders_own_lines_or_spread_the_credit(
+    total: int, own: list[Src], originals: list[Src], expected: list[tuple[str, int, Src | None]]
+) -> None:
+    # when the credit memo line's tax lines are chosen
+    parts = domain.credited_parts(total, own, originals, "Tax")
+    # then names and amounts are exactly these, each with the line it credits
+    assert [(p.name, p.amount, p.source) for p in parts] == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "adjustment", "tax", "gross", "expected"),
+    [
+        # a return of 2 × 10.00 with a 1.00 discount and 19 % tax, net prices
+        (-2000, 100, -361, False, domain.CreditLine(2000, -100, 361, 1900)),
+        # the same with gross prices: the net leaves the tax out
+        (-2000, 100, -303, True, domain.CreditLine(2000, -100, 303, 1597)),
+        # an appeasement of the amount only
+        (-500, 0, 0, False, domain.CreditLine(500, 0, 0, 500)),
+    ],
+)
+def test_a_credit_memo_line_is_the_change_order_item_negated(
+    line: int, adjustment: int, tax: int, gross: bool, expected: domain.CreditLine
+) -> None:
+    assert domain.credit_line(line, adjustment, tax, prices_include_tax=gross) == expected
+
+
+MAX = 2**63 - 1
+
+
+@pytest.mark.parametrize(
+    ("lines", "totals", "credits_nothing", "storable"),
+    [
+        ([domain.CreditLine(2000, -100, 361, 1900), domain.CreditLine(500, 0, 0, 500)],
+         domain.CreditTotals(2400, 361, 2761), False, True),
+        ([], domain.CreditTotals(0, 0, 0), True, True),
+        # a change order that adds to the order credits nothing
+        ([domain.CreditLine(-500, 0, -95, -500)], domain.CreditTotals(-500, -95, -595), True, True),
+        ([domain.CreditLine(MAX, 0, 0, MAX), domain.CreditLine(1, 0, 0, 1)],
+         domain.CreditTotals(MAX + 1, 0, MAX + 1), False, False),
+        ([domain.CreditLine(MAX - 1, 0, 1, MAX - 1)], domain.CreditTotals(MAX - 1, 1, MAX), False, True),
+    ],
+)
+def test_credit_totals_add_the_lines_and_say_whether_they_can_be_issued(
+    lines: list[domain.CreditLine], totals: domain.CreditTotals, credits_nothing: bool, storable: bool
+) -> None:
+    got = domain.credit_totals(lines)
+    assert (got, got.credits_nothing, got.storable) == (totals, credits_nothing, storable)

@@ -11,14 +11,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ordino.kernel.money import exponent_of
+from ordino.kernel.money import MAX_MINOR, exponent_of
 from ordino.orders.domain import (
     ORDER_LIFECYCLE,
     Buckets,
     ItemAmounts,
+    LineAmounts,
     Totals,
     available_actions,
     line_amount,
+    product_line,
+    shipping_charge,
+    to_minor,
     totals,
 )
 from ordino.payments.domain import looks_like_card_number
@@ -299,3 +303,116 @@ def test_sixteen_digits_are_a_card_number_exactly_when_luhn_holds(digits: str) -
     grouped = f"{digits[:4]} {digits[4:8]} {digits[8:12]} {digits[12:]}"
     expected = any(_luhn_valid(run) for run in (digits, digits[:12], digits[4:]))
     assert looks_like_card_number(grouped) is expected
+
+
+# --- the amounts of an order's lines at intake --------------------------------------------------
+
+P = "delivery_groups[0].lines[1]"
+D = Decimal
+
+
+@pytest.mark.parametrize(
+    ("unit_price", "quantity", "currency", "promotions", "adjustments", "taxes", "expected"),
+    [
+        # plain line: 500 × 0.0350 = 17.50
+        ("0.0350", 500, "EUR", [], [], [], LineAmounts(D("0.0350"), 1750, 0, 0, (), (), ())),
+        # a promotion and an own discount add up; tax lines add up
+        ("2.50", 4, "EUR", [-100], ["-0.50"], ["1.71", "0.19"],
+         LineAmounts(D("2.50"), 1000, -150, 190, (-50,), (171, 19), ())),
+        # JPY has no minor unit: 3 × 333.5 = 1000.5 rounds half up to 1001
+        ("333.5", 3, "JPY", [], [], ["80"], LineAmounts(D("333.5"), 1001, 0, 80, (), (80,), ())),
+        # discounts may take the line to exactly zero
+        ("1.00", 2, "EUR", [-150], ["-0.50"], [], LineAmounts(D("1.00"), 200, -200, 0, (-50,), (), ())),
+        # discounts beyond the line amount are refused on the adjustments
+        ("1.00", 2, "EUR", [], ["-2.01"], [],
+         LineAmounts(D("1.00"), 200, -201, 0, (-201,), (), (
+             (f"{P}.adjustments", "discounts exceed the line amount"),
+         ))),
+        # an amount with too many decimals is named and counts 0; the others are still checked
+        ("1.00", 2, "EUR", [], ["-0.005", "-0.10"], ["0.001"],
+         LineAmounts(D("1.00"), 200, -10, 0, (0, -10), (0,), (
+             (f"{P}.adjustments[0].amount", "EUR allows at most 2 decimal places"),
+             (f"{P}.tax_lines[0].amount", "EUR allows at most 2 decimal places"),
+         ))),
+        # a line amount beyond 64 bits counts 0, so its discount then exceeds it
+        ("1E+18", 10, "EUR", [], ["-1.00"], [],
+         LineAmounts(D("1E+18"), 0, -100, 0, (-100,), (), (
+             (P, "the line amount is larger than Ordino can store"),
+             (f"{P}.adjustments", "discounts exceed the line amount"),
+         ))),
+    ],
+)
+def test_a_product_line_adds_up_its_amounts_and_names_what_it_refuses(
+    unit_price: str, quantity: int, currency: str, promotions: list[int], adjustments: list[str], taxes: list[str],
+    expected: LineAmounts,
+) -> None:
+    # when the line's amounts are computed
+    got = product_line(D(unit_price), quantity, currency, P, promotions=promotions,
+                       adjustments=[D(a) for a in adjustments], taxes=[D(t) for t in taxes])
+    # then they are exactly these
+    assert got == expected
+
+
+def test_tax_lines_that_add_up_beyond_64_bits_count_zero() -> None:
+    # given two tax lines, each storable, together one minor unit too many
+    half = D(MAX_MINOR // 2 + 1).scaleb(-2)
+    # when the line is computed
+    got = product_line(D("1.00"), 1, "EUR", P, taxes=[half, half])
+    # then each line keeps its amount, the tax counts 0 and the tax lines are named
+    assert (got.taxes, got.tax, got.issues) == (
+        (MAX_MINOR // 2 + 1, MAX_MINOR // 2 + 1), 0,
+        ((f"{P}.tax_lines", "the tax amounts add up to more than Ordino can store"),),
+    )
+
+
+@pytest.mark.parametrize(
+    ("charge", "taxes", "currency", "expected"),
+    [
+        ("12.50", ["2.38"], "EUR", LineAmounts(D("12.50"), 1250, 0, 238, (), (238,), ())),
+        ("0", [], "EUR", LineAmounts(D("0.00"), 0, 0, 0, (), (), ())),
+        ("1500", [], "JPY", LineAmounts(D("1500"), 1500, 0, 0, (), (), ())),
+        ("1.5", [], "KWD", LineAmounts(D("1.500"), 1500, 0, 0, (), (), ())),
+        ("12.505", ["0.5"], "EUR", LineAmounts(D("0.00"), 0, 0, 50, (), (50,), (
+            ("delivery_groups[2].shipping_charge", "EUR allows at most 2 decimal places"),
+        ))),
+    ],
+)
+def test_a_shipping_charge_is_an_item_of_one_unit_priced_at_the_charge(
+    charge: str, taxes: list[str], currency: str, expected: LineAmounts
+) -> None:
+    got = shipping_charge(D(charge), [D(t) for t in taxes], currency, "delivery_groups[2]")
+    assert got == expected
+    assert str(got.unit_price) == str(expected.unit_price)  # with the currency's exponent
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "minor", "issues"),
+    [
+        ("12.50", "EUR", 1250, []),
+        ("-0.01", "EUR", -1, []),
+        ("7", "JPY", 7, []),
+        ("7.5", "JPY", 0, [("payments[0].amount", "JPY allows at most 0 decimal places")]),
+        ("1E+30", "EUR", 0, [("payments[0].amount", "'1E+30' is larger than the largest amount Ordino stores")]),
+    ],
+)
+def test_a_payload_amount_in_minor_units_or_named(
+    value: str, currency: str, minor: int, issues: list[tuple[str, str]]
+) -> None:
+    noted: list[tuple[str, str]] = []
+    assert to_minor(D(value), currency, "payments[0].amount", noted) == minor
+    assert noted == issues
+
+
+@pytest.mark.parametrize(
+    ("t", "storable"),
+    [
+        (Totals(1, -1, 1, 1, 2), True),
+        (Totals(MAX_MINOR, 0, 0, 0, MAX_MINOR), True),
+        (Totals(0, -MAX_MINOR, 0, 0, -MAX_MINOR), True),
+        (Totals(0, 0, 0, 0, MAX_MINOR + 1), False),
+        (Totals(0, -MAX_MINOR - 1, 0, 0, 0), False),
+        (Totals(0, 0, 0, MAX_MINOR + 1, 0), False),
+    ],
+)
+def test_totals_are_storable_within_signed_64_bits(t: Totals, storable: bool) -> None:
+    assert t.storable is storable

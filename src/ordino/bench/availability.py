@@ -118,6 +118,7 @@ def _pickers(room: Stockroom, n: int, query_skus: int, seed: int) -> list[Callab
     return [picker(random.Random(seed + i)) for i in range(n)]
 
 
+# long: one scenario read top to bottom (seed, raw baseline, Ordino, checks, result), as the other scenarios
 def run_availability(opts: AvailabilityOptions, note: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     if opts.scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}")

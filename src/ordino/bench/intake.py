@@ -95,6 +95,7 @@ def _merge(*results: LoadResult) -> list[str]:
     return [ref for r in results for ref in r.created]
 
 
+# long: one scenario read top to bottom (seed, raw baseline, Ordino, checks, result), as the other scenarios
 def run_intake(opts: IntakeOptions, note: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     if opts.pricing not in PRICINGS:
         raise ValueError(f"pricing must be one of {PRICINGS}, not {opts.pricing!r}")

@@ -177,6 +177,7 @@ def _percentiles(seconds: list[float]) -> tuple[float, float]:
     return float(np.percentile(ms, 50)), float(np.percentile(ms, 99))
 
 
+# long: one scenario read top to bottom (orders, routing, MILP optimum, comparison, result)
 def run_routing(size: int = 1000, locations: int = 30, seed: int = 1) -> dict[str, Any]:
     """Route `size` seeded orders over `locations` locations and compare with the MILP optimum."""
     rng = random.Random(seed)

@@ -53,20 +53,8 @@ def fulfillment_order_doc(session: Session, ref: str | uuid.UUID, principal: Pri
         .where(FOI.c.fulfillment_order_id == fo.id)
         .order_by(ITEM.c.line_number)
     ).all()
-    shipments = session.execute(
-        select(SHIPMENT).where(SHIPMENT.c.fulfillment_order_id == fo.id).order_by(SHIPMENT.c.sequence)
-    ).all()
-    lines: dict[uuid.UUID, list[Doc]] = defaultdict(list)
-    if shipments:
-        for s in session.execute(
-            select(SHIPMENT_ITEM).where(SHIPMENT_ITEM.c.shipment_id.in_([s.id for s in shipments]))
-            .order_by(SHIPMENT_ITEM.c.id)
-        ):
-            lines[s.shipment_id].append(
-                {"fulfillment_order_item_id": s.fulfillment_order_item_id, "order_item_summary_id":
-                 s.order_item_summary_id, "sku": s.sku, "quantity": s.quantity}
-            )
-    undelivered = any(s.status == "shipped" for s in shipments)
+    shipments = _shipments(session, fo.id)
+    undelivered = any(s["status"] == "shipped" for s in shipments)
     return {
         "id": fo.id,
         "number": fo.number,
@@ -93,25 +81,43 @@ def fulfillment_order_doc(session: Session, ref: str | uuid.UUID, principal: Pri
             }
             for i in items
         ],
-        "shipments": [
-            {
-                "id": s.id,
-                "number": s.number,
-                "status": s.status,
-                "carrier": s.carrier,
-                "service": s.service,
-                "tracking_numbers": s.tracking_numbers,
-                "shipped_at": s.shipped_at,
-                "delivered_at": s.delivered_at,
-                "items": lines[s.id],
-            }
-            for s in shipments
-        ],
+        "shipments": shipments,
         "capacity_day": fo.capacity_day,
         "version": fo.version,
         "created_at": fo.created_at,
         "updated_at": fo.updated_at,
     }
+
+
+def _shipments(session: Session, fo_id: uuid.UUID) -> list[Doc]:
+    """The FO's shipments in sequence, each with its items."""
+    shipments = session.execute(
+        select(SHIPMENT).where(SHIPMENT.c.fulfillment_order_id == fo_id).order_by(SHIPMENT.c.sequence)
+    ).all()
+    lines: dict[uuid.UUID, list[Doc]] = defaultdict(list)
+    if shipments:
+        for s in session.execute(
+            select(SHIPMENT_ITEM).where(SHIPMENT_ITEM.c.shipment_id.in_([s.id for s in shipments]))
+            .order_by(SHIPMENT_ITEM.c.id)
+        ):
+            lines[s.shipment_id].append(
+                {"fulfillment_order_item_id": s.fulfillment_order_item_id, "order_item_summary_id":
+                 s.order_item_summary_id, "sku": s.sku, "quantity": s.quantity}
+            )
+    return [
+        {
+            "id": s.id,
+            "number": s.number,
+            "status": s.status,
+            "carrier": s.carrier,
+            "service": s.service,
+            "tracking_numbers": s.tracking_numbers,
+            "shipped_at": s.shipped_at,
+            "delivered_at": s.delivered_at,
+            "items": lines[s.id],
+        }
+        for s in shipments
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy import cast as sql_cast
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import sum as sql_sum
 
@@ -177,13 +178,52 @@ def availability(
     stmts = _STATEMENTS[pg]
     size = PG_CHUNK if pg else SQLITE_IN
     every_active = not location_list and not group_list
+    found = _read_refs(conn, stmts["refs"], sku_list, location_list, group_list, size)
+    _check_refs(skus, locations, groups, found)
+    if every_active:
+        location_list = sorted(found["active"], key=found["active"].__getitem__)
+    cells = len(sku_list) * (len(location_list) + len(group_list))
+    if cells > MAX_CELLS:
+        raise ValidationFailed(
+            [FieldError("skus", f"{cells} SKU × location cells asked; at most {MAX_CELLS} per call")]
+        )
+
+    everywhere = sum(found["locations"].values())
+    wide_groups = sum(found["group"].values()) * 8 >= everywhere  # see _statements
+    wide_locations = every_active or len(location_list) * 8 >= everywhere
+    at_locations, in_groups = _read_grids(conn, sku_list, size, [
+        (stmts["wide_positions" if wide_locations else "positions"], location_list),
+        (stmts["wide_group_sums" if wide_groups else "group_sums"], group_list),
+    ])
+
+    location_futures = _futures(conn, stmts["futures"], at_locations, location_list, size)
+    group_futures = _futures(conn, stmts["group_futures"], in_groups, group_list, size)
+    if not snapshot and not (_add_up(at_locations, location_futures) and _add_up(in_groups, group_futures)):
+        raise _Moved
+    return {
+        "locations": _rows(sku_list, location_list, "location", at_locations, location_futures),
+        "location_groups": _rows(sku_list, group_list, "location_group", in_groups, group_futures),
+    }
+
+
+def _read_refs(
+    conn: Connection, stmt: Any, sku_list: list[str], location_list: list[str], group_list: list[str], size: int
+) -> dict[str, dict[str, int]]:
+    """The references found, by kind: sku, location, group (with its number of locations),
+    active (every active location, when none is named) and locations (how many there are)."""
+    every_active = not location_list and not group_list
     found: dict[str, dict[str, int]] = {"sku": {}, "location": {}, "active": {}, "group": {}, "locations": {}}
     for n, part in enumerate(chunks(sku_list, size)):
         first = n == 0
         params = {"skus": list(part), "codes": location_list if first else [], "groups": group_list if first else [],
                   "all_active": every_active and first, "count_locations": bool(group_list or location_list) and first}
-        for kind, ref, count in conn.execute(stmts["refs"], params).all():
+        for kind, ref, count in conn.execute(stmt, params).all():
             found[kind][ref] = count
+    return found
+
+
+def _check_refs(skus: Sequence[str], locations: Sequence[str], groups: Sequence[str],
+                found: dict[str, dict[str, int]]) -> None:
     errors = [FieldError(f"skus[{i}]", f"no product '{s}'") for i, s in enumerate(skus) if s not in found["sku"]]
     errors += [
         FieldError(f"locations[{i}]", f"no location '{c}'")
@@ -197,35 +237,19 @@ def availability(
     ]
     if errors:
         raise ValidationFailed(errors)
-    if every_active:
-        location_list = sorted(found["active"], key=found["active"].__getitem__)
-    cells = len(sku_list) * (len(location_list) + len(group_list))
-    if cells > MAX_CELLS:
-        raise ValidationFailed(
-            [FieldError("skus", f"{cells} SKU × location cells asked; at most {MAX_CELLS} per call")]
-        )
 
-    everywhere = sum(found["locations"].values())
-    wide_groups = sum(found["group"].values()) * 8 >= everywhere  # see _statements
-    wide_locations = every_active or len(location_list) * 8 >= everywhere
-    at_locations: dict[tuple[str, str], Any] = {}  # (sku, code) -> row
-    in_groups: dict[tuple[str, str], Any] = {}
-    positions = "wide_positions" if wide_locations else "positions"
-    sums = "wide_group_sums" if wide_groups else "group_sums"
+
+def _read_grids(
+    conn: Connection, sku_list: list[str], size: int, reads: Sequence[tuple[Any, list[str]]]
+) -> list[dict[tuple[str, str], Any]]:
+    """For each (statement, places): (sku, place) -> row, chunk by chunk of SKUs."""
+    grids: list[dict[tuple[str, str], Any]] = [{} for _ in reads]
     for part in chunks(sku_list, size):
-        for name, places, grid in ((positions, location_list, at_locations), (sums, group_list, in_groups)):
+        for (stmt, places), grid in zip(reads, grids, strict=True):
             if places:
-                rows = conn.execute(stmts[name], {"skus": list(part), "places": places}).all()
+                rows = conn.execute(stmt, {"skus": list(part), "places": places}).all()
                 grid.update({(r[0], r[1]): r for r in rows})
-
-    location_futures = _futures(conn, stmts["futures"], at_locations, location_list, size)
-    group_futures = _futures(conn, stmts["group_futures"], in_groups, group_list, size)
-    if not snapshot and not (_add_up(at_locations, location_futures) and _add_up(in_groups, group_futures)):
-        raise _Moved
-    return {
-        "locations": _rows(sku_list, location_list, "location", at_locations, location_futures),
-        "location_groups": _rows(sku_list, group_list, "location_group", in_groups, group_futures),
-    }
+    return grids
 
 
 _ZERO = (None, None, 0, 0, 0, 0, 0)  # a cell without a position

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -35,6 +36,7 @@ from ordino.inventory.ledger import (
     Line,
     LineLike,
     P,
+    Place,
     R,
     as_line,
     close_rows,
@@ -126,6 +128,47 @@ def transfer(
     if reservation_id is None and (reference is None or sku is None):
         raise ValidationFailed([FieldError("sku", "name the reference and sku, or the reservation_id")])
     target = find_location(session, to_location, "to_location", active=True)
+    rows = _lock_to_transfer(session, reference, target, sku, from_location, reservation_id)
+    reference = reference or rows[0].reference
+    sku = sku or rows[0].sku
+    open_units = sum(r.open_quantity for r in rows)
+    if quantity > open_units:
+        raise InsufficientReservation(
+            f"reference '{reference}' holds {open_units} open units of {sku} elsewhere than"
+            f" {target.code}; cannot transfer {quantity}",
+            [FieldError("quantity", f"at most {open_units}")],
+        )
+    plan = domain.plan_release(holds_of(rows), quantity)
+    _move_stock(session, position_changes(rows, plan), (sku, target.id), quantity, target.code, now)
+    close_rows(session, rows, plan, "transferred", now)
+    by_id = {r.id: r for r in rows}
+    session.execute(INSERT_RESERVATIONS, [
+        {
+            "id": new_id(), "reference": reference, "sku": sku, "location_id": target.id,
+            "quantity": t.quantity, "open_quantity": t.quantity, "backordered_quantity": 0,
+            "fulfilled_quantity": 0, "released_quantity": 0, "transferred_quantity": 0,
+            "status": domain.ACTIVE, "expires_at": by_id[t.id].expires_at, "transferred_from_id": t.id,
+            "created_at": now, "updated_at": now,
+        }
+        for t in plan.takes
+    ])
+    codes = location_codes(session, [r.location_id for r in rows])
+    moved = takes_doc(rows, plan, codes)
+    emit(
+        session,
+        "inventory.transferred",
+        f"reservation/{reference}",
+        {"reference": reference, "sku": sku, "to_location": target.code, "quantity": quantity, "from": moved},
+    )
+    return {"reference": reference, "transferred": moved, "to_location": target.code,
+            "reservations": reservations_of(session, reference)}
+
+
+def _lock_to_transfer(
+    session: Session, reference: str | None, target: Place, sku: str | None,
+    from_location: str | uuid.UUID | None, reservation_id: uuid.UUID | None,
+) -> list[Any]:
+    """The active reservation rows a transfer takes units from, locked; none is refused."""
     where = [R.location_id != target.id]
     if reference is not None:
         where.append(R.reference == reference)
@@ -150,18 +193,15 @@ def transfer(
     if not rows:
         assert reference is not None
         require_reference(session, reference)
-    reference = reference or rows[0].reference
-    sku = sku or rows[0].sku
-    open_units = sum(r.open_quantity for r in rows)
-    if quantity > open_units:
-        raise InsufficientReservation(
-            f"reference '{reference}' holds {open_units} open units of {sku} elsewhere than"
-            f" {target.code}; cannot transfer {quantity}",
-            [FieldError("quantity", f"at most {open_units}")],
-        )
-    plan = domain.plan_release(holds_of(rows), quantity)
-    sources = position_changes(rows, plan)
-    target_key = (sku, target.id)
+    return rows
+
+
+def _move_stock(
+    session: Session, sources: list[tuple[Key, int, int]], target_key: Key, quantity: int, target_code: str,
+    now: datetime,
+) -> None:
+    """Give back the source positions and reserve at the target, positions in sorted order; when
+    the target has not the stock, what was given back is taken again and the transfer refused."""
     done: list[tuple[Key, int, int]] = []
     for key in sorted([k for k, _, _ in sources] + [target_key]):
         if key != target_key:
@@ -170,32 +210,10 @@ def transfer(
             done.append(change)
         elif not reserve_stock(session, target_key, quantity, now):
             take_back(session, done, now)
+            sku, target_id = target_key
             raise out_of_stock(
-                session, [(target_key, quantity)], {sku: "deny"}, {target_key: "quantity"}, {target.id: target.code}
+                session, [(target_key, quantity)], {sku: "deny"}, {target_key: "quantity"}, {target_id: target_code}
             )
-    close_rows(session, rows, plan, "transferred", now)
-    by_id = {r.id: r for r in rows}
-    new_rows = [
-        {
-            "id": new_id(), "reference": reference, "sku": sku, "location_id": target.id,
-            "quantity": t.quantity, "open_quantity": t.quantity, "backordered_quantity": 0,
-            "fulfilled_quantity": 0, "released_quantity": 0, "transferred_quantity": 0,
-            "status": domain.ACTIVE, "expires_at": by_id[t.id].expires_at, "transferred_from_id": t.id,
-            "created_at": now, "updated_at": now,
-        }
-        for t in plan.takes
-    ]
-    session.execute(INSERT_RESERVATIONS, new_rows)
-    codes = location_codes(session, [r.location_id for r in rows])
-    moved = takes_doc(rows, plan, codes)
-    emit(
-        session,
-        "inventory.transferred",
-        f"reservation/{reference}",
-        {"reference": reference, "sku": sku, "to_location": target.code, "quantity": quantity, "from": moved},
-    )
-    return {"reference": reference, "transferred": moved, "to_location": target.code,
-            "reservations": reservations_of(session, reference)}
 
 
 def fulfil(session: Session, reference: str, sku: str, location: str | uuid.UUID, quantity: int) -> Doc:
@@ -214,39 +232,55 @@ def fulfil_lines(session: Session, reference: str, lines: Sequence[LineLike], *,
     ]
     if errors:
         raise ValidationFailed(errors)
-    first_line: dict[Key, int] = {}
+    fields: dict[Key, str] = {}  # the quantity field of the first line of each (sku, location)
     for i, x in enumerate(wanted_lines):
-        first_line.setdefault((x.sku, places[x.location].id), i)
+        fields.setdefault((x.sku, places[x.location].id), f"{path}[{i}].quantity")
     wanted = domain.sum_quantities((x.sku, places[x.location].id, x.quantity) for x in wanted_lines)
     rows = lock_active(session, R.reference == reference, R.sku.in_({k[0] for k, _ in wanted}), oldest_first=True)
     if not rows:
         require_reference(session, reference)
     codes = {p.id: p.code for p in places.values()}
+    plan = _plan_fulfil(reference, rows, wanted, fields, codes)
+    _ship_stock(session, wanted, fields, codes, now)
+    close_rows(session, rows, plan, "fulfilled", now)
+    fulfilled = takes_doc(rows, plan, codes)
+    emit(session, "inventory.fulfilled", f"reservation/{reference}", {"reference": reference, "lines": fulfilled})
+    return {"reference": reference, "fulfilled": fulfilled, "reservations": reservations_of(session, reference)}
+
+
+def _plan_fulfil(
+    reference: str, rows: Sequence[Any], wanted: Sequence[tuple[Key, int]], fields: dict[Key, str],
+    codes: dict[uuid.UUID, str],
+) -> Plan:
+    """Which reservations each (sku, location) ships from; every line short of units reserved
+    from stock is named."""
     plan = Plan()
-    changes: list[tuple[Key, int]] = []
     conflicts: list[FieldError] = []
     for key, quantity in wanted:
-        at = [r for r in rows if (r.sku, r.location_id) == key]
-        holds = holds_of(at)
+        holds = holds_of([r for r in rows if (r.sku, r.location_id) == key])
         physical = sum(h.physical for h in holds)
         if physical < quantity:
             backordered = sum(h.backordered for h in holds)
             why = f" ({backordered} are backordered, not yet in stock)" if backordered else ""
-            conflicts.append(
-                FieldError(
-                    f"{path}[{first_line[key]}].quantity",
-                    f"{physical} units of {key[0]} reserved from stock at {codes[key[1]]}{why}; cannot ship {quantity}",
-                )
-            )
+            reserved = f"{physical} units of {key[0]} reserved from stock at {codes[key[1]]}{why}"
+            conflicts.append(FieldError(fields[key], f"{reserved}; cannot ship {quantity}"))
             continue
         plan.takes += domain.plan_fulfil(holds, quantity).takes
-        changes.append((key, quantity))
     if conflicts:
         raise InsufficientReservation(
             f"reference '{reference}' has not enough units reserved from stock", conflicts,
         )
+    return plan
+
+
+def _ship_stock(
+    session: Session, wanted: Sequence[tuple[Key, int]], fields: dict[Key, str], codes: dict[uuid.UUID, str],
+    now: datetime,
+) -> None:
+    """On hand and reserved go down together, position by position in sorted order; a position
+    without the units on hand undoes the others and refuses the shipment."""
     shipped: list[tuple[Key, int]] = []
-    for key, quantity in changes:  # sorted by key
+    for key, quantity in wanted:  # sorted by key
         stmt = (
             update(POSITION)
             .where(P.sku == key[0], P.location_id == key[1], P.on_hand >= quantity, P.reserved >= quantity)
@@ -263,13 +297,9 @@ def fulfil_lines(session: Session, reference: str, lines: Sequence[LineLike], *,
             raise InsufficientStock(
                 f"only {on_hand} units of {key[0]} are on hand at {codes[key[1]]}; cannot ship {quantity}."
                 " Count the stock, then ship.",
-                [FieldError(f"{path}[{first_line[key]}].quantity", f"{on_hand} on hand")],
+                [FieldError(fields[key], f"{on_hand} on hand")],
             )
         shipped.append((key, quantity))
-    close_rows(session, rows, plan, "fulfilled", now)
-    fulfilled = takes_doc(rows, plan, codes)
-    emit(session, "inventory.fulfilled", f"reservation/{reference}", {"reference": reference, "lines": fulfilled})
-    return {"reference": reference, "fulfilled": fulfilled, "reservations": reservations_of(session, reference)}
 
 
 # ------------------------------------------------------------------------------------------------

@@ -1,17 +1,17 @@
 """Credit memos: one per set of change orders of an order, never two for one change order.
 
-Change orders carry the change as deltas in the order's sign (a cancel, a return or an
-appeasement takes amounts off: negative); a credit memo line is the change order item negated,
-so credit memos have positive amounts, as EN 16931 credit notes do. Tax and adjustment lines come
-from the change order's own lines for the item; where it has none, the item's tax (or adjustment)
-delta is spread over the order item's original lines in proportion to their amounts.
+A credit memo line is the change order item negated (`domain.credit_line`). Tax and adjustment
+lines come from the change order's own lines for the item; where it has none, the item's tax (or
+adjustment) delta is spread over the order item's original lines in proportion to their amounts
+(`domain.credited_parts`).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, or_, select
@@ -31,7 +31,7 @@ from ordino.invoicing.models import (
 from ordino.kernel import clock
 from ordino.kernel.errors import FieldError, ValidationFailed
 from ordino.kernel.ids import new_id, parse_id
-from ordino.kernel.money import MAX_MINOR, allocate_minor, format_minor
+from ordino.kernel.money import format_minor
 from ordino.kernel.numbering import CREDIT_MEMO, next_number
 from ordino.kernel.outbox import emit
 from ordino.kernel.statemachine import StatusHistory, initial_history
@@ -44,9 +44,6 @@ CM_ADJ = cast(Table, CreditMemoLineAdjustment.__table__)
 CM_TAX = cast(Table, CreditMemoLineTax.__table__)
 CO = cast(Table, ChangeOrder.__table__)
 CO_ITEM = cast(Table, ChangeOrderItem.__table__)
-# Cancelled units were never shipped, so never invoiced: their credit is of money never charged
-# unless it was captured ahead of shipment.
-UNINVOICED_KINDS = ("cancel",)
 
 
 def _change_orders(session: Session, order_id: uuid.UUID, refs: Sequence[str]) -> list[Any]:
@@ -80,15 +77,86 @@ def _change_orders(session: Session, order_id: uuid.UUID, refs: Sequence[str]) -
     return [r for _, r in found]
 
 
-def _spread(total: int, originals: list[Any], name: str) -> list[dict[str, Any]]:
-    """A delta spread over the item's original lines by their amounts (or one plain line)."""
-    weights = [abs(int(o.amount)) for o in originals]
-    if not total:
-        return []
-    if not originals or not any(weights):
-        return [{"source_id": None, "name": name, "amount": total, "line": None}]
-    return [{"source_id": o.id, "name": o.name, "amount": part, "line": o}
-            for o, part in zip(originals, allocate_minor(total, weights), strict=True)]
+@dataclass(frozen=True, slots=True)
+class _Sources:
+    """What the change order items credit: the order items, and their tax and adjustment lines
+    keyed by (change order id or None for the order's own lines, order item id)."""
+
+    items: dict[uuid.UUID, Any]
+    taxes: dict[tuple[Any, Any], list[Any]]
+    adjustments: dict[tuple[Any, Any], list[Any]]
+
+
+def _read_sources(session: Session, co_items: Sequence[Any]) -> _Sources:
+    item_ids = list({ci.order_item_summary_id for ci in co_items})
+    items = {i.id: i for i in session.execute(select(*ITEM.c).where(ITEM.c.id.in_(item_ids)))}
+    taxes: dict[tuple[Any, Any], list[Any]] = defaultdict(list)
+    adjustments: dict[tuple[Any, Any], list[Any]] = defaultdict(list)
+    for tax in session.execute(select(*TAX.c).where(TAX.c.order_item_summary_id.in_(item_ids)).order_by(TAX.c.id)):
+        taxes[(tax.change_order_id, tax.order_item_summary_id)].append(tax)
+    for adj in session.execute(select(*ADJ.c).where(ADJ.c.order_item_summary_id.in_(item_ids)).order_by(ADJ.c.id)):
+        adjustments[(adj.change_order_id, adj.order_item_summary_id)].append(adj)
+    return _Sources(items, taxes, adjustments)
+
+
+@dataclass(slots=True)
+class _Rows:
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    taxes: list[dict[str, Any]] = field(default_factory=list)
+    adjustments: list[dict[str, Any]] = field(default_factory=list)
+    amounts: list[domain.CreditLine] = field(default_factory=list)
+
+
+def _build_rows(
+    credit_id: uuid.UUID, co_items: Sequence[Any], kinds: dict[uuid.UUID, str], sources: _Sources, *, gross: bool
+) -> _Rows:
+    """The credit memo's lines with their tax and adjustment lines, one line per change order item."""
+    per_item = Counter((ci.change_order_id, ci.order_item_summary_id) for ci in co_items)
+    rows = _Rows()
+    for number, ci in enumerate(co_items, start=1):
+        item = sources.items[ci.order_item_summary_id]
+        key = (ci.change_order_id, ci.order_item_summary_id)
+        shared = per_item[key] > 1  # the change order's own lines belong to this item alone, or not
+        amounts = domain.credit_line(
+            int(ci.line_amount), int(ci.adjustment_amount), int(ci.tax_amount), prices_include_tax=gross
+        )
+        taxes = domain.credited_parts(amounts.tax, [] if shared else sources.taxes[key],
+                                      sources.taxes[(None, item.id)], "Tax")
+        adjustments = domain.credited_parts(amounts.adjustment, [] if shared else sources.adjustments[key],
+                                            sources.adjustments[(None, item.id)], "Adjustment")
+        line_id = new_id()
+        rows.amounts.append(amounts)
+        rows.lines.append({
+            "id": line_id, "credit_memo_id": credit_id, "line_number": number, "change_order_id": ci.change_order_id,
+            "change_order_item_id": ci.id, "order_item_summary_id": item.id, "type": item.type, "sku": item.sku,
+            "name": item.name, "quantity": abs(int(ci.quantity)), "unit_price": item.unit_price,
+            "line_amount": amounts.line, "adjustment_amount": amounts.adjustment, "tax_amount": amounts.tax,
+            "net_amount": amounts.net, "invoiced": kinds[ci.change_order_id] not in domain.UNINVOICED_KINDS,
+        })
+        rows.taxes.extend(_tax_row(line_id, t, amounts.net) for t in taxes)
+        rows.adjustments.extend(_adjustment_row(line_id, a) for a in adjustments)
+    return rows
+
+
+def _adjustment_row(line_id: uuid.UUID, part: domain.CreditedPart[Any]) -> dict[str, Any]:
+    src = part.source
+    return {
+        "id": new_id(), "credit_memo_line_id": line_id, "adjustment_line_id": src.id if src is not None else None,
+        "name": part.name, "reference": src.reference if src is not None else None, "amount": part.amount,
+    }
+
+
+def _tax_row(line_id: uuid.UUID, part: domain.CreditedPart[Any], taxable: int) -> dict[str, Any]:
+    src = part.source
+    category = src.category if src is not None else None
+    return {
+        "id": new_id(), "credit_memo_line_id": line_id, "tax_line_id": src.id if src is not None else None,
+        "name": part.name, "rate": src.rate if src is not None else None, "category": category,
+        "jurisdiction": src.jurisdiction if src is not None else None,
+        "exemption_reason_code": domain.exemption_reason(
+            category, getattr(src, "exemption_reason_code", None) if src is not None else None),
+        "taxable_amount": taxable, "amount": part.amount,
+    }
 
 
 def create_credit_memo(
@@ -103,75 +171,32 @@ def create_credit_memo(
         select(*CO_ITEM.c).where(CO_ITEM.c.change_order_id.in_(co_ids))
         .order_by(CO_ITEM.c.change_order_id, CO_ITEM.c.id)
     ).all()
-    item_ids = list({ci.order_item_summary_id for ci in co_items})
-    items = {i.id: i for i in session.execute(select(*ITEM.c).where(ITEM.c.id.in_(item_ids)))}
-    taxes: dict[tuple[Any, Any], list[Any]] = defaultdict(list)
-    adjustments: dict[tuple[Any, Any], list[Any]] = defaultdict(list)
-    for tax in session.execute(select(*TAX.c).where(TAX.c.order_item_summary_id.in_(item_ids)).order_by(TAX.c.id)):
-        taxes[(tax.change_order_id, tax.order_item_summary_id)].append(tax)
-    for adj in session.execute(select(*ADJ.c).where(ADJ.c.order_item_summary_id.in_(item_ids)).order_by(ADJ.c.id)):
-        adjustments[(adj.change_order_id, adj.order_item_summary_id)].append(adj)
-    per_item_count: dict[tuple[uuid.UUID, uuid.UUID], int] = defaultdict(int)
-    for ci in co_items:
-        per_item_count[(ci.change_order_id, ci.order_item_summary_id)] += 1
-    kinds = {c.id: c.kind for c in change_orders}
-    gross = bool(order.prices_include_tax)
-
+    sources = _read_sources(session, co_items)
     credit_id = new_id()
-    now = clock.now()
-    lines, line_taxes, line_adjustments = [], [], []
-    for number, ci in enumerate(co_items, start=1):
-        item = items[ci.order_item_summary_id]
-        key = (ci.change_order_id, ci.order_item_summary_id)
-        own = per_item_count[key] == 1  # the change order's own lines belong to this item alone
-        tax_total, adj_total = -int(ci.tax_amount), -int(ci.adjustment_amount)
-        own_taxes = taxes[key] if own and sum(-t.amount for t in taxes[key]) == tax_total else []
-        own_adjs = adjustments[key] if own and sum(-a.amount for a in adjustments[key]) == adj_total else []
-        tax_rows = ([{"source_id": t.id, "name": t.name, "amount": -int(t.amount), "line": t} for t in own_taxes]
-                    or _spread(tax_total, taxes[(None, item.id)], "Tax"))
-        adj_rows = ([{"source_id": a.id, "name": a.name, "amount": -int(a.amount), "line": a} for a in own_adjs]
-                    or _spread(adj_total, adjustments[(None, item.id)], "Adjustment"))
-        line_amount = -int(ci.line_amount)
-        net = line_amount + adj_total - (tax_total if gross else 0)
-        line_id = new_id()
-        lines.append({
-            "id": line_id, "credit_memo_id": credit_id, "line_number": number, "change_order_id": ci.change_order_id,
-            "change_order_item_id": ci.id, "order_item_summary_id": item.id, "type": item.type, "sku": item.sku,
-            "name": item.name, "quantity": abs(int(ci.quantity)), "unit_price": item.unit_price,
-            "line_amount": line_amount, "adjustment_amount": adj_total, "tax_amount": tax_total, "net_amount": net,
-            "invoiced": kinds[ci.change_order_id] not in UNINVOICED_KINDS,
-        })
-        for t in tax_rows:
-            src = t["line"]
-            line_taxes.append({
-                "id": new_id(), "credit_memo_line_id": line_id, "tax_line_id": t["source_id"], "name": t["name"],
-                "rate": src.rate if src is not None else None, "category": src.category if src is not None else None,
-                "jurisdiction": src.jurisdiction if src is not None else None,
-                "exemption_reason_code": domain.exemption_reason(
-                    src.category if src is not None else None,
-                    getattr(src, "exemption_reason_code", None) if src is not None else None),
-                "taxable_amount": net, "amount": t["amount"],
-            })
-        for a in adj_rows:
-            src = a["line"]
-            line_adjustments.append({
-                "id": new_id(), "credit_memo_line_id": line_id, "adjustment_line_id": a["source_id"],
-                "name": a["name"], "reference": src.reference if src is not None else None, "amount": a["amount"],
-            })
-    net_total = sum(ln["net_amount"] for ln in lines)
-    tax_total_all = sum(ln["tax_amount"] for ln in lines)
-    total = net_total + tax_total_all
-    if total <= 0:
+    gross = bool(order.prices_include_tax)
+    rows = _build_rows(credit_id, co_items, {c.id: c.kind for c in change_orders}, sources, gross=gross)
+    totals = domain.credit_totals(rows.amounts)
+    if totals.credits_nothing:
         raise NotCreditable("the change orders credit nothing", [FieldError("change_orders", "credit nothing")])
-    if max(abs(net_total), abs(tax_total_all), total) > MAX_MINOR:
+    if not totals.storable:
         raise ValidationFailed([FieldError("change_orders", "the credit is larger than Ordino can store")])
+    _write(session, order, credit_id, co_ids, rows, totals, actor)
+    return credit_id
+
+
+def _write(
+    session: Session, order: Any, credit_id: uuid.UUID, co_ids: list[uuid.UUID], rows: _Rows,
+    totals: domain.CreditTotals, actor: str | None,
+) -> None:
+    now = clock.now()
     session.execute(insert(CM), [{
         "id": credit_id, "number": next_number(session, CREDIT_MEMO, now),
         "status": domain.CREDIT_MEMO_LIFECYCLE.initial,
         "order_summary_id": order.id, "account_id": order.account_id, "currency": order.currency,
-        "prices_include_tax": gross, "issued_at": now, "credit_memo_date": now.date(), "net_amount": net_total,
-        "tax_amount": tax_total_all, "total_amount": total, "refunded_amount": 0, "not_charged_amount": 0,
-        "balance_amount": total, "version": 1, "created_by": actor, "created_at": now, "updated_at": now,
+        "prices_include_tax": bool(order.prices_include_tax), "issued_at": now, "credit_memo_date": now.date(),
+        "net_amount": totals.net, "tax_amount": totals.tax, "total_amount": totals.total, "refunded_amount": 0,
+        "not_charged_amount": 0, "balance_amount": totals.total, "version": 1, "created_by": actor,
+        "created_at": now, "updated_at": now,
     }])
     try:
         with session.begin_nested():
@@ -179,16 +204,15 @@ def create_credit_memo(
     except IntegrityError:  # a concurrent credit memo took one of them first
         raise NotCreditable("a change order was credited at the same time",
                             [FieldError("change_orders", "credited already")]) from None
-    session.execute(insert(CM_LINE), lines)
-    if line_taxes:
-        session.execute(insert(CM_TAX), line_taxes)
-    if line_adjustments:
-        session.execute(insert(CM_ADJ), line_adjustments)
+    session.execute(insert(CM_LINE), rows.lines)
+    if rows.taxes:
+        session.execute(insert(CM_TAX), rows.taxes)
+    if rows.adjustments:
+        session.execute(insert(CM_ADJ), rows.adjustments)
     session.execute(insert(StatusHistory),
                     [initial_history(domain.CREDIT_MEMO_LIFECYCLE, credit_id, actor=actor, at=now)])
     emit(session, "credit_memo.created", f"credit_memo/{credit_id}", {
         "id": str(credit_id), "order_id": str(order.id), "account_id": str(order.account_id),
         "change_orders": [str(c) for c in co_ids], "currency": order.currency,
-        "total": format_minor(total, order.currency),
+        "total": format_minor(totals.total, order.currency),
     })
-    return credit_id

@@ -14,14 +14,14 @@ one minor unit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from ordino.kernel.lifecycle import Lifecycle
-from ordino.kernel.money import allocate_minor
+from ordino.kernel.money import MAX_MINOR, allocate_minor
 from ordino.payments.domain import DEFAULT_TERMS, parse_terms
 
 K = TypeVar("K")
@@ -160,6 +160,95 @@ def exemption_reason(category: str | None, given: str | None) -> str | None:
     if given:
         return given
     return _EXEMPTION_REASONS.get(category or "")
+
+
+# ------------------------------------------------------------------------------------------------
+# Credit memos: a change order item negated
+#
+# Change orders carry the change as deltas in the order's sign (a cancel, a return or an
+# appeasement takes amounts off: negative); a credit memo line is the change order item negated,
+# so credit memos have positive amounts, as EN 16931 credit notes do.
+
+# Cancelled units were never shipped, so never invoiced: their credit is of money never charged
+# unless it was captured ahead of shipment.
+UNINVOICED_KINDS = ("cancel",)
+
+
+class SourceLine(Protocol):
+    """A tax or adjustment line of an order item or of a change order."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def amount(self) -> int: ...
+
+
+S = TypeVar("S", bound=SourceLine)
+
+
+@dataclass(frozen=True, slots=True)
+class CreditedPart(Generic[S]):
+    """One tax or adjustment line of a credit memo line."""
+
+    source: S | None  # the line it credits; None for a plain line
+    name: str
+    amount: int
+
+
+def credited_parts(total: int, own: Sequence[S], originals: Sequence[S], name: str) -> list[CreditedPart[S]]:
+    """The tax (or adjustment) lines of a credit memo line crediting `total`.
+
+    `own`: the change order's lines for the item (empty when they are shared with another item of
+    the change order); they are credited as they are (negated) when they add up to `total`.
+    Otherwise `total` is spread over the item's `originals` in proportion to their amounts, or
+    becomes one plain line called `name` when they have no amounts.
+    """
+    if own and sum(-s.amount for s in own) == total:
+        return [CreditedPart(s, s.name, -int(s.amount)) for s in own]
+    if not total:
+        return []
+    weights = [abs(int(o.amount)) for o in originals]
+    if not any(weights):
+        return [CreditedPart(None, name, total)]
+    return [CreditedPart(o, o.name, part) for o, part in zip(originals, allocate_minor(total, weights), strict=True)]
+
+
+@dataclass(frozen=True, slots=True)
+class CreditLine:
+    line: int
+    adjustment: int
+    tax: int
+    net: int  # without the tax, also when prices include it
+
+
+def credit_line(line_amount: int, adjustment_amount: int, tax_amount: int, *, prices_include_tax: bool) -> CreditLine:
+    """The amounts of a credit memo line for a change order item's amounts."""
+    line, adjustment, tax = -line_amount, -adjustment_amount, -tax_amount
+    return CreditLine(line, adjustment, tax, line + adjustment - (tax if prices_include_tax else 0))
+
+
+@dataclass(frozen=True, slots=True)
+class CreditTotals:
+    net: int
+    tax: int
+    total: int
+
+    @property
+    def credits_nothing(self) -> bool:
+        return self.total <= 0
+
+    @property
+    def storable(self) -> bool:
+        return max(abs(self.net), abs(self.tax), self.total) <= MAX_MINOR
+
+
+def credit_totals(lines: Iterable[CreditLine]) -> CreditTotals:
+    net = tax = 0
+    for line in lines:
+        net += line.net
+        tax += line.tax
+    return CreditTotals(net, tax, net + tax)
 
 
 # ------------------------------------------------------------------------------------------------

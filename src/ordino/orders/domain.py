@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from ordino.kernel.lifecycle import Lifecycle
-from ordino.kernel.money import EXACT, round_to_currency
+from ordino.kernel.money import EXACT, MAX_MINOR, MoneyError, exponent_of, parse_amount, round_to_currency
 
 ORDER_LIFECYCLE = Lifecycle.build(
     "order",
@@ -134,6 +134,12 @@ class Totals:
     tax: int
     grand_total: int
 
+    @property
+    def storable(self) -> bool:
+        """Every total fits the amount columns (signed 64-bit minor units)."""
+        return max(abs(self.product), abs(self.adjustment), abs(self.delivery), abs(self.tax),
+                   abs(self.grand_total)) <= MAX_MINOR
+
 
 def totals(items: Iterable[ItemAmounts], *, prices_include_tax: bool) -> Totals:
     """Order totals derived from items.
@@ -152,3 +158,83 @@ def totals(items: Iterable[ItemAmounts], *, prices_include_tax: bool) -> Totals:
         tax += item.tax_amount
     grand = product + adjustment + delivery + (0 if prices_include_tax else tax)
     return Totals(product, adjustment, delivery, tax, grand)
+
+
+# An amount the order cannot take: (field path in the payload, message). The caller gathers them
+# all and refuses the order once, naming every field.
+Issue = tuple[str, str]
+
+
+def to_minor(value: Decimal, currency: str, path: str, issues: list[Issue]) -> int:
+    """A payload amount in minor units; one the currency cannot hold is noted and counts 0, so that
+    the rest of the order is still checked."""
+    try:
+        return parse_amount(value, currency)
+    except MoneyError as exc:
+        issues.append((path, str(exc)))
+        return 0
+
+
+@dataclass(slots=True)  # not frozen: one per line on intake's hot path, and a frozen __init__ is slower
+class LineAmounts:
+    """The amounts of one order item in minor units. An amount that cannot be used counts 0 and is
+    named in `issues`."""
+
+    unit_price: Decimal
+    line: int
+    adjustment: int  # promotions and the order's own adjustments (discounts are negative)
+    tax: int
+    adjustments: tuple[int, ...]  # each of the order's own adjustments, as given
+    taxes: tuple[int, ...]  # each given tax line, as given
+    issues: tuple[Issue, ...]
+
+
+def _minors(values: Sequence[Decimal], currency: str, path: str, issues: list[Issue]) -> tuple[int, ...]:
+    """Each value in minor units (`to_minor`), named `{path}[i].amount` when refused."""
+    if not values:
+        return ()
+    parts = []
+    for i, value in enumerate(values):
+        try:
+            parts.append(parse_amount(value, currency))
+        except MoneyError as exc:  # the field's name is built only for a refusal: intake is a hot path
+            issues.append((f"{path}[{i}].amount", str(exc)))
+            parts.append(0)
+    return tuple(parts)
+
+
+def _taxes(taxes: Sequence[Decimal], currency: str, path: str, issues: list[Issue]) -> tuple[tuple[int, ...], int]:
+    parts = _minors(taxes, currency, path, issues)
+    total = sum(parts)
+    if total > MAX_MINOR:
+        issues.append((path, "the tax amounts add up to more than Ordino can store"))
+        total = 0
+    return parts, total
+
+
+def product_line(
+    unit_price: Decimal, quantity: int, currency: str, path: str, *,
+    promotions: Sequence[int] = (), adjustments: Sequence[Decimal] = (), taxes: Sequence[Decimal] = (),
+) -> LineAmounts:
+    """A product line at `path` (`delivery_groups[g].lines[l]`): its amount, its promotions (minor
+    units, from the price books) and its own adjustments added up, and its given tax lines."""
+    issues: list[Issue] = []
+    amount = line_amount(unit_price, quantity, currency)
+    if amount > MAX_MINOR:
+        issues.append((path, "the line amount is larger than Ordino can store"))
+        amount = 0
+    own = _minors(adjustments, currency, f"{path}.adjustments", issues) if adjustments else ()
+    adjustment = sum(promotions) + sum(own)
+    if amount + adjustment < 0:
+        issues.append((f"{path}.adjustments", "discounts exceed the line amount"))
+    tax_parts, tax = _taxes(taxes, currency, f"{path}.tax_lines", issues) if taxes else ((), 0)
+    return LineAmounts(unit_price, amount, adjustment, tax, own, tax_parts, tuple(issues))
+
+
+def shipping_charge(charge: Decimal, taxes: Sequence[Decimal], currency: str, group_path: str) -> LineAmounts:
+    """A delivery group's shipping charge as an item of quantity 1 (its unit price is the charge)."""
+    issues: list[Issue] = []
+    amount = to_minor(charge, currency, f"{group_path}.shipping_charge", issues)
+    tax_parts, tax = _taxes(taxes, currency, f"{group_path}.shipping_tax_lines", issues)
+    unit_price = Decimal(amount).scaleb(-exponent_of(currency))
+    return LineAmounts(unit_price, amount, 0, tax, (), tax_parts, tuple(issues))

@@ -2,7 +2,8 @@
 
 Intake is a hot path: reference lookups are one query each (not one per line), rows are written
 with multi-row Core inserts (`orders.recording`: one statement per table for every order placed
-together), and the response is built from the rows just written.
+together), and the response is built from the rows just written. The amounts of each line, charge
+and total are computed by `orders.domain` (pure); this module reads, calls it and builds the rows.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ from ordino.kernel import clock
 from ordino.kernel.auth import Principal
 from ordino.kernel.errors import FieldError, ValidationFailed
 from ordino.kernel.ids import new_id
-from ordino.kernel.money import MAX_MINOR, MoneyError, exponent_of, is_currency, parse_amount
+from ordino.kernel.money import is_currency
 from ordino.orders import domain, recording, taxing
 from ordino.orders.models import OrderSummary
 from ordino.orders.reads import load_order
 from ordino.orders.recording import Placed
-from ordino.orders.schemas import AddressIn, OrderIn, TaxLineIn
+from ordino.orders.schemas import AddressIn, DeliveryGroupIn, LineIn, OrderIn, TaxLineIn
 from ordino.pricing import service as pricing
 
 __all__ = ["Known", "Placed", "look_up", "place_order", "place_orders", "prepare"]
@@ -150,14 +151,6 @@ def _catalog_prices(session: Session, order: OrderIn, refs: _Refs, at: datetime)
     return priced
 
 
-def _amount(value: Decimal, currency: str, path: str, errors: list[FieldError]) -> int:
-    try:
-        return parse_amount(value, currency)
-    except MoneyError as exc:
-        errors.append(FieldError(path, str(exc)))
-        return 0
-
-
 def _address(prefix: str, address: AddressIn) -> dict[str, Any]:
     return {
         f"{prefix}_name": address.name,
@@ -199,169 +192,136 @@ def prepare(session: Session, order: OrderIn, principal: Principal, known: Known
     if existing is not None:
         return Placed(False, load_order(session, existing, principal))
 
-    currency = order.currency
     now = clock.now()
     priced = _catalog_prices(session, order, refs, order.ordered_at) if order.pricing == "catalog" else None
-    order_id = new_id()
-    errors: list[FieldError] = []
-    groups: list[dict[str, Any]] = []
-    items: list[dict[str, Any]] = []
-    adjustments: list[dict[str, Any]] = []
-    taxes: list[dict[str, Any]] = []
-    amounts: list[domain.ItemAmounts] = []
-    demands: list[sourcing.Demand] = []
-    paths: dict[uuid.UUID, str] = {}
-    tax_classes: dict[uuid.UUID, str] = {}
-    line_number = 0
-
-    def tax_rows(item_id: uuid.UUID, lines: list[TaxLineIn], path: str) -> int:
-        total = 0
-        for ti, tax in enumerate(lines):
-            minor = _amount(tax.amount, currency, f"{path}[{ti}].amount", errors)
-            total += minor
-            taxes.append(
-                {
-                    "id": new_id(),
-                    "order_item_summary_id": item_id,
-                    "name": tax.name,
-                    "rate": tax.rate,
-                    "amount": minor,
-                    "jurisdiction": tax.jurisdiction,
-                    "category": tax.category,
-                    "taxable_amount": None,
-                    "exemption_reason_code": None,
-                }
-            )
-        if total > MAX_MINOR:
-            errors.append(FieldError(path, "the tax amounts add up to more than Ordino can store"))
-            total = 0
-        return total
-
+    rows = _Rows(new_id(), order.currency)
     for gi, group in enumerate(order.delivery_groups):
-        group_id = new_id()
-        groups.append(
-            {
-                "id": group_id,
-                "order_summary_id": order_id,
-                "position": gi + 1,
-                "delivery_method": group.delivery_method,
-                "ship_to_address_id": None,
-                **_address("ship_to", group.ship_to),
-            }
-        )
-        for li, line in enumerate(group.lines):
-            path = f"delivery_groups[{gi}].lines[{li}]"
-            product = refs.products[line.sku]
-            item_id = new_id()
-            line_number += 1
-            if priced is not None:
-                catalog_line = priced.lines[(gi, li)]
-                unit_price = catalog_line.unit_price
-                promotions = [(a.name, a.reference, a.amount) for a in catalog_line.adjustments]
-            else:
-                unit_price = line.unit_price if line.unit_price is not None else Decimal(0)
-                promotions = []
-            amount = domain.line_amount(unit_price, line.quantity, currency)
-            if amount > MAX_MINOR:
-                errors.append(FieldError(path, "the line amount is larger than Ordino can store"))
-                amount = 0
-            adjustment = 0
-            for name, reference, minor in promotions:
-                adjustment += minor
-                adjustments.append({"id": new_id(), "order_item_summary_id": item_id, "name": name,
-                                    "source": "promotion", "reference": reference, "amount": minor})
-            for ai, adj in enumerate(line.adjustments):
-                minor = _amount(adj.amount, currency, f"{path}.adjustments[{ai}].amount", errors)
-                adjustment += minor
-                adjustments.append(
-                    {
-                        "id": new_id(),
-                        "order_item_summary_id": item_id,
-                        "name": adj.name,
-                        "source": "order",
-                        "reference": adj.reference,
-                        "amount": minor,
-                    }
-                )
-            if amount + adjustment < 0:
-                errors.append(FieldError(f"{path}.adjustments", "discounts exceed the line amount"))
-            tax = tax_rows(item_id, line.tax_lines, f"{path}.tax_lines")
-            amounts.append(domain.ItemAmounts("product", amount, adjustment, tax))
-            demands.append(sourcing.Demand(str(item_id), product.sku, line.quantity, f"{path}.quantity"))
-            paths[item_id], tax_classes[item_id] = path, product.tax_class
-            items.append(
-                {
-                    "id": item_id,
-                    "order_summary_id": order_id,
-                    "delivery_group_id": group_id,
-                    "line_number": line_number,
-                    "type": "product",
-                    "product_id": product.id,
-                    "sku": product.sku,
-                    "name": product.name,
-                    "status": "ordered",
-                    "unit_price": unit_price,
-                    "quantity_ordered": line.quantity,
-                    "line_amount": amount,
-                    "adjustment_amount": adjustment,
-                    "tax_amount": tax,
-                    **_BUCKETS,
-                }
-            )
-        # The shipping charge is an item of its own (as in Salesforce), so that it can be
-        # invoiced, cancelled and refunded like any other line.
-        charge = _amount(group.shipping_charge, currency, f"delivery_groups[{gi}].shipping_charge", errors)
-        if charge or group.shipping_tax_lines:
-            item_id = new_id()
-            line_number += 1
-            tax = tax_rows(item_id, group.shipping_tax_lines, f"delivery_groups[{gi}].shipping_tax_lines")
-            paths[item_id] = f"delivery_groups[{gi}].shipping_charge"
-            amounts.append(domain.ItemAmounts("delivery_charge", charge, 0, tax))
-            items.append(
-                {
-                    "id": item_id,
-                    "order_summary_id": order_id,
-                    "delivery_group_id": group_id,
-                    "line_number": line_number,
-                    "type": "delivery_charge",
-                    "product_id": None,
-                    "sku": None,
-                    "name": f"Shipping: {group.delivery_method}",
-                    "status": "ordered",
-                    "unit_price": Decimal(charge).scaleb(-exponent_of(currency)),
-                    "quantity_ordered": 1,
-                    "line_amount": charge,
-                    "adjustment_amount": 0,
-                    "tax_amount": tax,
-                    **_BUCKETS,
-                }
-            )
+        rows.add_group(gi, group, refs.products, priced)
     for pi, payment in enumerate(order.payments):
         paid: Decimal | None = getattr(payment, "amount", None)
         if paid is not None:
-            _amount(paid, currency, f"payments[{pi}].amount", errors)
-    if errors:
-        raise ValidationFailed(errors)
-    tax_notes: list[dict[str, str]] | None = None
-    if order.tax_mode == "calculate":
-        computed = taxing.compute_order_tax(
-            session, account_id=refs.account_id, channel_code=refs.channel_code, currency=currency,
-            order_date=clock.ensure_utc(order.ordered_at).date(), prices_include_tax=order.prices_include_tax,
-            groups=groups, items=items, paths=paths, tax_classes=tax_classes,
-        )
-        taxes, tax_notes = computed.rows, computed.notes
-        for item in items:
-            item["tax_amount"] = computed.per_item.get(item["id"], 0)
-        amounts = [
-            domain.ItemAmounts(i["type"], i["line_amount"], i["adjustment_amount"], i["tax_amount"]) for i in items
-        ]
-
-    t = domain.totals(amounts, prices_include_tax=order.prices_include_tax)
-    if max(abs(t.product), abs(t.adjustment), abs(t.delivery), abs(t.tax), abs(t.grand_total)) > MAX_MINOR:
+            domain.to_minor(paid, order.currency, f"payments[{pi}].amount", rows.issues)
+    if rows.issues:
+        raise ValidationFailed([FieldError(field, message) for field, message in rows.issues])
+    tax_notes = _calculate_tax(session, order, refs, rows) if order.tax_mode == "calculate" else None
+    totals = domain.totals(
+        (domain.ItemAmounts(i["type"], i["line_amount"], i["adjustment_amount"], i["tax_amount"]) for i in rows.items),
+        prices_include_tax=order.prices_include_tax,
+    )
+    if not totals.storable:
         raise ValidationFailed(
             [FieldError("delivery_groups", "the order total is larger than Ordino can store")]
         )
-    header = {
+    header = _header(order, refs, principal, rows.order_id, totals, tax_notes, now)
+    return recording.Prepared(
+        header, rows.groups, rows.items, rows.adjustments, rows.taxes, rows.demands, principal, refs.account_number,
+        refs.channel_code, priced.applied_coupons if priced is not None else (),
+    )
+
+
+class _Rows:
+    """The rows of one order, built group by group from the amounts `domain` computes."""
+
+    def __init__(self, order_id: uuid.UUID, currency: str) -> None:
+        self.order_id, self.currency = order_id, currency
+        self.issues: list[domain.Issue] = []
+        self.groups: list[dict[str, Any]] = []
+        self.items: list[dict[str, Any]] = []
+        self.adjustments: list[dict[str, Any]] = []
+        self.taxes: list[dict[str, Any]] = []
+        self.demands: list[sourcing.Demand] = []
+        self.paths: dict[uuid.UUID, str] = {}  # where each item comes from in the payload
+        self.tax_classes: dict[uuid.UUID, str] = {}
+        self.line_number = 0
+
+    def add_group(self, gi: int, group: DeliveryGroupIn, products: dict[str, Any],
+                  priced: pricing.PricedOrder | None) -> None:
+        group_id = new_id()
+        self.groups.append({
+            "id": group_id, "order_summary_id": self.order_id, "position": gi + 1,
+            "delivery_method": group.delivery_method, "ship_to_address_id": None, **_address("ship_to", group.ship_to),
+        })
+        for li, line in enumerate(group.lines):
+            self._add_product(group_id, f"delivery_groups[{gi}].lines[{li}]", line, products[line.sku],
+                              priced.lines[(gi, li)] if priced is not None else None)
+        # The shipping charge is an item of its own (as in Salesforce), so that it can be
+        # invoiced, cancelled and refunded like any other line.
+        path = f"delivery_groups[{gi}]"
+        charge = domain.shipping_charge(
+            group.shipping_charge, [t.amount for t in group.shipping_tax_lines], self.currency, path
+        )
+        self.issues.extend(charge.issues)
+        if charge.line or group.shipping_tax_lines:
+            item_id = self._add_item(group_id, "delivery_charge", None, f"Shipping: {group.delivery_method}", 1, charge)
+            self._add_taxes(item_id, group.shipping_tax_lines, charge.taxes)
+            self.paths[item_id] = f"{path}.shipping_charge"
+
+    def _add_product(self, group_id: uuid.UUID, path: str, line: LineIn, product: Any,
+                     catalog: pricing.PricedLine | None) -> None:
+        if catalog is not None:
+            unit_price, promotions = catalog.unit_price, catalog.adjustments
+        else:
+            unit_price, promotions = (line.unit_price if line.unit_price is not None else Decimal(0)), ()
+        amounts = domain.product_line(  # most lines have no adjustments and no tax lines: no lists then
+            unit_price, line.quantity, self.currency, path,
+            promotions=[p.amount for p in promotions] if promotions else (),
+            adjustments=[a.amount for a in line.adjustments] if line.adjustments else (),
+            taxes=[t.amount for t in line.tax_lines] if line.tax_lines else (),
+        )
+        if amounts.issues:
+            self.issues.extend(amounts.issues)
+        item_id = self._add_item(group_id, "product", product, product.name, line.quantity, amounts)
+        for promotion in promotions:
+            self.adjustments.append({"id": new_id(), "order_item_summary_id": item_id, "name": promotion.name,
+                                     "source": "promotion", "reference": promotion.reference,
+                                     "amount": promotion.amount})
+        for adj, minor in zip(line.adjustments, amounts.adjustments, strict=True):
+            self.adjustments.append({"id": new_id(), "order_item_summary_id": item_id, "name": adj.name,
+                                     "source": "order", "reference": adj.reference, "amount": minor})
+        self._add_taxes(item_id, line.tax_lines, amounts.taxes)
+        self.demands.append(sourcing.Demand(str(item_id), product.sku, line.quantity, f"{path}.quantity"))
+        self.paths[item_id], self.tax_classes[item_id] = path, product.tax_class
+
+    def _add_item(self, group_id: uuid.UUID, kind: str, product: Any | None, name: str, quantity: int,
+                  amounts: domain.LineAmounts) -> uuid.UUID:
+        item_id = new_id()
+        self.line_number += 1
+        self.items.append({
+            "id": item_id, "order_summary_id": self.order_id, "delivery_group_id": group_id,
+            "line_number": self.line_number, "type": kind, "product_id": product.id if product is not None else None,
+            "sku": product.sku if product is not None else None, "name": name, "status": "ordered",
+            "unit_price": amounts.unit_price, "quantity_ordered": quantity, "line_amount": amounts.line,
+            "adjustment_amount": amounts.adjustment, "tax_amount": amounts.tax, **_BUCKETS,
+        })
+        return item_id
+
+    def _add_taxes(self, item_id: uuid.UUID, lines: Sequence[TaxLineIn], minors: Sequence[int]) -> None:
+        for tax, minor in zip(lines, minors, strict=True):
+            self.taxes.append({
+                "id": new_id(), "order_item_summary_id": item_id, "name": tax.name, "rate": tax.rate,
+                "amount": minor, "jurisdiction": tax.jurisdiction, "category": tax.category,
+                "taxable_amount": None, "exemption_reason_code": None,
+            })
+
+
+def _calculate_tax(session: Session, order: OrderIn, refs: _Refs, rows: _Rows) -> list[dict[str, str]]:
+    """Tax from Ordino's engine in place of given tax lines; returns the documents' notes."""
+    computed = taxing.compute_order_tax(
+        session, account_id=refs.account_id, channel_code=refs.channel_code, currency=order.currency,
+        order_date=clock.ensure_utc(order.ordered_at).date(), prices_include_tax=order.prices_include_tax,
+        groups=rows.groups, items=rows.items, paths=rows.paths, tax_classes=rows.tax_classes,
+    )
+    rows.taxes = computed.rows
+    for item in rows.items:
+        item["tax_amount"] = computed.per_item.get(item["id"], 0)
+    return computed.notes
+
+
+def _header(
+    order: OrderIn, refs: _Refs, principal: Principal, order_id: uuid.UUID, t: domain.Totals,
+    tax_notes: list[dict[str, str]] | None, now: datetime,
+) -> dict[str, Any]:
+    return {
         "id": order_id,
         "number": None,  # given when the order is recorded
         "account_id": refs.account_id,
@@ -369,7 +329,7 @@ def prepare(session: Session, order: OrderIn, principal: Principal, known: Known
         "external_reference": order.external_reference,
         "po_number": order.po_number,
         "buyer_contact_id": principal.contact_id,
-        "currency": currency,
+        "currency": order.currency,
         "status": domain.ORDER_LIFECYCLE.initial,
         "pricing": order.pricing,
         "prices_include_tax": order.prices_include_tax,
@@ -389,10 +349,6 @@ def prepare(session: Session, order: OrderIn, principal: Principal, known: Known
         "created_at": now,
         "updated_at": now,
     }
-    return recording.Prepared(
-        header, groups, items, adjustments, taxes, demands, principal, refs.account_number, refs.channel_code,
-        priced.applied_coupons if priced is not None else (),
-    )
 
 
 _BUCKETS = {

@@ -196,6 +196,24 @@ def _offer(p: Any, skus: frozenset[str], reference: str, coupon: str | None) -> 
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Scopes:
+    """Whom the promotions are for, by promotion id: accounts, channel codes, SKUs."""
+
+    accounts: dict[uuid.UUID, set[uuid.UUID]]
+    channels: dict[uuid.UUID, set[str]]
+    skus: dict[uuid.UUID, set[str]]
+
+    def limits(self, p: Any) -> Limits:
+        return Limits(
+            p.active, p.valid_from, p.valid_to, p.currency, frozenset(self.accounts.get(p.id, ())),
+            frozenset(self.channels.get(p.id, ())),
+        )
+
+    def offer(self, p: Any, reference: str, coupon: str | None) -> Offer:
+        return _offer(p, frozenset(self.skus.get(p.id, ())), reference, coupon)
+
+
 def _promotions(
     session: Session, chain: Sequence[uuid.UUID], currency: str, channel: str | None, at: datetime,
     coupons: Sequence[str],
@@ -222,63 +240,67 @@ def _promotions(
     wanted = {row.promotion_id for row in coupon_rows.values()}
     condition = or_(automatic, Promotion.id.in_(wanted)) if wanted else automatic
     promos = {p.id: p for p in session.execute(select(*Promotion.__table__.c).where(condition))}
-    accounts: dict[uuid.UUID, set[uuid.UUID]] = {}
-    channels: dict[uuid.UUID, set[str]] = {}
-    skus: dict[uuid.UUID, set[str]] = {}
-    if promos:
-        ids = list(promos)
-        for pid, account_id in session.execute(
-            select(PromotionAccount.promotion_id, PromotionAccount.account_id).where(
-                PromotionAccount.promotion_id.in_(ids)
-            )
-        ):
-            accounts.setdefault(pid, set()).add(account_id)
-        for pid, code in session.execute(
-            select(PromotionChannel.promotion_id, SalesChannel.code)
-            .join(SalesChannel, SalesChannel.id == PromotionChannel.channel_id)
-            .where(PromotionChannel.promotion_id.in_(ids))
-        ):
-            channels.setdefault(pid, set()).add(code)
-        for pid, sku in session.execute(
-            select(PromotionSku.promotion_id, PromotionSku.sku).where(PromotionSku.promotion_id.in_(ids))
-        ):
-            skus.setdefault(pid, set()).add(sku)
+    scopes = _read_scopes(session, list(promos))
 
     def refusal(p: Any) -> str | None:
-        limits = Limits(
-            p.active, p.valid_from, p.valid_to, p.currency, frozenset(accounts.get(p.id, ())),
-            frozenset(channels.get(p.id, ())),
-        )
-        return domain.refusal(limits, at=at, currency=currency, accounts=chain, channel=channel)
+        return domain.refusal(scopes.limits(p), at=at, currency=currency, accounts=chain, channel=channel)
 
-    chosen: dict[uuid.UUID, Offer] = {}
-    for p in promos.values():
-        if not p.requires_coupon and refusal(p) is None:
-            chosen[p.id] = _offer(p, frozenset(skus.get(p.id, ())), p.code, None)
+    chosen = {p.id: scopes.offer(p, p.code, None) for p in promos.values()
+              if not p.requires_coupon and refusal(p) is None}
     errors: list[PricingError] = []
     accepted: list[str] = []
     by_coupon: dict[uuid.UUID, str] = {}
     for i, code in enumerate(codes):
-        path, row = f"coupons[{i}]", coupon_rows.get(code)
-        if code in codes[:i]:
-            errors.append(PricingError(None, path, f"coupon '{code}' is given twice"))
-        elif row is None:
-            errors.append(PricingError(None, path, f"no coupon '{code}'"))
-        elif not row.active:
-            errors.append(PricingError(None, path, f"coupon '{code}' is not active"))
-        elif row.usage_limit is not None and row.times_used >= row.usage_limit:
-            errors.append(PricingError(None, path, f"coupon '{code}' has been used up"))
-        elif row.promotion_id in by_coupon:
-            other = by_coupon[row.promotion_id]
-            errors.append(PricingError(None, path, f"coupon '{code}' is for the same promotion as '{other}'"))
-        elif (reason := refusal(promos[row.promotion_id])) is not None:
-            errors.append(PricingError(None, path, f"coupon '{code}' {reason}"))
-        else:
-            p = promos[row.promotion_id]
-            by_coupon[p.id] = code
-            accepted.append(code)
-            chosen[p.id] = _offer(p, frozenset(skus.get(p.id, ())), code, code)
+        row = coupon_rows.get(code)
+        why = _coupon_refusal(code, codes[:i], row, by_coupon)
+        if why is not None:
+            errors.append(PricingError(None, f"coupons[{i}]", why))
+            continue
+        assert row is not None
+        p = promos[row.promotion_id]
+        if (reason := refusal(p)) is not None:
+            errors.append(PricingError(None, f"coupons[{i}]", f"coupon '{code}' {reason}"))
+            continue
+        by_coupon[p.id] = code
+        accepted.append(code)
+        chosen[p.id] = scopes.offer(p, code, code)
     return _Promotions(list(chosen.values()), accepted, errors)
+
+
+def _coupon_refusal(code: str, before: Sequence[str], row: Any, by_coupon: dict[uuid.UUID, str]) -> str | None:
+    """Why a coupon cannot be used, whatever the promotion's own limits; None if it can."""
+    if code in before:
+        return f"coupon '{code}' is given twice"
+    if row is None:
+        return f"no coupon '{code}'"
+    if not row.active:
+        return f"coupon '{code}' is not active"
+    if row.usage_limit is not None and row.times_used >= row.usage_limit:
+        return f"coupon '{code}' has been used up"
+    if row.promotion_id in by_coupon:
+        return f"coupon '{code}' is for the same promotion as '{by_coupon[row.promotion_id]}'"
+    return None
+
+
+def _read_scopes(session: Session, ids: list[uuid.UUID]) -> _Scopes:
+    scopes = _Scopes({}, {}, {})
+    if not ids:
+        return scopes
+    for pid, account_id in session.execute(
+        select(PromotionAccount.promotion_id, PromotionAccount.account_id).where(PromotionAccount.promotion_id.in_(ids))
+    ):
+        scopes.accounts.setdefault(pid, set()).add(account_id)
+    for pid, code in session.execute(
+        select(PromotionChannel.promotion_id, SalesChannel.code)
+        .join(SalesChannel, SalesChannel.id == PromotionChannel.channel_id)
+        .where(PromotionChannel.promotion_id.in_(ids))
+    ):
+        scopes.channels.setdefault(pid, set()).add(code)
+    for pid, sku in session.execute(
+        select(PromotionSku.promotion_id, PromotionSku.sku).where(PromotionSku.promotion_id.in_(ids))
+    ):
+        scopes.skus.setdefault(pid, set()).add(sku)
+    return scopes
 
 
 def price_lines(

@@ -51,13 +51,30 @@ def milp_optimum(
     return solve_milp(build_problem(lines, ship_to, locations, policy), policy.allow_partial)
 
 
-def solve_milp(p: Problem, allow_partial: bool) -> MilpOptimum:
+@dataclass(frozen=True)
+class _Model:
+    """The MILP of a routing problem: y_l (location used, binary) then x_p (units of each
+    location × SKU pair that has stock)."""
+
+    constraints: list[LinearConstraint]
+    integrality: np.ndarray
+    bounds: Bounds
+    count: np.ndarray  # objective: locations used
+    units: np.ndarray  # objective: units routed
+
+    def run(self, c: np.ndarray, extra: list[LinearConstraint], gap: float = 1e-9) -> np.ndarray | None:
+        res = milp(
+            c, constraints=self.constraints + extra, integrality=self.integrality, bounds=self.bounds,
+            options={"mip_rel_gap": gap},
+        )
+        if res.status != 0 or res.x is None:
+            return None
+        solution: np.ndarray = res.x
+        return solution
+
+
+def _model(p: Problem, allow_partial: bool, li: np.ndarray, sj: np.ndarray) -> _Model:
     m, n = p.m, p.n
-    if m == 0:
-        return NOTHING
-    if not allow_partial and np.any(p.stock < p.requested):
-        return NOTHING
-    li, sj = np.nonzero(p.avail)
     nv = len(li)
     pairs = np.arange(nv)
     # x_p − avail_p · y_l ≤ 0
@@ -77,7 +94,6 @@ def solve_milp(p: Problem, allow_partial: bool) -> MilpOptimum:
         ]
     )
     count = np.concatenate([np.ones(m), np.zeros(nv)])
-    units = np.concatenate([np.zeros(m), np.ones(nv)])
     q = p.requested.astype(np.float64)
     constraints = [
         LinearConstraint(link, -np.inf, 0.0),
@@ -85,18 +101,26 @@ def solve_milp(p: Problem, allow_partial: bool) -> MilpOptimum:
         LinearConstraint(capacity, -np.inf, 0.0),
         LinearConstraint(count[None, :], 0.0, float(p.max_splits)),
     ]
-    integrality = np.concatenate([np.ones(m), np.zeros(nv)])
-    bounds = Bounds(np.zeros(m + nv), np.concatenate([np.ones(m), p.avail[li, sj].astype(np.float64)]))
+    return _Model(
+        constraints,
+        integrality=np.concatenate([np.ones(m), np.zeros(nv)]),
+        bounds=Bounds(np.zeros(m + nv), np.concatenate([np.ones(m), p.avail[li, sj].astype(np.float64)])),
+        count=count,
+        units=np.concatenate([np.zeros(m), np.ones(nv)]),
+    )
 
-    def run(c: np.ndarray, extra: list[LinearConstraint], gap: float = 1e-9) -> np.ndarray | None:
-        res = milp(
-            c, constraints=constraints + extra, integrality=integrality, bounds=bounds, options={"mip_rel_gap": gap}
-        )
-        if res.status != 0 or res.x is None:
-            return None
-        solution: np.ndarray = res.x
-        return solution
 
+def solve_milp(p: Problem, allow_partial: bool) -> MilpOptimum:
+    """Lexicographic: most units routed (when partial is allowed), then fewest locations, then
+    the lowest score."""
+    m = p.m
+    if m == 0:
+        return NOTHING
+    if not allow_partial and np.any(p.stock < p.requested):
+        return NOTHING
+    li, sj = np.nonzero(p.avail)
+    model = _model(p, allow_partial, li, sj)
+    run, count, units = model.run, model.count, model.units
     extra: list[LinearConstraint] = []
     if allow_partial:
         sol = run(-units, [])

@@ -78,43 +78,18 @@ def build_problem(
     policy: RoutingPolicy,
 ) -> Problem:
     requested: dict[str, int] = {}
-    for line in lines:
+    for line in lines:  # one row per SKU, in the order of the lines
         requested[line.sku] = requested.get(line.sku, 0) + line.quantity
-    skus = tuple(requested)
-    req = np.fromiter(requested.values(), dtype=np.int64, count=len(skus))
+    skus, req = tuple(requested), np.fromiter(requested.values(), dtype=np.int64, count=len(requested))
     total = int(req.sum())
 
-    seen: set[str] = set()
-    for loc in locations:
-        if loc.code in seen:
-            raise ValueError(f"location {loc.code} is a candidate twice")
-        seen.add(loc.code)
-
-    ineligible: dict[str, str] = {}
-    candidates: list[CandidateLocation] = []
-    for loc in sorted(locations, key=lambda c: c.code):
-        why = _excluded(loc, policy)
-        if why is None:
-            candidates.append(loc)
-        else:
-            ineligible[loc.code] = why
+    candidates, ineligible = _eligible(locations, policy)
     n = len(skus)
-    rows = [list(map(c.available.get, skus, repeat(0, n))) for c in candidates]
-    avail = np.clip(np.array(rows, dtype=np.int64).reshape(len(candidates), n), 0, req)
-    holds = np.asarray(avail.any(axis=1), dtype=bool)
-    chosen = [c for c, h in zip(candidates, holds.tolist(), strict=True) if h]
-    for c, h in zip(candidates, holds.tolist(), strict=True):
-        if not h:
-            ineligible[c.code] = "holds none of the order's SKUs"
-    avail = avail[holds]
+    chosen, avail = _holding(candidates, skus, req, ineligible)
     m = len(chosen)
-    cap = np.array(
-        [
-            total if not policy.respect_capacity or c.capacity_units is None else min(total, int(c.capacity_units))
-            for c in chosen
-        ],
-        dtype=np.int64,
-    )
+    limited = policy.respect_capacity
+    cap = np.array([min(total, int(c.capacity_units)) if limited and c.capacity_units is not None else total
+                    for c in chosen], dtype=np.int64)
     dist = _distances(chosen, ship_to, policy)
     prio = np.array([int(policy.priorities.get(c.code, c.priority)) for c in chosen], dtype=np.int64)
     shipment_cost = tuple(Decimal(c.cost_per_shipment) for c in chosen)
@@ -129,21 +104,8 @@ def build_problem(
     else:
         unit = unit + policy.distance_weight * dist[:, None]
     if policy.prefer_overstock and policy.overstock_weight > 0:
-        index = {s: j for j, s in enumerate(skus)}
-        for i, c in enumerate(chosen):
-            for s in c.overstock:
-                j = index.get(s)
-                if j is not None:
-                    unit[i, j] -= policy.overstock_weight
-
-    held = avail > 0
-    if m:
-        hi = np.where(held, unit, -np.inf).max(axis=0)
-        lo = np.where(held, unit, np.inf).min(axis=0)
-        uniform = bool(np.all(~held.any(axis=0) | (hi - lo <= 1e-12 * np.maximum(1.0, np.abs(lo)))))
-        unit_floor = np.where(held.any(axis=0), lo, 0.0)
-    else:
-        uniform, unit_floor = True, np.zeros(n)
+        _prefer_overstock(unit, chosen, skus, policy.overstock_weight)
+    uniform, unit_floor = _unit_spread(avail, unit, m, n)
     return Problem(
         skus=skus,
         requested=req,
@@ -167,6 +129,66 @@ def build_problem(
         max_splits=policy.max_splits,
         has_distance=ship_to is not None,
     )
+
+
+def _eligible(
+    locations: Sequence[CandidateLocation], policy: RoutingPolicy
+) -> tuple[list[CandidateLocation], dict[str, str]]:
+    """The candidates the policy allows, by code, and why each other one was left out."""
+    seen: set[str] = set()
+    for loc in locations:
+        if loc.code in seen:
+            raise ValueError(f"location {loc.code} is a candidate twice")
+        seen.add(loc.code)
+    ineligible: dict[str, str] = {}
+    candidates: list[CandidateLocation] = []
+    for loc in sorted(locations, key=lambda c: c.code):
+        why = _excluded(loc, policy)
+        if why is None:
+            candidates.append(loc)
+        else:
+            ineligible[loc.code] = why
+    return candidates, ineligible
+
+
+def _holding(
+    candidates: list[CandidateLocation], skus: tuple[str, ...], req: np.ndarray, ineligible: dict[str, str]
+) -> tuple[list[CandidateLocation], np.ndarray]:
+    """The candidates that hold some of the order's SKUs, and what each holds of each SKU (up to
+    the quantity requested); the others are noted in `ineligible`."""
+    n = len(skus)
+    rows = [list(map(c.available.get, skus, repeat(0, n))) for c in candidates]
+    avail = np.clip(np.array(rows, dtype=np.int64).reshape(len(candidates), n), 0, req)
+    holds = np.asarray(avail.any(axis=1), dtype=bool)
+    chosen = [c for c, h in zip(candidates, holds.tolist(), strict=True) if h]
+    for c, h in zip(candidates, holds.tolist(), strict=True):
+        if not h:
+            ineligible[c.code] = "holds none of the order's SKUs"
+    return chosen, avail[holds]
+
+
+def _prefer_overstock(
+    unit: np.ndarray, chosen: Sequence[CandidateLocation], skus: Sequence[str], weight: float
+) -> None:
+    """Lower the unit score of the SKUs a location is overstocked with (in place)."""
+    index = {s: j for j, s in enumerate(skus)}
+    for i, c in enumerate(chosen):
+        for s in c.overstock:
+            j = index.get(s)
+            if j is not None:
+                unit[i, j] -= weight
+
+
+def _unit_spread(avail: np.ndarray, unit: np.ndarray, m: int, n: int) -> tuple[bool, np.ndarray]:
+    """Whether every SKU scores the same at each location that holds it, and each SKU's lowest
+    unit score there (0 for a SKU no location holds)."""
+    if not m:
+        return True, np.zeros(n)
+    held = avail > 0
+    hi = np.where(held, unit, -np.inf).max(axis=0)
+    lo = np.where(held, unit, np.inf).min(axis=0)
+    uniform = bool(np.all(~held.any(axis=0) | (hi - lo <= 1e-12 * np.maximum(1.0, np.abs(lo)))))
+    return uniform, np.where(held.any(axis=0), lo, 0.0)
 
 
 def _excluded(loc: CandidateLocation, policy: RoutingPolicy) -> str | None:
@@ -281,49 +303,20 @@ def shortest_paths_allocation(
     value, so the result is optimal and integral."""
     k, n = a.shape
     x = np.zeros((k, n), dtype=np.int64)
-    rows, cols = np.arange(k), np.arange(n)
     flow = 0
     scale = 1e-12 * max(1.0, float(np.abs(u).max(initial=0.0)))
     while flow < units:
         supply = demand - x.sum(axis=0)
         room = cap - x.sum(axis=1)
-        forward, backward = x < a, x > 0
-        ds = np.where(supply > 0, 0.0, np.inf)
-        ps = np.full(n, -1)
-        dl = np.full(k, np.inf)
-        pl = np.full(k, -1)
-        for _ in range(n + k + 2):
-            reach = np.where(forward, ds[None, :] + u, np.inf)
-            s_best = reach.argmin(axis=1)
-            value = reach[rows, s_best]
-            better_l = value < dl - scale
-            dl = np.where(better_l, value, dl)
-            pl = np.where(better_l, s_best, pl)
-            back = np.where(backward, dl[:, None] - u, np.inf)
-            l_best = back.argmin(axis=0)
-            value = back[l_best, cols]
-            better_s = value < ds - scale
-            if not better_s.any() and not better_l.any():
-                break
-            ds = np.where(better_s, value, ds)
-            ps = np.where(better_s, l_best, ps)
+        ps, dl, pl = _cheapest_paths(u, supply, x < a, x > 0, scale)
         open_l = np.where(room > 0, dl, np.inf)
         end = int(open_l.argmin())
         if not np.isfinite(open_l[end]):
             return None
-        path_f: list[tuple[int, int]] = []
-        path_b: list[tuple[int, int]] = []
-        loc = end
-        for _ in range(n + k + 1):
-            s = int(pl[loc])
-            path_f.append((loc, s))
-            prev = int(ps[s])
-            if prev < 0:
-                break
-            path_b.append((prev, s))
-            loc = prev
-        else:  # pragma: no cover - Bellman-Ford trees have no cycles without negative cycles
+        path = _trace(end, ps, pl, n + k + 1)
+        if path is None:  # pragma: no cover - Bellman-Ford trees have no cycles without negative cycles
             return None
+        path_f, path_b = path
         start = path_f[-1][1]
         push = min(units - flow, int(supply[start]), int(room[end]))
         push = min([push] + [int(a[i, j] - x[i, j]) for i, j in path_f] + [int(x[i, j]) for i, j in path_b])
@@ -335,6 +328,55 @@ def shortest_paths_allocation(
             x[i, j] -= push
         flow += push
     return x
+
+
+def _cheapest_paths(
+    u: np.ndarray, supply: np.ndarray, forward: np.ndarray, backward: np.ndarray, scale: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bellman-Ford from every SKU with supply left over the residual graph (forward arcs SKU →
+    location where flow can grow, backward arcs location → SKU where it can shrink): the
+    predecessor location of each SKU, the distance of each location and its predecessor SKU."""
+    k, n = u.shape
+    rows, cols = np.arange(k), np.arange(n)
+    ds = np.where(supply > 0, 0.0, np.inf)
+    ps = np.full(n, -1)
+    dl = np.full(k, np.inf)
+    pl = np.full(k, -1)
+    for _ in range(n + k + 2):
+        reach = np.where(forward, ds[None, :] + u, np.inf)
+        s_best = reach.argmin(axis=1)
+        value = reach[rows, s_best]
+        better_l = value < dl - scale
+        dl = np.where(better_l, value, dl)
+        pl = np.where(better_l, s_best, pl)
+        back = np.where(backward, dl[:, None] - u, np.inf)
+        l_best = back.argmin(axis=0)
+        value = back[l_best, cols]
+        better_s = value < ds - scale
+        if not better_s.any() and not better_l.any():
+            break
+        ds = np.where(better_s, value, ds)
+        ps = np.where(better_s, l_best, ps)
+    return ps, dl, pl
+
+
+def _trace(
+    end: int, ps: np.ndarray, pl: np.ndarray, limit: int
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]] | None:
+    """The path ending at location `end`, back to a SKU with supply: its forward arcs and its
+    backward arcs as (location, sku); None if it does not end within `limit` steps."""
+    path_f: list[tuple[int, int]] = []
+    path_b: list[tuple[int, int]] = []
+    loc = end
+    for _ in range(limit):
+        s = int(pl[loc])
+        path_f.append((loc, s))
+        prev = int(ps[s])
+        if prev < 0:
+            return path_f, path_b
+        path_b.append((prev, s))
+        loc = prev
+    return None
 
 
 def _lp_allocation(a: np.ndarray, u: np.ndarray, demand: np.ndarray, cap: np.ndarray, units: int) -> np.ndarray | None:

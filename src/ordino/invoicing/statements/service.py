@@ -71,62 +71,9 @@ def statement(
     named = session.execute(select(Account.id, Account.number).where(Account.id.in_(accounts))).all()
     numbers = {account_id: account_number for account_id, account_number in named}
     per: dict[str, _Currency] = defaultdict(lambda: _Currency([], [], [], dict.fromkeys(BUCKETS, 0)))
-    invoices = session.execute(
-        select(Invoice.id, Invoice.number, Invoice.account_id, Invoice.currency, Invoice.invoice_date,
-               Invoice.due_date, Invoice.total_amount, Invoice.balance_amount, Invoice.status,
-               OrderSummary.number.label("order_number"))
-        .join(OrderSummary, OrderSummary.id == Invoice.order_summary_id)
-        .where(Invoice.account_id.in_(accounts), Invoice.status.in_(OPEN_INVOICE_STATUSES),
-               Invoice.balance_amount > 0)
-        .order_by(Invoice.due_date, Invoice.number)
-    ).all()
-    for inv in invoices:
-        c = per[inv.currency]
-        days = (as_of - inv.due_date).days
-        c.aging[bucket(days)] += inv.balance_amount
-        c.invoiced += inv.balance_amount
-        c.items.append({
-            "type": "invoice", "number": inv.number, "account": numbers[inv.account_id], "order": inv.order_number,
-            "invoice_date": inv.invoice_date, "due_date": inv.due_date, "status": inv.status,
-            "total": format_minor(inv.total_amount, inv.currency),
-            "balance": format_minor(inv.balance_amount, inv.currency),
-            "days_past_due": max(0, days), "bucket": bucket(days),
-        })
-    memos = session.execute(
-        select(CreditMemo.number, CreditMemo.account_id, CreditMemo.currency, CreditMemo.credit_memo_date,
-               CreditMemo.total_amount, CreditMemo.balance_amount)
-        .where(CreditMemo.account_id.in_(accounts), CreditMemo.status.in_(OPEN_CREDIT_MEMO_STATUSES),
-               CreditMemo.balance_amount > 0)
-        .order_by(CreditMemo.credit_memo_date, CreditMemo.number)
-    ).all()
-    for memo in memos:
-        c = per[memo.currency]
-        c.credited += memo.balance_amount
-        c.credits.append({
-            "type": "credit_memo", "number": memo.number, "account": numbers[memo.account_id],
-            "date": memo.credit_memo_date, "total": format_minor(memo.total_amount, memo.currency),
-            "balance": format_minor(memo.balance_amount, memo.currency),
-        })
-    applied = (
-        select(PaymentApplication.remittance_id, func.sum(PaymentApplication.amount).label("applied"))
-        .where(PaymentApplication.remittance_id.is_not(None), PaymentApplication.status == "applied")
-        .group_by(PaymentApplication.remittance_id)
-        .subquery()
-    )
-    remittances = session.execute(
-        select(Remittance.reference, Remittance.account_id, Remittance.currency, Remittance.amount,
-               Remittance.received_on, func.coalesce(applied.c.applied, 0).label("applied"))
-        .outerjoin(applied, applied.c.remittance_id == Remittance.id)
-        .where(Remittance.account_id.in_(accounts), Remittance.received_on <= as_of)
-        .order_by(Remittance.received_on.desc(), Remittance.reference)
-        .limit(100)
-    ).all()
-    for r in remittances:
-        per[r.currency].payments.append({
-            "reference": r.reference, "account": numbers[r.account_id], "received_on": r.received_on,
-            "amount": format_minor(r.amount, r.currency), "applied": format_minor(r.applied, r.currency),
-            "unapplied": format_minor(r.amount - r.applied, r.currency),
-        })
+    _add_invoices(session, accounts, numbers, as_of, per)
+    _add_credit_memos(session, accounts, numbers, per)
+    _add_remittances(session, accounts, numbers, as_of, per)
     return {
         "account": account.number,
         "name": account.name,
@@ -148,6 +95,80 @@ def statement(
             for cur, c in sorted(per.items())
         ],
     }
+
+
+def _add_invoices(
+    session: Session, accounts: Any, numbers: dict[uuid.UUID, str], as_of: date, per: dict[str, _Currency]
+) -> None:
+    """Open invoices, oldest due first, aged by the days past their due date."""
+    invoices = session.execute(
+        select(Invoice.id, Invoice.number, Invoice.account_id, Invoice.currency, Invoice.invoice_date,
+               Invoice.due_date, Invoice.total_amount, Invoice.balance_amount, Invoice.status,
+               OrderSummary.number.label("order_number"))
+        .join(OrderSummary, OrderSummary.id == Invoice.order_summary_id)
+        .where(Invoice.account_id.in_(accounts), Invoice.status.in_(OPEN_INVOICE_STATUSES),
+               Invoice.balance_amount > 0)
+        .order_by(Invoice.due_date, Invoice.number)
+    ).all()
+    for inv in invoices:
+        c = per[inv.currency]
+        days = (as_of - inv.due_date).days
+        c.aging[bucket(days)] += inv.balance_amount
+        c.invoiced += inv.balance_amount
+        c.items.append({
+            "type": "invoice", "number": inv.number, "account": numbers[inv.account_id], "order": inv.order_number,
+            "invoice_date": inv.invoice_date, "due_date": inv.due_date, "status": inv.status,
+            "total": format_minor(inv.total_amount, inv.currency),
+            "balance": format_minor(inv.balance_amount, inv.currency),
+            "days_past_due": max(0, days), "bucket": bucket(days),
+        })
+
+
+def _add_credit_memos(
+    session: Session, accounts: Any, numbers: dict[uuid.UUID, str], per: dict[str, _Currency]
+) -> None:
+    """Open credit memos: credits that lower the balance."""
+    memos = session.execute(
+        select(CreditMemo.number, CreditMemo.account_id, CreditMemo.currency, CreditMemo.credit_memo_date,
+               CreditMemo.total_amount, CreditMemo.balance_amount)
+        .where(CreditMemo.account_id.in_(accounts), CreditMemo.status.in_(OPEN_CREDIT_MEMO_STATUSES),
+               CreditMemo.balance_amount > 0)
+        .order_by(CreditMemo.credit_memo_date, CreditMemo.number)
+    ).all()
+    for memo in memos:
+        c = per[memo.currency]
+        c.credited += memo.balance_amount
+        c.credits.append({
+            "type": "credit_memo", "number": memo.number, "account": numbers[memo.account_id],
+            "date": memo.credit_memo_date, "total": format_minor(memo.total_amount, memo.currency),
+            "balance": format_minor(memo.balance_amount, memo.currency),
+        })
+
+
+def _add_remittances(
+    session: Session, accounts: Any, numbers: dict[uuid.UUID, str], as_of: date, per: dict[str, _Currency]
+) -> None:
+    """The last 100 remittances received by `as_of`, with what was applied of each."""
+    applied = (
+        select(PaymentApplication.remittance_id, func.sum(PaymentApplication.amount).label("applied"))
+        .where(PaymentApplication.remittance_id.is_not(None), PaymentApplication.status == "applied")
+        .group_by(PaymentApplication.remittance_id)
+        .subquery()
+    )
+    remittances = session.execute(
+        select(Remittance.reference, Remittance.account_id, Remittance.currency, Remittance.amount,
+               Remittance.received_on, func.coalesce(applied.c.applied, 0).label("applied"))
+        .outerjoin(applied, applied.c.remittance_id == Remittance.id)
+        .where(Remittance.account_id.in_(accounts), Remittance.received_on <= as_of)
+        .order_by(Remittance.received_on.desc(), Remittance.reference)
+        .limit(100)
+    ).all()
+    for r in remittances:
+        per[r.currency].payments.append({
+            "reference": r.reference, "account": numbers[r.account_id], "received_on": r.received_on,
+            "amount": format_minor(r.amount, r.currency), "applied": format_minor(r.applied, r.currency),
+            "unapplied": format_minor(r.amount - r.applied, r.currency),
+        })
 
 
 def _credit(session: Session, account_id: uuid.UUID) -> list[dict[str, Any]]:

@@ -62,6 +62,16 @@ def _count_change(session: Session, order_id: uuid.UUID | None, delta: int) -> N
         raise AssertionError(f"order {order_id}: the active process exception count would go negative")
 
 
+def _check(category: str, severity: str, priority: int) -> None:
+    """Callers are code, not clients: a wrong value is a bug."""
+    if category not in CATEGORIES:
+        raise ValueError(f"category must be one of {', '.join(CATEGORIES)}")
+    if severity not in SEVERITIES:
+        raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}")
+    if not 1 <= priority <= 5:
+        raise ValueError("priority must be between 1 and 5")
+
+
 def raise_process_exception(
     session: Session,
     *,
@@ -80,12 +90,7 @@ def raise_process_exception(
 
     Emits `process_exception.created`. With a `dedup_key` already used, returns that exception's id
     and writes nothing."""
-    if category not in CATEGORIES:
-        raise ValueError(f"category must be one of {', '.join(CATEGORIES)}")
-    if severity not in SEVERITIES:
-        raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}")
-    if not 1 <= priority <= 5:
-        raise ValueError("priority must be between 1 and 5")
+    _check(category, severity, priority)
     now = clock.now()
     exception_id = new_id()
     row: dict[str, Any] = {
@@ -116,20 +121,15 @@ def raise_process_exception(
         insert(StatusHistory), [initial_history(PROCESS_EXCEPTION_LIFECYCLE, exception_id, actor=actor, at=now)]
     )
     _count_change(session, order_summary_id, +1)
-    emit(
-        session,
-        "process_exception.created",
-        f"process_exception/{row['id']}",
-        {
-            "id": str(row["id"]),
-            "category": category,
-            "severity": severity,
-            "priority": priority,
-            "message": row["message"],
-            "attached_to": {"type": attached_to_type, "id": str(attached_to_id)},
-            "order_id": str(order_summary_id) if order_summary_id else None,
-        },
-    )
+    emit(session, "process_exception.created", f"process_exception/{row['id']}", {
+        "id": str(row["id"]),
+        "category": category,
+        "severity": severity,
+        "priority": priority,
+        "message": row["message"],
+        "attached_to": {"type": attached_to_type, "id": str(attached_to_id)},
+        "order_id": str(order_summary_id) if order_summary_id else None,
+    })
     return cast(uuid.UUID, row["id"])
 
 
