@@ -12,20 +12,23 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, func, select, update
 
-from ordino.flows.registry import HANDLERS, build_dispatcher
+from ordino.flows.registry import build_dispatcher
+from ordino.flows.registry import handlers as registered_handlers
 from ordino.kernel import clock
 from ordino.kernel.db import Database
 from ordino.kernel.outbox import HandlerReceipt, OutboxEvent, emit
 from ordino.kernel.worker import Registration
 from ordino.orders.models import OrderSummary
 from ordino.orders.process_exceptions.models import ProcessException
-from ordino.payments.gateway import HttpGateway
+from ordino.payments.gateway import Gateways, HttpGateway
 from ordino.payments.handlers import AUTHORIZATION_FAILED, make_order_created_handler
 from ordino.payments.models import Payment
 from ordino.payments.simulator import SimulatorState, create_simulator
 from tests import factories
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+NO_GATEWAYS: Gateways = {}  # handlers here call no gateway
 
 
 @pytest.fixture
@@ -76,9 +79,9 @@ def test_a_declined_authorization_becomes_a_payment_exception_with_the_gateways_
     with TestClient(create_simulator(state), base_url="http://simulator") as sim:
         gateways = {"simulator": HttpGateway("simulator", client=sim, backoff=0.01)}
         handlers = {"order.created": [Registration("payments.authorize_order", make_order_created_handler(gateways))],
-                    AUTHORIZATION_FAILED: HANDLERS[AUTHORIZATION_FAILED]}
+                    AUTHORIZATION_FAILED: registered_handlers(NO_GATEWAYS)[AUTHORIZATION_FAILED]}
         # when the worker drains the outbox
-        build_dispatcher(db, handlers).drain()
+        build_dispatcher(db, gateways, handlers).drain()
     # then the declined authorization is a New payment exception on the order, attached to the payment
     with db.read() as s:
         payment_id = s.execute(select(Payment.id).where(Payment.status == "declined")).scalar_one()
@@ -99,12 +102,13 @@ def test_a_failure_delivered_twice_raises_one_exception(db: Database, order_id: 
             "gateway": "nowhere", "amount": "30.00", "currency": "EUR", "code": "unknown_gateway",
             "message": "no payment gateway named 'nowhere' is configured"}
     db.transaction(lambda s: emit(s, AUTHORIZATION_FAILED, f"order/{order_id}", data))
-    handlers = {AUTHORIZATION_FAILED: HANDLERS[AUTHORIZATION_FAILED]}
-    assert build_dispatcher(db, handlers).drain() == 3  # order.created, the failure, process_exception.created
+    handlers = {AUTHORIZATION_FAILED: registered_handlers(NO_GATEWAYS)[AUTHORIZATION_FAILED]}
+    # order.created, the failure, process_exception.created
+    assert build_dispatcher(db, NO_GATEWAYS, handlers).drain() == 3
     # when it is delivered again, as if its receipt had been lost
     db.transaction(lambda s: (s.execute(delete(HandlerReceipt)),
                               s.execute(update(OutboxEvent).values(dispatched_at=None))))
-    build_dispatcher(db, handlers).drain()
+    build_dispatcher(db, NO_GATEWAYS, handlers).drain()
     # then the order still has one exception, attached to the order, and one event announced it
     assert [(e["category"], e["message"], e["attached_to_type"], e["attached_to_id"]) for e in _exceptions(db)] == [(
         "payment",
@@ -124,7 +128,7 @@ def test_an_event_whose_handler_keeps_failing_becomes_an_exception_with_the_erro
         raise RuntimeError("carrier API down")
 
     (event_id,) = db.transaction(lambda s: [emit(s, "thing.happened", f"order/{order_id}", {"id": str(order_id)})])
-    dispatcher = build_dispatcher(db, {"thing.happened": [Registration("fulfillment.boom", boom)]})
+    dispatcher = build_dispatcher(db, NO_GATEWAYS, {"thing.happened": [Registration("fulfillment.boom", boom)]})
     dispatcher.max_attempts = 2
     db.transaction(lambda s: s.execute(update(OutboxEvent).where(OutboxEvent.id != event_id)
                                         .values(dispatched_at=T0)))
@@ -154,7 +158,7 @@ def test_a_dead_letter_about_no_order_is_an_exception_of_its_own(db: Database, n
         raise ValueError("no such thing")
 
     (event_id,) = db.transaction(lambda s: [emit(s, "thing.happened", "thing/1", {})])
-    dispatcher = build_dispatcher(db, {"thing.happened": [Registration("webhooks.deliver", boom)]})
+    dispatcher = build_dispatcher(db, NO_GATEWAYS, {"thing.happened": [Registration("webhooks.deliver", boom)]})
     dispatcher.max_attempts = 1
     # when it fails
     assert dispatcher.run_once() == 1
