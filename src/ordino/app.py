@@ -28,6 +28,7 @@ from ordino.kernel.auth import ensure_bootstrap_admin
 from ordino.kernel.db import Database
 from ordino.kernel.errors import install_problem_handlers
 from ordino.kernel.http import json_response
+from ordino.kernel.openapi import install_openapi
 from ordino.orders.api import router as orders_router
 from ordino.orders.approvals.api import router as approvals_router
 from ordino.orders.process_exceptions.api import router as process_exceptions_router
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.db = database
     app.state.settings = settings
     install_problem_handlers(app)
+    install_openapi(app)
 
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
