@@ -14,16 +14,18 @@ route can answer (401; 403 for role-restricted routes; 422 for routes that take 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 
 from ordino.kernel.auth import ALL_ROLES, require
 from ordino.kernel.errors import PROBLEM_JSON
+from ordino.kernel.schema import Page
 
-T = TypeVar("T")
+__all__ = ["Page", "ProblemOut", "binary", "documented", "install_openapi"]
 
 COMPONENTS = "#/components/schemas/"
 PROBLEM_REF = {"$ref": COMPONENTS + "Problem"}
@@ -64,13 +66,6 @@ class ProblemOut(BaseModel):
     detail: str
     errors: list[ProblemFieldError] = []
     instance: str | None = None
-
-
-class Page(BaseModel, Generic[T]):
-    """A page of a list, newest first; `next_cursor` is null on the last page."""
-
-    items: list[T]
-    next_cursor: str | None
 
 
 Problems = Iterable[int] | Mapping[int, str]
@@ -128,10 +123,11 @@ def _hoist_defs(node: Any, into: dict[str, Any]) -> None:
             _hoist_defs(value, into)
 
 
-def _requirement(route: RouteContext) -> require | None:
-    for dep in route.dependant.dependencies:
-        if isinstance(dep.call, require):
-            return dep.call
+def _requirement(dependant: Dependant) -> require | None:
+    for dep in dependant.dependencies:
+        found = dep.call if isinstance(dep.call, require) else _requirement(dep)
+        if found is not None:
+            return found
     return None
 
 
@@ -150,7 +146,7 @@ def _common_problems(app: FastAPI, doc: dict[str, Any]) -> None:
                 continue
             responses: dict[str, Any] = operation.setdefault("responses", {})
             common: list[int] = []
-            needs = _requirement(route)
+            needs = _requirement(route.dependant)
             if needs is not None:
                 common.append(401)
                 if needs.roles != frozenset(ALL_ROLES):
