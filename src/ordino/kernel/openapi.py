@@ -160,6 +160,16 @@ def _common_problems(app: FastAPI, doc: dict[str, Any]) -> None:
                     responses[str(status)] = {**answer, "description": (current or answer)["description"]}
 
 
+def _drop_placeholder_json(doc: dict[str, Any]) -> None:
+    """A route answering a document (PDF, XML) gets FastAPI's empty JSON entry beside it: drop it."""
+    for item in doc["paths"].values():
+        for operation in item.values():
+            for answer in operation.get("responses", {}).values():
+                content = answer.get("content", {})
+                if len(content) > 1 and content.get("application/json") == {"schema": {}}:
+                    del content["application/json"]
+
+
 def _drop_unused_fastapi_validation(schemas: dict[str, Any], doc: dict[str, Any]) -> None:
     text = repr(doc["paths"])
     for name in ("HTTPValidationError", "ValidationError"):
@@ -176,6 +186,7 @@ def finish_openapi(app: FastAPI, doc: dict[str, Any]) -> dict[str, Any]:
     for schema in list(schemas.values()):
         _hoist_defs(schema, schemas)
     _common_problems(app, doc)
+    _drop_placeholder_json(doc)
     _drop_unused_fastapi_validation(schemas, doc)
     return doc
 
