@@ -228,6 +228,7 @@ class FulfillmentOrderOut(Out):
     version: int
     created_at: datetime
     updated_at: datetime
+    rerouting: ReroutingOut | None = Field(default=None, description="after a rejection: how it was routed again")
 
 
 class FulfillmentOrderRowOut(Out):
@@ -295,6 +296,8 @@ class RoutedFulfillmentOrderOut(Out):
     id: UuidText
     number: str
     location: str
+    lines: int
+    units: int
 
 
 class RoutingOutcomeOut(Out):
@@ -359,3 +362,10 @@ class RoutingPolicyOut(Out):
     overstock_weight: str
     search_budget: int
     max_routing_attempts: int
+
+
+class ReroutingOut(Out):
+    routing_attempts: int
+    max_routing_attempts: int
+    routing: RoutingOutcomeOut | None
+    process_exception_id: UuidText | None

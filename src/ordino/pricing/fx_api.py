@@ -146,7 +146,7 @@ def list_fx_rates(
         "another base quoting both; exact until one final rounding, half up, to the target currency's minor "
         "unit. `to` defaults to the corporate currency, `on` to today."
     ),
-    responses=documented(ConversionOut, problems={404: "No rate in force for the pair on that day"}),
+    responses=documented(ConversionOut, problems={422: "Invalid input, or no rate in force for the pair that day"}),
 )
 async def convert(
     request: Request,
