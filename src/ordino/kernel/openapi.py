@@ -123,6 +123,25 @@ def _hoist_defs(node: Any, into: dict[str, Any]) -> None:
             _hoist_defs(value, into)
 
 
+def _name_bodies(doc: dict[str, Any], into: dict[str, Any]) -> None:
+    """Request bodies documented inline (`body_schema`) become named components, as answers are,
+    so clients generated from the document get one class per payload model. A name another model
+    has already is prefixed with the operation's tag (accounts' AddressIn: AccountsAddressIn)."""
+    for item in doc["paths"].values():
+        for operation in item.values():
+            for entry in operation.get("requestBody", {}).get("content", {}).values():
+                schema = entry.get("schema", {})
+                title = schema.get("title")
+                if not title or "$ref" in schema or schema.get("type") != "object":
+                    continue
+                tag = "".join(w.capitalize() for w in (operation.get("tags") or [""])[0].split())
+                for name in (title, tag + title):
+                    named = schema if name == title else {**schema, "title": name}
+                    if into.setdefault(name, named) == named:
+                        entry["schema"] = {"$ref": COMPONENTS + name}
+                        break
+
+
 def _requirement(dependant: Dependant) -> require | None:
     for dep in dependant.dependencies:
         found = dep.call if isinstance(dep.call, require) else _requirement(dep)
@@ -183,6 +202,7 @@ def finish_openapi(app: FastAPI, doc: dict[str, Any]) -> dict[str, Any]:
     schemas.update(problem.pop("$defs", {}))
     schemas["Problem"] = problem
     _hoist_defs(doc["paths"], schemas)
+    _name_bodies(doc, schemas)
     for schema in list(schemas.values()):
         _hoist_defs(schema, schemas)
     _common_problems(app, doc)

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
 from ordino.accounts.schemas import Currency, Flag, Immutable, NotNull
 from ordino.kernel.schema import (
@@ -203,6 +203,8 @@ class QuoteLineIn(Strict):
 
 
 class QuoteIn(Strict):
+    model_config = ConfigDict(title="PriceQuoteIn")  # orders.quotes has a QuoteIn too
+
     account: AccountNumber
     currency: CurrencyCode
     channel: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
@@ -300,7 +302,7 @@ class CouponsOut(Out):
     items: list[CouponOut]
 
 
-class QuoteAdjustmentOut(Out):
+class PriceAdjustmentOut(Out):
     name: str
     source: Literal["promotion"]
     reference: str | None
@@ -313,7 +315,7 @@ class QuotedLineOut(Out):
     unit_price: MoneyText
     price_book: str | None
     amount: MoneyText
-    adjustments: list[QuoteAdjustmentOut]
+    adjustments: list[PriceAdjustmentOut]
     net_amount: MoneyText
 
 
@@ -322,7 +324,7 @@ class CouponUseOut(Out):
     applied: bool
 
 
-class QuoteTotalsOut(Out):
+class PriceQuoteTotalsOut(Out):
     lines: MoneyText
     adjustments: MoneyText
     total: MoneyText
@@ -336,7 +338,7 @@ class PriceQuoteOut(Out):
     lines: list[QuotedLineOut]
     promotions: list[str]
     coupons: list[CouponUseOut]
-    totals: QuoteTotalsOut
+    totals: PriceQuoteTotalsOut
 
 
 class FxRateOut(Out):
