@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ordino.fulfillment import service
+from ordino.fulfillment.domain import FO_STATUSES
 from ordino.fulfillment.schemas import (
     ActionIn,
     DeliverIn,
@@ -31,7 +32,7 @@ from ordino.fulfillment.schemas import (
 from ordino.kernel.auth import Principal, Role, database, require
 from ordino.kernel.endpoint import body_schema, parse_body, run_command
 from ordino.kernel.http import dumps, etag, json_response
-from ordino.kernel.openapi import documented
+from ordino.kernel.openapi import documented, one_of
 from ordino.kernel.schema import Page
 
 router = APIRouter(prefix="/api/v1", tags=["fulfillment"])
@@ -75,7 +76,7 @@ async def list_fulfillment_orders(
     request: Request,
     principal: Fulfiller,
     location: str | None = None,
-    status: str | None = None,
+    status: Annotated[str | None, one_of(FO_STATUSES)] = None,
     order: Annotated[str | None, Query(description="An order id or number")] = None,
     limit: Limit = 50,
     cursor: str | None = None,

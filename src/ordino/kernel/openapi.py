@@ -19,13 +19,13 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from ordino.kernel.auth import ALL_ROLES, require
 from ordino.kernel.errors import PROBLEM_JSON
 from ordino.kernel.schema import Page
 
-__all__ = ["Page", "ProblemOut", "binary", "documented", "install_openapi"]
+__all__ = ["Page", "ProblemOut", "binary", "documented", "install_openapi", "one_of"]
 
 COMPONENTS = "#/components/schemas/"
 PROBLEM_REF = {"$ref": COMPONENTS + "Problem"}
@@ -69,6 +69,12 @@ class ProblemOut(BaseModel):
 
 
 Problems = Iterable[int] | Mapping[int, str]
+
+
+def one_of(values: Iterable[str]) -> WithJsonSchema:
+    """A query parameter's fixed values, in the document, where the endpoint checks them itself
+    (with its own message): `status: Annotated[str | None, one_of(ORDER_STATUSES)] = None`."""
+    return WithJsonSchema({"type": "string", "enum": list(values)})
 
 
 def problem_responses(problems: Problems) -> dict[int | str, dict[str, Any]]:

@@ -12,9 +12,10 @@ from starlette.responses import Response
 from ordino.kernel.auth import Principal, Role, database, require
 from ordino.kernel.endpoint import body_schema, command, parse_body, run_combined
 from ordino.kernel.http import json_response
-from ordino.kernel.openapi import Page, documented
+from ordino.kernel.openapi import Page, documented, one_of
 from ordino.orders import placing
 from ordino.orders import reads as service
+from ordino.orders.domain import ORDER_STATUSES
 from ordino.orders.schemas import OrderIn, OrderOut, OrderRowOut
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
@@ -56,7 +57,7 @@ async def list_orders(
     request: Request,
     principal: Annotated[Principal, Depends(READ)],
     account: str | None = None,
-    status: str | None = None,
+    status: Annotated[str | None, one_of(ORDER_STATUSES)] = None,
     channel: str | None = None,
     placed_from: datetime | None = None,
     placed_to: datetime | None = None,

@@ -16,9 +16,10 @@ from ordino.kernel.endpoint import parse_body, run_command
 from ordino.kernel.errors import NotFound
 from ordino.kernel.http import dumps, json_response
 from ordino.kernel.ids import parse_id
-from ordino.kernel.openapi import documented
+from ordino.kernel.openapi import documented, one_of
 from ordino.kernel.schema import Page, Strict
 from ordino.orders.process_exceptions import service
+from ordino.orders.process_exceptions.models import CATEGORIES, SEVERITIES, STATUSES
 from ordino.orders.process_exceptions.schemas import ProcessExceptionOut
 
 router = APIRouter(prefix="/api/v1/process-exceptions", tags=["process exceptions"])
@@ -37,9 +38,9 @@ class ActionIn(Strict):
 async def list_exceptions(
     request: Request,
     principal: Staff,
-    status: str | None = None,
-    category: str | None = None,
-    severity: str | None = None,
+    status: Annotated[str | None, one_of(STATUSES)] = None,
+    category: Annotated[str | None, one_of(CATEGORIES)] = None,
+    severity: Annotated[str | None, one_of(SEVERITIES)] = None,
     order: Annotated[str | None, Query(description="An order id or number")] = None,
     active: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
