@@ -9,6 +9,8 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import TypeAdapter
 
+from ordino.kernel.openapi import ProblemOut
+
 
 def declared_model(app: FastAPI, method: str, path: str, status: int) -> Any:
     """The model `responses=` declares for (method, concrete path, status); fails if there is none."""
@@ -31,3 +33,19 @@ def validate_answer(app: FastAPI, response: Any) -> Any:
     request = response.request
     model = declared_model(app, request.method, request.url.path, response.status_code)
     return TypeAdapter(model).validate_python(response.json())
+
+
+def check_every_answer(app: FastAPI, client: Any) -> None:
+    """Validate each JSON answer the client receives against what its route declares: a success
+    against the declared model, a refusal against the Problem model. A test whose answer does not
+    match fails at that request."""
+
+    def check(response: Any) -> None:
+        if response.request.url.path.startswith("/api/v1/") and "json" in response.headers.get("content-type", ""):
+            response.read()
+            if 200 <= response.status_code < 300:
+                validate_answer(app, response)
+            elif response.status_code >= 400:
+                ProblemOut.model_validate_json(response.content)
+
+    client.event_hooks = {**client.event_hooks, "response": [*client.event_hooks.get("response", []), check]}

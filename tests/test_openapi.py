@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import pytest
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from starlette.responses import Response
 
 from ordino.app import create_app
@@ -15,6 +18,7 @@ from ordino.kernel.db import Database
 from ordino.kernel.errors import PROBLEM_JSON
 from ordino.kernel.openapi import Page, documented, install_openapi
 from ordino.settings import Settings
+from tests.declared import check_every_answer
 
 PROBLEM_REF = "#/components/schemas/Problem"
 METHODS = ("get", "put", "post", "delete", "patch")
@@ -152,3 +156,19 @@ def test_the_walker_fails_on_a_route_without_declared_responses() -> None:
     }
     assert undocumented(declared) == {}
     assert dangling_refs(declared) == []
+
+
+def test_the_answer_check_fails_on_an_answer_unlike_its_declaration() -> None:
+    # given a route declaring a page but answering something else, checked like every test client
+    app = FastAPI()
+    install_openapi(app)
+
+    @app.get("/api/v1/things", responses=documented(Page[dict[str, int]]))
+    def things() -> Response:
+        return Response(b'{"items": [{"a": "x"}]}', media_type="application/json")
+
+    with TestClient(app) as client:
+        check_every_answer(app, client)
+        # when it is called / then the test fails at the request, naming the field
+        with pytest.raises(ValidationError, match=r"items\.0\.a"):
+            client.get("/api/v1/things")

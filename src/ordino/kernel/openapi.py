@@ -6,9 +6,10 @@ success model under its status and each refusal under `application/problem+json`
 `Problem` component. Nothing is validated at run time; tests validate real answers against the
 same models so the declaration cannot drift.
 
-`install_openapi` finishes the document once: it registers `Problem`, hoists the `$defs` of body
-schemas into components (they were dangling `$ref`s), and adds the statuses any authenticated
-route can answer (401; 403 for role-restricted routes; 422 for routes that take input).
+`install_openapi` finishes the document once: it registers `Problem`, moves the `$defs` of the
+body schemas that endpoints document themselves (`body_schema`) into components so that every
+`$ref` resolves, names those bodies as components, and adds the statuses any authenticated route
+can answer (401; 403 for role-restricted routes; 422 for routes that take input).
 """
 
 from __future__ import annotations
@@ -196,10 +197,11 @@ def _drop_placeholder_json(doc: dict[str, Any]) -> None:
 
 
 def _drop_unused_fastapi_validation(schemas: dict[str, Any], doc: dict[str, Any]) -> None:
-    text = repr(doc["paths"])
-    for name in ("HTTPValidationError", "ValidationError"):
-        if COMPONENTS + name not in text:
-            schemas.pop(name, None)
+    """FastAPI's 422 schemas, once no operation refers to them (the app answers problems)."""
+    if COMPONENTS + "HTTPValidationError" not in repr(doc["paths"]):
+        schemas.pop("HTTPValidationError", None)
+        if COMPONENTS + "ValidationError" not in repr(doc["paths"]):
+            schemas.pop("ValidationError", None)
 
 
 def finish_openapi(app: FastAPI, doc: dict[str, Any]) -> dict[str, Any]:
