@@ -22,6 +22,7 @@ from ordino.kernel.numbering import SEQUENCE_SERIES
 from ordino.migrate import upgrade
 from ordino.models import metadata
 from ordino.settings import Settings
+from tests.declared import check_every_answer
 
 PG_URL = os.environ.get("ORDINO_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -103,6 +104,7 @@ def app(db: Database):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     with TestClient(app) as c:
+        check_every_answer(app, c)  # every answer matches what the OpenAPI document declares
         yield c
 
 

@@ -27,6 +27,7 @@ from ordino.invoicing.statements.api import router as statements_router
 from ordino.kernel.auth import ensure_bootstrap_admin
 from ordino.kernel.db import Database
 from ordino.kernel.http import json_response
+from ordino.kernel.openapi import install_openapi
 from ordino.kernel.problem_handlers import install_problem_handlers
 from ordino.orders.api import router as orders_router
 from ordino.orders.approvals.api import router as approvals_router
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None,
     app.state.order_numbers = order_id_by_number  # payments' `order=` filters take a number too
     install_problem_handlers(app)
     install_api_docs(app)
+    install_openapi(app)
 
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 

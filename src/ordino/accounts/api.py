@@ -18,18 +18,23 @@ from starlette.responses import Response
 
 from ordino.accounts import service
 from ordino.accounts.schemas import (
+    AccountAddressOut,
     AccountIn,
+    AccountOut,
     AccountPatch,
     AccountStatus,
     AddressIn,
     AddressKind,
     AddressPatch,
     ContactIn,
+    ContactOut,
     ContactPatch,
 )
 from ordino.kernel.auth import Principal, Role, database, require
 from ordino.kernel.endpoint import body_schema, parse_body, run_command
 from ordino.kernel.http import dumps, etag, json_response
+from ordino.kernel.openapi import documented
+from ordino.kernel.schema import Page
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -88,12 +93,18 @@ def _read(request: Request, use_case: Callable[[Session], Doc], *, versioned: bo
 # Accounts
 
 
-@router.post("/accounts", status_code=201, summary="Create an account", openapi_extra=body_schema(AccountIn))
+@router.post(
+    "/accounts", status_code=201, summary="Create an account", openapi_extra=body_schema(AccountIn),
+    responses=documented(AccountOut, 201, problems={404: "The parent account is not known", 409: "In use"}),
+)
 async def create_account(request: Request, principal: Writer) -> Response:
     return await _create(request, principal, AccountIn, lambda s, d: service.create_account(s, d, principal))
 
 
-@router.get("/accounts", summary="List accounts, newest first")
+@router.get(
+    "/accounts", summary="List accounts, newest first",
+    responses=documented(Page[AccountOut]),
+)
 def list_accounts(
     request: Request,
     principal: Reader,
@@ -108,12 +119,18 @@ def list_accounts(
     return _read(request, lambda s: service.list_accounts(s, principal, f, limit, cursor), versioned=False)
 
 
-@router.get("/accounts/{ref}", summary="Get an account by id or number")
+@router.get(
+    "/accounts/{ref}", summary="Get an account by id or number",
+    responses=documented(AccountOut, problems=(404,)),
+)
 def get_account(ref: str, request: Request, principal: Reader) -> Response:
     return _read(request, lambda s: service.get_account(s, ref, principal))
 
 
-@router.patch("/accounts/{ref}", summary="Change an account", openapi_extra=body_schema(AccountPatch))
+@router.patch(
+    "/accounts/{ref}", summary="Change an account", openapi_extra=body_schema(AccountPatch),
+    responses=documented(AccountOut, problems=(404, 409, 428)),
+)
 async def update_account(ref: str, request: Request, principal: Writer, if_match: IfMatch = None) -> Response:
     return await _update(
         request, AccountPatch, lambda s, p: service.update_account(s, ref, p, if_match, principal)
@@ -125,7 +142,8 @@ async def update_account(ref: str, request: Request, principal: Writer, if_match
 
 
 @router.post(
-    "/accounts/{ref}/contacts", status_code=201, summary="Add a contact", openapi_extra=body_schema(ContactIn)
+    "/accounts/{ref}/contacts", status_code=201, summary="Add a contact", openapi_extra=body_schema(ContactIn),
+    responses=documented(ContactOut, 201, problems={404: "The account is not known or not visible to the key"}),
 )
 async def create_contact(ref: str, request: Request, principal: Writer) -> Response:
     return await _create(
@@ -133,7 +151,10 @@ async def create_contact(ref: str, request: Request, principal: Writer) -> Respo
     )
 
 
-@router.get("/accounts/{ref}/contacts", summary="List an account's contacts, newest first")
+@router.get(
+    "/accounts/{ref}/contacts", summary="List an account's contacts, newest first",
+    responses=documented(Page[ContactOut], problems={404: "The account is not known or not visible to the key"}),
+)
 def list_contacts(
     ref: str,
     request: Request,
@@ -147,13 +168,17 @@ def list_contacts(
     )
 
 
-@router.get("/accounts/{ref}/contacts/{contact_id}", summary="Get a contact")
+@router.get(
+    "/accounts/{ref}/contacts/{contact_id}", summary="Get a contact",
+    responses=documented(ContactOut, problems=(404,)),
+)
 def get_contact(ref: str, contact_id: str, request: Request, principal: Reader) -> Response:
     return _read(request, lambda s: service.get_contact(s, ref, contact_id, principal))
 
 
 @router.patch(
-    "/accounts/{ref}/contacts/{contact_id}", summary="Change a contact", openapi_extra=body_schema(ContactPatch)
+    "/accounts/{ref}/contacts/{contact_id}", summary="Change a contact", openapi_extra=body_schema(ContactPatch),
+    responses=documented(ContactOut, problems=(404, 409, 428)),
 )
 async def update_contact(
     ref: str, contact_id: str, request: Request, principal: Writer, if_match: IfMatch = None
@@ -163,7 +188,10 @@ async def update_contact(
     )
 
 
-@router.delete("/accounts/{ref}/contacts/{contact_id}", status_code=204, summary="Delete a contact")
+@router.delete(
+    "/accounts/{ref}/contacts/{contact_id}", status_code=204, summary="Delete a contact",
+    responses=documented(None, 204, description="Deleted", problems=(404, 409)),
+)
 async def delete_contact(
     ref: str, contact_id: str, request: Request, principal: Writer, if_match: IfMatch = None
 ) -> Response:
@@ -175,7 +203,8 @@ async def delete_contact(
 
 
 @router.post(
-    "/accounts/{ref}/addresses", status_code=201, summary="Add an address", openapi_extra=body_schema(AddressIn)
+    "/accounts/{ref}/addresses", status_code=201, summary="Add an address", openapi_extra=body_schema(AddressIn),
+    responses=documented(AccountAddressOut, 201, problems={404: "The account is not known or not visible to the key"}),
 )
 async def create_address(ref: str, request: Request, principal: Writer) -> Response:
     return await _create(
@@ -183,7 +212,10 @@ async def create_address(ref: str, request: Request, principal: Writer) -> Respo
     )
 
 
-@router.get("/accounts/{ref}/addresses", summary="List an account's addresses, newest first")
+@router.get(
+    "/accounts/{ref}/addresses", summary="List an account's addresses, newest first",
+    responses=documented(Page[AccountAddressOut], problems={404: "The account is not known or not visible to the key"}),
+)
 def list_addresses(
     ref: str,
     request: Request,
@@ -197,7 +229,10 @@ def list_addresses(
     )
 
 
-@router.get("/accounts/{ref}/addresses/{address_id}", summary="Get an address")
+@router.get(
+    "/accounts/{ref}/addresses/{address_id}", summary="Get an address",
+    responses=documented(AccountAddressOut, problems=(404,)),
+)
 def get_address(ref: str, address_id: str, request: Request, principal: Reader) -> Response:
     return _read(request, lambda s: service.get_address(s, ref, address_id, principal))
 
@@ -207,6 +242,7 @@ def get_address(ref: str, address_id: str, request: Request, principal: Reader) 
     summary="Change an address",
     description="Making an address the default of its kind clears the account's previous default.",
     openapi_extra=body_schema(AddressPatch),
+    responses=documented(AccountAddressOut, problems=(404, 409, 428)),
 )
 async def update_address(
     ref: str, address_id: str, request: Request, principal: Writer, if_match: IfMatch = None
@@ -216,7 +252,10 @@ async def update_address(
     )
 
 
-@router.delete("/accounts/{ref}/addresses/{address_id}", status_code=204, summary="Delete an address")
+@router.delete(
+    "/accounts/{ref}/addresses/{address_id}", status_code=204, summary="Delete an address",
+    responses=documented(None, 204, description="Deleted", problems=(404, 409)),
+)
 async def delete_address(
     ref: str, address_id: str, request: Request, principal: Writer, if_match: IfMatch = None
 ) -> Response:

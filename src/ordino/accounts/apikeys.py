@@ -11,11 +11,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ordino.accounts import service
-from ordino.accounts.schemas import ApiKeyIn
+from ordino.accounts.schemas import ApiKeyIn, ApiKeyOut, NewApiKeyOut
 from ordino.kernel.auth import Principal, Role, database, forget_cached_keys, require
 from ordino.kernel.endpoint import body_schema, parse_body, run_command
 from ordino.kernel.errors import Forbidden
 from ordino.kernel.http import dumps, json_response, raw_json
+from ordino.kernel.openapi import documented
+from ordino.kernel.schema import Page
 
 router = APIRouter(prefix="/api/v1/api-keys", tags=["api keys"])
 
@@ -40,6 +42,7 @@ Admin = Annotated[Principal, Depends(_unscoped_admin)]
         "its `Idempotency-Key` answers with the key's record and `key: null`."
     ),
     openapi_extra=body_schema(ApiKeyIn),
+    responses=documented(NewApiKeyOut, 201),
 )
 async def create_api_key(request: Request, principal: Admin) -> Response:
     body = await request.body()
@@ -61,7 +64,10 @@ async def create_api_key(request: Request, principal: Admin) -> Response:
     return raw_json(dumps({**orjson.loads(stored), "key": secret[0]}), 201, location(201, stored))
 
 
-@router.get("", summary="List API keys, newest first (never their secrets)")
+@router.get(
+    "", summary="List API keys, newest first (never their secrets)",
+    responses=documented(Page[ApiKeyOut]),
+)
 def list_api_keys(
     request: Request,
     principal: Admin,
@@ -74,13 +80,19 @@ def list_api_keys(
         return json_response(service.list_api_keys(session, role.value if role else None, revoked, limit, cursor))
 
 
-@router.get("/{key_id}", summary="Get an API key (never its secret)")
+@router.get(
+    "/{key_id}", summary="Get an API key (never its secret)",
+    responses=documented(ApiKeyOut, problems=(404,)),
+)
 def get_api_key(key_id: str, request: Request, principal: Admin) -> Response:
     with database(request).read() as session:
         return json_response(service.get_api_key(session, key_id))
 
 
-@router.delete("/{key_id}", status_code=204, summary="Revoke an API key")
+@router.delete(
+    "/{key_id}", status_code=204, summary="Revoke an API key",
+    responses=documented(None, 204, description="Revoked", problems=(404,)),
+)
 async def revoke_api_key(key_id: str, request: Request, principal: Admin) -> Response:
     await run_in_threadpool(database(request).transaction, lambda s: service.revoke_api_key(s, key_id))
     forget_cached_keys()  # after commit, so no request can cache the key again as still valid

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime
 from typing import Annotated, Literal, TypeVar
 
 from babel import Locale, UnknownLocaleError
@@ -17,7 +18,20 @@ from pydantic.json_schema import SkipJsonSchema
 
 from ordino.kernel.auth import Role
 from ordino.kernel.money import is_currency
-from ordino.kernel.schema import Code, Country, CurrencyCode, DecimalText, Email, Name, Phone, ShortText, Strict
+from ordino.kernel.schema import (
+    Code,
+    Country,
+    CurrencyCode,
+    DecimalText,
+    Email,
+    MoneyText,
+    Name,
+    Out,
+    Phone,
+    ShortText,
+    Strict,
+    UuidText,
+)
 
 T = TypeVar("T")
 
@@ -185,3 +199,73 @@ class ApiKeyIn(Strict):
     contact: uuid.UUID | None = Field(
         default=None, description="The contact of the account who uses this buyer key (its id)"
     )
+
+
+# Answers (accounts.service emits them).
+
+
+class Stamped(Out):
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class CreditLimitOut(Out):
+    amount: MoneyText
+    currency: str
+
+
+class AccountOut(Stamped):
+    id: UuidText
+    number: str
+    name: str
+    currency: str
+    locale: str
+    country: str | None
+    tax_id: str | None
+    parent: str | None = Field(description="the parent account's number")
+    status: AccountStatus
+    payment_terms: str | None
+    credit_limit: CreditLimitOut | None
+
+
+class ContactOut(Stamped):
+    id: UuidText
+    account: str
+    first_name: str
+    last_name: str
+    email: str | None
+    phone: str | None
+    title: str | None
+    roles: list[BuyerRole]
+
+
+class AccountAddressOut(Stamped):
+    id: UuidText
+    account: str
+    reference: str | None
+    kind: AddressKind
+    name: str
+    line1: str
+    line2: str | None
+    city: str
+    postal_code: str | None
+    region: str | None
+    country: str
+    phone: str | None
+    is_default: bool
+
+
+class ApiKeyOut(Out):
+    id: UuidText
+    name: str
+    role: Role
+    account: str | None
+    contact: UuidText | None
+    hint: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class NewApiKeyOut(ApiKeyOut):
+    key: str | None = Field(description="the secret, shown once; null when the creation is replayed")

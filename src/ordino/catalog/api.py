@@ -21,19 +21,25 @@ from ordino.catalog import service
 from ordino.catalog.schemas import (
     ChannelIn,
     ChannelKind,
+    ChannelOut,
     ChannelPatch,
     LegalEntityIn,
+    LegalEntityOut,
     LegalEntityPatch,
     LocationIn,
     LocationKind,
+    LocationOut,
     LocationPatch,
     ProductIn,
+    ProductOut,
     ProductPatch,
 )
 from ordino.catalog.service import CHANNEL, LEGAL_ENTITY, LOCATION, PRODUCT, Resource
 from ordino.kernel.auth import Principal, Role, database, require
 from ordino.kernel.endpoint import body_schema, parse_body, run_command
 from ordino.kernel.http import dumps, etag, json_response
+from ordino.kernel.openapi import documented
+from ordino.kernel.schema import Page
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
@@ -46,6 +52,7 @@ AdminWriter = Annotated[Principal, Depends(require(Role.ADMIN))]
 Doc = dict[str, Any]
 Limit = Annotated[int, Query(ge=1, le=200)]
 IfMatch = Annotated[str | None, Header(description="The record's ETag (its version)")]
+CREATE_PROBLEMS = {409: "The SKU or code is in use"}
 
 
 def _versioned(doc: Doc) -> Response:
@@ -86,12 +93,18 @@ def _read(request: Request, use_case: Callable[[Session], Doc]) -> Doc:
 # Products
 
 
-@router.post("/products", status_code=201, summary="Create a product", openapi_extra=body_schema(ProductIn))
+@router.post(
+    "/products", status_code=201, summary="Create a product", openapi_extra=body_schema(ProductIn),
+    responses=documented(ProductOut, 201, problems=CREATE_PROBLEMS),
+)
 async def create_product(request: Request, principal: ProductWriter) -> Response:
     return await _create(request, principal, PRODUCT, ProductIn)
 
 
-@router.get("/products", summary="List products, newest first")
+@router.get(
+    "/products", summary="List products, newest first",
+    responses=documented(Page[ProductOut]),
+)
 def list_products(
     request: Request,
     principal: ProductReader,
@@ -105,7 +118,10 @@ def list_products(
     return json_response(_read(request, lambda s: service.list_products(s, principal, f, limit, cursor)))
 
 
-@router.get("/products/{ref}", summary="Get a product by SKU or id")
+@router.get(
+    "/products/{ref}", summary="Get a product by SKU or id",
+    responses=documented(ProductOut, problems=(404,)),
+)
 def get_product(ref: str, request: Request, principal: ProductReader) -> Response:
     return _versioned(_read(request, lambda s: service.get_product(s, ref, principal)))
 
@@ -115,6 +131,7 @@ def get_product(ref: str, request: Request, principal: ProductReader) -> Respons
     summary="Change a product",
     description='The SKU cannot change. Deactivate a product with `{"active": false}`.',
     openapi_extra=body_schema(ProductPatch),
+    responses=documented(ProductOut, problems=(404, 409, 428)),
 )
 async def update_product(ref: str, request: Request, principal: ProductWriter, if_match: IfMatch = None) -> Response:
     return await _update(request, PRODUCT, ProductPatch, ref, if_match)
@@ -124,12 +141,18 @@ async def update_product(ref: str, request: Request, principal: ProductWriter, i
 # Sales channels
 
 
-@router.post("/channels", status_code=201, summary="Create a sales channel", openapi_extra=body_schema(ChannelIn))
+@router.post(
+    "/channels", status_code=201, summary="Create a sales channel", openapi_extra=body_schema(ChannelIn),
+    responses=documented(ChannelOut, 201, problems=CREATE_PROBLEMS),
+)
 async def create_channel(request: Request, principal: AdminWriter) -> Response:
     return await _create(request, principal, CHANNEL, ChannelIn)
 
 
-@router.get("/channels", summary="List sales channels, newest first")
+@router.get(
+    "/channels", summary="List sales channels, newest first",
+    responses=documented(Page[ChannelOut]),
+)
 def list_channels(
     request: Request,
     principal: StaffReader,
@@ -141,7 +164,10 @@ def list_channels(
     return json_response(_read(request, lambda s: service.list_channels(s, active, kind, limit, cursor)))
 
 
-@router.get("/channels/{ref}", summary="Get a sales channel by code or id")
+@router.get(
+    "/channels/{ref}", summary="Get a sales channel by code or id",
+    responses=documented(ChannelOut, problems=(404,)),
+)
 def get_channel(ref: str, request: Request, principal: StaffReader) -> Response:
     return _versioned(_read(request, lambda s: service.get(s, CHANNEL, ref)))
 
@@ -151,6 +177,7 @@ def get_channel(ref: str, request: Request, principal: StaffReader) -> Response:
     summary="Change a sales channel",
     description='The code cannot change. Deactivate a channel with `{"active": false}`.',
     openapi_extra=body_schema(ChannelPatch),
+    responses=documented(ChannelOut, problems=(404, 409, 428)),
 )
 async def update_channel(ref: str, request: Request, principal: AdminWriter, if_match: IfMatch = None) -> Response:
     return await _update(request, CHANNEL, ChannelPatch, ref, if_match)
@@ -160,12 +187,18 @@ async def update_channel(ref: str, request: Request, principal: AdminWriter, if_
 # Locations
 
 
-@router.post("/locations", status_code=201, summary="Create a location", openapi_extra=body_schema(LocationIn))
+@router.post(
+    "/locations", status_code=201, summary="Create a location", openapi_extra=body_schema(LocationIn),
+    responses=documented(LocationOut, 201, problems=CREATE_PROBLEMS),
+)
 async def create_location(request: Request, principal: AdminWriter) -> Response:
     return await _create(request, principal, LOCATION, LocationIn)
 
 
-@router.get("/locations", summary="List locations, newest first")
+@router.get(
+    "/locations", summary="List locations, newest first",
+    responses=documented(Page[LocationOut]),
+)
 def list_locations(
     request: Request,
     principal: StaffReader,
@@ -179,7 +212,10 @@ def list_locations(
     return json_response(_read(request, lambda s: service.list_locations(s, f, limit, cursor)))
 
 
-@router.get("/locations/{ref}", summary="Get a location by code or id")
+@router.get(
+    "/locations/{ref}", summary="Get a location by code or id",
+    responses=documented(LocationOut, problems=(404,)),
+)
 def get_location(ref: str, request: Request, principal: StaffReader) -> Response:
     return _versioned(_read(request, lambda s: service.get(s, LOCATION, ref)))
 
@@ -189,6 +225,7 @@ def get_location(ref: str, request: Request, principal: StaffReader) -> Response
     summary="Change a location",
     description='The code cannot change. Deactivate a location with `{"active": false}`.',
     openapi_extra=body_schema(LocationPatch),
+    responses=documented(LocationOut, problems=(404, 409, 428)),
 )
 async def update_location(ref: str, request: Request, principal: AdminWriter, if_match: IfMatch = None) -> Response:
     return await _update(request, LOCATION, LocationPatch, ref, if_match)
@@ -202,19 +239,26 @@ async def update_location(ref: str, request: Request, principal: AdminWriter, if
     "/legal-entities", status_code=201, summary="Create a legal entity (a seller)",
     description="The default entity sells through every channel that names none; a new default replaces the old.",
     openapi_extra=body_schema(LegalEntityIn),
+    responses=documented(LegalEntityOut, 201, problems=CREATE_PROBLEMS),
 )
 async def create_legal_entity(request: Request, principal: AdminWriter) -> Response:
     return await _create(request, principal, LEGAL_ENTITY, LegalEntityIn)
 
 
-@router.get("/legal-entities", summary="List legal entities, newest first")
+@router.get(
+    "/legal-entities", summary="List legal entities, newest first",
+    responses=documented(Page[LegalEntityOut]),
+)
 def list_legal_entities(
     request: Request, principal: StaffReader, active: bool | None = None, limit: Limit = 50, cursor: str | None = None
 ) -> Response:
     return json_response(_read(request, lambda s: service.list_legal_entities(s, active, limit, cursor)))
 
 
-@router.get("/legal-entities/{ref}", summary="Get a legal entity by code or id")
+@router.get(
+    "/legal-entities/{ref}", summary="Get a legal entity by code or id",
+    responses=documented(LegalEntityOut, problems=(404,)),
+)
 def get_legal_entity(ref: str, request: Request, principal: StaffReader) -> Response:
     return _versioned(_read(request, lambda s: service.get(s, LEGAL_ENTITY, ref)))
 
@@ -222,6 +266,7 @@ def get_legal_entity(ref: str, request: Request, principal: StaffReader) -> Resp
 @router.patch(
     "/legal-entities/{ref}", summary="Change a legal entity", description="The code cannot change.",
     openapi_extra=body_schema(LegalEntityPatch),
+    responses=documented(LegalEntityOut, problems=(404, 409, 428)),
 )
 async def update_legal_entity(
     ref: str, request: Request, principal: AdminWriter, if_match: IfMatch = None

@@ -8,6 +8,7 @@ field or any value for an identifier (`sku`, `code`) is a 422 naming the field. 
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from typing import Annotated, Literal, TypeVar
@@ -19,7 +20,7 @@ from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
 from stdnum.exceptions import ValidationError as StdnumError
 
-from ordino.kernel.schema import Code, Country, DecimalText, Name, ShortText, Strict
+from ordino.kernel.schema import Code, Country, DecimalText, Name, Out, ShortText, Strict, UuidText
 
 T = TypeVar("T")
 
@@ -229,3 +230,73 @@ class LegalEntityPatch(Strict):
     invalid_vat_id: NotNull[InvalidVatId] = None
     is_default: NotNull[Flag] = None
     active: NotNull[Flag] = None
+
+
+# Answers (catalog.service `Resource.doc` emits them; decimals as text).
+
+DecimalOut = Annotated[str, Field(pattern=r"^-?\d+(\.\d+)?$")]
+
+
+class CatalogOut(Out):
+    id: UuidText
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProductOut(CatalogOut):
+    sku: str
+    name: str
+    description: str | None
+    unit_of_measure: str
+    minimum_quantity: int
+    order_multiple: int
+    tax_class: str
+    weight_kg: DecimalOut | None
+    backorder_policy: BackorderPolicy
+    active: bool
+
+
+class ChannelOut(CatalogOut):
+    code: str
+    name: str
+    kind: ChannelKind
+    legal_entity: str | None
+    active: bool
+
+
+class LocationOut(CatalogOut):
+    code: str
+    name: str
+    kind: LocationKind
+    line1: str | None
+    city: str | None
+    postal_code: str | None
+    region: str | None
+    country: str
+    latitude: DecimalOut | None
+    longitude: DecimalOut | None
+    timezone: str | None
+    active: bool
+
+
+class LegalEntityOut(CatalogOut):
+    code: str
+    name: str
+    line1: str
+    line2: str | None
+    city: str
+    postal_code: str | None
+    region: str | None
+    country: str
+    vat_id: str | None
+    registration_number: str | None
+    email: str | None
+    phone: str | None
+    iban: str | None
+    bic: str | None
+    bank_name: str | None
+    us_nexus_states: list[str] | None
+    invalid_vat_id: InvalidVatId
+    is_default: bool
+    active: bool

@@ -13,10 +13,27 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ordino.fulfillment import service
-from ordino.fulfillment.schemas import ActionIn, DeliverIn, PlanIn, RejectIn, RouteIn, RoutingPolicyIn, ShipIn
+from ordino.fulfillment.domain import FO_STATUSES
+from ordino.fulfillment.schemas import (
+    ActionIn,
+    DeliverIn,
+    FulfillmentOrderOut,
+    FulfillmentOrderRowOut,
+    PlanIn,
+    RejectIn,
+    RoutedOrderOut,
+    RouteIn,
+    RoutingDecisionsOut,
+    RoutingPlanOut,
+    RoutingPolicyIn,
+    RoutingPolicyOut,
+    ShipIn,
+)
 from ordino.kernel.auth import Principal, Role, database, require
 from ordino.kernel.endpoint import body_schema, parse_body, run_command
 from ordino.kernel.http import dumps, etag, json_response
+from ordino.kernel.openapi import documented, one_of
+from ordino.kernel.schema import Page
 
 router = APIRouter(prefix="/api/v1", tags=["fulfillment"])
 
@@ -26,6 +43,7 @@ Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 Limit = Annotated[int, Query(ge=1, le=200)]
 M = TypeVar("M", bound=BaseModel)
 Doc = dict[str, Any]
+FO_PROBLEMS = {404: "The fulfillment order is not known", 409: "The status does not allow the action"}
 
 
 def _optional(model: type[M], body: bytes) -> M:
@@ -50,12 +68,15 @@ def _read(request: Request, use_case: Callable[[Session], Any]) -> Any:
 # Fulfilment orders
 
 
-@router.get("/fulfillment-orders", summary="List fulfillment orders, newest first", tags=["fulfillment orders"])
+@router.get(
+    "/fulfillment-orders", summary="List fulfillment orders, newest first", tags=["fulfillment orders"],
+    responses=documented(Page[FulfillmentOrderRowOut]),
+)
 async def list_fulfillment_orders(
     request: Request,
     principal: Fulfiller,
     location: str | None = None,
-    status: str | None = None,
+    status: Annotated[str | None, one_of(FO_STATUSES)] = None,
     order: Annotated[str | None, Query(description="An order id or number")] = None,
     limit: Limit = 50,
     cursor: str | None = None,
@@ -68,7 +89,9 @@ async def list_fulfillment_orders(
 
 
 @router.get("/fulfillment-orders/{ref}", summary="Get a fulfillment order by id or number",
-            tags=["fulfillment orders"])
+            tags=["fulfillment orders"],
+    responses=documented(FulfillmentOrderOut, problems=(404,)),
+)
 def get_fulfillment_order(ref: str, request: Request, principal: Fulfiller) -> Response:
     return json_response(_read(request, lambda s: service.fulfillment_order_doc(s, ref, principal)))
 
@@ -88,7 +111,7 @@ for _action, _summary in (("assign", "Assign a fulfillment order to its location
     router.add_api_route(
         f"/fulfillment-orders/{{ref}}/{_action}", _advance(_action), methods=["POST"], summary=_summary,
         tags=["fulfillment orders"], openapi_extra=body_schema(ActionIn),
-        responses={409: {"description": "The status does not allow the action"}},
+        responses=documented(FulfillmentOrderOut, problems=FO_PROBLEMS),
     )
 
 
@@ -100,6 +123,7 @@ for _action, _summary in (("assign", "Assign a fulfillment order to its location
         "order becomes `partially_shipped` or `fulfilled`, the order `partially_fulfilled` or `fulfilled`."
     ),
     openapi_extra=body_schema(ShipIn),
+    responses=documented(FulfillmentOrderOut, problems=FO_PROBLEMS),
 )
 async def ship(ref: str, request: Request, principal: Fulfiller) -> Response:
     data = parse_body(ShipIn, await request.body())
@@ -107,7 +131,9 @@ async def ship(ref: str, request: Request, principal: Fulfiller) -> Response:
 
 
 @router.post("/fulfillment-orders/{ref}/deliver", summary="Report a shipment delivered",
-             tags=["fulfillment orders"], openapi_extra=body_schema(DeliverIn))
+             tags=["fulfillment orders"], openapi_extra=body_schema(DeliverIn),
+    responses=documented(FulfillmentOrderOut, problems=FO_PROBLEMS),
+)
 async def deliver(ref: str, request: Request, principal: Fulfiller) -> Response:
     data = _optional(DeliverIn, await request.body())
     return await _command(request, principal, lambda s: service.deliver(s, ref, data, principal))
@@ -123,6 +149,7 @@ async def deliver(ref: str, request: Request, principal: Fulfiller) -> Response:
         "`rerouting` member."
     ),
     openapi_extra=body_schema(RejectIn),
+    responses=documented(FulfillmentOrderOut, problems=FO_PROBLEMS),
 )
 async def reject(ref: str, request: Request, principal: Fulfiller) -> Response:
     data = parse_body(RejectIn, await request.body())
@@ -130,7 +157,9 @@ async def reject(ref: str, request: Request, principal: Fulfiller) -> Response:
 
 
 @router.post("/fulfillment-orders/{ref}/cancel", summary="Cancel a fulfillment order's unshipped units",
-             tags=["fulfillment orders"], openapi_extra=body_schema(ActionIn))
+             tags=["fulfillment orders"], openapi_extra=body_schema(ActionIn),
+    responses=documented(FulfillmentOrderOut, problems=FO_PROBLEMS),
+)
 async def cancel(ref: str, request: Request, principal: Fulfiller) -> Response:
     data = _optional(ActionIn, await request.body())
     return await _command(request, principal, lambda s: service.cancel(s, ref, principal, data.reason))
@@ -148,6 +177,7 @@ async def cancel(ref: str, request: Request, principal: Fulfiller) -> Response:
         "plan under the `channel`'s policy (the defaults without one)."
     ),
     openapi_extra=body_schema(PlanIn),
+    responses=documented(RoutingPlanOut, problems={404: "The order is not known"}),
 )
 async def plan(request: Request, principal: Planner) -> Response:
     data = parse_body(PlanIn, await request.body())
@@ -156,19 +186,26 @@ async def plan(request: Request, principal: Planner) -> Response:
 
 
 @router.post("/orders/{ref}/routing", summary="Route an order's unallocated units now", tags=["routing"],
-             openapi_extra=body_schema(RouteIn))
+             openapi_extra=body_schema(RouteIn),
+    responses=documented(RoutedOrderOut, problems=(404, 409)),
+)
 async def route(ref: str, request: Request, principal: Fulfiller) -> Response:
     data = _optional(RouteIn, await request.body())
     return await _command(request, principal, lambda s: service.route_now(s, ref, principal, data.exclude_locations))
 
 
 @router.get("/orders/{ref}/routing-decisions", summary="An order's routing decisions, oldest first",
-            tags=["routing"])
+            tags=["routing"],
+    responses=documented(RoutingDecisionsOut, problems=(404,)),
+)
 def routing_decisions(ref: str, request: Request, principal: Fulfiller) -> Response:
     return json_response(_read(request, lambda s: service.routing_decisions(s, ref, principal)))
 
 
-@router.get("/routing/policies/{channel}", summary="A channel's routing policy", tags=["routing"])
+@router.get(
+    "/routing/policies/{channel}", summary="A channel's routing policy", tags=["routing"],
+    responses=documented(RoutingPolicyOut, problems={404: "The channel is not known"}),
+)
 def get_policy(channel: str, request: Request, principal: Planner) -> Response:
     doc = _read(request, lambda s: service.get_policy(s, channel))
     headers = {"ETag": etag(doc["version"])} if doc["version"] is not None else None
@@ -179,6 +216,7 @@ def get_policy(channel: str, request: Request, principal: Planner) -> Response:
     "/routing/policies/{channel}", summary="Set a channel's routing policy", tags=["routing"],
     description="Replaces the policy. Replacing a stored policy needs `If-Match` with its ETag.",
     openapi_extra=body_schema(RoutingPolicyIn),
+    responses=documented(RoutingPolicyOut, problems=(404, 409, 428)),
 )
 async def put_policy(
     channel: str, request: Request, principal: Admin,

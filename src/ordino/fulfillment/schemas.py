@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from ordino.kernel.schema import AwareDatetime, Code, Country, DecimalText, Quantity, ShortText, Strict
+from ordino.kernel.schema import AwareDatetime, Code, Country, DecimalText, Out, Quantity, ShortText, Strict, UuidText
 
 MAX_PLAN_LINES = 10_000
 LocationKind = Literal["warehouse", "store", "drop_ship", "digital"]
@@ -151,3 +152,220 @@ class ShipIn(Strict):
 class DeliverIn(Strict):
     shipment_id: uuid.UUID | None = None
     delivered_at: AwareDatetime | None = None
+
+
+# Answers (fulfillment.documents and the routing services emit them).
+
+FulfillmentOrderStatus = Literal[
+    "draft", "allocated", "assigned", "picked", "packed", "partially_shipped", "fulfilled", "cancelled", "rejected"
+]
+FulfillmentAction = Literal["assign", "pick", "pack", "ship", "deliver", "reject", "cancel"]
+
+
+class OrderRefOut(Out):
+    id: UuidText
+    number: str
+
+
+class FulfillmentShipToOut(Out):
+    name: str | None
+    line1: str | None
+    line2: str | None
+    city: str | None
+    postal_code: str | None
+    region: str | None
+    country: str | None
+    phone: str | None
+    email: str | None
+
+
+class FulfillmentOrderItemOut(Out):
+    id: UuidText
+    order_item_summary_id: UuidText
+    line_number: int
+    sku: str | None
+    name: str
+    quantity: int
+    quantity_fulfilled: int
+    quantity_canceled: int
+    quantity_remaining: int
+
+
+class ShipmentItemOut(Out):
+    fulfillment_order_item_id: UuidText
+    order_item_summary_id: UuidText
+    sku: str | None
+    quantity: int
+
+
+class ShipmentOut(Out):
+    id: UuidText
+    number: str
+    status: Literal["shipped", "delivered"]
+    carrier: str | None
+    service: str | None
+    tracking_numbers: list[str]
+    shipped_at: datetime
+    delivered_at: datetime | None
+    items: list[ShipmentItemOut]
+
+
+class FulfillmentOrderOut(Out):
+    id: UuidText
+    number: str
+    status: FulfillmentOrderStatus
+    status_reason: str | None
+    available_actions: list[FulfillmentAction]
+    order: OrderRefOut
+    delivery_group_id: UuidText
+    delivery_method: str
+    ship_to: FulfillmentShipToOut
+    location: str
+    routing_decision_id: UuidText | None
+    items: list[FulfillmentOrderItemOut]
+    shipments: list[ShipmentOut]
+    capacity_day: date | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    rerouting: ReroutingOut | None = Field(default=None, description="after a rejection: how it was routed again")
+
+
+class FulfillmentOrderRowOut(Out):
+    id: UuidText
+    number: str
+    status: FulfillmentOrderStatus
+    order: OrderRefOut
+    delivery_group_id: UuidText
+    location: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class PointOut(Out):
+    latitude: float
+    longitude: float
+
+
+class AllocationOut(Out):
+    location: str
+    sku: str
+    quantity: int
+
+
+class UnroutableOut(Out):
+    sku: str
+    quantity: int
+    reason: str
+
+
+class PlanOut(Out):
+    splits: int
+    locations: list[str]
+    allocations: list[AllocationOut]
+    unroutable: list[UnroutableOut]
+    total_distance_km: float
+    average_distance_km: float
+    total_cost: str
+    optimal: bool
+    reason: str | None
+
+
+class PlannedGroupOut(Out):
+    id: UuidText
+    position: int
+    ship_to_point: PointOut | None
+    units: int
+    plan: PlanOut | None
+
+
+class PlannedOrderOut(OrderRefOut):
+    status: str
+
+
+class RoutingPlanOut(Out):
+    """For an order: `order` and `delivery_groups`; for ad-hoc lines: `ship_to_point` and `plan`."""
+
+    order: PlannedOrderOut | None = None
+    delivery_groups: list[PlannedGroupOut] | None = None
+    ship_to_point: PointOut | None = None
+    plan: PlanOut | None = None
+
+
+class RoutedFulfillmentOrderOut(Out):
+    id: UuidText
+    number: str
+    location: str
+    lines: int
+    units: int
+
+
+class RoutingOutcomeOut(Out):
+    delivery_group_id: UuidText
+    decision_id: UuidText | None
+    attempt: int
+    routed_units: int
+    unroutable_units: int
+    reason: str | None
+    fulfillment_orders: list[RoutedFulfillmentOrderOut]
+    process_exception_id: UuidText | None
+
+
+class RoutedOrderOut(Out):
+    order: OrderRefOut
+    routings: list[RoutingOutcomeOut]
+
+
+class RoutingDecisionOut(Out):
+    id: UuidText
+    order_id: UuidText
+    delivery_group_id: UuidText
+    attempt: int
+    trigger: Literal["order_created", "rejection", "manual", "stock_arrived"]
+    excluded_locations: list[str]
+    ship_to_point: PointOut | None
+    routed_units: int
+    unroutable_units: int
+    optimal: bool | None
+    reason: str | None
+    plan: PlanOut | None
+    actor: str | None
+    created_at: datetime
+
+
+class RoutingDecisionsOut(Out):
+    order: OrderRefOut
+    items: list[RoutingDecisionOut]
+
+
+class LocationCostOut(Out):
+    per_unit: str
+    per_shipment: str
+
+
+class RoutingPolicyOut(Out):
+    channel: str
+    stored: bool
+    version: int | None
+    max_splits: int
+    allow_partial: bool
+    excluded_locations: list[str]
+    excluded_kinds: list[LocationKind]
+    priorities: dict[str, int]
+    location_costs: dict[str, LocationCostOut]
+    respect_capacity: bool
+    prefer_overstock: bool
+    distance: Literal["shipment", "unit"]
+    distance_weight: str
+    cost_weight: str
+    priority_weight: str
+    overstock_weight: str
+    search_budget: int
+    max_routing_attempts: int
+
+
+class ReroutingOut(Out):
+    routing_attempts: int
+    max_routing_attempts: int
+    routing: RoutingOutcomeOut | None
+    process_exception_id: UuidText | None

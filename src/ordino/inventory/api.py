@@ -20,25 +20,40 @@ from ordino.inventory import availability as availability_service
 from ordino.inventory import groups, holds, imports, service, sourcing, stock
 from ordino.inventory.schemas import (
     AvailabilityIn,
+    AvailabilityOut,
     CapacityReleaseIn,
     CapacityUnitsIn,
     DailyCapacityIn,
+    DailyCapacityOut,
     DayCapacityIn,
+    DayCapacityOut,
     FulfilIn,
+    FulfilledOut,
+    ImportErrorOut,
+    InventoryImportOut,
     InventoryUpdateIn,
+    InventoryUpdateOut,
     LocationGroupIn,
+    LocationGroupOut,
     LocationGroupPatch,
     Mode,
+    ReleasedOut,
     ReleaseIn,
+    ReservationOut,
+    ReservationsOut,
     ReserveIn,
     SourcingIn,
+    SourcingOut,
     TransferIn,
+    TransferredOut,
 )
 from ordino.kernel import idempotency
 from ordino.kernel.auth import Principal, Role, database, require
 from ordino.kernel.endpoint import body_schema, command, parse_body, run_combined, run_command
 from ordino.kernel.errors import FieldError, ValidationFailed
 from ordino.kernel.http import dumps, etag, json_response, raw_json
+from ordino.kernel.openapi import documented
+from ordino.kernel.schema import Page
 
 router = APIRouter(prefix="/api/v1", tags=["inventory"])
 
@@ -66,6 +81,7 @@ def _read(request: Request, use_case: Any) -> Any:
 @router.post(
     "/location-groups", status_code=201, summary="Create a location group", tags=["locations"],
     openapi_extra=body_schema(LocationGroupIn),
+    responses=documented(LocationGroupOut, 201, problems={409: "The code is in use"}),
 )
 async def create_location_group(request: Request, principal: Admin) -> Response:
     body = await request.body()
@@ -82,12 +98,18 @@ async def create_location_group(request: Request, principal: Admin) -> Response:
     return await run_command(request, principal, work, body, headers)
 
 
-@router.get("/location-groups", summary="List location groups, newest first", tags=["locations"])
+@router.get(
+    "/location-groups", summary="List location groups, newest first", tags=["locations"],
+    responses=documented(Page[LocationGroupOut]),
+)
 def list_location_groups(request: Request, principal: Reader, limit: Limit = 50, cursor: str | None = None) -> Response:
     return json_response(_read(request, lambda s: groups.list_groups(s, limit, cursor)))
 
 
-@router.get("/location-groups/{ref}", summary="Get a location group by code or id", tags=["locations"])
+@router.get(
+    "/location-groups/{ref}", summary="Get a location group by code or id", tags=["locations"],
+    responses=documented(LocationGroupOut, problems=(404,)),
+)
 def get_location_group(ref: str, request: Request, principal: Reader) -> Response:
     doc = _read(request, lambda s: groups.get_group(s, ref))
     return json_response(doc, headers={"ETag": etag(doc["version"])})
@@ -96,6 +118,7 @@ def get_location_group(ref: str, request: Request, principal: Reader) -> Respons
 @router.patch(
     "/location-groups/{ref}", summary="Rename a location group or replace its locations", tags=["locations"],
     openapi_extra=body_schema(LocationGroupPatch),
+    responses=documented(LocationGroupOut, problems=(404, 409, 428)),
 )
 async def update_location_group(ref: str, request: Request, principal: Admin, if_match: IfMatch = None) -> Response:
     patch = parse_body(LocationGroupPatch, await request.body())
@@ -119,6 +142,7 @@ async def update_location_group(ref: str, request: Request, principal: Admin, if
         "a record that would take on hand or safety stock below zero is refused."
     ),
     openapi_extra=body_schema(InventoryUpdateIn),
+    responses=documented(InventoryUpdateOut, problems={409: "The Idempotency-Key is in use"}),
 )
 async def put_inventory(request: Request, principal: StockWriter) -> Response:
     body = await request.body()
@@ -156,6 +180,9 @@ def _format(content_type: str | None, given: str | None) -> str:
         "Answers with the finished import: counts and status; the rows that failed are listed at "
         "`/inventory/imports/{id}/errors`. With `Idempotency-Key`, a repeated request answers the "
         "import started first, as it stands, without reading the file again."
+    ),
+    responses=documented(
+        InventoryImportOut, 201, also={200: "The import started first under this key"}, problems=(409, 413, 415)
     ),
 )
 async def import_inventory(
@@ -213,12 +240,18 @@ async def import_inventory(
     return raw_json(dumps(doc), 200 if replayed else 201, headers)
 
 
-@router.get("/inventory/imports/{import_id}", summary="Progress and outcome of an import")
+@router.get(
+    "/inventory/imports/{import_id}", summary="Progress and outcome of an import",
+    responses=documented(InventoryImportOut, problems=(404,)),
+)
 def get_import(import_id: str, request: Request, principal: Reader) -> Response:
     return json_response(_read(request, lambda s: imports.get_import(s, import_id)))
 
 
-@router.get("/inventory/imports/{import_id}/errors", summary="The rows of an import that were not applied")
+@router.get(
+    "/inventory/imports/{import_id}/errors", summary="The rows of an import that were not applied",
+    responses=documented(Page[ImportErrorOut], problems=(404,)),
+)
 def list_import_errors(
     import_id: str, request: Request, principal: Reader, limit: Limit = 200, cursor: str | None = None
 ) -> Response:
@@ -239,6 +272,7 @@ def list_import_errors(
         "Without locations and groups, every active location."
     ),
     openapi_extra=body_schema(AvailabilityIn),
+    responses=documented(AvailabilityOut),
 )
 async def post_availability(request: Request, principal: Reader) -> Response:
     data = parse_body(AvailabilityIn, await request.body())
@@ -264,6 +298,7 @@ async def post_availability(request: Request, principal: Reader) -> Response:
         "`expires_at` the hold is released automatically when it expires."
     ),
     openapi_extra=body_schema(ReserveIn),
+    responses=documented(ReservationsOut, 201, problems={409: "Out of stock (`out-of-stock` names each SKU)"}),
 )
 async def create_reservation(request: Request, principal: Reserver) -> Response:
     body = await request.body()
@@ -277,7 +312,10 @@ async def create_reservation(request: Request, principal: Reserver) -> Response:
     return await run_combined(request, "reservations", holds.run_calls, call)
 
 
-@router.get("/reservations", summary="List reservations, newest first")
+@router.get(
+    "/reservations", summary="List reservations, newest first",
+    responses=documented(Page[ReservationOut]),
+)
 def list_reservations(
     request: Request,
     principal: Reader,
@@ -297,6 +335,7 @@ def list_reservations(
     summary="Release reserved units",
     description="Without a body, every open unit of the reference; else those of a SKU (and location), or a quantity.",
     openapi_extra=body_schema(ReleaseIn),
+    responses=documented(ReleasedOut, problems=(404, 409)),
 )
 async def release_reservation(reference: str, request: Request, principal: Mover) -> Response:
     body = await request.body()
@@ -313,6 +352,7 @@ async def release_reservation(reference: str, request: Request, principal: Mover
     "/reservations/{reference}/transfer",
     summary="Move reserved units to another location",
     openapi_extra=body_schema(TransferIn),
+    responses=documented(TransferredOut, problems=(404, 409)),
 )
 async def transfer_reservation(reference: str, request: Request, principal: Mover) -> Response:
     body = await request.body()
@@ -332,6 +372,7 @@ async def transfer_reservation(reference: str, request: Request, principal: Move
     "/reservations/{reference}/fulfil",
     summary="Ship reserved units: on hand and reserved go down together",
     openapi_extra=body_schema(FulfilIn),
+    responses=documented(FulfilledOut, problems=(404, 409)),
 )
 async def fulfil_reservation(reference: str, request: Request, principal: Shipper) -> Response:
     body = await request.body()
@@ -349,7 +390,9 @@ async def fulfil_reservation(reference: str, request: Request, principal: Shippe
 
 
 @router.get("/channels/{code}/sourcing", summary="Where the channel's orders are reserved at intake",
-            tags=["channels"])
+            tags=["channels"],
+    responses=documented(SourcingOut, problems=(404,)),
+)
 def get_channel_sourcing(code: str, request: Request, principal: Reader) -> Response:
     with database(request).read() as session:
         return json_response(sourcing.get_sourcing(session, code))
@@ -366,6 +409,7 @@ def get_channel_sourcing(code: str, request: Request, principal: Reader) -> Resp
     ),
     tags=["channels"],
     openapi_extra=body_schema(SourcingIn),
+    responses=documented(SourcingOut, problems=(404, 409)),
 )
 async def put_channel_sourcing(code: str, request: Request, principal: Admin) -> Response:
     body = await request.body()
@@ -397,7 +441,7 @@ async def _capacity_command(
 
 
 @router.get("/locations/{ref}/capacity", summary="A location's capacity units per day (null: no limit)",
-            tags=["locations"])
+            tags=["locations"], responses=documented(DailyCapacityOut, problems=(404,)))
 def get_daily_capacity(ref: str, request: Request, principal: Reader) -> Response:
     def read(session: Session) -> Doc:
         code = groups.capacity_location(session, ref)
@@ -407,7 +451,7 @@ def get_daily_capacity(ref: str, request: Request, principal: Reader) -> Respons
 
 
 @router.get("/locations/{ref}/capacity/{day}", summary="A location's capacity on a day: held, confirmed, remaining",
-            tags=["locations"])
+            tags=["locations"], responses=documented(DayCapacityOut, problems=(404,)))
 def get_day_capacity(ref: str, day: date, request: Request, principal: Reader) -> Response:
     def read(session: Session) -> Doc:
         return _day_doc(session, groups.capacity_location(session, ref), day)
@@ -418,6 +462,7 @@ def get_day_capacity(ref: str, day: date, request: Request, principal: Reader) -
 @router.put(
     "/locations/{ref}/capacity", summary="Set a location's capacity units per day (null: no limit)",
     tags=["locations"], openapi_extra=body_schema(DailyCapacityIn),
+    responses=documented(DailyCapacityOut, problems=(404,)),
 )
 async def put_daily_capacity(ref: str, request: Request, principal: Admin) -> Response:
     body = await request.body()
@@ -434,6 +479,7 @@ async def put_daily_capacity(ref: str, request: Request, principal: Admin) -> Re
 @router.put(
     "/locations/{ref}/capacity/{day}", summary="Override one day's capacity (null: the location's again)",
     tags=["locations"], openapi_extra=body_schema(DayCapacityIn),
+    responses=documented(DayCapacityOut, problems=(404,)),
 )
 async def put_day_capacity(ref: str, day: date, request: Request, principal: Admin) -> Response:
     body = await request.body()
@@ -447,6 +493,7 @@ async def put_day_capacity(ref: str, day: date, request: Request, principal: Adm
     "/locations/{ref}/capacity/{day}/hold", summary="Hold capacity units of a day",
     description="All or nothing: units that do not fit answer 409 `capacity-exhausted` and nothing is held.",
     tags=["locations"], openapi_extra=body_schema(CapacityUnitsIn),
+    responses=documented(DayCapacityOut, problems=(404, 409)),
 )
 async def hold_capacity(ref: str, day: date, request: Request, principal: Shipper) -> Response:
     body = await request.body()
@@ -460,6 +507,7 @@ async def hold_capacity(ref: str, day: date, request: Request, principal: Shippe
     "/locations/{ref}/capacity/{day}/confirm", summary="Turn held capacity units into confirmed ones",
     description="More units than are held answer 409 `capacity-not-held` and nothing changes.",
     tags=["locations"], openapi_extra=body_schema(CapacityUnitsIn),
+    responses=documented(DayCapacityOut, problems=(404, 409)),
 )
 async def confirm_capacity(ref: str, day: date, request: Request, principal: Shipper) -> Response:
     body = await request.body()
@@ -473,6 +521,7 @@ async def confirm_capacity(ref: str, day: date, request: Request, principal: Shi
     "/locations/{ref}/capacity/{day}/release", summary="Give back held (or confirmed) capacity units",
     description="More units than are held (confirmed) answer 409 `capacity-not-held` and nothing changes.",
     tags=["locations"], openapi_extra=body_schema(CapacityReleaseIn),
+    responses=documented(DayCapacityOut, problems=(404, 409)),
 )
 async def release_capacity(ref: str, day: date, request: Request, principal: Shipper) -> Response:
     body = await request.body()

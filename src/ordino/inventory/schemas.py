@@ -8,14 +8,14 @@ no floats); dates are ISO 8601.
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
 from ordino.catalog.schemas import Immutable, NotNull
 from ordino.inventory.domain import MAX_QUANTITY
-from ordino.kernel.schema import AwareDatetime, Code, Name, Quantity, Strict
+from ordino.kernel.schema import AwareDatetime, Code, Name, Out, Quantity, Strict, UuidText
 
 SkuRef = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 LocationRef = Annotated[str, StringConstraints(min_length=1, max_length=40)]
@@ -25,6 +25,7 @@ Reference = Annotated[
 ]
 Change = Annotated[int, Field(strict=True, ge=-MAX_QUANTITY, le=MAX_QUANTITY)]
 Mode = Literal["absolute", "delta"]
+SourcingMode = Literal["none", "location", "location_group"]
 
 MAX_RECORDS = 10_000
 MAX_FUTURES = 100
@@ -133,7 +134,7 @@ class FulfilIn(Strict):
 
 
 class SourcingIn(Strict):
-    mode: Literal["none", "location", "location_group"]
+    mode: SourcingMode
     target: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
 
 
@@ -162,3 +163,154 @@ class CapacityUnitsIn(Strict):
 class CapacityReleaseIn(Strict):
     units: Quantity
     confirmed: bool = False  # give back confirmed units (e.g. a cancelled shipment) instead of held ones
+
+
+# Answers (inventory's services emit them).
+
+ReservationStatus = Literal["active", "fulfilled", "released", "expired", "transferred"]
+
+
+class LocationGroupOut(Out):
+    id: UuidText
+    code: str
+    name: str
+    locations: list[str] = Field(description="the codes of the member locations")
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class PositionOut(Out):
+    on_hand: int
+    reserved: int
+    safety_stock: int
+    backordered: int
+    futures_total: int
+    available_to_fulfill: int
+    available_to_order: int
+
+
+class RecordErrorOut(Out):
+    field: str
+    message: str
+
+
+class RecordOutcomeOut(Out):
+    record_id: str | None
+    sku: str
+    location: str
+    status: Literal["applied", "duplicate", "error"]
+    position: PositionOut | None = None
+    errors: list[RecordErrorOut] | None = None
+
+
+class InventoryUpdateOut(Out):
+    mode: Mode
+    applied: int
+    duplicates: int
+    errors: int
+    records: list[RecordOutcomeOut]
+
+
+class InventoryImportOut(Out):
+    id: UuidText
+    format: Literal["csv", "ndjson"]
+    mode: Mode
+    status: Literal["running", "completed", "failed"]
+    rows_total: int
+    rows_applied: int
+    rows_duplicate: int
+    rows_failed: int
+    error: str | None
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+
+class ImportErrorOut(Out):
+    row: int
+    field: str
+    message: str
+
+
+class FutureOut(Out):
+    quantity: int
+    expected_on: date
+
+
+class AvailabilityRowOut(PositionOut):
+    sku: str
+    location: str | None = None
+    location_group: str | None = None
+    futures: list[FutureOut]
+
+
+class AvailabilityOut(Out):
+    locations: list[AvailabilityRowOut]
+    location_groups: list[AvailabilityRowOut]
+
+
+class ReservationOut(Out):
+    id: UuidText
+    reference: str
+    sku: str
+    location: str
+    status: ReservationStatus
+    quantity: int
+    open_quantity: int
+    backordered_quantity: int
+    fulfilled_quantity: int
+    released_quantity: int
+    transferred_quantity: int
+    backordered: bool
+    expires_at: datetime | None
+    transferred_from_id: UuidText | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReservationsOut(Out):
+    reference: str
+    reservations: list[ReservationOut]
+
+
+class TakeOut(Out):
+    reservation_id: UuidText
+    sku: str
+    location: str
+    quantity: int
+    backordered_quantity: int
+
+
+class ReleasedOut(ReservationsOut):
+    released: list[TakeOut]
+
+
+class TransferredOut(ReservationsOut):
+    transferred: list[TakeOut]
+    to_location: str
+
+
+class FulfilledOut(ReservationsOut):
+    fulfilled: list[TakeOut]
+
+
+class SourcingOut(Out):
+    channel: str
+    mode: SourcingMode
+    target: str | None
+
+
+class DailyCapacityOut(Out):
+    location: str
+    units_per_day: int | None = Field(description="null: no limit")
+
+
+class DayCapacityOut(Out):
+    location: str
+    day: date
+    capacity: int | None = Field(description="the day's limit; null: no limit")
+    held: int
+    confirmed: int
+    remaining: int | None = Field(description="null: no limit")

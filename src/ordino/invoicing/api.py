@@ -21,7 +21,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ordino.invoicing import reads, service
-from ordino.invoicing.schemas import CancelIn, CreditMemoIn, FeeInvoiceIn, RefundsIn, RemittanceIn
+from ordino.invoicing.schemas import (
+    CancelIn,
+    CreditMemoIn,
+    CreditMemoOut,
+    FeeInvoiceIn,
+    InvoiceOut,
+    OrderRefundsOut,
+    RefundsIn,
+    RemittanceIn,
+    RemittanceOut,
+)
 from ordino.kernel.auth import Principal, Role, database, require
 from ordino.kernel.db import Database
 from ordino.kernel.endpoint import body_schema, parse_body, run_command, run_in_steps
@@ -29,6 +39,8 @@ from ordino.kernel.errors import FieldError, NotFound, ValidationFailed
 from ordino.kernel.http import dumps, json_response
 from ordino.kernel.idempotency import Command, Outcome
 from ordino.kernel.ids import parse_id
+from ordino.kernel.openapi import documented
+from ordino.kernel.schema import Page
 from ordino.payments import orchestrator
 from ordino.payments.gateway import gateways_of
 
@@ -72,7 +84,10 @@ def _optional_body(body: bytes) -> bytes:
 # Invoices
 
 
-@router.get("/invoices", summary="List invoices, newest first (filter by order, account, status, kind)")
+@router.get(
+    "/invoices", summary="List invoices, newest first (filter by order, account, status, kind)",
+    responses=documented(Page[InvoiceOut]),
+)
 async def list_invoices(
     request: Request, principal: Reader, order: str | None = None, account: str | None = None,
     status: InvoiceStatus | None = None, kind: Literal["shipment", "fee"] | None = None, limit: Limit = 50,
@@ -82,7 +97,10 @@ async def list_invoices(
         s, principal, order=order, account=account, status=status, kind=kind, limit=limit, cursor=cursor))
 
 
-@router.get("/invoices/{ref}", summary="Get an invoice (by id or number) with its lines and applications")
+@router.get(
+    "/invoices/{ref}", summary="Get an invoice (by id or number) with its lines and applications",
+    responses=documented(InvoiceOut, problems=(404,)),
+)
 async def get_invoice(ref: str, request: Request, principal: Reader) -> Response:
     return await _read(request, lambda s: reads.get_invoice(s, ref, principal))
 
@@ -92,6 +110,7 @@ async def get_invoice(ref: str, request: Request, principal: Reader) -> Response
     description="One line of `amount` (net of tax) with its tax lines; due by the order's payment terms. "
     "Authorized funds are captured for it like for any invoice.",
     openapi_extra=body_schema(FeeInvoiceIn),
+    responses=documented(InvoiceOut, 201, problems={404: "The order is not known", 409: "Refused by its state"}),
 )
 async def create_fee_invoice(request: Request, principal: Biller) -> Response:
     body = await request.body()
@@ -101,7 +120,9 @@ async def create_fee_invoice(request: Request, principal: Biller) -> Response:
 
 
 @router.post("/invoices/{ref}/cancel", summary="Cancel a fee invoice nothing was paid on",
-             openapi_extra=body_schema(CancelIn))
+             openapi_extra=body_schema(CancelIn),
+    responses=documented(InvoiceOut, problems={404: "The invoice is not known", 409: "Only an unpaid fee invoice"}),
+)
 async def cancel_invoice(ref: str, request: Request, principal: Mover) -> Response:
     body = _optional_body(await request.body())
     data = parse_body(CancelIn, body)
@@ -111,7 +132,9 @@ async def cancel_invoice(ref: str, request: Request, principal: Mover) -> Respon
 
 
 @router.post("/invoices/{ref}/ensure-funds", summary="Pay an invoice from the order's captured and authorized funds",
-             description="What the worker does when an invoice is created; run it again after a process exception.")
+             description="What the worker does when an invoice is created; run it again after a process exception.",
+    responses=documented(InvoiceOut, problems=(404, 409, 502)),
+)
 async def ensure_funds(ref: str, request: Request, principal: Mover) -> Response:
     body = await request.body()
     gateways = gateways_of(request)
@@ -131,7 +154,10 @@ async def ensure_funds(ref: str, request: Request, principal: Mover) -> Response
 # Credit memos and refunds
 
 
-@router.get("/credit-memos", summary="List credit memos, newest first (filter by order, account, status)")
+@router.get(
+    "/credit-memos", summary="List credit memos, newest first (filter by order, account, status)",
+    responses=documented(Page[CreditMemoOut]),
+)
 async def list_credit_memos(
     request: Request, principal: Reader, order: str | None = None, account: str | None = None,
     status: CreditMemoStatus | None = None, limit: Limit = 50, cursor: str | None = None,
@@ -140,7 +166,10 @@ async def list_credit_memos(
         s, principal, order=order, account=account, status=status, limit=limit, cursor=cursor))
 
 
-@router.get("/credit-memos/{ref}", summary="Get a credit memo (by id or number) with its lines and refunds")
+@router.get(
+    "/credit-memos/{ref}", summary="Get a credit memo (by id or number) with its lines and refunds",
+    responses=documented(CreditMemoOut, problems=(404,)),
+)
 async def get_credit_memo(ref: str, request: Request, principal: Reader) -> Response:
     return await _read(request, lambda s: reads.get_credit_memo(s, ref, principal))
 
@@ -150,6 +179,7 @@ async def get_credit_memo(ref: str, request: Request, principal: Reader) -> Resp
     description="One credit memo for the change orders; a change order is credited once. Its refund to the "
     "order's captures follows (ensure refunds).",
     openapi_extra=body_schema(CreditMemoIn),
+    responses=documented(CreditMemoOut, 201, problems={404: "The order is not known", 409: "Already credited"}),
 )
 async def create_credit_memo(request: Request, principal: Biller) -> Response:
     body = await request.body()
@@ -163,6 +193,9 @@ async def create_credit_memo(request: Request, principal: Biller) -> Response:
     description="With `credit_memo`, refunds what it owes and the order can give back. With `order`, every open "
     "credit memo of the order first, then captured money no invoice of the order needs.",
     openapi_extra=body_schema(RefundsIn),
+    responses=documented(
+        CreditMemoOut | OrderRefundsOut, description="The credit memo, or the order's refunds", problems=(404, 409, 502)
+    ),
 )
 async def ensure_refunds(request: Request, principal: Mover) -> Response:
     body = await request.body()
@@ -206,6 +239,7 @@ async def ensure_refunds(request: Request, principal: Mover) -> Response:
     "the applications add up to the amount. The same reference again with the same content answers 200 "
     "with the remittance recorded before.",
     openapi_extra=body_schema(RemittanceIn),
+    responses=documented(RemittanceOut, 201, also={200: "The same remittance was recorded"}, problems=(404, 409)),
 )
 async def record_remittance(request: Request, principal: Receiver) -> Response:
     body = await request.body()
@@ -214,14 +248,20 @@ async def record_remittance(request: Request, principal: Receiver) -> Response:
                          "/api/v1/remittances")
 
 
-@router.get("/remittances", summary="List remittances, newest first")
+@router.get(
+    "/remittances", summary="List remittances, newest first",
+    responses=documented(Page[RemittanceOut]),
+)
 async def list_remittances(request: Request, principal: Reader, account: str | None = None, limit: Limit = 50,
                            cursor: str | None = None) -> Response:
     return await _read(request, lambda s: reads.list_remittances(s, principal, account=account, limit=limit,
                                                                  cursor=cursor))
 
 
-@router.get("/remittances/{remittance_id}", summary="Get a remittance with the invoices it paid")
+@router.get(
+    "/remittances/{remittance_id}", summary="Get a remittance with the invoices it paid",
+    responses=documented(RemittanceOut, problems=(404,)),
+)
 async def get_remittance(remittance_id: str, request: Request, principal: Reader) -> Response:
     rid = parse_id(remittance_id)
     if rid is None:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
 from ordino.kernel.errors import FieldError, ValidationFailed
 from ordino.kernel.money import MoneyError, is_currency, parse_amount
-from ordino.kernel.schema import CurrencyCode, DecimalText, Name, ShortText, Strict
+from ordino.kernel.schema import CurrencyCode, DecimalText, MoneyText, Name, Out, ShortText, Strict, UuidText
 
 Ref = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
@@ -97,3 +97,249 @@ def to_minor(value: Decimal, currency: str, field: str, *, positive: bool = True
     if minor < 0:
         raise ValidationFailed([FieldError(field, "cannot be negative")])
     return minor
+
+
+# Answers (invoicing.reads and invoicing.statements emit them).
+
+ChangeOrderKind = Literal["cancel", "return", "appeasement", "addition", "return_fee", "exchange", "reship"]
+ApplicationStatus = Literal["pending", "applied", "failed"]
+
+
+class NumberedRefOut(Out):
+    id: UuidText
+    number: str | None
+
+
+class DocumentTaxLineOut(Out):
+    name: str
+    rate: str | None
+    category: str | None
+    jurisdiction: str | None
+    exemption_reason_code: str | None
+    taxable_amount: MoneyText
+    amount: MoneyText
+
+
+class DocumentAdjustmentOut(Out):
+    name: str
+    reference: str | None
+    amount: MoneyText
+
+
+class DocumentLineOut(Out):
+    line_number: int
+    type: Literal["product", "delivery_charge", "fee"]
+    order_item_id: UuidText | None
+    sku: str | None
+    name: str
+    quantity: int
+    unit_price: MoneyText
+    line_amount: MoneyText
+    adjustment_amount: MoneyText
+    net_amount: MoneyText
+    tax_amount: MoneyText
+    adjustments: list[DocumentAdjustmentOut]
+    tax_lines: list[DocumentTaxLineOut]
+
+
+class InvoiceTotalsOut(Out):
+    net: MoneyText
+    tax: MoneyText
+    total: MoneyText
+    applied: MoneyText
+    balance: MoneyText
+
+
+class InvoiceApplicationOut(Out):
+    id: UuidText
+    source: Literal["capture", "remittance"]
+    payment_id: UuidText | None
+    remittance_id: UuidText | None
+    amount: MoneyText
+    status: ApplicationStatus
+    created_at: datetime
+    applied_at: datetime | None
+
+
+class InvoiceOut(Out):
+    """An invoice; `lines` and `applications` are in the single read, not in lists."""
+
+    id: UuidText
+    number: str
+    kind: Literal["shipment", "fee"]
+    status: Literal["open", "partially_paid", "paid", "cancelled"]
+    order: NumberedRefOut
+    account: NumberedRefOut
+    fulfillment_order_id: UuidText | None
+    shipment_id: UuidText | None
+    currency: str
+    prices_include_tax: bool
+    po_number: str | None
+    description: str | None
+    issued_at: datetime
+    invoice_date: date
+    supply_date: date | None
+    payment_terms: str | None
+    due_date: date | None
+    totals: InvoiceTotalsOut
+    available_actions: list[Literal["cancel"]]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    lines: list[DocumentLineOut] | None = None
+    applications: list[InvoiceApplicationOut] | None = None
+
+
+class ChangeOrderRefOut(Out):
+    id: UuidText
+    number: str
+    kind: ChangeOrderKind
+
+
+class CreditMemoTotalsOut(Out):
+    net: MoneyText
+    tax: MoneyText
+    total: MoneyText
+    refunded: MoneyText
+    not_charged: MoneyText
+    balance: MoneyText
+
+
+class CreditMemoLineOut(DocumentLineOut):
+    change_order_id: UuidText
+    invoiced: bool
+
+
+class CreditMemoRefundOut(Out):
+    id: UuidText
+    refund_id: UuidText | None
+    capture_id: UuidText | None
+    source: Literal["unapplied", "applied"]
+    amount: MoneyText
+    status: ApplicationStatus
+    created_at: datetime
+    applied_at: datetime | None
+
+
+class CreditMemoOut(Out):
+    """A credit memo; `lines` and `refunds` are in the single read, not in lists."""
+
+    id: UuidText
+    number: str
+    status: Literal["open", "partially_refunded", "closed"]
+    order: NumberedRefOut
+    account: NumberedRefOut
+    change_orders: list[ChangeOrderRefOut]
+    currency: str
+    prices_include_tax: bool
+    issued_at: datetime
+    credit_memo_date: date
+    totals: CreditMemoTotalsOut
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    lines: list[CreditMemoLineOut] | None = None
+    refunds: list[CreditMemoRefundOut] | None = None
+
+
+class OrderRefundOut(Out):
+    id: UuidText
+    credit_memo_id: UuidText | None
+    refund_id: UuidText | None
+    capture_id: UuidText | None
+    source: Literal["unapplied", "applied"]
+    amount: MoneyText
+    status: ApplicationStatus
+    created_at: datetime
+
+
+class OrderRefundsOut(Out):
+    """What invoicing refunded on an order: per credit memo and of excess funds."""
+
+    order: NumberedRefOut
+    currency: str
+    refunded: MoneyText
+    pending: MoneyText
+    credit_memos: list[CreditMemoOut]
+    refunds: list[OrderRefundOut]
+
+
+class RemittanceApplicationOut(Out):
+    invoice: NumberedRefOut
+    amount: MoneyText
+
+
+class RemittanceOut(Out):
+    id: UuidText
+    account: NumberedRefOut
+    currency: str
+    amount: MoneyText
+    reference: str
+    received_on: date
+    applications: list[RemittanceApplicationOut]
+    created_by: str | None
+    created_at: datetime
+
+
+AgingBucket = Literal["current", "days_1_30", "days_31_60", "days_61_90", "over_90"]
+
+
+class StatementInvoiceOut(Out):
+    type: Literal["invoice"]
+    number: str
+    account: str
+    order: str | None
+    invoice_date: date
+    due_date: date | None
+    status: str
+    total: MoneyText
+    balance: MoneyText
+    days_past_due: int
+    bucket: AgingBucket
+
+
+class StatementCreditOut(Out):
+    type: Literal["credit_memo"]
+    number: str
+    account: str
+    date: date
+    total: MoneyText
+    balance: MoneyText
+
+
+class StatementPaymentOut(Out):
+    reference: str
+    account: str
+    received_on: date
+    amount: MoneyText
+    applied: MoneyText
+    unapplied: MoneyText
+
+
+class StatementCurrencyOut(Out):
+    currency: str
+    balance: MoneyText
+    open_invoices: MoneyText
+    open_credits: MoneyText
+    aging: dict[AgingBucket, MoneyText]
+    open_items: list[StatementInvoiceOut]
+    credits: list[StatementCreditOut]
+    payments: list[StatementPaymentOut]
+
+
+class CreditLineOut(Out):
+    account: str
+    currency: str
+    limit: MoneyText
+    exposure: MoneyText
+    available: MoneyText
+
+
+class StatementOut(Out):
+    account: str
+    name: str
+    payment_terms: str | None
+    as_of: date
+    include_children: bool
+    credit: list[CreditLineOut]
+    currencies: list[StatementCurrencyOut]

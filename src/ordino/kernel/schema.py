@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 import pycountry
 from pydantic import (
@@ -88,3 +88,25 @@ ShortText = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 Quantity = Annotated[int, Field(strict=True, gt=0, le=1_000_000_000)]
 Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Phone = Annotated[str, StringConstraints(max_length=40, pattern=r"^[0-9+()./ \-]{3,40}$")]
+
+
+# Answers. Routes serialise with orjson and declare these models in the OpenAPI document
+# (kernel.openapi); tests validate real answers against them.
+
+T = TypeVar("T")
+
+MoneyText = Annotated[str, Field(pattern=r"^-?\d+(\.\d+)?$", examples=["12.50"])]
+UuidText = Annotated[str, Field(json_schema_extra={"format": "uuid"})]
+
+
+class Out(BaseModel):
+    """An answer's shape. Answers may grow fields; clients ignore the ones they do not know."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class Page(BaseModel, Generic[T]):
+    """A page of a list, newest first; `next_cursor` is null on the last page."""
+
+    items: list[T]
+    next_cursor: str | None

@@ -12,9 +12,11 @@ from starlette.responses import Response
 from ordino.kernel.auth import Principal, Role, database, require
 from ordino.kernel.endpoint import body_schema, command, parse_body, run_combined
 from ordino.kernel.http import json_response
+from ordino.kernel.openapi import Page, documented, one_of
 from ordino.orders import placing
 from ordino.orders import reads as service
-from ordino.orders.schemas import OrderIn
+from ordino.orders.domain import ORDER_STATUSES
+from ordino.orders.schemas import OrderIn, OrderOut, OrderRowOut
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
 
@@ -31,7 +33,11 @@ READ = require()
         "external_reference): an order already placed under that reference answers 200 with it."
     ),
     openapi_extra=body_schema(OrderIn),
-    responses={200: {"description": "The order already existed"}, 422: {"description": "Invalid order"}},
+    responses=documented(
+        OrderOut, 201, description="The order placed", also={200: "The order already existed"},
+        problems={404: "The channel, account or a SKU is unknown",
+                  409: "Refused by the order's state or rules (stock, credit, a key in use)"},
+    ),
 )
 async def place_order(request: Request, principal: Annotated[Principal, Depends(PLACE)]) -> Response:
     body = await request.body()
@@ -40,18 +46,18 @@ async def place_order(request: Request, principal: Annotated[Principal, Depends(
     return await run_combined(request, "orders", placing.run_calls, call)
 
 
-@router.get("/{order_ref}", summary="Get an order by id or number")
+@router.get("/{order_ref}", summary="Get an order by id or number", responses=documented(OrderOut, problems=(404,)))
 def get_order(order_ref: str, request: Request, principal: Annotated[Principal, Depends(READ)]) -> Response:
     with database(request).read() as session:
         return json_response(service.get_order(session, order_ref, principal))
 
 
-@router.get("", summary="List orders, newest first")
+@router.get("", summary="List orders, newest first", responses=documented(Page[OrderRowOut]))
 async def list_orders(
     request: Request,
     principal: Annotated[Principal, Depends(READ)],
     account: str | None = None,
-    status: str | None = None,
+    status: Annotated[str | None, one_of(ORDER_STATUSES)] = None,
     channel: str | None = None,
     placed_from: datetime | None = None,
     placed_to: datetime | None = None,

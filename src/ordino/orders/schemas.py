@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -13,12 +14,15 @@ from ordino.kernel.schema import (
     CurrencyCode,
     DecimalText,
     Email,
+    MoneyText,
     Name,
+    Out,
     Phone,
     Quantity,
     ShortText,
     Strict,
     UnitPrice,
+    UuidText,
 )
 from ordino.payments.domain import looks_like_card_number
 
@@ -168,3 +172,157 @@ class OrderIn(Strict):
         if sum(len(g.lines) for g in groups) > MAX_LINES:
             raise ValueError(f"an order holds at most {MAX_LINES} lines")
         return groups
+
+
+# Answers (declared in the OpenAPI document; the serialisers in orders/serialize.py emit them).
+
+OrderStatus = Literal[
+    "created", "pending_approval", "approved", "partially_fulfilled", "fulfilled", "closed", "cancelled"
+]
+OrderAction = Literal["hold_for_approval", "approve", "reject", "cancel", "fulfill_partially", "fulfill", "close"]
+
+class AddressOut(Out):
+    name: str
+    line1: str
+    line2: str | None = None
+    city: str
+    postal_code: str | None = None
+    region: str | None = None
+    country: str
+    phone: str | None = None
+    email: str | None = None
+
+
+class ShipToOut(Out):
+    name: str | None
+    line1: str | None
+    line2: str | None
+    city: str | None
+    postal_code: str | None
+    region: str | None
+    country: str | None
+    phone: str | None
+    email: str | None
+
+
+class TaxNoteOut(Out):
+    code: str
+    text: str
+
+
+class QuantitiesOut(Out):
+    ordered: int
+    canceled: int
+    allocated: int
+    fulfilled: int
+    return_initiated: int
+    returned: int
+    quantity: int
+    available_to_fulfill: int
+    available_to_cancel: int
+    available_to_return: int
+
+
+class OrderAdjustmentOut(Out):
+    id: UuidText
+    name: str
+    source: Literal["order", "promotion", "manual"]
+    reference: str | None
+    amount: MoneyText
+
+
+class OrderTaxLineOut(Out):
+    id: UuidText
+    name: str
+    rate: str | None
+    jurisdiction: str | None
+    category: str | None
+    exemption_reason_code: str | None
+    taxable_amount: MoneyText | None
+    amount: MoneyText
+
+
+class OrderItemOut(Out):
+    id: UuidText
+    line_number: int
+    type: Literal["product", "delivery_charge", "fee"]
+    sku: str | None
+    name: str
+    status: str
+    unit_price: MoneyText
+    quantities: QuantitiesOut
+    line_amount: MoneyText
+    adjustment_amount: MoneyText
+    total_line_amount: MoneyText
+    tax_amount: MoneyText
+    adjustments: list[OrderAdjustmentOut]
+    tax_lines: list[OrderTaxLineOut]
+
+
+class DeliveryGroupOut(Out):
+    id: UuidText
+    delivery_method: str
+    ship_to: ShipToOut
+    items: list[OrderItemOut]
+
+
+class OrderTotalsOut(Out):
+    product: MoneyText
+    adjustment: MoneyText
+    delivery: MoneyText
+    tax: MoneyText
+    grand_total: MoneyText
+
+
+class TokenPaymentOut(Out):
+    method: Literal["card", "wallet"]
+    gateway: str
+    token: str
+    amount: MoneyText | None = None
+
+
+class InvoicePaymentOut(Out):
+    method: Literal["invoice"]
+    terms: str | None = None
+
+
+class OrderOut(Out):
+    """An order summary: the order as placed plus its change orders (DESIGN §3)."""
+
+    id: UuidText
+    number: str
+    status: OrderStatus
+    available_actions: list[OrderAction]
+    account: str
+    channel: str
+    external_reference: str | None
+    po_number: str | None
+    currency: str
+    pricing: Literal["catalog", "order"]
+    prices_include_tax: bool
+    tax: Literal["calculate", "given"]
+    tax_notes: list[TaxNoteOut]
+    ordered_at: datetime
+    bill_to: AddressOut | None
+    payments: list[Annotated[TokenPaymentOut | InvoicePaymentOut, Field(discriminator="method")]]
+    totals: OrderTotalsOut
+    delivery_groups: list[DeliveryGroupOut]
+    active_process_exception_count: int
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrderRowOut(Out):
+    """One line of the order list."""
+
+    id: UuidText
+    number: str
+    status: OrderStatus
+    account: str
+    channel: str
+    external_reference: str | None
+    po_number: str | None
+    currency: str
+    grand_total: MoneyText
+    ordered_at: datetime

@@ -24,12 +24,17 @@ from ordino.kernel.endpoint import body_schema, parse_body, run_command, run_in_
 from ordino.kernel.errors import NotFound
 from ordino.kernel.http import dumps, json_response, page
 from ordino.kernel.ids import new_id, parse_id
+from ordino.kernel.openapi import documented
+from ordino.kernel.schema import Page
 from ordino.payments import orchestrator, reads, service
 from ordino.payments.gateway import gateways_of
 from ordino.payments.schemas import (
     AmountIn,
     AuthorizationIn,
     PaymentMethodIn,
+    PaymentMethodOut,
+    PaymentOut,
+    PaymentSummaryOut,
     ReauthorizeIn,
     RefundIn,
     to_minor,
@@ -44,6 +49,8 @@ Taker = Annotated[Principal, Depends(require(Role.ADMIN, Role.FINANCE, Role.INTE
 Limit = Annotated[int, Query(ge=1, le=200)]
 Kind = Literal["authorization", "capture", "refund", "void"]
 Status = Literal["pending", "authorized", "declined", "closed", "expired", "succeeded", "failed"]
+# Moving money: the payment or its parent unknown, the amount not available, the gateway down
+MONEY_PROBLEMS = (404, 409, 502)
 
 
 OrderNumbers = Callable[[Session, str], uuid.UUID | None]
@@ -92,6 +99,7 @@ async def _move(request: Request, principal: Principal, body: bytes, begin: Call
     "`due_on_receipt`). Card numbers and security codes are refused and never stored. The same method "
     "again answers 200 with the existing one.",
     openapi_extra=body_schema(PaymentMethodIn),
+    responses=documented(PaymentMethodOut, 201, also={200: "The same method existed"}, problems=(404, 409)),
 )
 async def create_method(request: Request, principal: Taker) -> Response:
     body = await request.body()
@@ -107,14 +115,20 @@ async def create_method(request: Request, principal: Taker) -> Response:
     return await run_command(request, principal, work, body)
 
 
-@router.get("/payment-methods", summary="List payment methods, newest first")
+@router.get(
+    "/payment-methods", summary="List payment methods, newest first",
+    responses=documented(Page[PaymentMethodOut]),
+)
 async def list_methods(
     request: Request, principal: Reader, account: uuid.UUID | None = None, limit: Limit = 50, cursor: str | None = None
 ) -> Response:
     return await _read(request, lambda s: reads.list_methods(s, principal, account=account, limit=limit, cursor=cursor))
 
 
-@router.get("/payment-methods/{method_id}", summary="Get a payment method")
+@router.get(
+    "/payment-methods/{method_id}", summary="Get a payment method",
+    responses=documented(PaymentMethodOut, problems=(404,)),
+)
 async def get_method(method_id: str, request: Request, principal: Reader) -> Response:
     mid = _id(method_id, "payment method")
     return await _read(request, lambda s: reads.get_method(s, mid, principal))
@@ -124,7 +138,10 @@ async def get_method(method_id: str, request: Request, principal: Reader) -> Res
 # Order payment summaries
 
 
-@router.get("/payment-summaries", summary="List order payment summaries (filter by order or account)")
+@router.get(
+    "/payment-summaries", summary="List order payment summaries (filter by order or account)",
+    responses=documented(Page[PaymentSummaryOut]),
+)
 async def list_summaries(
     request: Request,
     principal: Reader,
@@ -142,7 +159,10 @@ async def list_summaries(
     return await _read(request, use)
 
 
-@router.get("/payment-summaries/{summary_id}", summary="Get an order payment summary")
+@router.get(
+    "/payment-summaries/{summary_id}", summary="Get an order payment summary",
+    responses=documented(PaymentSummaryOut, problems=(404,)),
+)
 async def get_summary(summary_id: str, request: Request, principal: Reader) -> Response:
     sid = _id(summary_id, "payment summary")
     return await _read(request, lambda s: reads.get_summary(s, sid, principal))
@@ -152,7 +172,10 @@ async def get_summary(summary_id: str, request: Request, principal: Reader) -> R
 # Payments
 
 
-@router.get("/payments", summary="List payments (authorizations, captures, refunds, voids), newest first")
+@router.get(
+    "/payments", summary="List payments (authorizations, captures, refunds, voids), newest first",
+    responses=documented(Page[PaymentOut]),
+)
 async def list_payments(
     request: Request,
     principal: Reader,
@@ -174,7 +197,10 @@ async def list_payments(
     return await _read(request, use)
 
 
-@router.get("/payments/{payment_id}", summary="Get a payment")
+@router.get(
+    "/payments/{payment_id}", summary="Get a payment",
+    responses=documented(PaymentOut, problems=(404,)),
+)
 async def get_payment(payment_id: str, request: Request, principal: Reader) -> Response:
     pid = _id(payment_id, "payment")
     return await _read(request, lambda s: reads.get_payment(s, pid, principal))
@@ -184,6 +210,7 @@ async def get_payment(payment_id: str, request: Request, principal: Reader) -> R
     "/payments/authorizations", status_code=201, summary="Authorize an amount, or import an authorization",
     description="With `imported`, records an authorization the channel already took, without a gateway call.",
     openapi_extra=body_schema(AuthorizationIn),
+    responses=documented(PaymentOut, 201, problems=MONEY_PROBLEMS),
 )
 async def authorize(request: Request, principal: Taker) -> Response:
     body = await request.body()
@@ -234,6 +261,7 @@ def _visible_currency(session: Session, payment_id: uuid.UUID, principal: Princi
     description="Without an amount, captures all that is available. The capture is answered with its status: "
     "`succeeded`, or `failed` with the gateway's reason.",
     openapi_extra=body_schema(AmountIn),
+    responses=documented(PaymentOut, 201, problems=MONEY_PROBLEMS),
 )
 async def capture(payment_id: str, request: Request, principal: Mover) -> Response:
     pid = _id(payment_id, "payment")
@@ -251,6 +279,7 @@ async def capture(payment_id: str, request: Request, principal: Mover) -> Respon
 @router.post(
     "/payments/{payment_id}/refund", status_code=201, summary="Refund a capture (partial allowed)",
     openapi_extra=body_schema(RefundIn),
+    responses=documented(PaymentOut, 201, problems=MONEY_PROBLEMS),
 )
 async def refund(payment_id: str, request: Request, principal: Mover) -> Response:
     pid = _id(payment_id, "payment")
@@ -270,6 +299,7 @@ async def refund(payment_id: str, request: Request, principal: Mover) -> Respons
 @router.post(
     "/payments/{payment_id}/void", status_code=201, summary="Reverse an authorization (all that remains, or part)",
     openapi_extra=body_schema(AmountIn),
+    responses=documented(PaymentOut, 201, problems=MONEY_PROBLEMS),
 )
 async def void(payment_id: str, request: Request, principal: Mover) -> Response:
     pid = _id(payment_id, "payment")
@@ -290,6 +320,7 @@ async def void(payment_id: str, request: Request, principal: Mover) -> Response:
     "/payments/{payment_id}/reauthorize", status_code=201,
     summary="Replace an authorization (expired, or for another amount) with a new one",
     openapi_extra=body_schema(ReauthorizeIn),
+    responses=documented(PaymentOut, 201, problems=MONEY_PROBLEMS),
 )
 async def reauthorize(payment_id: str, request: Request, principal: Mover) -> Response:
     pid = _id(payment_id, "payment")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -10,7 +11,7 @@ from pydantic import Field, RootModel, StringConstraints, field_validator, model
 
 from ordino.kernel.errors import FieldError, ValidationFailed
 from ordino.kernel.money import MoneyError, parse_amount
-from ordino.kernel.schema import AwareDatetime, CurrencyCode, DecimalText, Strict
+from ordino.kernel.schema import AwareDatetime, CurrencyCode, DecimalText, MoneyText, Out, Strict, UuidText
 from ordino.payments import domain
 
 GatewayName = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9_.\-]*$")]
@@ -116,3 +117,80 @@ def to_minor(value: Decimal | None, currency: str, field: str = "amount") -> int
     if minor <= 0:
         raise ValidationFailed([FieldError(field, "must be greater than zero")])
     return minor
+
+
+# Answers (payments.reads emits them).
+
+PaymentKind = Literal["authorization", "capture", "refund", "void"]
+PaymentStatus = Literal["pending", "authorized", "declined", "closed", "expired", "succeeded", "failed"]
+PaymentAction = Literal["capture", "void", "reauthorize", "refund"]
+
+
+class PaymentMethodOut(Out):
+    id: UuidText
+    account_id: UuidText
+    method: Literal["card", "wallet", "invoice"]
+    gateway: str | None
+    token: str | None
+    terms: str | None
+    terms_days: int | None
+    terms_end_of_month: bool | None
+    created_at: datetime
+
+
+class PaymentSummaryOut(Out):
+    """An order payment summary: one per payment method of an order (DESIGN §3)."""
+
+    id: UuidText
+    order_summary_id: UuidText
+    account_id: UuidText
+    payment_method: PaymentMethodOut
+    method: Literal["card", "wallet", "invoice"]
+    currency: str
+    authorized: MoneyText
+    captured: MoneyText
+    refunded: MoneyText
+    pending_capture: MoneyText
+    pending_refund: MoneyText
+    pending_reverse_auth: MoneyText
+    available_to_capture: MoneyText
+    available_to_refund: MoneyText
+    created_at: datetime
+    updated_at: datetime
+
+
+class PaymentFailureOut(Out):
+    code: str
+    message: str | None
+
+
+class PaymentOut(Out):
+    """A payment: the authorization amounts appear on authorizations, the refund amounts on captures."""
+
+    id: UuidText
+    kind: PaymentKind
+    status: PaymentStatus
+    source: Literal["gateway", "imported"]
+    order_summary_id: UuidText
+    account_id: UuidText
+    summary_id: UuidText
+    parent_id: UuidText | None
+    currency: str
+    amount: MoneyText
+    captured: MoneyText | None = None
+    pending_capture: MoneyText | None = None
+    reversed: MoneyText | None = None
+    pending_reverse: MoneyText | None = None
+    available_to_capture: MoneyText | None = None
+    expires_at: datetime | None = None
+    refunded: MoneyText | None = None
+    pending_refund: MoneyText | None = None
+    available_to_refund: MoneyText | None = None
+    gateway: str | None
+    gateway_reference: str | None
+    failure: PaymentFailureOut | None
+    reason: str | None
+    created_by: str | None
+    created_at: datetime
+    settled_at: datetime | None
+    available_actions: list[PaymentAction]

@@ -24,18 +24,27 @@ from ordino.kernel.auth import Principal, Role, database, require
 from ordino.kernel.endpoint import body_schema, parse_body, run_command
 from ordino.kernel.errors import FieldError, ValidationFailed
 from ordino.kernel.http import dumps, etag, json_response
+from ordino.kernel.openapi import documented
+from ordino.kernel.schema import Page
 from ordino.pricing import books, promotions, service
 from ordino.pricing.schemas import (
     AccountsIn,
     BookKind,
+    CouponOut,
     CouponPatch,
     CouponsIn,
+    CouponsOut,
     EntriesIn,
+    PriceBookAccountsOut,
+    PriceBookEntriesOut,
     PriceBookIn,
+    PriceBookOut,
     PriceBookPatch,
+    PriceQuoteOut,
     PromotionIn,
     PromotionKind,
     PromotionLevel,
+    PromotionOut,
     PromotionPatch,
     QuoteIn,
 )
@@ -99,12 +108,18 @@ async def _update(request: Request, model: type[M], use_case: Callable[[Session,
 # Price books
 
 
-@router.post("/price-books", status_code=201, summary="Create a price book", openapi_extra=body_schema(PriceBookIn))
+@router.post(
+    "/price-books", status_code=201, summary="Create a price book", openapi_extra=body_schema(PriceBookIn),
+    responses=documented(PriceBookOut, 201, problems={409: "The code is in use"}),
+)
 async def create_price_book(request: Request, principal: Writer) -> Response:
     return await _create(request, principal, PriceBookIn, books.create_book)
 
 
-@router.get("/price-books", summary="List price books, newest first")
+@router.get(
+    "/price-books", summary="List price books, newest first",
+    responses=documented(Page[PriceBookOut]),
+)
 def list_price_books(
     request: Request,
     principal: Reader,
@@ -120,7 +135,10 @@ def list_price_books(
     return json_response(_read(request, lambda s: books.list_books(s, f, limit, cursor)))
 
 
-@router.get("/price-books/{ref}", summary="Get a price book by code or id")
+@router.get(
+    "/price-books/{ref}", summary="Get a price book by code or id",
+    responses=documented(PriceBookOut, problems=(404,)),
+)
 def get_price_book(ref: str, request: Request, principal: Reader) -> Response:
     return _versioned(_read(request, lambda s: books.get_book(s, ref)))
 
@@ -130,6 +148,7 @@ def get_price_book(ref: str, request: Request, principal: Reader) -> Response:
     summary="Change a price book",
     description="Code, currency and kind cannot change. Making a list book standard un-flags the previous one.",
     openapi_extra=body_schema(PriceBookPatch),
+    responses=documented(PriceBookOut, problems=(404, 409, 428)),
 )
 async def update_price_book(ref: str, request: Request, principal: Writer, if_match: IfMatch = None) -> Response:
     return await _update(request, PriceBookPatch, lambda s, p: books.update_book(s, ref, p, if_match))
@@ -140,12 +159,16 @@ async def update_price_book(ref: str, request: Request, principal: Writer, if_ma
     summary="Upsert entries (with tiers) of a price book",
     description="Each SKU named gets exactly the entries given; SKUs in `remove` lose theirs; others stay.",
     openapi_extra=body_schema(EntriesIn),
+    responses=documented(PriceBookEntriesOut, problems={404: "The price book is not known"}),
 )
 async def put_price_book_entries(ref: str, request: Request, principal: PriceWriter) -> Response:
     return await _command(request, principal, EntriesIn, lambda s, d: books.put_entries(s, ref, d))
 
 
-@router.get("/price-books/{ref}/entries", summary="List a price book's entries, newest first")
+@router.get(
+    "/price-books/{ref}/entries", summary="List a price book's entries, newest first",
+    responses=documented(PriceBookEntriesOut, problems={404: "The price book is not known"}),
+)
 def list_price_book_entries(
     ref: str,
     request: Request,
@@ -167,17 +190,24 @@ def list_price_book_entries(
         "Their descendant accounts inherit the book unless they have their own. Assigning again changes nothing."
     ),
     openapi_extra=body_schema(AccountsIn),
+    responses=documented(PriceBookAccountsOut, problems=(404, 409)),
 )
 async def assign_price_book_accounts(ref: str, request: Request, principal: Writer) -> Response:
     return await _command(request, principal, AccountsIn, lambda s, d: books.assign_accounts(s, ref, d))
 
 
-@router.get("/price-books/{ref}/accounts", summary="The accounts a contract book is assigned to")
+@router.get(
+    "/price-books/{ref}/accounts", summary="The accounts a contract book is assigned to",
+    responses=documented(PriceBookAccountsOut, problems={404: "The price book is not known"}),
+)
 def list_price_book_accounts(ref: str, request: Request, principal: Reader) -> Response:
     return json_response(_read(request, lambda s: books.list_accounts(s, ref)))
 
 
-@router.delete("/price-books/{ref}/accounts/{account}", status_code=204, summary="Unassign a contract book")
+@router.delete(
+    "/price-books/{ref}/accounts/{account}", status_code=204, summary="Unassign a contract book",
+    responses=documented(None, 204, description="Unassigned", problems=(404,)),
+)
 async def unassign_price_book_account(ref: str, account: str, request: Request, principal: Writer) -> Response:
     await run_in_threadpool(database(request).transaction, lambda s: books.unassign_account(s, ref, account))
     return Response(status_code=204)
@@ -187,12 +217,18 @@ async def unassign_price_book_account(ref: str, account: str, request: Request, 
 # Promotions and coupons
 
 
-@router.post("/promotions", status_code=201, summary="Create a promotion", openapi_extra=body_schema(PromotionIn))
+@router.post(
+    "/promotions", status_code=201, summary="Create a promotion", openapi_extra=body_schema(PromotionIn),
+    responses=documented(PromotionOut, 201, problems={409: "The code is in use"}),
+)
 async def create_promotion(request: Request, principal: Writer) -> Response:
     return await _create(request, principal, PromotionIn, promotions.create_promotion)
 
 
-@router.get("/promotions", summary="List promotions, newest first")
+@router.get(
+    "/promotions", summary="List promotions, newest first",
+    responses=documented(Page[PromotionOut]),
+)
 def list_promotions(
     request: Request,
     principal: Reader,
@@ -208,7 +244,10 @@ def list_promotions(
     return json_response(_read(request, lambda s: promotions.list_promotions(s, f, limit, cursor)))
 
 
-@router.get("/promotions/{ref}", summary="Get a promotion by code or id")
+@router.get(
+    "/promotions/{ref}", summary="Get a promotion by code or id",
+    responses=documented(PromotionOut, problems=(404,)),
+)
 def get_promotion(ref: str, request: Request, principal: Reader) -> Response:
     return _versioned(_read(request, lambda s: promotions.get_promotion(s, ref)))
 
@@ -218,6 +257,7 @@ def get_promotion(ref: str, request: Request, principal: Reader) -> Response:
     summary="Change a promotion",
     description="The code cannot change. A list given (skus, accounts, channels) replaces the current one.",
     openapi_extra=body_schema(PromotionPatch),
+    responses=documented(PromotionOut, problems=(404, 409, 428)),
 )
 async def update_promotion(ref: str, request: Request, principal: Writer, if_match: IfMatch = None) -> Response:
     return await _update(request, PromotionPatch, lambda s, p: promotions.update_promotion(s, ref, p, if_match))
@@ -226,19 +266,26 @@ async def update_promotion(ref: str, request: Request, principal: Writer, if_mat
 @router.post(
     "/promotions/{ref}/coupons", status_code=201, summary="Add coupons to a promotion",
     openapi_extra=body_schema(CouponsIn),
+    responses=documented(CouponsOut, 201, problems={404: "The promotion is not known", 409: "A code is in use"}),
 )
 async def create_coupons(ref: str, request: Request, principal: Writer) -> Response:
     return await _command(request, principal, CouponsIn, lambda s, d: promotions.create_coupons(s, ref, d), 201)
 
 
-@router.get("/promotions/{ref}/coupons", summary="List a promotion's coupons with their use, newest first")
+@router.get(
+    "/promotions/{ref}/coupons", summary="List a promotion's coupons with their use, newest first",
+    responses=documented(Page[CouponOut], problems={404: "The promotion is not known"}),
+)
 def list_coupons(
     ref: str, request: Request, principal: Reader, limit: Limit = 50, cursor: str | None = None
 ) -> Response:
     return json_response(_read(request, lambda s: promotions.list_coupons(s, ref, limit, cursor)))
 
 
-@router.get("/promotions/{ref}/coupons/{code}", summary="Get a coupon (the code ignores case)")
+@router.get(
+    "/promotions/{ref}/coupons/{code}", summary="Get a coupon (the code ignores case)",
+    responses=documented(CouponOut, problems=(404,)),
+)
 def get_coupon(ref: str, code: str, request: Request, principal: Reader) -> Response:
     return _versioned(_read(request, lambda s: promotions.get_coupon(s, ref, code)))
 
@@ -246,6 +293,7 @@ def get_coupon(ref: str, code: str, request: Request, principal: Reader) -> Resp
 @router.patch(
     "/promotions/{ref}/coupons/{code}", summary="Change a coupon's usage limit or deactivate it",
     openapi_extra=body_schema(CouponPatch),
+    responses=documented(CouponOut, problems=(404, 409, 428)),
 )
 async def update_coupon(
     ref: str, code: str, request: Request, principal: Writer, if_match: IfMatch = None
@@ -265,6 +313,9 @@ async def update_coupon(
         "standard list book; line amounts rounded once half up; promotions and coupons as adjustments."
     ),
     openapi_extra=body_schema(QuoteIn),
+    responses=documented(
+        PriceQuoteOut, problems={404: "The account, channel or a SKU is not known", 409: "A coupon is refused"}
+    ),
 )
 async def quote(request: Request, principal: Quoter) -> Response:
     data = parse_body(QuoteIn, await request.body())

@@ -25,9 +25,11 @@ from ordino.kernel.endpoint import body_schema, parse_body, run_command
 from ordino.kernel.errors import FieldError, ValidationFailed
 from ordino.kernel.http import dumps, json_response
 from ordino.kernel.money import Money, MoneyError, is_currency
+from ordino.kernel.openapi import documented
 from ordino.kernel.schema import CurrencyCode, Strict
 from ordino.pricing import fx, fx_service
 from ordino.pricing.fx import Rate
+from ordino.pricing.schemas import ConversionOut, FxRatesOut, FxRatesRecordedOut
 
 router = APIRouter(prefix="/api/v1", tags=["currencies"])
 
@@ -91,6 +93,7 @@ def _source(source: str | None, errors: list[FieldError]) -> None:
         "rate corrects the stored one; an equal one changes nothing. Answers the counts and the rates as stored."
     ),
     openapi_extra=body_schema(FxRatesIn),
+    responses=documented(FxRatesRecordedOut),
 )
 async def record_fx_rates(request: Request, principal: Writer) -> Response:
     body = await request.body()
@@ -107,6 +110,7 @@ async def record_fx_rates(request: Request, principal: Writer) -> Response:
         "`source`, or else of any source, the newest date first). Without `on`: the recorded rates, newest "
         "effective date first, with a cursor."
     ),
+    responses=documented(FxRatesOut),
 )
 def list_fx_rates(
     request: Request,
@@ -142,6 +146,7 @@ def list_fx_rates(
         "another base quoting both; exact until one final rounding, half up, to the target currency's minor "
         "unit. `to` defaults to the corporate currency, `on` to today."
     ),
+    responses=documented(ConversionOut, problems={422: "Invalid input, or no rate in force for the pair that day"}),
 )
 async def convert(
     request: Request,

@@ -9,11 +9,11 @@ are made by the use cases, which name each field in their errors.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
 from ordino.accounts.schemas import Currency, Flag, Immutable, NotNull
 from ordino.kernel.schema import (
@@ -21,11 +21,14 @@ from ordino.kernel.schema import (
     Code,
     CurrencyCode,
     DecimalText,
+    MoneyText,
     Name,
+    Out,
     Quantity,
     Rate,
     Strict,
     UnitPrice,
+    UuidText,
 )
 
 BookKind = Literal["list", "contract"]
@@ -200,9 +203,190 @@ class QuoteLineIn(Strict):
 
 
 class QuoteIn(Strict):
+    model_config = ConfigDict(title="PriceQuoteIn")  # orders.quotes has a QuoteIn too
+
     account: AccountNumber
     currency: CurrencyCode
     channel: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
     at: Instant | None = Field(default=None, description="The pricing time; default: now")
     coupons: list[CouponCode] = Field(default_factory=list, max_length=20)
     lines: list[QuoteLineIn] = Field(min_length=1, max_length=MAX_ENTRIES)
+
+
+# Answers (pricing.service and pricing.fx_service emit them; decimals as text).
+
+
+class Versioned(Out):
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class PriceBookOut(Versioned):
+    id: UuidText
+    code: str
+    name: str
+    currency: str
+    kind: BookKind
+    is_standard: bool
+    valid_from: datetime | None
+    valid_to: datetime | None
+    active: bool
+
+
+class TierOut(Out):
+    from_quantity: int
+    unit_price: MoneyText
+
+
+class PriceBookEntryOut(Out):
+    id: UuidText
+    sku: str
+    unit_price: MoneyText
+    tiers: list[TierOut]
+    valid_from: datetime | None
+    valid_to: datetime | None
+    updated_at: datetime
+
+
+class PriceBookEntriesOut(Out):
+    """The entries written (PUT) or a page of them (GET, with `next_cursor`)."""
+
+    price_book: str
+    currency: str
+    items: list[PriceBookEntryOut]
+    next_cursor: str | None = None
+
+
+class PriceBookAccountsOut(Out):
+    price_book: str
+    accounts: list[str] = Field(description="account numbers")
+
+
+class PromotionOut(Versioned):
+    id: UuidText
+    code: str
+    name: str
+    description: str | None
+    level: PromotionLevel
+    kind: PromotionKind
+    percentage: MoneyText | None
+    amount: MoneyText | None
+    currency: str | None
+    min_subtotal: MoneyText | None
+    buy_quantity: int | None
+    get_quantity: int | None
+    get_sku: str | None
+    skus: list[str]
+    accounts: list[str]
+    channels: list[str]
+    priority: int
+    stackable: bool
+    requires_coupon: bool
+    valid_from: datetime | None
+    valid_to: datetime | None
+    active: bool
+
+
+class CouponOut(Versioned):
+    id: UuidText
+    code: str
+    promotion: str
+    usage_limit: int | None
+    times_used: int
+    active: bool
+
+
+class CouponsOut(Out):
+    promotion: str
+    items: list[CouponOut]
+
+
+class PriceAdjustmentOut(Out):
+    name: str
+    source: Literal["promotion"]
+    reference: str | None
+    amount: MoneyText
+
+
+class QuotedLineOut(Out):
+    sku: str
+    quantity: int
+    unit_price: MoneyText
+    price_book: str | None
+    amount: MoneyText
+    adjustments: list[PriceAdjustmentOut]
+    net_amount: MoneyText
+
+
+class CouponUseOut(Out):
+    code: str
+    applied: bool
+
+
+class PriceQuoteTotalsOut(Out):
+    lines: MoneyText
+    adjustments: MoneyText
+    total: MoneyText
+
+
+class PriceQuoteOut(Out):
+    account: str
+    currency: str
+    channel: str | None
+    at: datetime
+    lines: list[QuotedLineOut]
+    promotions: list[str]
+    coupons: list[CouponUseOut]
+    totals: PriceQuoteTotalsOut
+
+
+class FxRateOut(Out):
+    id: UuidText
+    base: str
+    quote: str
+    rate: MoneyText
+    effective_on: date
+    source: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class FxRatesRecordedOut(Out):
+    inserted: int
+    updated: int
+    unchanged: int
+    items: list[FxRateOut]
+
+
+class FxRatesOut(Out):
+    """With `on`: the rates in force that day; else a page, newest first, with `next_cursor`."""
+
+    items: list[FxRateOut]
+    on: date | None = None
+    next_cursor: str | None = None
+
+
+class ConvertedOut(Out):
+    amount: MoneyText
+    currency: str
+
+
+class FxLegOut(Out):
+    base: str
+    quote: str
+    rate: MoneyText
+    effective_on: date
+    source: str
+    inverted: bool
+
+
+class ConversionOut(Out):
+    amount: MoneyText
+    from_: str = Field(alias="from")
+    to: str
+    on: date
+    result: ConvertedOut
+    rate: MoneyText
+    rounding: str
+    legs: list[FxLegOut]

@@ -12,8 +12,9 @@ from starlette.responses import Response
 from ordino.kernel.auth import Principal, Role, database, require
 from ordino.kernel.endpoint import body_schema, parse_body
 from ordino.kernel.http import etag, json_response
+from ordino.kernel.openapi import documented
 from ordino.tax import service
-from ordino.tax.schemas import TaxProfileIn
+from ordino.tax.schemas import TaxProfileIn, TaxProfileOut
 
 router = APIRouter(prefix="/api/v1", tags=["tax"])
 
@@ -22,7 +23,10 @@ Writer = Annotated[Principal, Depends(require(Role.ADMIN, Role.FINANCE))]
 IfMatch = Annotated[str | None, Header(description="The profile's ETag; required once a profile exists")]
 
 
-@router.get("/accounts/{number}/tax-profile", summary="Get an account's tax profile")
+@router.get(
+    "/accounts/{number}/tax-profile", summary="Get an account's tax profile",
+    responses=documented(TaxProfileOut, problems={404: "The account is not known"}),
+)
 def get_tax_profile(number: str, request: Request, principal: Reader) -> Response:
     with database(request).read() as session:
         doc = service.get_profile(session, number)
@@ -38,6 +42,7 @@ def get_tax_profile(number: str, request: Request, principal: Reader) -> Respons
         "up to and including `expires_on`. The list replaces the account's certificates."
     ),
     openapi_extra=body_schema(TaxProfileIn),
+    responses=documented(TaxProfileOut, problems=(404, 409, 428)),
 )
 async def put_tax_profile(number: str, request: Request, principal: Writer, if_match: IfMatch = None) -> Response:
     data = parse_body(TaxProfileIn, await request.body())

@@ -9,7 +9,7 @@ from typing import Annotated
 import pycountry
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
-from ordino.kernel.schema import Strict
+from ordino.kernel.schema import Out, Strict
 
 _REGION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 
@@ -50,3 +50,23 @@ class TaxProfileIn(Strict):
         if len(numbers) != len(set(numbers)):
             raise ValueError("certificate numbers must be unique")
         return self
+
+
+# Answers (tax.service emits them).
+
+
+class CertificateOut(Out):
+    number: str
+    regions: list[str]
+    reason: str | None
+    issued_on: date | None
+    expires_on: date | None
+
+
+class TaxProfileOut(Out):
+    """An account's tax profile; `version` 0 means none is stored yet (the defaults)."""
+
+    account: str
+    business: bool
+    certificates: list[CertificateOut]
+    version: int

@@ -21,10 +21,12 @@ from starlette.responses import Response
 
 from ordino.channels.files import service as bulk
 from ordino.channels.files.errors import FileTooLarge, MalformedMultipart, UnsupportedMediaType
+from ordino.channels.files.schemas import BulkOrderOut
 from ordino.kernel.auth import Principal, Role, require
 from ordino.kernel.endpoint import run_command
 from ordino.kernel.errors import FieldError, ValidationFailed
 from ordino.kernel.http import dumps
+from ordino.kernel.openapi import documented
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 
@@ -113,7 +115,11 @@ def summary(document: dict[str, Any], file: bulk.BulkFile) -> dict[str, Any]:
         "with row, column and message). Files that are not CSV or XLSX answer 415, larger ones 413."
     ),
     openapi_extra=_form_schema(),
-    responses={200: {"description": "The order already existed"}, 422: {"description": "Bad rows or fields"}},
+    responses=documented(
+        BulkOrderOut, 201, description="The order placed", also={200: "The order already existed"},
+        problems={404: "The channel or account is not known", 409: "Refused by the order's rules",
+                  413: "The file is too large", 415: "Neither CSV nor XLSX", 422: "Bad rows or fields"},
+    ),
 )
 async def place_bulk_order(request: Request, principal: Annotated[Principal, Depends(PLACE)]) -> Response:
     content, content_type, fields = await _read_form(request)

@@ -17,6 +17,7 @@ from ordino.invoicing.documents.pdf import render_pdf
 from ordino.invoicing.documents.rendering import credit_memo_document, invoice_document
 from ordino.invoicing.documents.ubl import render_ubl
 from ordino.kernel.auth import Principal, Role, database, require
+from ordino.kernel.openapi import binary
 
 router = APIRouter(prefix="/api/v1", tags=["invoicing"])
 
@@ -24,6 +25,7 @@ Reader = Annotated[Principal, Depends(require(Role.ADMIN, Role.AGENT, Role.FINAN
 Format = Annotated[Literal["pdf", "ubl"], Query(description="pdf, or ubl (UBL 2.1 XML per EN 16931)")]
 MEDIA = {"pdf": "application/pdf", "ubl": "application/xml"}
 EXTENSION = {"pdf": "pdf", "ubl": "xml"}
+DOCUMENT = binary({"application/pdf": "PDF", "application/xml": "UBL 2.1 (EN 16931)"}, problems=(404,))
 
 
 async def _render(request: Request, fmt: str, build: Callable[[Session], Document]) -> Response:
@@ -39,7 +41,7 @@ async def _render(request: Request, fmt: str, build: Callable[[Session], Documen
 
 
 @router.get("/invoices/{ref}/document", summary="An invoice as PDF or UBL",
-            responses={200: {"content": {"application/pdf": {}, "application/xml": {}}}})
+            responses=DOCUMENT)
 async def invoice_file(ref: str, request: Request, principal: Reader, format: Format = "pdf") -> Response:
     def build(session: Session) -> Document:
         invoice_id = uuid.UUID(str(reads.get_invoice(session, ref, principal)["id"]))
@@ -49,7 +51,7 @@ async def invoice_file(ref: str, request: Request, principal: Reader, format: Fo
 
 
 @router.get("/credit-memos/{ref}/document", summary="A credit memo as PDF or UBL (credit note)",
-            responses={200: {"content": {"application/pdf": {}, "application/xml": {}}}})
+            responses=DOCUMENT)
 async def credit_memo_file(ref: str, request: Request, principal: Reader, format: Format = "pdf") -> Response:
     def build(session: Session) -> Document:
         memo_id = uuid.UUID(str(reads.get_credit_memo(session, ref, principal)["id"]))

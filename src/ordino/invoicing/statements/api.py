@@ -8,10 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
+from ordino.invoicing.schemas import StatementOut
 from ordino.invoicing.statements.service import statement
 from ordino.kernel import clock
 from ordino.kernel.auth import Principal, Role, database, require
 from ordino.kernel.http import json_response
+from ordino.kernel.openapi import documented
 
 router = APIRouter(prefix="/api/v1", tags=["invoicing"])
 
@@ -28,6 +30,7 @@ Reader = Annotated[Principal, Depends(require(Role.ADMIN, Role.AGENT, Role.FINAN
         "with what was applied, the balance per currency, and every credit limit covering the account "
         "with its exposure and what is available."
     ),
+    responses=documented(StatementOut, problems={404: "The account is not known"}),
 )
 def get_statement(
     number: str, request: Request, principal: Reader, as_of: date | None = None,

@@ -20,9 +20,11 @@ from starlette.responses import Response
 from ordino.kernel.auth import Principal, Role, database, require
 from ordino.kernel.endpoint import body_schema, parse_body, run_command
 from ordino.kernel.http import dumps, etag, json_response
+from ordino.kernel.openapi import documented
+from ordino.kernel.schema import Page
 from ordino.orders.approvals import rules
 from ordino.orders.approvals import service as approvals
-from ordino.orders.approvals.schemas import ApproveIn, RejectIn, RuleIn, RuleKind, RulePatch
+from ordino.orders.approvals.schemas import ApprovalOut, ApproveIn, RejectIn, RuleIn, RuleKind, RuleOut, RulePatch
 
 router = APIRouter(prefix="/api/v1", tags=["approvals"])
 
@@ -40,6 +42,7 @@ IfMatch = Annotated[str | None, Header(description="The rule's ETag (its version
         'authorized. Optional body: `{"note": "…"}`. An order not waiting for approval is 409.'
     ),
     openapi_extra={"requestBody": {**body_schema(ApproveIn)["requestBody"], "required": False}},
+    responses=documented(ApprovalOut, problems={404: "The order is not known", 409: "The order awaits no approval"}),
 )
 async def approve(order_ref: str, request: Request, principal: Decider) -> Response:
     body = await request.body()
@@ -56,6 +59,7 @@ async def approve(order_ref: str, request: Request, principal: Decider) -> Respo
     summary="Reject an order held for approval",
     description="The order is cancelled with the reason (`order.rejected`) and its stock is released.",
     openapi_extra=body_schema(RejectIn),
+    responses=documented(ApprovalOut, problems={404: "The order is not known", 409: "The order awaits no approval"}),
 )
 async def reject(order_ref: str, request: Request, principal: Decider) -> Response:
     body = await request.body()
@@ -67,7 +71,10 @@ async def reject(order_ref: str, request: Request, principal: Decider) -> Respon
     return await run_command(request, principal, work, body)
 
 
-@router.get("/approvals", summary="List approval requests, newest first")
+@router.get(
+    "/approvals", summary="List approval requests, newest first",
+    responses=documented(Page[ApprovalOut]),
+)
 async def list_approvals(
     request: Request,
     principal: Reader,
@@ -86,7 +93,10 @@ async def list_approvals(
     return await run_in_threadpool(read)
 
 
-@router.get("/approvals/{request_id}", summary="Get an approval request")
+@router.get(
+    "/approvals/{request_id}", summary="Get an approval request",
+    responses=documented(ApprovalOut, problems=(404,)),
+)
 def get_approval(request_id: str, request: Request, principal: Reader) -> Response:
     with database(request).read() as session:
         return json_response(approvals.get_request(session, request_id, principal))
@@ -111,6 +121,7 @@ def _versioned(doc: dict[str, object]) -> Response:
         "Rules of an account apply to its child accounts too."
     ),
     openapi_extra=body_schema(RuleIn),
+    responses=documented(RuleOut, 201, problems={404: "The account or contact is not known"}),
 )
 async def create_rule(request: Request, principal: Decider) -> Response:
     body = await request.body()
@@ -127,7 +138,10 @@ async def create_rule(request: Request, principal: Decider) -> Response:
     return await run_command(request, principal, work, body, headers)
 
 
-@router.get("/approval-rules", summary="List approval rules, newest first")
+@router.get(
+    "/approval-rules", summary="List approval rules, newest first",
+    responses=documented(Page[RuleOut]),
+)
 def list_rules(
     request: Request,
     principal: Decider,
@@ -142,7 +156,10 @@ def list_rules(
         return json_response(rules.list_rules(session, principal, f, limit, cursor))
 
 
-@router.get("/approval-rules/{rule_id}", summary="Get an approval rule")
+@router.get(
+    "/approval-rules/{rule_id}", summary="Get an approval rule",
+    responses=documented(RuleOut, problems=(404,)),
+)
 def get_rule(rule_id: str, request: Request, principal: Decider) -> Response:
     with database(request).read() as session:
         return _versioned(rules.get_rule(session, rule_id, principal))
@@ -153,6 +170,7 @@ def get_rule(rule_id: str, request: Request, principal: Decider) -> Response:
     summary="Change an approval rule",
     description="The kind and the account cannot change. Changing the currency keeps the amount in major units.",
     openapi_extra=body_schema(RulePatch),
+    responses=documented(RuleOut, problems=(404, 409, 428)),
 )
 async def update_rule(rule_id: str, request: Request, principal: Decider, if_match: IfMatch = None) -> Response:
     patch = parse_body(RulePatch, await request.body())
@@ -162,7 +180,10 @@ async def update_rule(rule_id: str, request: Request, principal: Decider, if_mat
     return _versioned(doc)
 
 
-@router.delete("/approval-rules/{rule_id}", status_code=204, summary="Delete an approval rule")
+@router.delete(
+    "/approval-rules/{rule_id}", status_code=204, summary="Delete an approval rule",
+    responses=documented(None, 204, description="Deleted", problems=(404, 409, 428)),
+)
 async def delete_rule(rule_id: str, request: Request, principal: Decider, if_match: IfMatch = None) -> Response:
     await run_in_threadpool(
         database(request).transaction, lambda s: rules.delete_rule(s, rule_id, if_match, principal)

@@ -7,12 +7,13 @@ fields to change (a field left out keeps its value, `null` clears an optional on
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
-from ordino.kernel.schema import CurrencyCode, Name, Strict
-from ordino.orders.schemas import AccountNumber, Amount, Note, Sku, not_null
+from ordino.kernel.schema import CurrencyCode, MoneyText, Name, Out, Strict, UuidText
+from ordino.orders.schemas import AccountNumber, Amount, Note, OrderStatus, Sku, not_null
 
 RuleKind = Literal["order_total", "monthly_spend", "restricted_products"]
 
@@ -49,3 +50,57 @@ class ApproveIn(Strict):
 
 class RejectIn(Strict):
     reason: Note
+
+
+# Answers (orders.approvals emits them).
+
+
+class RuleOut(Out):
+    id: UuidText
+    account: str
+    kind: RuleKind
+    name: str
+    active: bool
+    amount: MoneyText | None
+    currency: str | None
+    contact: UuidText | None
+    products: list[str] | None
+    version: int
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ApprovalOrderOut(Out):
+    id: UuidText
+    number: str
+    status: OrderStatus
+    currency: str
+    grand_total: MoneyText
+
+
+class ApprovalReasonOut(Out):
+    kind: str = Field(
+        pattern=r"^[a-z][a-z0-9_]{0,39}$",
+        description="order_total, monthly_spend, restricted_products, credit_limit, or a channel's own kind",
+    )
+    rule_id: UuidText | None
+    message: str
+    detail: dict[str, Any] = Field(description="the figures the rule compared, by kind")
+
+
+class ApprovalOut(Out):
+    id: UuidText
+    status: Literal["pending", "approved", "rejected"]
+    order: ApprovalOrderOut
+    account: str
+    reasons: list[ApprovalReasonOut]
+    buyer_contact: UuidText | None
+    requested_by: str | None
+    requested_at: datetime
+    decided_by: str | None
+    decided_by_contact: UuidText | None
+    decided_at: datetime | None
+    decision_note: str | None
+    version: int
+    updated_at: datetime

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -16,8 +16,11 @@ from ordino.kernel.endpoint import parse_body, run_command
 from ordino.kernel.errors import NotFound
 from ordino.kernel.http import dumps, json_response
 from ordino.kernel.ids import parse_id
-from ordino.kernel.schema import Strict
+from ordino.kernel.openapi import documented, one_of
+from ordino.kernel.schema import Page, Strict
 from ordino.orders.process_exceptions import service
+from ordino.orders.process_exceptions.models import CATEGORIES, SEVERITIES, STATUSES
+from ordino.orders.process_exceptions.schemas import ProcessExceptionOut
 
 router = APIRouter(prefix="/api/v1/process-exceptions", tags=["process exceptions"])
 
@@ -28,13 +31,16 @@ class ActionIn(Strict):
     reason: Annotated[str, Field(min_length=1, max_length=500)] | None = None
 
 
-@router.get("", summary="List process exceptions, newest first")
+@router.get(
+    "", summary="List process exceptions, newest first",
+    responses=documented(Page[ProcessExceptionOut]),
+)
 async def list_exceptions(
     request: Request,
     principal: Staff,
-    status: str | None = None,
-    category: str | None = None,
-    severity: str | None = None,
+    status: Annotated[str | None, one_of(STATUSES)] = None,
+    category: Annotated[str | None, one_of(CATEGORIES)] = None,
+    severity: Annotated[str | None, one_of(SEVERITIES)] = None,
     order: Annotated[str | None, Query(description="An order id or number")] = None,
     active: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -49,7 +55,10 @@ async def list_exceptions(
     return await run_in_threadpool(read)
 
 
-@router.get("/{exception_id}", summary="Get a process exception with its status history")
+@router.get(
+    "/{exception_id}", summary="Get a process exception with its status history",
+    responses=documented(ProcessExceptionOut, problems=(404,)),
+)
 def get_exception(exception_id: str, request: Request, principal: Staff) -> Response:
     with database(request).read() as session:
         return json_response(service.get_exception(session, exception_id, principal))
@@ -62,9 +71,17 @@ def get_exception(exception_id: str, request: Request, principal: Staff) -> Resp
         "`action` is one of triage, pause, ignore, void, resolve. The body is optional: "
         '`{"reason": "…"}` goes into the status history. An action the status does not allow is 409.'
     ),
-    responses={409: {"description": "The status does not allow the action"}},
+    responses=documented(
+        ProcessExceptionOut,
+        problems={404: "The exception or the action is not known", 409: "The status does not allow the action"},
+    ),
 )
-async def act(exception_id: str, action: str, request: Request, principal: Staff) -> Response:
+async def act(
+    exception_id: str,
+    action: Annotated[str, Path(json_schema_extra={"enum": list(service.ACTIONS)})],
+    request: Request,
+    principal: Staff,
+) -> Response:
     if action not in service.ACTIONS:
         raise NotFound(f"no action '{action}' on process exceptions")
     body = await request.body()

@@ -9,7 +9,7 @@ expiry. Commands are idempotent by `Idempotency-Key`; PATCH needs `If-Match`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -20,8 +20,20 @@ from starlette.responses import Response
 from ordino.kernel.auth import Principal, Role, database, require
 from ordino.kernel.endpoint import body_schema, parse_body, run_command
 from ordino.kernel.http import dumps, etag, json_response
+from ordino.kernel.openapi import documented
+from ordino.kernel.schema import Page
 from ordino.orders.quotes import service as quotes
-from ordino.orders.quotes.schemas import QuoteAcceptIn, QuoteIn, QuotePatch, QuotePricingIn, QuoteRejectIn
+from ordino.orders.quotes.schemas import (
+    QuoteAcceptIn,
+    QuoteIn,
+    QuoteOut,
+    QuotePatch,
+    QuotePricingIn,
+    QuoteRejectIn,
+    QuoteRowOut,
+    QuoteStatus,
+)
+from ordino.orders.schemas import OrderOut
 
 router = APIRouter(prefix="/api/v1", tags=["quotes"])
 
@@ -29,7 +41,7 @@ Reader = Annotated[Principal, Depends(require())]
 Buyer = Annotated[Principal, Depends(require(Role.ADMIN, Role.AGENT, Role.BUYER))]
 Agent = Annotated[Principal, Depends(require(Role.ADMIN, Role.AGENT))]
 Doc = dict[str, Any]
-QuoteStatus = Literal["draft", "requested", "priced", "sent", "accepted", "rejected", "expired"]
+QUOTE_PROBLEMS = {404: "The quote is not known", 409: "The status does not allow the action"}
 
 
 async def _command(request: Request, principal: Principal, use_case: Callable[[Session], Doc]) -> Response:
@@ -37,7 +49,10 @@ async def _command(request: Request, principal: Principal, use_case: Callable[[S
     return await run_command(request, principal, lambda s: (200, dumps(use_case(s))), body)
 
 
-@router.post("/quotes", status_code=201, summary="Request a quote", openapi_extra=body_schema(QuoteIn))
+@router.post(
+    "/quotes", status_code=201, summary="Request a quote", openapi_extra=body_schema(QuoteIn),
+    responses=documented(QuoteOut, 201, problems={404: "The account, channel or a SKU is not known"}),
+)
 async def create_quote(request: Request, principal: Buyer) -> Response:
     body = await request.body()
     data = parse_body(QuoteIn, body)
@@ -53,7 +68,10 @@ async def create_quote(request: Request, principal: Buyer) -> Response:
     return await run_command(request, principal, work, body, headers)
 
 
-@router.get("/quotes", summary="List quotes, newest first")
+@router.get(
+    "/quotes", summary="List quotes, newest first",
+    responses=documented(Page[QuoteRowOut]),
+)
 def list_quotes(
     request: Request,
     principal: Reader,
@@ -66,7 +84,10 @@ def list_quotes(
         return json_response(quotes.list_quotes(session, principal, quotes.QuoteFilter(status, account), limit, cursor))
 
 
-@router.get("/quotes/{ref}", summary="Get a quote by id or number")
+@router.get(
+    "/quotes/{ref}", summary="Get a quote by id or number",
+    responses=documented(QuoteOut, problems=(404,)),
+)
 def get_quote(ref: str, request: Request, principal: Reader) -> Response:
     with database(request).read() as session:
         doc = quotes.get_quote(session, ref, principal)
@@ -78,6 +99,7 @@ def get_quote(ref: str, request: Request, principal: Reader) -> Response:
     summary="Change a quote request's lines or notes",
     description="While the quote is a draft or requested. `lines` replaces all lines.",
     openapi_extra=body_schema(QuotePatch),
+    responses=documented(QuoteOut, problems=(404, 409, 428)),
 )
 async def update_quote(
     ref: str, request: Request, principal: Buyer,
@@ -90,7 +112,10 @@ async def update_quote(
     return json_response(doc, headers={"ETag": etag(doc["version"])})
 
 
-@router.post("/quotes/{ref}/submit", summary="Request prices for a draft quote")
+@router.post(
+    "/quotes/{ref}/submit", summary="Request prices for a draft quote",
+    responses=documented(QuoteOut, problems=QUOTE_PROBLEMS),
+)
 async def submit_quote(ref: str, request: Request, principal: Buyer) -> Response:
     return await _command(request, principal, lambda s: quotes.submit_quote(s, ref, principal))
 
@@ -103,19 +128,24 @@ async def submit_quote(ref: str, request: Request, principal: Buyer) -> Response
         "`discount_percent` or `discount_amount` come off the line. `valid_until` is the expiry."
     ),
     openapi_extra=body_schema(QuotePricingIn),
+    responses=documented(QuoteOut, problems=QUOTE_PROBLEMS),
 )
 async def price_quote(ref: str, request: Request, principal: Agent) -> Response:
     data = parse_body(QuotePricingIn, await request.body())
     return await _command(request, principal, lambda s: quotes.price_quote(s, ref, data, principal))
 
 
-@router.post("/quotes/{ref}/send", summary="Send a priced quote to the buyer (agents)")
+@router.post(
+    "/quotes/{ref}/send", summary="Send a priced quote to the buyer (agents)",
+    responses=documented(QuoteOut, problems=QUOTE_PROBLEMS),
+)
 async def send_quote(ref: str, request: Request, principal: Agent) -> Response:
     return await _command(request, principal, lambda s: quotes.send_quote(s, ref, principal))
 
 
 @router.post(
     "/quotes/{ref}/reject", summary="Decline a quote", openapi_extra=body_schema(QuoteRejectIn),
+    responses=documented(QuoteOut, problems=QUOTE_PROBLEMS),
 )
 async def reject_quote(ref: str, request: Request, principal: Buyer) -> Response:
     body = await request.body()
@@ -132,7 +162,10 @@ async def reject_quote(ref: str, request: Request, principal: Buyer) -> Response
         "again answers the same order (200). A quote past its `valid_until` is 409 `quote-expired`."
     ),
     openapi_extra=body_schema(QuoteAcceptIn),
-    responses={200: {"description": "The quote was accepted before: its order"}},
+    responses=documented(
+        OrderOut, 201, description="The order placed", also={200: "The quote was accepted before: its order"},
+        problems={404: "The quote is not known", 409: "The quote is not sent, or expired (`quote-expired`)"},
+    ),
 )
 async def accept_quote(ref: str, request: Request, principal: Buyer) -> Response:
     body = await request.body()

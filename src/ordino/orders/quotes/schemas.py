@@ -5,12 +5,23 @@ Amounts are decimal strings in major units; patches carry only the fields to cha
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, field_validator
 
-from ordino.kernel.schema import AwareDatetime, CurrencyCode, DecimalText, Quantity, Strict, UnitPrice
+from ordino.kernel.schema import (
+    AwareDatetime,
+    CurrencyCode,
+    DecimalText,
+    MoneyText,
+    Out,
+    Quantity,
+    Strict,
+    UnitPrice,
+    UuidText,
+)
 from ordino.orders.schemas import (
     AccountNumber,
     AddressIn,
@@ -78,3 +89,76 @@ class QuoteAcceptIn(Strict):
 
 class QuoteRejectIn(Strict):
     reason: Note | None = None
+
+
+# Answers (orders.quotes emits them; an accepted quote answers its order, `OrderOut`).
+
+QuoteStatus = Literal["draft", "requested", "priced", "sent", "accepted", "rejected", "expired"]
+QuoteAction = Literal["submit", "price", "send", "accept", "reject", "expire"]
+
+
+class QuoteAdjustmentOut(Out):
+    name: str
+    source: Literal["promotion", "quote"]
+    reference: str | None
+    amount: MoneyText
+
+
+class QuoteLineOut(Out):
+    line_number: int
+    sku: str
+    quantity: int
+    unit_price: MoneyText | None
+    price_source: Literal["catalog", "agent"] | None
+    line_amount: MoneyText | None
+    adjustments: list[QuoteAdjustmentOut]
+    adjustment_amount: MoneyText
+    total_line_amount: MoneyText | None
+
+
+class QuoteTotalsOut(Out):
+    product: MoneyText
+    adjustment: MoneyText
+    shipping: MoneyText
+    total: MoneyText
+
+
+class QuoteOrderOut(Out):
+    id: UuidText
+    number: str
+
+
+class QuoteOut(Out):
+    id: UuidText
+    number: str
+    status: QuoteStatus
+    available_actions: list[QuoteAction]
+    account: str
+    channel: str
+    currency: str
+    notes: str | None
+    agent_note: str | None
+    requested_by_contact: UuidText | None
+    lines: list[QuoteLineOut]
+    totals: QuoteTotalsOut | None
+    valid_until: datetime | None
+    priced_by: str | None
+    priced_at: datetime | None
+    order: QuoteOrderOut | None
+    version: int
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class QuoteRowOut(Out):
+    """One line of the quote list."""
+
+    id: UuidText
+    number: str
+    status: QuoteStatus
+    account: str
+    currency: str
+    total: MoneyText | None
+    valid_until: datetime | None
+    created_at: datetime
