@@ -31,7 +31,7 @@ from ordino.accounts.schemas import (
     ContactPatch,
 )
 from ordino.kernel.auth import Principal, Role, database, require
-from ordino.kernel.endpoint import body_schema, parse_body, run_command
+from ordino.kernel.endpoint import body_schema, parse_body, read, run_command
 from ordino.kernel.http import dumps, etag, json_response
 from ordino.kernel.openapi import documented
 from ordino.kernel.schema import Page
@@ -83,9 +83,8 @@ async def _delete(request: Request, use_case: Callable[[Session], None]) -> Resp
     return Response(status_code=204)
 
 
-def _read(request: Request, use_case: Callable[[Session], Doc], *, versioned: bool = True) -> Response:
-    with database(request).read() as session:
-        doc = use_case(session)
+async def _read(request: Request, use_case: Callable[[Session], Doc], *, versioned: bool = True) -> Response:
+    doc = await read(request, use_case)
     return _versioned(doc) if versioned else json_response(doc)
 
 
@@ -105,7 +104,7 @@ async def create_account(request: Request, principal: Writer) -> Response:
     "/accounts", summary="List accounts, newest first",
     responses=documented(Page[AccountOut]),
 )
-def list_accounts(
+async def list_accounts(
     request: Request,
     principal: Reader,
     status: AccountStatus | None = None,
@@ -116,15 +115,15 @@ def list_accounts(
     cursor: str | None = None,
 ) -> Response:
     f = service.AccountFilter(status, country, parent, q)
-    return _read(request, lambda s: service.list_accounts(s, principal, f, limit, cursor), versioned=False)
+    return await _read(request, lambda s: service.list_accounts(s, principal, f, limit, cursor), versioned=False)
 
 
 @router.get(
     "/accounts/{ref}", summary="Get an account by id or number",
     responses=documented(AccountOut, problems=(404,)),
 )
-def get_account(ref: str, request: Request, principal: Reader) -> Response:
-    return _read(request, lambda s: service.get_account(s, ref, principal))
+async def get_account(ref: str, request: Request, principal: Reader) -> Response:
+    return await _read(request, lambda s: service.get_account(s, ref, principal))
 
 
 @router.patch(
@@ -155,7 +154,7 @@ async def create_contact(ref: str, request: Request, principal: Writer) -> Respo
     "/accounts/{ref}/contacts", summary="List an account's contacts, newest first",
     responses=documented(Page[ContactOut], problems={404: "The account is not known or not visible to the key"}),
 )
-def list_contacts(
+async def list_contacts(
     ref: str,
     request: Request,
     principal: Reader,
@@ -163,7 +162,7 @@ def list_contacts(
     limit: Limit = 50,
     cursor: str | None = None,
 ) -> Response:
-    return _read(
+    return await _read(
         request, lambda s: service.list_contacts(s, ref, principal, q, limit, cursor), versioned=False
     )
 
@@ -172,8 +171,8 @@ def list_contacts(
     "/accounts/{ref}/contacts/{contact_id}", summary="Get a contact",
     responses=documented(ContactOut, problems=(404,)),
 )
-def get_contact(ref: str, contact_id: str, request: Request, principal: Reader) -> Response:
-    return _read(request, lambda s: service.get_contact(s, ref, contact_id, principal))
+async def get_contact(ref: str, contact_id: str, request: Request, principal: Reader) -> Response:
+    return await _read(request, lambda s: service.get_contact(s, ref, contact_id, principal))
 
 
 @router.patch(
@@ -216,7 +215,7 @@ async def create_address(ref: str, request: Request, principal: Writer) -> Respo
     "/accounts/{ref}/addresses", summary="List an account's addresses, newest first",
     responses=documented(Page[AccountAddressOut], problems={404: "The account is not known or not visible to the key"}),
 )
-def list_addresses(
+async def list_addresses(
     ref: str,
     request: Request,
     principal: Reader,
@@ -224,7 +223,7 @@ def list_addresses(
     limit: Limit = 50,
     cursor: str | None = None,
 ) -> Response:
-    return _read(
+    return await _read(
         request, lambda s: service.list_addresses(s, ref, principal, kind, limit, cursor), versioned=False
     )
 
@@ -233,8 +232,8 @@ def list_addresses(
     "/accounts/{ref}/addresses/{address_id}", summary="Get an address",
     responses=documented(AccountAddressOut, problems=(404,)),
 )
-def get_address(ref: str, address_id: str, request: Request, principal: Reader) -> Response:
-    return _read(request, lambda s: service.get_address(s, ref, address_id, principal))
+async def get_address(ref: str, address_id: str, request: Request, principal: Reader) -> Response:
+    return await _read(request, lambda s: service.get_address(s, ref, address_id, principal))
 
 
 @router.patch(

@@ -13,9 +13,9 @@ from starlette.responses import Response
 from ordino.accounts import service
 from ordino.accounts.schemas import ApiKeyIn, ApiKeyOut, NewApiKeyOut
 from ordino.kernel.auth import Principal, Role, database, forget_cached_keys, require
-from ordino.kernel.endpoint import body_schema, parse_body, run_command
+from ordino.kernel.endpoint import body_schema, parse_body, read_json, run_command
 from ordino.kernel.errors import Forbidden
-from ordino.kernel.http import dumps, json_response, raw_json
+from ordino.kernel.http import dumps, raw_json
 from ordino.kernel.openapi import documented
 from ordino.kernel.schema import Page
 
@@ -68,7 +68,7 @@ async def create_api_key(request: Request, principal: Admin) -> Response:
     "", summary="List API keys, newest first (never their secrets)",
     responses=documented(Page[ApiKeyOut]),
 )
-def list_api_keys(
+async def list_api_keys(
     request: Request,
     principal: Admin,
     role: Role | None = None,
@@ -76,17 +76,19 @@ def list_api_keys(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> Response:
-    with database(request).read() as session:
-        return json_response(service.list_api_keys(session, role.value if role else None, revoked, limit, cursor))
+    return await read_json(
+        request, lambda session: service.list_api_keys(session, role.value if role else None, revoked, limit, cursor)
+    )
+
 
 
 @router.get(
     "/{key_id}", summary="Get an API key (never its secret)",
     responses=documented(ApiKeyOut, problems=(404,)),
 )
-def get_api_key(key_id: str, request: Request, principal: Admin) -> Response:
-    with database(request).read() as session:
-        return json_response(service.get_api_key(session, key_id))
+async def get_api_key(key_id: str, request: Request, principal: Admin) -> Response:
+    return await read_json(request, lambda session: service.get_api_key(session, key_id))
+
 
 
 @router.delete(

@@ -7,7 +7,6 @@ Nothing is deleted: records are deactivated with `PATCH {"active": false}`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import orjson
@@ -36,7 +35,7 @@ from ordino.catalog.schemas import (
 )
 from ordino.catalog.service import CHANNEL, LEGAL_ENTITY, LOCATION, PRODUCT, Resource
 from ordino.kernel.auth import Principal, Role, database, require
-from ordino.kernel.endpoint import body_schema, parse_body, run_command
+from ordino.kernel.endpoint import body_schema, parse_body, read, run_command
 from ordino.kernel.http import dumps, etag, json_response
 from ordino.kernel.openapi import documented
 from ordino.kernel.schema import Page
@@ -84,9 +83,6 @@ async def _update(
     return _versioned(doc)
 
 
-def _read(request: Request, use_case: Callable[[Session], Doc]) -> Doc:
-    with database(request).read() as session:
-        return use_case(session)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -105,7 +101,7 @@ async def create_product(request: Request, principal: ProductWriter) -> Response
     "/products", summary="List products, newest first",
     responses=documented(Page[ProductOut]),
 )
-def list_products(
+async def list_products(
     request: Request,
     principal: ProductReader,
     active: bool | None = None,
@@ -115,15 +111,15 @@ def list_products(
     cursor: str | None = None,
 ) -> Response:
     f = service.ProductFilter(active, q, tax_class)
-    return json_response(_read(request, lambda s: service.list_products(s, principal, f, limit, cursor)))
+    return json_response(await read(request, lambda s: service.list_products(s, principal, f, limit, cursor)))
 
 
 @router.get(
     "/products/{ref}", summary="Get a product by SKU or id",
     responses=documented(ProductOut, problems=(404,)),
 )
-def get_product(ref: str, request: Request, principal: ProductReader) -> Response:
-    return _versioned(_read(request, lambda s: service.get_product(s, ref, principal)))
+async def get_product(ref: str, request: Request, principal: ProductReader) -> Response:
+    return _versioned(await read(request, lambda s: service.get_product(s, ref, principal)))
 
 
 @router.patch(
@@ -153,7 +149,7 @@ async def create_channel(request: Request, principal: AdminWriter) -> Response:
     "/channels", summary="List sales channels, newest first",
     responses=documented(Page[ChannelOut]),
 )
-def list_channels(
+async def list_channels(
     request: Request,
     principal: StaffReader,
     active: bool | None = None,
@@ -161,15 +157,15 @@ def list_channels(
     limit: Limit = 50,
     cursor: str | None = None,
 ) -> Response:
-    return json_response(_read(request, lambda s: service.list_channels(s, active, kind, limit, cursor)))
+    return json_response(await read(request, lambda s: service.list_channels(s, active, kind, limit, cursor)))
 
 
 @router.get(
     "/channels/{ref}", summary="Get a sales channel by code or id",
     responses=documented(ChannelOut, problems=(404,)),
 )
-def get_channel(ref: str, request: Request, principal: StaffReader) -> Response:
-    return _versioned(_read(request, lambda s: service.get(s, CHANNEL, ref)))
+async def get_channel(ref: str, request: Request, principal: StaffReader) -> Response:
+    return _versioned(await read(request, lambda s: service.get(s, CHANNEL, ref)))
 
 
 @router.patch(
@@ -199,7 +195,7 @@ async def create_location(request: Request, principal: AdminWriter) -> Response:
     "/locations", summary="List locations, newest first",
     responses=documented(Page[LocationOut]),
 )
-def list_locations(
+async def list_locations(
     request: Request,
     principal: StaffReader,
     kind: LocationKind | None = None,
@@ -209,15 +205,15 @@ def list_locations(
     cursor: str | None = None,
 ) -> Response:
     f = service.LocationFilter(kind, country, active)
-    return json_response(_read(request, lambda s: service.list_locations(s, f, limit, cursor)))
+    return json_response(await read(request, lambda s: service.list_locations(s, f, limit, cursor)))
 
 
 @router.get(
     "/locations/{ref}", summary="Get a location by code or id",
     responses=documented(LocationOut, problems=(404,)),
 )
-def get_location(ref: str, request: Request, principal: StaffReader) -> Response:
-    return _versioned(_read(request, lambda s: service.get(s, LOCATION, ref)))
+async def get_location(ref: str, request: Request, principal: StaffReader) -> Response:
+    return _versioned(await read(request, lambda s: service.get(s, LOCATION, ref)))
 
 
 @router.patch(
@@ -249,18 +245,18 @@ async def create_legal_entity(request: Request, principal: AdminWriter) -> Respo
     "/legal-entities", summary="List legal entities, newest first",
     responses=documented(Page[LegalEntityOut]),
 )
-def list_legal_entities(
+async def list_legal_entities(
     request: Request, principal: StaffReader, active: bool | None = None, limit: Limit = 50, cursor: str | None = None
 ) -> Response:
-    return json_response(_read(request, lambda s: service.list_legal_entities(s, active, limit, cursor)))
+    return json_response(await read(request, lambda s: service.list_legal_entities(s, active, limit, cursor)))
 
 
 @router.get(
     "/legal-entities/{ref}", summary="Get a legal entity by code or id",
     responses=documented(LegalEntityOut, problems=(404,)),
 )
-def get_legal_entity(ref: str, request: Request, principal: StaffReader) -> Response:
-    return _versioned(_read(request, lambda s: service.get(s, LEGAL_ENTITY, ref)))
+async def get_legal_entity(ref: str, request: Request, principal: StaffReader) -> Response:
+    return _versioned(await read(request, lambda s: service.get(s, LEGAL_ENTITY, ref)))
 
 
 @router.patch(

@@ -30,7 +30,7 @@ from ordino.fulfillment.schemas import (
     ShipIn,
 )
 from ordino.kernel.auth import Principal, Role, database, require
-from ordino.kernel.endpoint import body_schema, parse_body, run_command
+from ordino.kernel.endpoint import body_schema, parse_body, read, run_command
 from ordino.kernel.http import dumps, etag, json_response
 from ordino.kernel.openapi import documented, one_of
 from ordino.kernel.schema import Page
@@ -59,11 +59,6 @@ async def _command(request: Request, principal: Principal, use_case: Callable[[S
     return await run_command(request, principal, work, body)
 
 
-def _read(request: Request, use_case: Callable[[Session], Any]) -> Any:
-    with database(request).read() as session:
-        return use_case(session)
-
-
 # ------------------------------------------------------------------------------------------------
 # Fulfilment orders
 
@@ -82,18 +77,15 @@ async def list_fulfillment_orders(
     cursor: str | None = None,
 ) -> Response:
     f = service.FulfillmentOrderFilter(location, status, order)
-    doc = await run_in_threadpool(
-        _read, request, lambda s: service.list_fulfillment_orders(s, principal, f, limit, cursor)
-    )
-    return json_response(doc)
+    return json_response(await read(request, lambda s: service.list_fulfillment_orders(s, principal, f, limit, cursor)))
 
 
 @router.get("/fulfillment-orders/{ref}", summary="Get a fulfillment order by id or number",
             tags=["fulfillment orders"],
     responses=documented(FulfillmentOrderOut, problems=(404,)),
 )
-def get_fulfillment_order(ref: str, request: Request, principal: Fulfiller) -> Response:
-    return json_response(_read(request, lambda s: service.fulfillment_order_doc(s, ref, principal)))
+async def get_fulfillment_order(ref: str, request: Request, principal: Fulfiller) -> Response:
+    return json_response(await read(request, lambda s: service.fulfillment_order_doc(s, ref, principal)))
 
 
 def _advance(action: str) -> Any:
@@ -181,8 +173,7 @@ async def cancel(ref: str, request: Request, principal: Fulfiller) -> Response:
 )
 async def plan(request: Request, principal: Planner) -> Response:
     data = parse_body(PlanIn, await request.body())
-    doc = await run_in_threadpool(_read, request, lambda s: service.preview(s, data, principal))
-    return json_response(doc)
+    return json_response(await read(request, lambda s: service.preview(s, data, principal)))
 
 
 @router.post("/orders/{ref}/routing", summary="Route an order's unallocated units now", tags=["routing"],
@@ -198,16 +189,16 @@ async def route(ref: str, request: Request, principal: Fulfiller) -> Response:
             tags=["routing"],
     responses=documented(RoutingDecisionsOut, problems=(404,)),
 )
-def routing_decisions(ref: str, request: Request, principal: Fulfiller) -> Response:
-    return json_response(_read(request, lambda s: service.routing_decisions(s, ref, principal)))
+async def routing_decisions(ref: str, request: Request, principal: Fulfiller) -> Response:
+    return json_response(await read(request, lambda s: service.routing_decisions(s, ref, principal)))
 
 
 @router.get(
     "/routing/policies/{channel}", summary="A channel's routing policy", tags=["routing"],
     responses=documented(RoutingPolicyOut, problems={404: "The channel is not known"}),
 )
-def get_policy(channel: str, request: Request, principal: Planner) -> Response:
-    doc = _read(request, lambda s: service.get_policy(s, channel))
+async def get_policy(channel: str, request: Request, principal: Planner) -> Response:
+    doc = await read(request, lambda s: service.get_policy(s, channel))
     headers = {"ETag": etag(doc["version"])} if doc["version"] is not None else None
     return json_response(doc, headers=headers)
 

@@ -49,7 +49,7 @@ from ordino.inventory.schemas import (
 )
 from ordino.kernel import idempotency
 from ordino.kernel.auth import Principal, Role, database, require
-from ordino.kernel.endpoint import body_schema, command, parse_body, run_combined, run_command
+from ordino.kernel.endpoint import body_schema, command, parse_body, read, read_json, run_combined, run_command
 from ordino.kernel.errors import FieldError, ValidationFailed
 from ordino.kernel.http import dumps, etag, json_response, raw_json
 from ordino.kernel.openapi import documented
@@ -69,9 +69,6 @@ IfMatch = Annotated[str | None, Header(description="The record's ETag (its versi
 Doc = dict[str, Any]
 
 
-def _read(request: Request, use_case: Any) -> Any:
-    with database(request).read() as session:
-        return use_case(session)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -102,16 +99,18 @@ async def create_location_group(request: Request, principal: Admin) -> Response:
     "/location-groups", summary="List location groups, newest first", tags=["locations"],
     responses=documented(Page[LocationGroupOut]),
 )
-def list_location_groups(request: Request, principal: Reader, limit: Limit = 50, cursor: str | None = None) -> Response:
-    return json_response(_read(request, lambda s: groups.list_groups(s, limit, cursor)))
+async def list_location_groups(
+    request: Request, principal: Reader, limit: Limit = 50, cursor: str | None = None
+) -> Response:
+    return json_response(await read(request, lambda s: groups.list_groups(s, limit, cursor)))
 
 
 @router.get(
     "/location-groups/{ref}", summary="Get a location group by code or id", tags=["locations"],
     responses=documented(LocationGroupOut, problems=(404,)),
 )
-def get_location_group(ref: str, request: Request, principal: Reader) -> Response:
-    doc = _read(request, lambda s: groups.get_group(s, ref))
+async def get_location_group(ref: str, request: Request, principal: Reader) -> Response:
+    doc = await read(request, lambda s: groups.get_group(s, ref))
     return json_response(doc, headers={"ETag": etag(doc["version"])})
 
 
@@ -244,18 +243,18 @@ async def import_inventory(
     "/inventory/imports/{import_id}", summary="Progress and outcome of an import",
     responses=documented(InventoryImportOut, problems=(404,)),
 )
-def get_import(import_id: str, request: Request, principal: Reader) -> Response:
-    return json_response(_read(request, lambda s: imports.get_import(s, import_id)))
+async def get_import(import_id: str, request: Request, principal: Reader) -> Response:
+    return json_response(await read(request, lambda s: imports.get_import(s, import_id)))
 
 
 @router.get(
     "/inventory/imports/{import_id}/errors", summary="The rows of an import that were not applied",
     responses=documented(Page[ImportErrorOut], problems=(404,)),
 )
-def list_import_errors(
+async def list_import_errors(
     import_id: str, request: Request, principal: Reader, limit: Limit = 200, cursor: str | None = None
 ) -> Response:
-    return json_response(_read(request, lambda s: imports.list_errors(s, import_id, limit, cursor)))
+    return json_response(await read(request, lambda s: imports.list_errors(s, import_id, limit, cursor)))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -316,7 +315,7 @@ async def create_reservation(request: Request, principal: Reserver) -> Response:
     "/reservations", summary="List reservations, newest first",
     responses=documented(Page[ReservationOut]),
 )
-def list_reservations(
+async def list_reservations(
     request: Request,
     principal: Reader,
     reference: str | None = None,
@@ -327,7 +326,7 @@ def list_reservations(
     cursor: str | None = None,
 ) -> Response:
     f = service.ReservationFilter(reference, sku, location, status)
-    return json_response(_read(request, lambda s: service.list_reservations(s, f, limit, cursor)))
+    return json_response(await read(request, lambda s: service.list_reservations(s, f, limit, cursor)))
 
 
 @router.post(
@@ -393,9 +392,9 @@ async def fulfil_reservation(reference: str, request: Request, principal: Shippe
             tags=["channels"],
     responses=documented(SourcingOut, problems=(404,)),
 )
-def get_channel_sourcing(code: str, request: Request, principal: Reader) -> Response:
-    with database(request).read() as session:
-        return json_response(sourcing.get_sourcing(session, code))
+async def get_channel_sourcing(code: str, request: Request, principal: Reader) -> Response:
+    return await read_json(request, lambda session: sourcing.get_sourcing(session, code))
+
 
 
 @router.put(
@@ -442,21 +441,21 @@ async def _capacity_command(
 
 @router.get("/locations/{ref}/capacity", summary="A location's capacity units per day (null: no limit)",
             tags=["locations"], responses=documented(DailyCapacityOut, problems=(404,)))
-def get_daily_capacity(ref: str, request: Request, principal: Reader) -> Response:
-    def read(session: Session) -> Doc:
+async def get_daily_capacity(ref: str, request: Request, principal: Reader) -> Response:
+    def daily(session: Session) -> Doc:
         code = groups.capacity_location(session, ref)
         return {"location": code, "units_per_day": groups.daily_capacity(session, code)}
 
-    return json_response(_read(request, read))
+    return json_response(await read(request, daily))
 
 
 @router.get("/locations/{ref}/capacity/{day}", summary="A location's capacity on a day: held, confirmed, remaining",
             tags=["locations"], responses=documented(DayCapacityOut, problems=(404,)))
-def get_day_capacity(ref: str, day: date, request: Request, principal: Reader) -> Response:
-    def read(session: Session) -> Doc:
+async def get_day_capacity(ref: str, day: date, request: Request, principal: Reader) -> Response:
+    def one_day(session: Session) -> Doc:
         return _day_doc(session, groups.capacity_location(session, ref), day)
 
-    return json_response(_read(request, read))
+    return json_response(await read(request, one_day))
 
 
 @router.put(

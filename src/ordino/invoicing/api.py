@@ -17,7 +17,6 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ordino.invoicing import reads, service
@@ -32,11 +31,11 @@ from ordino.invoicing.schemas import (
     RemittanceIn,
     RemittanceOut,
 )
-from ordino.kernel.auth import Principal, Role, database, require
+from ordino.kernel.auth import Principal, Role, require
 from ordino.kernel.db import Database
-from ordino.kernel.endpoint import body_schema, parse_body, run_command, run_in_steps
+from ordino.kernel.endpoint import body_schema, parse_body, read_json, run_command, run_in_steps
 from ordino.kernel.errors import FieldError, NotFound, ValidationFailed
-from ordino.kernel.http import dumps, json_response
+from ordino.kernel.http import dumps
 from ordino.kernel.idempotency import Command, Outcome
 from ordino.kernel.ids import parse_id
 from ordino.kernel.openapi import documented
@@ -56,12 +55,6 @@ CreditMemoStatus = Literal["open", "partially_refunded", "closed"]
 Doc = dict[str, Any]
 
 
-async def _read(request: Request, use_case: Callable[[Session], Any]) -> Response:
-    def run() -> Response:
-        with database(request).read() as session:
-            return json_response(use_case(session))
-
-    return await run_in_threadpool(run)
 
 
 async def _create(request: Request, principal: Principal, body: bytes, use_case: Callable[[Session], tuple[Doc, bool]],
@@ -93,7 +86,7 @@ async def list_invoices(
     status: InvoiceStatus | None = None, kind: Literal["shipment", "fee"] | None = None, limit: Limit = 50,
     cursor: str | None = None,
 ) -> Response:
-    return await _read(request, lambda s: reads.list_invoices(
+    return await read_json(request, lambda s: reads.list_invoices(
         s, principal, order=order, account=account, status=status, kind=kind, limit=limit, cursor=cursor))
 
 
@@ -102,7 +95,7 @@ async def list_invoices(
     responses=documented(InvoiceOut, problems=(404,)),
 )
 async def get_invoice(ref: str, request: Request, principal: Reader) -> Response:
-    return await _read(request, lambda s: reads.get_invoice(s, ref, principal))
+    return await read_json(request, lambda s: reads.get_invoice(s, ref, principal))
 
 
 @router.post(
@@ -162,7 +155,7 @@ async def list_credit_memos(
     request: Request, principal: Reader, order: str | None = None, account: str | None = None,
     status: CreditMemoStatus | None = None, limit: Limit = 50, cursor: str | None = None,
 ) -> Response:
-    return await _read(request, lambda s: reads.list_credit_memos(
+    return await read_json(request, lambda s: reads.list_credit_memos(
         s, principal, order=order, account=account, status=status, limit=limit, cursor=cursor))
 
 
@@ -171,7 +164,7 @@ async def list_credit_memos(
     responses=documented(CreditMemoOut, problems=(404,)),
 )
 async def get_credit_memo(ref: str, request: Request, principal: Reader) -> Response:
-    return await _read(request, lambda s: reads.get_credit_memo(s, ref, principal))
+    return await read_json(request, lambda s: reads.get_credit_memo(s, ref, principal))
 
 
 @router.post(
@@ -254,7 +247,7 @@ async def record_remittance(request: Request, principal: Receiver) -> Response:
 )
 async def list_remittances(request: Request, principal: Reader, account: str | None = None, limit: Limit = 50,
                            cursor: str | None = None) -> Response:
-    return await _read(request, lambda s: reads.list_remittances(s, principal, account=account, limit=limit,
+    return await read_json(request, lambda s: reads.list_remittances(s, principal, account=account, limit=limit,
                                                                  cursor=cursor))
 
 
@@ -266,5 +259,5 @@ async def get_remittance(remittance_id: str, request: Request, principal: Reader
     rid = parse_id(remittance_id)
     if rid is None:
         raise NotFound("remittance not found")
-    return await _read(request, lambda s: reads.get_remittance(s, rid, principal))
+    return await read_json(request, lambda s: reads.get_remittance(s, rid, principal))
 

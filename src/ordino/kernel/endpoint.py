@@ -10,6 +10,7 @@ import orjson
 from anyio import to_thread
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from ordino.kernel import idempotency
@@ -17,9 +18,10 @@ from ordino.kernel.auth import Principal, database
 from ordino.kernel.combining import Combiner, combiner, command_slots
 from ordino.kernel.db import Database
 from ordino.kernel.errors import FieldError, ValidationFailed, field_path
-from ordino.kernel.http import raw_json
+from ordino.kernel.http import json_response, raw_json
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 C = TypeVar("C")
 
 
@@ -42,6 +44,23 @@ def parse_body(model: type[M], body: bytes) -> M:
                     data = orjson.loads(body)  # valid JSON: only then are there field errors
                 errors.append(FieldError(field_path(err.get("loc", ()), data), msg))
         raise ValidationFailed(errors) from None
+
+
+
+async def read(request: Request, use_case: Callable[[Session], T]) -> T:
+    """Run a read use case in a read transaction on a worker thread, so the event loop never waits
+    on the database."""
+
+    def run() -> T:
+        with database(request).read() as session:
+            return use_case(session)
+
+    return await to_thread.run_sync(run)
+
+
+async def read_json(request: Request, use_case: Callable[[Session], Any]) -> Response:
+    """`read`, answered as JSON."""
+    return json_response(await read(request, use_case))
 
 
 def body_schema(model: type[BaseModel]) -> dict[str, Any]:

@@ -6,12 +6,10 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from ordino.kernel.auth import Principal, Role, database, require
-from ordino.kernel.endpoint import body_schema, command, parse_body, run_combined
-from ordino.kernel.http import json_response
+from ordino.kernel.auth import Principal, Role, require
+from ordino.kernel.endpoint import body_schema, command, parse_body, read_json, run_combined
 from ordino.kernel.openapi import Page, documented, one_of
 from ordino.orders import placing
 from ordino.orders import reads as service
@@ -47,9 +45,9 @@ async def place_order(request: Request, principal: Annotated[Principal, Depends(
 
 
 @router.get("/{order_ref}", summary="Get an order by id or number", responses=documented(OrderOut, problems=(404,)))
-def get_order(order_ref: str, request: Request, principal: Annotated[Principal, Depends(READ)]) -> Response:
-    with database(request).read() as session:
-        return json_response(service.get_order(session, order_ref, principal))
+async def get_order(order_ref: str, request: Request, principal: Annotated[Principal, Depends(READ)]) -> Response:
+    return await read_json(request, lambda session: service.get_order(session, order_ref, principal))
+
 
 
 @router.get("", summary="List orders, newest first", responses=documented(Page[OrderRowOut]))
@@ -66,8 +64,4 @@ async def list_orders(
 ) -> Response:
     f = service.OrderFilter(account, status, channel, placed_from, placed_to)
 
-    def read() -> Response:
-        with database(request).read() as session:
-            return json_response(service.list_orders(session, principal, f, limit, cursor))
-
-    return await run_in_threadpool(read)
+    return await read_json(request, lambda s: service.list_orders(s, principal, f, limit, cursor))

@@ -16,13 +16,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from ordino.kernel.auth import Principal, Role, database, require
-from ordino.kernel.endpoint import body_schema, parse_body, run_command, run_in_steps
+from ordino.kernel.auth import Principal, Role, require
+from ordino.kernel.endpoint import body_schema, parse_body, read_json, run_command, run_in_steps
 from ordino.kernel.errors import NotFound
-from ordino.kernel.http import dumps, json_response, page
+from ordino.kernel.http import dumps, page
 from ordino.kernel.ids import new_id, parse_id
 from ordino.kernel.openapi import documented
 from ordino.kernel.schema import Page
@@ -74,12 +73,6 @@ def _id(text: str, what: str) -> uuid.UUID:
     return found
 
 
-async def _read(request: Request, use_case: Callable[[Session], Any]) -> Response:
-    def run() -> Response:
-        with database(request).read() as session:
-            return json_response(use_case(session))
-
-    return await run_in_threadpool(run)
 
 
 async def _move(request: Request, principal: Principal, body: bytes, begin: Callable[[Session, str], Intent]
@@ -122,7 +115,9 @@ async def create_method(request: Request, principal: Taker) -> Response:
 async def list_methods(
     request: Request, principal: Reader, account: uuid.UUID | None = None, limit: Limit = 50, cursor: str | None = None
 ) -> Response:
-    return await _read(request, lambda s: reads.list_methods(s, principal, account=account, limit=limit, cursor=cursor))
+    return await read_json(
+        request, lambda s: reads.list_methods(s, principal, account=account, limit=limit, cursor=cursor)
+    )
 
 
 @router.get(
@@ -131,7 +126,7 @@ async def list_methods(
 )
 async def get_method(method_id: str, request: Request, principal: Reader) -> Response:
     mid = _id(method_id, "payment method")
-    return await _read(request, lambda s: reads.get_method(s, mid, principal))
+    return await read_json(request, lambda s: reads.get_method(s, mid, principal))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -156,7 +151,7 @@ async def list_summaries(
             return page([], [], limit)
         return reads.list_summaries(s, principal, order=order_id, account=account, limit=limit, cursor=cursor)
 
-    return await _read(request, use)
+    return await read_json(request, use)
 
 
 @router.get(
@@ -165,7 +160,7 @@ async def list_summaries(
 )
 async def get_summary(summary_id: str, request: Request, principal: Reader) -> Response:
     sid = _id(summary_id, "payment summary")
-    return await _read(request, lambda s: reads.get_summary(s, sid, principal))
+    return await read_json(request, lambda s: reads.get_summary(s, sid, principal))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -194,7 +189,7 @@ async def list_payments(
             s, principal, order=order_id, summary=summary, kind=kind, status=status, limit=limit, cursor=cursor
         )
 
-    return await _read(request, use)
+    return await read_json(request, use)
 
 
 @router.get(
@@ -203,7 +198,7 @@ async def list_payments(
 )
 async def get_payment(payment_id: str, request: Request, principal: Reader) -> Response:
     pid = _id(payment_id, "payment")
-    return await _read(request, lambda s: reads.get_payment(s, pid, principal))
+    return await read_json(request, lambda s: reads.get_payment(s, pid, principal))
 
 
 @router.post(

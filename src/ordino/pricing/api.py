@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ordino.kernel.auth import Principal, Role, database, require
-from ordino.kernel.endpoint import body_schema, parse_body, run_command
+from ordino.kernel.endpoint import body_schema, parse_body, read, read_json, run_command
 from ordino.kernel.errors import FieldError, ValidationFailed
 from ordino.kernel.http import dumps, etag, json_response
 from ordino.kernel.openapi import documented
@@ -67,9 +67,6 @@ def _versioned(doc: Doc) -> Response:
     return json_response(doc, headers={"ETag": etag(doc["version"])})
 
 
-def _read(request: Request, use_case: Callable[[Session], Doc]) -> Doc:
-    with database(request).read() as session:
-        return use_case(session)
 
 
 async def _create(
@@ -120,7 +117,7 @@ async def create_price_book(request: Request, principal: Writer) -> Response:
     "/price-books", summary="List price books, newest first",
     responses=documented(Page[PriceBookOut]),
 )
-def list_price_books(
+async def list_price_books(
     request: Request,
     principal: Reader,
     currency: str | None = None,
@@ -132,15 +129,15 @@ def list_price_books(
     cursor: str | None = None,
 ) -> Response:
     f = books.BookFilter(currency, kind, account, active, q)
-    return json_response(_read(request, lambda s: books.list_books(s, f, limit, cursor)))
+    return json_response(await read(request, lambda s: books.list_books(s, f, limit, cursor)))
 
 
 @router.get(
     "/price-books/{ref}", summary="Get a price book by code or id",
     responses=documented(PriceBookOut, problems=(404,)),
 )
-def get_price_book(ref: str, request: Request, principal: Reader) -> Response:
-    return _versioned(_read(request, lambda s: books.get_book(s, ref)))
+async def get_price_book(ref: str, request: Request, principal: Reader) -> Response:
+    return _versioned(await read(request, lambda s: books.get_book(s, ref)))
 
 
 @router.patch(
@@ -169,7 +166,7 @@ async def put_price_book_entries(ref: str, request: Request, principal: PriceWri
     "/price-books/{ref}/entries", summary="List a price book's entries, newest first",
     responses=documented(PriceBookEntriesOut, problems={404: "The price book is not known"}),
 )
-def list_price_book_entries(
+async def list_price_book_entries(
     ref: str,
     request: Request,
     principal: Reader,
@@ -180,7 +177,7 @@ def list_price_book_entries(
 ) -> Response:
     if at is not None and at.utcoffset() is None:
         raise ValidationFailed([FieldError("at", "must carry a timezone, e.g. 2026-11-26T10:00:00Z")])
-    return json_response(_read(request, lambda s: books.list_entries(s, ref, sku, at, limit, cursor)))
+    return json_response(await read(request, lambda s: books.list_entries(s, ref, sku, at, limit, cursor)))
 
 
 @router.post(
@@ -200,8 +197,8 @@ async def assign_price_book_accounts(ref: str, request: Request, principal: Writ
     "/price-books/{ref}/accounts", summary="The accounts a contract book is assigned to",
     responses=documented(PriceBookAccountsOut, problems={404: "The price book is not known"}),
 )
-def list_price_book_accounts(ref: str, request: Request, principal: Reader) -> Response:
-    return json_response(_read(request, lambda s: books.list_accounts(s, ref)))
+async def list_price_book_accounts(ref: str, request: Request, principal: Reader) -> Response:
+    return json_response(await read(request, lambda s: books.list_accounts(s, ref)))
 
 
 @router.delete(
@@ -229,7 +226,7 @@ async def create_promotion(request: Request, principal: Writer) -> Response:
     "/promotions", summary="List promotions, newest first",
     responses=documented(Page[PromotionOut]),
 )
-def list_promotions(
+async def list_promotions(
     request: Request,
     principal: Reader,
     active: bool | None = None,
@@ -241,15 +238,15 @@ def list_promotions(
     cursor: str | None = None,
 ) -> Response:
     f = promotions.PromotionFilter(active, level, kind, coupon, q)
-    return json_response(_read(request, lambda s: promotions.list_promotions(s, f, limit, cursor)))
+    return json_response(await read(request, lambda s: promotions.list_promotions(s, f, limit, cursor)))
 
 
 @router.get(
     "/promotions/{ref}", summary="Get a promotion by code or id",
     responses=documented(PromotionOut, problems=(404,)),
 )
-def get_promotion(ref: str, request: Request, principal: Reader) -> Response:
-    return _versioned(_read(request, lambda s: promotions.get_promotion(s, ref)))
+async def get_promotion(ref: str, request: Request, principal: Reader) -> Response:
+    return _versioned(await read(request, lambda s: promotions.get_promotion(s, ref)))
 
 
 @router.patch(
@@ -276,18 +273,18 @@ async def create_coupons(ref: str, request: Request, principal: Writer) -> Respo
     "/promotions/{ref}/coupons", summary="List a promotion's coupons with their use, newest first",
     responses=documented(Page[CouponOut], problems={404: "The promotion is not known"}),
 )
-def list_coupons(
+async def list_coupons(
     ref: str, request: Request, principal: Reader, limit: Limit = 50, cursor: str | None = None
 ) -> Response:
-    return json_response(_read(request, lambda s: promotions.list_coupons(s, ref, limit, cursor)))
+    return json_response(await read(request, lambda s: promotions.list_coupons(s, ref, limit, cursor)))
 
 
 @router.get(
     "/promotions/{ref}/coupons/{code}", summary="Get a coupon (the code ignores case)",
     responses=documented(CouponOut, problems=(404,)),
 )
-def get_coupon(ref: str, code: str, request: Request, principal: Reader) -> Response:
-    return _versioned(_read(request, lambda s: promotions.get_coupon(s, ref, code)))
+async def get_coupon(ref: str, code: str, request: Request, principal: Reader) -> Response:
+    return _versioned(await read(request, lambda s: promotions.get_coupon(s, ref, code)))
 
 
 @router.patch(
@@ -320,8 +317,4 @@ async def update_coupon(
 async def quote(request: Request, principal: Quoter) -> Response:
     data = parse_body(QuoteIn, await request.body())
 
-    def work() -> Doc:
-        with database(request).read() as session:
-            return service.quote(session, data, principal)
-
-    return json_response(await run_in_threadpool(work))
+    return await read_json(request, lambda s: service.quote(s, data, principal))

@@ -16,12 +16,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BeforeValidator, Field, StringConstraints, WithJsonSchema
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from ordino.kernel import clock
-from ordino.kernel.auth import Principal, Role, database, require
-from ordino.kernel.endpoint import body_schema, parse_body, run_command
+from ordino.kernel.auth import Principal, Role, require
+from ordino.kernel.endpoint import body_schema, parse_body, read, read_json, run_command
 from ordino.kernel.errors import FieldError, ValidationFailed
 from ordino.kernel.http import dumps, json_response
 from ordino.kernel.money import Money, MoneyError, is_currency
@@ -112,7 +112,7 @@ async def record_fx_rates(request: Request, principal: Writer) -> Response:
     ),
     responses=documented(FxRatesOut),
 )
-def list_fx_rates(
+async def list_fx_rates(
     request: Request,
     principal: Reader,
     base: str | None = None,
@@ -131,11 +131,13 @@ def list_fx_rates(
         errors.append(FieldError("on", "cannot be combined with from, to or cursor"))
     if errors:
         raise ValidationFailed(errors)
-    with database(request).read() as session:
-        if on is not None:
-            return json_response({"on": on, "items": fx_service.rates_in_force(session, on, base, quote, source)})
-        f = fx_service.RateFilter(base, quote, source, from_, to)
-        return json_response(fx_service.list_rates(session, f, limit, cursor))
+    if on is not None:
+        day = on
+        return await read_json(
+            request, lambda session: {"on": day, "items": fx_service.rates_in_force(session, day, base, quote, source)}
+        )
+    f = fx_service.RateFilter(base, quote, source, from_, to)
+    return await read_json(request, lambda session: fx_service.list_rates(session, f, limit, cursor))
 
 
 @router.get(
@@ -173,9 +175,8 @@ async def convert(
     assert money is not None and target is not None
     day = on or clock.now().date()
 
-    def work() -> Response:
-        with database(request).read() as session:
-            conversion = fx_service.convert(session, money, target, day, corporate=corporate, rate_source=source)
-        return json_response(fx_service.conversion_doc(conversion, day))
+    def convert_at(session: Session) -> fx.Conversion:
+        return fx_service.convert(session, money, target, day, corporate=corporate, rate_source=source)
 
-    return await run_in_threadpool(work)
+    conversion = await read(request, convert_at)
+    return json_response(fx_service.conversion_doc(conversion, day))

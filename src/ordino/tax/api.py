@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ordino.kernel.auth import Principal, Role, database, require
-from ordino.kernel.endpoint import body_schema, parse_body
+from ordino.kernel.endpoint import body_schema, parse_body, read
 from ordino.kernel.http import etag, json_response
 from ordino.kernel.openapi import documented
 from ordino.tax import service
@@ -27,9 +27,8 @@ IfMatch = Annotated[str | None, Header(description="The profile's ETag; required
     "/accounts/{number}/tax-profile", summary="Get an account's tax profile",
     responses=documented(TaxProfileOut, problems={404: "The account is not known"}),
 )
-def get_tax_profile(number: str, request: Request, principal: Reader) -> Response:
-    with database(request).read() as session:
-        doc = service.get_profile(session, number)
+async def get_tax_profile(number: str, request: Request, principal: Reader) -> Response:
+    doc = await read(request, lambda session: service.get_profile(session, number))
     return json_response(doc, headers={"ETag": etag(doc["version"])})
 
 

@@ -11,8 +11,8 @@ from starlette.responses import Response
 from ordino.invoicing.schemas import StatementOut
 from ordino.invoicing.statements.service import statement
 from ordino.kernel import clock
-from ordino.kernel.auth import Principal, Role, database, require
-from ordino.kernel.http import json_response
+from ordino.kernel.auth import Principal, Role, require
+from ordino.kernel.endpoint import read_json
 from ordino.kernel.openapi import documented
 
 router = APIRouter(prefix="/api/v1", tags=["invoicing"])
@@ -32,10 +32,12 @@ Reader = Annotated[Principal, Depends(require(Role.ADMIN, Role.AGENT, Role.FINAN
     ),
     responses=documented(StatementOut, problems={404: "The account is not known"}),
 )
-def get_statement(
+async def get_statement(
     number: str, request: Request, principal: Reader, as_of: date | None = None,
     include_children: Annotated[bool, Query(description="Include the accounts below this one")] = False,
 ) -> Response:
     day = as_of or clock.now().date()
-    with database(request).read() as session:
-        return json_response(statement(session, number, principal, day, include_children=include_children))
+    return await read_json(
+        request, lambda session: statement(session, number, principal, day, include_children=include_children)
+    )
+

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ordino.kernel.auth import Principal, Role, database, require
-from ordino.kernel.endpoint import body_schema, parse_body, run_command
+from ordino.kernel.endpoint import body_schema, parse_body, read, read_json, run_command
 from ordino.kernel.http import dumps, etag, json_response
 from ordino.kernel.openapi import documented
 from ordino.kernel.schema import Page
@@ -86,20 +86,16 @@ async def list_approvals(
 ) -> Response:
     f = approvals.RequestFilter(status, account, order)
 
-    def read() -> Response:
-        with database(request).read() as session:
-            return json_response(approvals.list_requests(session, principal, f, limit, cursor))
-
-    return await run_in_threadpool(read)
+    return await read_json(request, lambda s: approvals.list_requests(s, principal, f, limit, cursor))
 
 
 @router.get(
     "/approvals/{request_id}", summary="Get an approval request",
     responses=documented(ApprovalOut, problems=(404,)),
 )
-def get_approval(request_id: str, request: Request, principal: Reader) -> Response:
-    with database(request).read() as session:
-        return json_response(approvals.get_request(session, request_id, principal))
+async def get_approval(request_id: str, request: Request, principal: Reader) -> Response:
+    return await read_json(request, lambda session: approvals.get_request(session, request_id, principal))
+
 
 
 # ----------------------------------------------------------------------------------------------
@@ -142,7 +138,7 @@ async def create_rule(request: Request, principal: Decider) -> Response:
     "/approval-rules", summary="List approval rules, newest first",
     responses=documented(Page[RuleOut]),
 )
-def list_rules(
+async def list_rules(
     request: Request,
     principal: Decider,
     account: Annotated[str | None, Query(description="An account number")] = None,
@@ -152,17 +148,16 @@ def list_rules(
     cursor: str | None = None,
 ) -> Response:
     f = rules.RuleFilter(account, kind, active)
-    with database(request).read() as session:
-        return json_response(rules.list_rules(session, principal, f, limit, cursor))
+    return await read_json(request, lambda session: rules.list_rules(session, principal, f, limit, cursor))
+
 
 
 @router.get(
     "/approval-rules/{rule_id}", summary="Get an approval rule",
     responses=documented(RuleOut, problems=(404,)),
 )
-def get_rule(rule_id: str, request: Request, principal: Decider) -> Response:
-    with database(request).read() as session:
-        return _versioned(rules.get_rule(session, rule_id, principal))
+async def get_rule(rule_id: str, request: Request, principal: Decider) -> Response:
+    return _versioned(await read(request, lambda session: rules.get_rule(session, rule_id, principal)))
 
 
 @router.patch(

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ordino.kernel.auth import Principal, Role, database, require
-from ordino.kernel.endpoint import parse_body, run_command
+from ordino.kernel.endpoint import parse_body, read_json, run_command
 from ordino.kernel.errors import NotFound
 from ordino.kernel.http import dumps, json_response
 from ordino.kernel.ids import parse_id
@@ -59,9 +59,9 @@ async def list_exceptions(
     "/{exception_id}", summary="Get a process exception with its status history",
     responses=documented(ProcessExceptionOut, problems=(404,)),
 )
-def get_exception(exception_id: str, request: Request, principal: Staff) -> Response:
-    with database(request).read() as session:
-        return json_response(service.get_exception(session, exception_id, principal))
+async def get_exception(exception_id: str, request: Request, principal: Staff) -> Response:
+    return await read_json(request, lambda session: service.get_exception(session, exception_id, principal))
+
 
 
 @router.post(

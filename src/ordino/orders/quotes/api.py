@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ordino.kernel.auth import Principal, Role, database, require
-from ordino.kernel.endpoint import body_schema, parse_body, run_command
+from ordino.kernel.endpoint import body_schema, parse_body, read, read_json, run_command
 from ordino.kernel.http import dumps, etag, json_response
 from ordino.kernel.openapi import documented
 from ordino.kernel.schema import Page
@@ -72,7 +72,7 @@ async def create_quote(request: Request, principal: Buyer) -> Response:
     "/quotes", summary="List quotes, newest first",
     responses=documented(Page[QuoteRowOut]),
 )
-def list_quotes(
+async def list_quotes(
     request: Request,
     principal: Reader,
     status: QuoteStatus | None = None,
@@ -80,17 +80,17 @@ def list_quotes(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> Response:
-    with database(request).read() as session:
-        return json_response(quotes.list_quotes(session, principal, quotes.QuoteFilter(status, account), limit, cursor))
+    f = quotes.QuoteFilter(status, account)
+    return await read_json(request, lambda session: quotes.list_quotes(session, principal, f, limit, cursor))
+
 
 
 @router.get(
     "/quotes/{ref}", summary="Get a quote by id or number",
     responses=documented(QuoteOut, problems=(404,)),
 )
-def get_quote(ref: str, request: Request, principal: Reader) -> Response:
-    with database(request).read() as session:
-        doc = quotes.get_quote(session, ref, principal)
+async def get_quote(ref: str, request: Request, principal: Reader) -> Response:
+    doc = await read(request, lambda session: quotes.get_quote(session, ref, principal))
     return json_response(doc, headers={"ETag": etag(doc["version"])})
 
 
