@@ -12,7 +12,6 @@ nothing of any other account.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -36,7 +35,7 @@ from ordino.accounts.schemas import (
 from ordino.kernel import clock
 from ordino.kernel.auth import ApiKey, Principal, Role, create_key
 from ordino.kernel.errors import Conflict, Duplicate, FieldError, Forbidden, NotFound, ValidationFailed
-from ordino.kernel.http import check_if_match, dumps, page, paginate
+from ordino.kernel.http import apply_changes, check_if_match, dumps, page, paginate
 from ordino.kernel.ids import new_id, parse_id
 from ordino.kernel.money import MoneyError, format_minor, parse_amount
 from ordino.kernel.outbox import emit
@@ -68,18 +67,6 @@ def _insert(session: Session, row: object, conflict: Conflict) -> None:
         session.flush()
     except IntegrityError:
         raise conflict from None
-
-
-def _apply(row: R, changes: Mapping[str, Any], if_match: str | None) -> bool:
-    """Check the version, set the fields that differ, and count a new version if any did."""
-    check_if_match(if_match, row.version)
-    changed = {k: v for k, v in changes.items() if getattr(row, k) != v}
-    for name, value in changed.items():
-        setattr(row, name, value)
-    if changed:
-        row.version += 1
-        row.updated_at = clock.now()
-    return bool(changed)
 
 
 def _emit(session: Session, type_: str, subject: str, doc: Doc) -> None:
@@ -217,7 +204,7 @@ def update_account(
     if "parent" in patch.model_fields_set and patch.parent != parent:
         changes["parent_id"] = _resolve_parent(session, patch.parent, principal, account.id)
         parent = patch.parent
-    changed = _apply(account, changes, if_match)
+    changed = apply_changes(account, changes, if_match)
     doc = _account_doc(account, parent)
     if changed:
         _emit(session, "account.updated", f"account/{account.id}", doc)
@@ -346,7 +333,7 @@ def update_contact(
 ) -> Doc:
     account = _find_account(session, account_ref, principal)
     contact = _find_child(session, Contact, account, contact_ref, lock=True)
-    if _apply(contact, patch.model_dump(include=patch.model_fields_set), if_match):
+    if apply_changes(contact, patch.model_dump(include=patch.model_fields_set), if_match):
         _emit(session, "contact.updated", f"contact/{contact.id}", _contact_doc(contact, account))
     return _contact_doc(contact, account)
 
@@ -420,7 +407,7 @@ def update_address(
 ) -> Doc:
     account = _find_account(session, account_ref, principal, lock=True)
     address = _find_child(session, Address, account, address_ref, lock=True)
-    if _apply(address, patch.model_dump(include=patch.model_fields_set), if_match):
+    if apply_changes(address, patch.model_dump(include=patch.model_fields_set), if_match):
         _check_address(session, account, address)
         _emit(session, "address.updated", f"address/{address.id}", _address_doc(address, account))
     return _address_doc(address, account)

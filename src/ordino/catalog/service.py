@@ -27,7 +27,7 @@ from ordino.catalog.models import LegalEntity, Location, Product, SalesChannel
 from ordino.kernel import clock
 from ordino.kernel.auth import Principal, Role
 from ordino.kernel.errors import Duplicate, FieldError, NotFound, ValidationFailed
-from ordino.kernel.http import check_if_match, dumps, page, paginate
+from ordino.kernel.http import apply_changes, dumps, page, paginate
 from ordino.kernel.ids import new_id, parse_id
 from ordino.kernel.outbox import emit
 
@@ -193,16 +193,10 @@ def get(session: Session, res: Resource[Row], ref: str, *, active_only: bool = F
 def update(session: Session, res: Resource[Row], ref: str, patch: BaseModel, if_match: str | None) -> Doc:
     """Set the fields the patch names; a new version only if some value changed."""
     row = _find(session, res, ref, lock=True)
-    check_if_match(if_match, row.version)
-    changes = {k: v for k, v in patch.model_dump(include=patch.model_fields_set).items() if getattr(row, k) != v}
-    for name, value in changes.items():
-        setattr(row, name, value)
-    if not changes:
+    if not apply_changes(row, patch.model_dump(include=patch.model_fields_set), if_match):
         return res.doc(row)
-    _refuse_invalid(res, row)
+    _refuse_invalid(res, row)  # a refusal rolls the new version back with the transaction
     res.before_write(session, row)
-    row.version += 1
-    row.updated_at = clock.now()
     session.flush()
     doc = res.doc(row)
     _emit(session, res, "updated", doc)

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar, TypeVarTuple
+from typing import Any, Protocol, TypeVar, TypeVarTuple
 
 import orjson
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute
 from starlette.responses import Response
 
+from ordino.kernel import clock
 from ordino.kernel.errors import FieldError, PreconditionRequired, ValidationFailed, VersionConflict
 
 MAX_LIMIT = 200
@@ -99,3 +100,22 @@ def check_if_match(if_match: str | None, version: int) -> None:
             [FieldError("If-Match", f"does not match the current version {version}")],
             extra={"current_version": version},
         )
+
+
+class Versioned(Protocol):
+    """A record whose changes are guarded by `If-Match` against its version."""
+
+    version: int
+    updated_at: datetime
+
+
+def apply_changes(row: Versioned, changes: Mapping[str, Any], if_match: str | None) -> bool:
+    """Check the version, set the fields that differ, and count a new version if any did."""
+    check_if_match(if_match, row.version)
+    changed = {k: v for k, v in changes.items() if getattr(row, k) != v}
+    for name, value in changed.items():
+        setattr(row, name, value)
+    if changed:
+        row.version += 1
+        row.updated_at = clock.now()
+    return bool(changed)

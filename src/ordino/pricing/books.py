@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from ordino.accounts.models import Account
 from ordino.kernel import clock
 from ordino.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
-from ordino.kernel.http import check_if_match, page, paginate
+from ordino.kernel.http import apply_changes, check_if_match, page, paginate
 from ordino.kernel.ids import new_id
 from ordino.kernel.money import format_price
 from ordino.pricing import common, domain
@@ -131,7 +131,7 @@ def update_book(session: Session, ref: str, patch: PriceBookPatch, if_match: str
         raise ValidationFailed(errors)
     if merged["is_standard"] and not book.is_standard:
         _take_standard(session, book)
-    if common.apply_changes(book, changes, if_match):
+    if apply_changes(book, changes, if_match):
         _flush(session, book)
         common.emit_doc(session, "price_book.updated", f"price_book/{book.id}", _doc(book))
     return _doc(book)

@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session
 
 from ordino.accounts.models import Account
 from ordino.catalog.models import Product
-from ordino.kernel import clock
 from ordino.kernel.errors import Conflict, Duplicate, FieldError, NotFound
-from ordino.kernel.http import check_if_match, dumps
+from ordino.kernel.http import dumps
 from ordino.kernel.ids import parse_id
 from ordino.kernel.outbox import emit
 from ordino.pricing.models import Coupon, PriceBook, Promotion
@@ -48,18 +47,6 @@ def find(session: Session, model: type[Versioned], ref: str, what: str, *, lock:
 
 def duplicate(field: str, detail: str) -> Conflict:
     return Duplicate(detail, [FieldError(field, "is already taken")])
-
-
-def apply_changes(row: Versioned, changes: dict[str, Any], if_match: str | None) -> bool:
-    """Check the version, set the fields that differ, and count a new version if any did."""
-    check_if_match(if_match, row.version)
-    changed = {k: v for k, v in changes.items() if getattr(row, k) != v}
-    for name, value in changed.items():
-        setattr(row, name, value)
-    if changed:
-        row.version += 1
-        row.updated_at = clock.now()
-    return bool(changed)
 
 
 def twice(field: str, values: Sequence[str], errors: list[FieldError], *, fold: bool = False) -> None:

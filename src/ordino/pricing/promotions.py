@@ -21,7 +21,7 @@ from ordino.accounts.models import Account
 from ordino.catalog.models import SalesChannel
 from ordino.kernel import clock
 from ordino.kernel.errors import Duplicate, FieldError, NotFound, ValidationFailed
-from ordino.kernel.http import check_if_match, page, paginate
+from ordino.kernel.http import apply_changes, check_if_match, page, paginate
 from ordino.kernel.ids import new_id
 from ordino.kernel.money import exponent_of, format_minor, format_price, parse_amount
 from ordino.pricing import common, domain
@@ -247,7 +247,7 @@ def update_promotion(session: Session, ref: str, patch: PromotionPatch, if_match
     changes |= {k: v for k, v in values.items() if k in _PLAIN}
     changes["min_subtotal"] = _minor_subtotal(merged["min_subtotal"], merged["currency"])
     before = _one(session, promotion)
-    common.apply_changes(promotion, changes, if_match)
+    apply_changes(promotion, changes, if_match)
     _write_limits(session, promotion.id, resolved)
     doc = _one(session, promotion)
     if doc != before:
@@ -353,7 +353,7 @@ def update_coupon(session: Session, ref: str, code: str, patch: CouponPatch, if_
             f"the coupon has been used {coupon.times_used} times already",
             [FieldError("usage_limit", f"cannot be less than the {coupon.times_used} uses counted")],
         )
-    if common.apply_changes(coupon, changes, if_match):
+    if apply_changes(coupon, changes, if_match):
         session.flush()
         common.emit_doc(session, "coupon.updated", f"coupon/{coupon.id}", _coupon_doc(coupon, promotion))
     return _coupon_doc(coupon, promotion)
