@@ -146,31 +146,30 @@ def apikey_create(
     account: Annotated[str | None, typer.Option(help="Account number the key is limited to")] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Create an API key; the secret is shown once."""
-    from sqlalchemy import select
+    """Create an API key; the secret is shown once. The same rules as `POST /api/v1/api-keys`."""
+    import orjson
 
-    from ordino.accounts.models import Account
-    from ordino.kernel.auth import Role, create_key
+    from ordino.accounts import service
+    from ordino.accounts.schemas import ApiKeyIn
     from ordino.kernel.db import Database
+    from ordino.kernel.endpoint import parse_body
+    from ordino.kernel.errors import ValidationFailed
 
-    try:
-        role_value = Role(role)
-    except ValueError:
-        raise typer.BadParameter(f"unknown role '{role}'", param_hint="--role") from None
-    if role_value is Role.BUYER and not account:
-        raise typer.BadParameter("a buyer key needs --account", param_hint="--account")
+    try:  # the API's payload and rules, so the command makes no key the API would refuse
+        data = parse_body(ApiKeyIn, orjson.dumps({"name": name, "role": role, "account": account}))
+    except ValidationFailed as exc:
+        raise typer.BadParameter(exc.errors[0].message, param_hint=f"--{exc.errors[0].field}") from None
     db = Database(_settings(database_url).database_url)
 
     def work(session):  # type: ignore[no-untyped-def]
-        account_id = None
-        if account:
-            account_id = session.execute(select(Account.id).where(Account.number == account)).scalar_one_or_none()
-            if account_id is None:
-                raise typer.BadParameter(f"no account '{account}'", param_hint="--account")
-        return create_key(session, name=name, role=role_value, account_id=account_id)[1]
+        return service.create_api_key(session, data)[1]
 
-    secret = db.transaction(work)
-    db.dispose()
+    try:
+        secret = db.transaction(work)
+    except ValidationFailed as exc:
+        raise typer.BadParameter(exc.errors[0].message, param_hint=f"--{exc.errors[0].field}") from None
+    finally:
+        db.dispose()
     console.print(f"[bold]{secret}[/bold]")
     console.print("Keep it safe: it is not shown again.", style="dim")
 

@@ -6,7 +6,7 @@ import uuid
 
 from sqlalchemy import func, select
 
-from ordino.kernel.auth import ApiKey, Role, digest
+from ordino.kernel.auth import ApiKey, Role, create_key, digest
 from ordino.kernel.idempotency import IdempotencyRecord
 from tests import factories
 from tests.accounts.conftest import NOW_TEXT
@@ -170,3 +170,15 @@ def test_the_last_active_admin_key_cannot_be_revoked(db, client, admin) -> None:
     second = client.post(URL, json={"name": "ops", "role": "admin"}, headers=admin).json()
     assert client.delete(f"{URL}/{only_admin}", headers={"Authorization": f"Bearer {second['key']}"}).status_code == 204
     assert client.get(URL, headers=admin).status_code == 401
+
+
+def test_a_short_key_shows_no_hint_of_its_secret(db, client, admin) -> None:  # type: ignore[no-untyped-def]
+    # given a short key (ORDINO_ADMIN_API_KEY may be any string) and a generated one
+    db.transaction(lambda s: create_key(s, name="short", role=Role.AGENT, secret="rs-admin"))
+    long_secret = client.post(URL, json={"name": "ERP", "role": "integration"}, headers=admin).json()["key"]
+    # when the keys are listed
+    items = client.get(URL, headers=admin).json()["items"]
+    # then the short key's hint gives nothing of it away; the long one shows its first 12 characters
+    hints = {k["name"]: k["hint"] for k in items}
+    assert (hints["short"], hints["ERP"]) == ("", long_secret[:12])
+    assert "rs-admin" not in str(items)

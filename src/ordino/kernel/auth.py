@@ -95,6 +95,15 @@ def generate_secret() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
+HINT_LENGTH = 12
+HINT_MIN_SECRET = 32  # a shorter secret shows no hint: its first characters would be most of it
+
+
+def key_hint(secret: str) -> str:
+    """The first characters of a key, to recognise it in lists; none for a short key."""
+    return secret[:HINT_LENGTH] if len(secret) >= HINT_MIN_SECRET else ""
+
+
 def create_key(
     session: Session, *, name: str, role: Role, account_id: uuid.UUID | None = None,
     secret: str | None = None, contact_id: uuid.UUID | None = None,
@@ -107,7 +116,7 @@ def create_key(
         account_id=account_id,
         contact_id=contact_id,
         digest=digest(secret),
-        hint=secret[:12],
+        hint=key_hint(secret),
         created_at=clock.now(),
     )
     session.add(row)

@@ -1,0 +1,55 @@
+"""The `ordino` command: `apikey create` follows the API's rules for keys."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from ordino.accounts.models import Account
+from ordino.cli import app
+from ordino.kernel.auth import ApiKey
+from ordino.kernel.db import Database
+from tests import factories
+
+
+def _keys(db: Database) -> list[tuple[str, str, str | None]]:
+    with db.read() as s:
+        rows = s.execute(
+            select(ApiKey.name, ApiKey.role, Account.number).outerjoin(Account, Account.id == ApiKey.account_id)
+        ).all()
+    return sorted((r[0], r[1], r[2]) for r in rows)
+
+
+def _create(db: Database, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["apikey", "create", "--database-url", db.url, *args])
+    return result.exit_code, result.output
+
+
+def test_an_admin_key_cannot_be_scoped_to_an_account(db) -> None:  # type: ignore[no-untyped-def]
+    # given an account
+    factories.account(db, "ACME")
+    # when the command is asked for an admin key limited to it, as the API refuses (422)
+    code, output = _create(db, "--name", "ops", "--role", "admin", "--account", "ACME")
+    # then it refuses with the API's reason and writes no key
+    assert code == 2
+    assert "an admin key cannot be scoped to an account" in output
+    assert _keys(db) == []
+
+
+def test_unknown_role_and_account_are_refused_and_nothing_is_written(db) -> None:  # type: ignore[no-untyped-def]
+    factories.account(db, "ACME")
+    role = _create(db, "--name", "ops", "--role", "root")
+    account = _create(db, "--name", "ops", "--role", "agent", "--account", "NOPE")
+    buyer = _create(db, "--name", "portal", "--role", "buyer")
+    assert (role[0], account[0], buyer[0]) == (2, 2, 2)
+    assert "no account 'NOPE'" in account[1]
+    assert "is required for role buyer" in buyer[1]
+    assert _keys(db) == []
+
+
+def test_a_scoped_key_is_created_as_the_api_would(db) -> None:  # type: ignore[no-untyped-def]
+    factories.account(db, "ACME")
+    code, output = _create(db, "--name", "ACME portal", "--role", "buyer", "--account", "ACME")
+    assert code == 0, output
+    assert output.splitlines()[0].startswith("ordino_")
+    assert _keys(db) == [("ACME portal", "buyer", "ACME")]
