@@ -67,6 +67,46 @@ def _amount(value: Any, currency: str) -> int | None:
     return parse_amount(Decimal(str(value)), currency)
 
 
+def _begin_one(
+    session: Session, adapters: Gateways, data: dict[str, Any], index: int, instruction: dict[str, Any], amount: int
+) -> Intent | dict[str, Any] | None:
+    """One payment instruction of an order: the authorization begun, the failure to announce, or
+    None when there is nothing to authorize (invoice terms, a zero amount)."""
+    order_id, account_id = uuid.UUID(str(data["id"])), uuid.UUID(str(data["account_id"]))
+    currency = str(data["currency"])
+    method = str(instruction.get("method"))
+    if method == "invoice":
+        terms = instruction.get("terms") or domain.DEFAULT_TERMS
+        if domain.parse_terms(terms) is None:
+            return _failure(data, index, instruction, "invalid_terms", f"unknown payment terms '{terms}'")
+        method_id, _ = service.ensure_method(session, account_id, MethodSpec("invoice", terms=terms))
+        service.ensure_summary(session, order_id, account_id, method_id, currency)
+        return None
+    token = str(instruction.get("token") or "")
+    gateway = str(instruction.get("gateway") or "")
+    if method not in domain.TOKEN_METHODS or not token or domain.looks_like_card_data(token):
+        # never echo the token: it might be card data
+        return _failure(data, index, {"method": method, "gateway": gateway}, "invalid_token",
+                        "the payment instruction has no usable gateway token", amount)
+    if gateway not in adapters:
+        return _failure(data, index, instruction, "unknown_gateway",
+                        f"no payment gateway named '{gateway}' is configured", amount)
+    spec = MethodSpec(method, gateway, token)
+    if amount == 0:
+        method_id, _ = service.ensure_method(session, account_id, spec)
+        service.ensure_summary(session, order_id, account_id, method_id, currency)
+        return None
+    try:
+        with session.begin_nested():  # a refusal undoes only this instruction's writes
+            return service.begin_authorization(
+                session, adapters, order_summary_id=order_id, account_id=account_id, currency=currency,
+                amount_minor=amount, method=spec, actor=ACTOR,
+                idempotency_key=f"order/{order_id}/payments/{index}/authorize",
+            )
+    except Problem as problem:  # retrying the event would not change it
+        return _failure(data, index, instruction, problem.slug, problem.detail, amount)
+
+
 def make_order_created_handler(gateways: Gateways | Callable[[], Gateways]) -> Handler:
     """The `order.created` handler with these gateway adapters (or a factory of them)."""
 
@@ -76,13 +116,8 @@ def make_order_created_handler(gateways: Gateways | Callable[[], Gateways]) -> H
         if not instructions:
             return None  # nothing to pay at a gateway, or an event from before payments existed
         adapters = gateways() if callable(gateways) else gateways
-        order_id = uuid.UUID(str(data["id"]))
-        account_id = uuid.UUID(str(data["account_id"]))
         currency = str(data["currency"])
-        subject = f"order/{order_id}"
-        # Failures found before any gateway call are emitted last, with the handler's receipt,
-        # so that a retried event does not announce them twice.
-        later: list[dict[str, Any]] = []
+        subject = f"order/{data['id']}"
         try:
             total = _amount(data["grand_total"], currency) or 0
             given = [_amount(i.get("amount"), currency) for i in instructions]
@@ -94,45 +129,16 @@ def make_order_created_handler(gateways: Gateways | Callable[[], Gateways]) -> H
         if split.error:
             emit(session, AUTHORIZATION_FAILED, subject, _failure(data, 0, {}, "amount_exceeds_total", split.error))
             return None
+        # Failures found before any gateway call are emitted last, with the handler's receipt,
+        # so that a retried event does not announce them twice.
+        later: list[dict[str, Any]] = []
         begun: list[tuple[int, dict[str, Any], int, Intent]] = []
         for index, (instruction, amount) in enumerate(zip(instructions, split.amounts, strict=True)):
-            method = str(instruction.get("method"))
-            if method == "invoice":
-                terms = instruction.get("terms") or domain.DEFAULT_TERMS
-                if domain.parse_terms(terms) is None:
-                    message = f"unknown payment terms '{terms}'"
-                    later.append(_failure(data, index, instruction, "invalid_terms", message))
-                    continue
-                method_id, _ = service.ensure_method(session, account_id, MethodSpec("invoice", terms=terms))
-                service.ensure_summary(session, order_id, account_id, method_id, currency)
-                continue
-            token = str(instruction.get("token") or "")
-            gateway = str(instruction.get("gateway") or "")
-            if method not in domain.TOKEN_METHODS or not token or domain.looks_like_card_data(token):
-                # never echo the token: it might be card data
-                later.append(_failure(data, index, {"method": method, "gateway": gateway}, "invalid_token",
-                                      "the payment instruction has no usable gateway token", amount))
-                continue
-            if gateway not in adapters:
-                later.append(_failure(data, index, instruction, "unknown_gateway",
-                                      f"no payment gateway named '{gateway}' is configured", amount))
-                continue
-            spec = MethodSpec(method, gateway, token)
-            if amount == 0:
-                method_id, _ = service.ensure_method(session, account_id, spec)
-                service.ensure_summary(session, order_id, account_id, method_id, currency)
-                continue
-            try:
-                with session.begin_nested():  # a refusal undoes only this instruction's writes
-                    intent = service.begin_authorization(
-                        session, adapters, order_summary_id=order_id, account_id=account_id, currency=currency,
-                        amount_minor=amount, method=spec, actor=ACTOR,
-                        idempotency_key=f"order/{order_id}/payments/{index}/authorize",
-                    )
-            except Problem as problem:  # retrying the event would not change it
-                later.append(_failure(data, index, instruction, problem.slug, problem.detail, amount))
-                continue
-            begun.append((index, instruction, amount, intent))
+            outcome = _begin_one(session, adapters, data, index, instruction, amount)
+            if isinstance(outcome, Intent):
+                begun.append((index, instruction, amount, outcome))
+            elif outcome is not None:
+                later.append(outcome)
         if split.uncovered:
             later.append(_failure(data, len(instructions), {}, "not_covered",
                                   "the payment instructions do not cover the order total", split.uncovered))
