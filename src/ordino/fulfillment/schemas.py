@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from ordino.kernel.schema import AwareDatetime, Code, Country, DecimalText, Out, Quantity, ShortText, Strict, UuidText
+from ordino.orders.schemas import ShipToOut
 
 MAX_PLAN_LINES = 10_000
 LocationKind = Literal["warehouse", "store", "drop_ship", "digital"]
@@ -167,18 +168,6 @@ class OrderRefOut(Out):
     number: str
 
 
-class FulfillmentShipToOut(Out):
-    name: str | None
-    line1: str | None
-    line2: str | None
-    city: str | None
-    postal_code: str | None
-    region: str | None
-    country: str | None
-    phone: str | None
-    email: str | None
-
-
 class FulfillmentOrderItemOut(Out):
     id: UuidText
     order_item_summary_id: UuidText
@@ -219,7 +208,7 @@ class FulfillmentOrderOut(Out):
     order: OrderRefOut
     delivery_group_id: UuidText
     delivery_method: str
-    ship_to: FulfillmentShipToOut
+    ship_to: ShipToOut
     location: str
     routing_decision_id: UuidText | None
     items: list[FulfillmentOrderItemOut]

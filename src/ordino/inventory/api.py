@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
@@ -423,17 +424,24 @@ async def put_channel_sourcing(code: str, request: Request, principal: Admin) ->
 # ------------------------------------------------------------------------------------------------
 # Daily capacity of a location
 
+M = TypeVar("M", bound=BaseModel)
+
 
 def _day_doc(session: Session, code: str, day: date) -> Doc:
     return {"location": code, **groups.capacity(session, code, day)}
 
 
 async def _capacity_command(
-    request: Request, principal: Principal, body: bytes, ref: str, day: date, change: Callable[[Session, str], None]
+    request: Request, principal: Principal, model: type[M], ref: str, day: date,
+    change: Callable[[Session, str, M], None],
 ) -> Response:
+    """A change of one day's capacity under the request's Idempotency-Key; answers the day."""
+    body = await request.body()
+    data = parse_body(model, body)
+
     def work(session: Session) -> tuple[int, bytes]:
         code = groups.capacity_location(session, ref)
-        change(session, code)
+        change(session, code, data)
         return 200, dumps(_day_doc(session, code, day))
 
     return await run_command(request, principal, work, body)
@@ -481,10 +489,9 @@ async def put_daily_capacity(ref: str, request: Request, principal: Admin) -> Re
     responses=documented(DayCapacityOut, problems=(404,)),
 )
 async def put_day_capacity(ref: str, day: date, request: Request, principal: Admin) -> Response:
-    body = await request.body()
-    data = parse_body(DayCapacityIn, body)
     return await _capacity_command(
-        request, principal, body, ref, day, lambda s, code: groups.set_day_capacity(s, code, day, data.capacity)
+        request, principal, DayCapacityIn, ref, day,
+        lambda s, code, d: groups.set_day_capacity(s, code, day, d.capacity),
     )
 
 
@@ -495,10 +502,9 @@ async def put_day_capacity(ref: str, day: date, request: Request, principal: Adm
     responses=documented(DayCapacityOut, problems=(404, 409)),
 )
 async def hold_capacity(ref: str, day: date, request: Request, principal: Shipper) -> Response:
-    body = await request.body()
-    data = parse_body(CapacityUnitsIn, body)
     return await _capacity_command(
-        request, principal, body, ref, day, lambda s, code: groups.hold_capacity(s, code, day, data.units)
+        request, principal, CapacityUnitsIn, ref, day,
+        lambda s, code, d: groups.hold_capacity(s, code, day, d.units),
     )
 
 
@@ -509,10 +515,9 @@ async def hold_capacity(ref: str, day: date, request: Request, principal: Shippe
     responses=documented(DayCapacityOut, problems=(404, 409)),
 )
 async def confirm_capacity(ref: str, day: date, request: Request, principal: Shipper) -> Response:
-    body = await request.body()
-    data = parse_body(CapacityUnitsIn, body)
     return await _capacity_command(
-        request, principal, body, ref, day, lambda s, code: groups.confirm_capacity(s, code, day, data.units)
+        request, principal, CapacityUnitsIn, ref, day,
+        lambda s, code, d: groups.confirm_capacity(s, code, day, d.units),
     )
 
 
@@ -523,9 +528,7 @@ async def confirm_capacity(ref: str, day: date, request: Request, principal: Shi
     responses=documented(DayCapacityOut, problems=(404, 409)),
 )
 async def release_capacity(ref: str, day: date, request: Request, principal: Shipper) -> Response:
-    body = await request.body()
-    data = parse_body(CapacityReleaseIn, body)
     return await _capacity_command(
-        request, principal, body, ref, day,
-        lambda s, code: groups.release_capacity(s, code, day, data.units, confirmed=data.confirmed),
+        request, principal, CapacityReleaseIn, ref, day,
+        lambda s, code, d: groups.release_capacity(s, code, day, d.units, confirmed=d.confirmed),
     )
