@@ -38,6 +38,7 @@ from ordino.payments.api import router as payments_router
 from ordino.payments.gateway import Gateways, gateways_from_env
 from ordino.pricing.api import router as pricing_router
 from ordino.pricing.fx_api import router as fx_router
+from ordino.privacy.api import router as privacy_router
 from ordino.settings import Settings
 from ordino.tax.api import router as tax_router
 from ordino.web.api_docs import install_api_docs
@@ -164,6 +165,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None,
     for router in (bulk_orders_router, orders_router, accounts_router, catalog_router, api_keys_router,
                    inventory_router, pricing_router, fx_router, tax_router, payments_router, fulfillment_router,
                    invoicing_router, documents_router, statements_router, approvals_router, quotes_router,
-                   process_exceptions_router):
+                   process_exceptions_router, privacy_router):
         app.include_router(router)
     return app

@@ -13,11 +13,13 @@ from ordino.orders.process_exceptions import models as process_exceptions
 from ordino.orders.quotes import models as quotes
 from ordino.payments import models as payments
 from ordino.pricing import models as pricing
+from ordino.privacy import models as privacy
 from ordino.tax import models as tax
 
 metadata = Base.metadata
 
 __all__ = [
     "accounts", "approvals", "auth", "catalog", "fulfillment", "idempotency", "inventory", "invoicing", "metadata",
-    "numbering", "orders", "outbox", "payments", "pricing", "process_exceptions", "quotes", "statemachine", "tax",
+    "numbering", "orders", "outbox", "payments", "pricing", "privacy", "process_exceptions", "quotes", "statemachine",
+    "tax",
 ]
