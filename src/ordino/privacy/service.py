@@ -104,9 +104,9 @@ def _documents(session: Session, order_ids: set[uuid.UUID]) -> dict[uuid.UUID, l
 def _erase_ship_tos(session: Session, concerned: Concerned, name: str) -> tuple[int, list[Doc]]:
     """Ship-tos naming the person: name, phone and e-mail erased; the name kept where documents show it."""
     documents = _documents(session, set(concerned.groups))
-    numbers = dict(session.execute(
+    numbers = {r.id: r.number for r in session.execute(
         select(OrderSummary.id, OrderSummary.number).where(OrderSummary.id.in_(set(concerned.groups)))
-    ).tuples().all()) if concerned.groups else {}
+    )} if concerned.groups else {}
     changed, retained = 0, []
     for order_id, group_ids in sorted(concerned.groups.items()):
         values: Doc = {"ship_to_phone": None, "ship_to_email": None}
