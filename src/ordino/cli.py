@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import getpass
 import os
 from pathlib import Path
 from typing import Annotated
@@ -25,6 +26,14 @@ DatabaseUrl = Annotated[
     str | None,
     typer.Option("--database-url", envvar="ORDINO_DATABASE_URL", help="Default: sqlite:///ordino.db"),
 ]
+
+
+def _os_user() -> str:
+    """Who runs the command, for the audit log."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def _settings(database_url: str | None) -> Settings:
@@ -162,7 +171,7 @@ def apikey_create(
     db = Database(_settings(database_url).database_url)
 
     def work(session):  # type: ignore[no-untyped-def]
-        return service.create_api_key(session, data)[1]
+        return service.create_api_key(session, data, actor=f"cli:{_os_user()}")[1]
 
     try:
         secret = db.transaction(work)

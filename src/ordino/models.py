@@ -19,6 +19,7 @@ from ordino.tax import models as tax
 metadata = Base.metadata
 
 __all__ = [
-    "accounts", "approvals", "audit", "auth", "catalog", "fulfillment", "idempotency", "inventory", "invoicing", "metadata",
-    "numbering", "orders", "outbox", "payments", "pricing", "process_exceptions", "quotes", "statemachine", "tax",
+    "accounts", "approvals", "audit", "auth", "catalog", "fulfillment", "idempotency", "inventory", "invoicing",
+    "metadata", "numbering", "orders", "outbox", "payments", "pricing", "process_exceptions", "quotes", "statemachine",
+    "tax",
 ]

@@ -10,6 +10,7 @@ from pydantic import Field
 from ordino.audit.domain import Action
 from ordino.kernel.schema import Out, UuidText
 
+
 class AuditActorOut(Out):
     role: str = Field(description="the key's role, or `system` / `cli` for changes made without a key")
     key_id: UuidText | None
