@@ -219,8 +219,18 @@ def verify_chain(entries: Iterable[Entry], head: Head | None) -> Verification:
         last, count = Head(entry.sequence, entry.hash), count + 1
     stored = head or EMPTY
     if stored != last:
-        reason = (f"the head names entry {stored.sequence} with hash {stored.hash[:12]}…, but the log ends at "
-                  f"entry {last.sequence} with hash {last.hash[:12]}… (entries were removed from the end, "
-                  "or the head was changed)")
-        return Verification(count, last, Break(last.sequence + 1, None, reason))
+        return Verification(count, last, _head_break(stored, last))
     return Verification(count, last, None)
+
+
+def _head_break(stored: Head, last: Head) -> Break:
+    if stored.sequence > last.sequence:
+        how = "entries were removed from the end"
+    elif stored.sequence < last.sequence:
+        how = "entries were added past it without being recorded"
+    else:
+        how = "the head or the last entry was replaced"
+    return Break(min(stored.sequence, last.sequence) + 1, None, (
+        f"the head names entry {stored.sequence} with hash {stored.hash[:12]}…, but the log ends at entry "
+        f"{last.sequence} with hash {last.hash[:12]}… ({how})"
+    ))
