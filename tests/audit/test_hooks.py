@@ -138,7 +138,8 @@ def test_tax_profile_changed(db: Database, client: TestClient) -> None:
     cert = {"number": "TX-1", "regions": ["US-TX"], "reason": "resale", "issued_on": "2025-01-01",
             "expires_on": "2026-06-30"}
     # when finance puts a profile with a certificate, then turns the account into a consumer
-    assert client.put(f"{ACCOUNTS}/GLAKES/tax-profile", json={"certificates": [cert]}, headers=finance).status_code == 200
+    r = client.put(f"{ACCOUNTS}/GLAKES/tax-profile", json={"certificates": [cert]}, headers=finance)
+    assert r.status_code == 200, r.text
     r = client.put(f"{ACCOUNTS}/GLAKES/tax-profile", json={"business": False, "certificates": [cert]},
                    headers={**finance, "If-Match": '"1"'})
     assert r.status_code == 200, r.text
@@ -223,3 +224,22 @@ def test_a_refused_refund_writes_no_entry(db: Database, app: Any, client: TestCl
     r = client.post(f"/api/v1/payments/{cap.payment_id}/refund", json={"amount": "30.01"}, headers=finance)
     assert r.status_code == 409
     assert actions(db) == []
+
+
+def test_a_key_made_by_the_command_names_the_user_who_ran_it(db: Database, monkeypatch: Any) -> None:
+    from typer.testing import CliRunner
+
+    from ordino.cli import app
+
+    monkeypatch.setattr("getpass.getuser", lambda: "alice")
+    # when `ordino apikey create` makes an integration key
+    result = CliRunner().invoke(app, ["apikey", "create", "--database-url", db.url, "--name", "erp",
+                                      "--role", "integration"])
+    assert result.exit_code == 0, result.output
+    key_id, _ = _key_of(db, "erp")
+    # then the entry's actor is the command and the user who ran it
+    assert log(db) == [{
+        "sequence": 1, "action": "api_key.created", "actor": ("cli", "alice"),
+        "subject": ("api_key", str(key_id), None),
+        "before": None, "after": {"name": "erp", "role": "integration", "account": None, "contact": None},
+    }]
