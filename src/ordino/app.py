@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ordino import __version__
 from ordino.accounts.api import router as accounts_router
 from ordino.accounts.apikeys import router as api_keys_router
+from ordino.audit.api import router as audit_router
 from ordino.catalog.api import router as catalog_router
 from ordino.channels.files.api import router as bulk_orders_router
 from ordino.flows.registry import build_dispatcher
@@ -165,6 +166,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None,
     for router in (bulk_orders_router, orders_router, accounts_router, catalog_router, api_keys_router,
                    inventory_router, pricing_router, fx_router, tax_router, payments_router, fulfillment_router,
                    invoicing_router, documents_router, statements_router, approvals_router, quotes_router,
-                   process_exceptions_router, privacy_router):
+                   process_exceptions_router, privacy_router, audit_router):
         app.include_router(router)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import getpass
 import os
 from pathlib import Path
 from typing import Annotated
@@ -19,12 +20,22 @@ apikey_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
 fx_app = typer.Typer(help="Foreign exchange rates.", no_args_is_help=True)
 app.add_typer(fx_app, name="fx")
+audit_app = typer.Typer(help="The audit log of privileged changes.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 console = Console()
 
 DatabaseUrl = Annotated[
     str | None,
     typer.Option("--database-url", envvar="ORDINO_DATABASE_URL", help="Default: sqlite:///ordino.db"),
 ]
+
+
+def _os_user() -> str:
+    """Who runs the command, for the audit log."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def _settings(database_url: str | None) -> Settings:
@@ -162,7 +173,7 @@ def apikey_create(
     db = Database(_settings(database_url).database_url)
 
     def work(session):  # type: ignore[no-untyped-def]
-        return service.create_api_key(session, data)[1]
+        return service.create_api_key(session, data, actor=f"cli:{_os_user()}")[1]
 
     try:
         secret = db.transaction(work)
@@ -172,6 +183,27 @@ def apikey_create(
         db.dispose()
     console.print(f"[bold]{secret}[/bold]")
     console.print("Keep it safe: it is not shown again.", style="dim")
+
+
+@audit_app.command("verify")
+def audit_verify(database_url: DatabaseUrl = None) -> None:
+    """Recompute every hash of the audit log and follow its chain. Exit code 0: intact; 1: broken,
+    naming the first broken entry. Keep the printed head elsewhere to notice a rewritten log."""
+    from ordino.audit import service
+    from ordino.kernel.db import Database
+
+    db = Database(_settings(database_url).database_url)
+    try:
+        with db.read() as session:
+            result = service.verify(session)
+    finally:
+        db.dispose()
+    if result.broken is not None:
+        console.print(f"[red]Audit log broken at {result.broken.message()}[/red]")
+        console.print(f"{result.entries} entries before it are intact.")
+        raise typer.Exit(1)
+    console.print(f"[green]Audit log intact[/green]: {result.entries} entries, "
+                  f"head {result.head.sequence} {result.head.hash}")
 
 
 @fx_app.command("import")

@@ -1,6 +1,7 @@
 """Every table of every capability, imported so that metadata (Alembic, tests) sees them all."""
 
 from ordino.accounts import models as accounts
+from ordino.audit import models as audit
 from ordino.catalog import models as catalog
 from ordino.fulfillment import models as fulfillment
 from ordino.inventory import models as inventory
@@ -19,7 +20,7 @@ from ordino.tax import models as tax
 metadata = Base.metadata
 
 __all__ = [
-    "accounts", "approvals", "auth", "catalog", "fulfillment", "idempotency", "inventory", "invoicing", "metadata",
-    "numbering", "orders", "outbox", "payments", "pricing", "privacy", "process_exceptions", "quotes", "statemachine",
-    "tax",
+    "accounts", "approvals", "audit", "auth", "catalog", "fulfillment", "idempotency", "inventory", "invoicing",
+    "metadata", "numbering", "orders", "outbox", "payments", "pricing", "privacy", "process_exceptions", "quotes",
+    "statemachine", "tax",
 ]

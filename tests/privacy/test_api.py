@@ -22,6 +22,7 @@ from ordino.orders.approvals.models import ApprovalRequest
 from ordino.orders.models import OrderDeliveryGroupSummary, OrderSummary
 from ordino.orders.quotes.models import Quote
 from ordino.privacy.models import ContactErasure
+from tests.audit.conftest import log
 from tests.conftest import api_key
 from tests.invoicing.support import api, frozen, gateways, sim, sim_server, world  # noqa: F401
 from tests.privacy.support import EMAIL, KEY_NAME, PHONE, Jane, account_of, jane_world, set_order
@@ -231,3 +232,27 @@ def test_only_admins_export_or_erase(
     assert api.post("/api/v1/contacts/not-an-id/erasure", headers=admin).status_code == 404
     with world.read() as s:
         assert s.execute(select(func.count()).select_from(ContactErasure)).scalar_one() == 0
+
+
+def test_export_and_erasure_are_audited_without_a_personal_value(
+    world: Database, sim: Any, gateways: Any, api: Any, admin: dict[str, str]
+) -> None:
+    # given Jane of ACME
+    jane = jane_world(world, api, admin, gateways)
+    # when an admin exports her data, erases her, then erases her again
+    assert api.get(f"/api/v1/contacts/{jane.contact}/personal-data", headers=admin).status_code == 200
+    erased = api.post(f"/api/v1/contacts/{jane.contact}/erasure", headers=admin)
+    assert api.post(f"/api/v1/contacts/{jane.contact}/erasure", headers=admin).status_code == 200
+    # then the audit log holds one export and one erasure of her contact, by the admin key
+    entries = [e for e in log(world) if e["action"].startswith("data.")]
+    with world.read() as s:
+        account = s.execute(select(Contact.account_id).where(Contact.id == uuid.UUID(jane.contact))).scalar_one()
+    assert [(e["action"], e["actor"][0], e["subject"]) for e in entries] == [
+        ("data.exported", "admin", ("contact", jane.contact, account)),
+        ("data.erased", "admin", ("contact", jane.contact, account)),
+    ]
+    assert entries[0]["after"] == {"exported_at": NOW}
+    assert entries[1]["after"]["anonymised"] == erased.json()["anonymised"]
+    # and no entry holds a personal value of hers
+    text = str(entries)
+    assert not any(value in text for value in ("Jane", "Doe", EMAIL, PHONE))

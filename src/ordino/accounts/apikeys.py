@@ -50,7 +50,7 @@ async def create_api_key(request: Request, principal: Admin) -> Response:
     secret: list[str] = []  # the secret of the committed attempt; never part of the stored response
 
     def work(session: Session) -> tuple[int, bytes]:
-        doc, new_secret = service.create_api_key(session, data)
+        doc, new_secret = service.create_api_key(session, data, actor=principal)
         secret[:] = [new_secret]
         return 201, dumps({**doc, "key": None})
 
@@ -96,6 +96,6 @@ async def get_api_key(key_id: str, request: Request, principal: Admin) -> Respon
     responses=documented(None, 204, description="Revoked", problems=(404,)),
 )
 async def revoke_api_key(key_id: str, request: Request, principal: Admin) -> Response:
-    await run_in_threadpool(database(request).transaction, lambda s: service.revoke_api_key(s, key_id))
+    await run_in_threadpool(database(request).transaction, lambda s: service.revoke_api_key(s, key_id, actor=principal))
     forget_cached_keys()  # after commit, so no request can cache the key again as still valid
     return Response(status_code=204)

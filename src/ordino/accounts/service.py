@@ -32,6 +32,7 @@ from ordino.accounts.schemas import (
     ContactPatch,
     CreditLimitIn,
 )
+from ordino.audit import service as audit
 from ordino.kernel import clock
 from ordino.kernel.auth import ApiKey, Principal, Role, create_key
 from ordino.kernel.errors import Conflict, Duplicate, FieldError, Forbidden, NotFound, ValidationFailed
@@ -71,6 +72,10 @@ def _insert(session: Session, row: object, conflict: Conflict) -> None:
 
 def _emit(session: Session, type_: str, subject: str, doc: Doc) -> None:
     emit(session, type_, subject, orjson.loads(dumps(doc)))
+
+
+def _subject(row: Account | Contact) -> audit.Subject:
+    return audit.Subject(row.__tablename__, row.id, row.id if isinstance(row, Account) else row.account_id)
 
 
 def _stamp(row: R) -> Doc:
@@ -184,6 +189,8 @@ def create_account(session: Session, data: AccountIn, principal: Principal) -> D
     _insert(session, account, duplicate)
     doc = _account_doc(account, data.parent)
     _emit(session, "account.created", f"account/{account.id}", doc)
+    audit.record(session, actor=principal, action=audit.Action.CREDIT_LIMIT_CHANGED, subject=_subject(account),
+                 before={"credit_limit": None}, after={"credit_limit": doc["credit_limit"]})
     return doc
 
 
@@ -197,6 +204,7 @@ def update_account(
 ) -> Doc:
     account = _find_account(session, ref, principal, lock=True)
     check_if_match(if_match, account.version)
+    limit_before = _account_doc(account, None)["credit_limit"]
     changes = patch.model_dump(include=patch.model_fields_set - {"parent", "number", "credit_limit"})
     if "credit_limit" in patch.model_fields_set:
         changes.update(_credit_limit(patch.credit_limit))
@@ -208,6 +216,8 @@ def update_account(
     doc = _account_doc(account, parent)
     if changed:
         _emit(session, "account.updated", f"account/{account.id}", doc)
+    audit.record(session, actor=principal, action=audit.Action.CREDIT_LIMIT_CHANGED, subject=_subject(account),
+                 before={"credit_limit": limit_before}, after={"credit_limit": doc["credit_limit"]})
     return doc
 
 
@@ -306,6 +316,8 @@ def create_contact(session: Session, account_ref: str, data: ContactIn, principa
     session.flush()
     doc = _contact_doc(contact, account)
     _emit(session, "contact.created", f"contact/{contact.id}", doc)
+    audit.record(session, actor=principal, action=audit.Action.CONTACT_ROLES_CHANGED, subject=_subject(contact),
+                 before={"roles": []}, after={"roles": doc["roles"]})
     return doc
 
 
@@ -333,8 +345,11 @@ def update_contact(
 ) -> Doc:
     account = _find_account(session, account_ref, principal)
     contact = _find_child(session, Contact, account, contact_ref, lock=True)
+    roles_before = list(contact.roles)
     if apply_changes(contact, patch.model_dump(include=patch.model_fields_set), if_match):
         _emit(session, "contact.updated", f"contact/{contact.id}", _contact_doc(contact, account))
+    audit.record(session, actor=principal, action=audit.Action.CONTACT_ROLES_CHANGED, subject=_subject(contact),
+                 before={"roles": roles_before}, after={"roles": list(contact.roles)})
     return _contact_doc(contact, account)
 
 
@@ -451,7 +466,7 @@ def _key_doc(k: ApiKey, account: str | None) -> Doc:
     }
 
 
-def create_api_key(session: Session, data: ApiKeyIn) -> tuple[Doc, str]:
+def create_api_key(session: Session, data: ApiKeyIn, *, actor: Principal | str) -> tuple[Doc, str]:
     """A new key and its secret; a buyer key must be scoped to an account, an admin key may not."""
     account_id = None
     if data.account is not None:
@@ -473,7 +488,10 @@ def create_api_key(session: Session, data: ApiKeyIn) -> tuple[Doc, str]:
     row, secret = create_key(
         session, name=data.name, role=data.role, account_id=account_id, contact_id=data.contact
     )
-    return _key_doc(row, data.account), secret
+    doc = _key_doc(row, data.account)
+    audit.record(session, actor=actor, action=audit.Action.API_KEY_CREATED, subject=_key_subject(row),
+                 after={k: doc[k] for k in ("name", "role", "account", "contact")})
+    return doc, secret
 
 
 def _key_docs(session: Session, keys: list[ApiKey]) -> list[Doc]:
@@ -506,7 +524,11 @@ def get_api_key(session: Session, ref: str) -> Doc:
     return _key_docs(session, [_find_key(session, ref)])[0]
 
 
-def revoke_api_key(session: Session, ref: str) -> None:
+def _key_subject(key: ApiKey) -> audit.Subject:
+    return audit.Subject("api_key", key.id, key.account_id)
+
+
+def revoke_api_key(session: Session, ref: str, *, actor: Principal | str) -> None:
     """Revoke a key (again: no change). The last active unscoped admin key stays, so that
     someone can still manage keys; the caller clears the key cache after commit."""
     key = _find_key(session, ref, lock=True)
@@ -522,3 +544,5 @@ def revoke_api_key(session: Session, ref: str) -> None:
                 "this is the last active admin key; create another admin key before revoking it",
             )
     key.revoked_at = clock.now()
+    audit.record(session, actor=actor, action=audit.Action.API_KEY_REVOKED, subject=_key_subject(key),
+                 before={"revoked_at": None}, after={"revoked_at": key.revoked_at})

@@ -285,7 +285,8 @@ async def refund(payment_id: str, request: Request, principal: Mover) -> Respons
     def begin(session: Session, record_key: str) -> Intent:
         amount = to_minor(data.amount, _visible_currency(session, pid, principal))
         return service.begin_refund(
-            session, gateways, pid, amount, idempotency_key=record_key, actor=principal.actor, reason=data.reason
+            session, gateways, pid, amount, idempotency_key=record_key, actor=principal.actor, reason=data.reason,
+            by=principal,
         )
 
     return await _move(request, principal, body, begin)

@@ -13,7 +13,9 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Table, insert, select, update
 from sqlalchemy.orm import Session
 
+from ordino.audit import service as audit
 from ordino.kernel import clock
+from ordino.kernel.auth import Principal
 from ordino.kernel.errors import Conflict, FieldError, InvalidTransition, NotFound, ValidationFailed
 from ordino.kernel.ids import new_id
 from ordino.kernel.money import MAX_MINOR, format_minor
@@ -201,6 +203,13 @@ def begin_authorization(
                   str(order_summary_id))
 
 
+def _refund_doc(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "amount": _money(values["amount"], values["currency"]), "currency": values["currency"],
+        "capture": values["parent_id"], "order_summary": values["order_summary_id"], "reason": values["reason"],
+    }
+
+
 def _begin_child(
     session: Session,
     gateways: Gateways,
@@ -216,6 +225,7 @@ def _begin_child(
     hold_summary: dict[str, int],
     summary_where: tuple[ColumnElement[bool], ...],
     refusal: Conflict,
+    by: Principal | None = None,
 ) -> Intent:
     gateway = _check_gateway(gateways, parent.gateway)
     payment_id = new_id()
@@ -230,6 +240,9 @@ def _begin_child(
         raise refusal
     if not _move(session, S, parent.summary_id, hold_summary, *summary_where):
         raise refusal
+    if kind == "refund":  # money going back out is a privileged change, whoever asks for it
+        audit.record(session, actor=by or actor, action=audit.Action.REFUND_CREATED,
+                     subject=audit.Subject("payment", payment_id, parent.account_id), after=_refund_doc(values))
     operation = "reauthorize" if kind == "authorization" else kind
     return Intent(payment_id, kind, operation, "pending", gateway, amount, parent.currency,
                   parent.gateway_reference or "", str(parent.order_summary_id))
@@ -264,8 +277,9 @@ def begin_capture(
 
 def begin_refund(
     session: Session, gateways: Gateways, capture_id: uuid.UUID, amount_minor: int | None, *,
-    idempotency_key: str, actor: str | None = None, reason: str | None = None,
+    idempotency_key: str, actor: str | None = None, reason: str | None = None, by: Principal | None = None,
 ) -> Intent:
+    """`by`: the principal asking, for the audit log (without it, `actor` names who acted)."""
     found = _existing(session, idempotency_key, "refund", capture_id, amount_minor)
     if found is not None:
         return found
@@ -285,7 +299,7 @@ def begin_refund(
         hold_parent={"pending_refund_amount": amount},
         parent_where=(P.status == "succeeded", amount <= CAPTURE_AVAILABLE),
         hold_summary={"pending_refund_amount": amount}, summary_where=(amount <= SUMMARY_TO_REFUND,),
-        refusal=refusal,
+        refusal=refusal, by=by,
     )
 
 

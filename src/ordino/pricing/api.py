@@ -159,7 +159,7 @@ async def update_price_book(ref: str, request: Request, principal: Writer, if_ma
     responses=documented(PriceBookEntriesOut, problems={404: "The price book is not known"}),
 )
 async def put_price_book_entries(ref: str, request: Request, principal: PriceWriter) -> Response:
-    return await _command(request, principal, EntriesIn, lambda s, d: books.put_entries(s, ref, d))
+    return await _command(request, principal, EntriesIn, lambda s, d: books.put_entries(s, ref, d, actor=principal))
 
 
 @router.get(

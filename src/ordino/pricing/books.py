@@ -19,7 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ordino.accounts.models import Account
+from ordino.audit import service as audit
 from ordino.kernel import clock
+from ordino.kernel.auth import Principal
 from ordino.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
 from ordino.kernel.http import apply_changes, check_if_match, page, paginate
 from ordino.kernel.ids import new_id
@@ -234,13 +236,28 @@ def _check_entries(session: Session, data: EntriesIn) -> list[FieldError]:
     return errors
 
 
-def put_entries(session: Session, ref: str, data: EntriesIn) -> Doc:
+def _prices(session: Session, book: PriceBook, skus: set[str]) -> dict[str, list[Doc]]:
+    """The entries of these SKUs, as the audit log keeps them: prices, tiers and windows."""
+    e = PriceBookEntry
+    rows = session.execute(
+        select(*e.__table__.c).where(e.price_book_id == book.id, e.sku.in_(skus))
+    ).all() if skus else []
+    prices: dict[str, list[Doc]] = {sku: [] for sku in sorted(skus)}
+    for doc in _entry_docs(session, rows, book.currency):
+        prices[doc["sku"]].append({k: doc[k] for k in ("unit_price", "tiers", "valid_from", "valid_to")})
+    for entries in prices.values():
+        entries.sort(key=lambda d: (d["valid_from"] is not None, d["valid_from"] and d["valid_from"].isoformat()))
+    return prices
+
+
+def put_entries(session: Session, ref: str, data: EntriesIn, *, actor: Principal | str) -> Doc:
     """Replace the entries of the SKUs named; remove those of `remove`; leave the others."""
     book = common.find(session, PriceBook, ref, WHAT, lock=True)
     errors = _check_entries(session, data)
     if errors:
         raise ValidationFailed(errors)
     touched = {e.sku for e in data.entries} | set(data.remove)
+    before = _prices(session, book, touched)
     if touched:
         old = select(PriceBookEntry.id).where(PriceBookEntry.price_book_id == book.id, PriceBookEntry.sku.in_(touched))
         session.execute(delete(PriceBookTier).where(PriceBookTier.entry_id.in_(old)))
@@ -270,6 +287,8 @@ def put_entries(session: Session, ref: str, data: EntriesIn) -> Doc:
         f"price_book/{book.id}",
         {"price_book": book.code, "skus": sorted({e.sku for e in data.entries}), "removed": sorted(set(data.remove))},
     )
+    audit.record(session, actor=actor, action=audit.Action.PRICE_CHANGED, subject=audit.Subject("price_book", book.id),
+                 before=before, after=_prices(session, book, touched))
     entries = session.execute(
         select(*PriceBookEntry.__table__.c).where(PriceBookEntry.id.in_([r["id"] for r in rows]))
     ).all() if rows else []

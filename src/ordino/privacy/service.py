@@ -29,6 +29,8 @@ from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from ordino.accounts.models import Account, Address, Contact
+from ordino.audit import service as audit
+from ordino.audit.service import Action, Subject
 from ordino.invoicing.models import CreditMemo, Invoice
 from ordino.kernel import clock
 from ordino.kernel.auth import ApiKey, Principal
@@ -243,8 +245,10 @@ def _erase(session: Session, contact: Contact, account: Account, principal: Prin
 def export_personal_data(session: Session, contact_ref: str, principal: Principal) -> Doc:
     """GET /contacts/{id}/personal-data: everything held about the contact (GDPR art. 15 and 20)."""
     doc = personal_data(session, contact_ref, principal)
-    _audited(session, principal, "contact.export", f"contact/{doc['contact']['id']}", None,
-             {"exported_at": doc["exported_at"]})
+    # The trail holds ids and counts, never a personal value: it outlives the erasure.
+    subject = Subject("contact", doc["contact"]["id"], doc["account"]["id"])
+    audit.record(session, actor=principal, action=Action.DATA_EXPORTED, subject=subject,
+                 after={"exported_at": doc["exported_at"]})
     return doc
 
 
@@ -260,12 +264,7 @@ def erase_contact(session: Session, contact_ref: str, principal: Principal) -> D
     session.add(ContactErasure(contact_id=contact.id, account_id=account.id, erased_at=clock.now(),
                                erased_by=principal.actor, summary=doc))
     emit(session, "contact.erased", f"contact/{contact.id}", {"id": str(contact.id), "account": account.number})
-    _audited(session, principal, "contact.erase", f"contact/{contact.id}", {"erased": False}, doc)
+    audit.record(session, actor=principal, action=Action.DATA_ERASED,
+                 subject=Subject("contact", contact.id, account.id), after=doc)
     return doc
 
-
-def _audited(session: Session, principal: Principal, action: str, subject: str, before: Doc | None,
-             after: Doc) -> None:
-    """Where both privacy use cases hand their action to the audit trail, in their transaction:
-    who, what, on whom, before and after. `before` and `after` hold ids and counts, never a
-    personal value: the trail is kept for years and erased data must not live on in it."""

@@ -47,7 +47,7 @@ async def put_tax_profile(number: str, request: Request, principal: Writer, if_m
     data = parse_body(TaxProfileIn, await request.body())
 
     def work(session: Session) -> dict[str, object]:
-        return service.put_profile(session, number, data, if_match)
+        return service.put_profile(session, number, data, if_match, actor=principal)
 
     doc = await run_in_threadpool(database(request).transaction, work)
     return json_response(doc, headers={"ETag": etag(int(str(doc["version"])))})

@@ -11,7 +11,9 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from ordino.accounts.models import Account
+from ordino.audit import service as audit
 from ordino.kernel import clock
+from ordino.kernel.auth import Principal
 from ordino.kernel.errors import NotFound
 from ordino.kernel.http import check_if_match
 from ordino.kernel.ids import new_id
@@ -75,11 +77,18 @@ def get_profile(session: Session, account_ref: str) -> dict[str, Any]:
     return _document(account.number, session.get(AccountTaxProfile, account.id), _certificates(session, account.id))
 
 
-def put_profile(session: Session, account_ref: str, data: TaxProfileIn, if_match: str | None) -> dict[str, Any]:
+def _audited(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"business": doc["business"], "certificates": doc["certificates"]}
+
+
+def put_profile(
+    session: Session, account_ref: str, data: TaxProfileIn, if_match: str | None, *, actor: Principal | str
+) -> dict[str, Any]:
     """Replace the account's tax profile. The first one needs no If-Match; a change of an existing
     profile does (its version), so that two agents cannot overwrite each other's certificates."""
     account = _account(session, account_ref)
     profile = session.get(AccountTaxProfile, account.id, with_for_update=True)
+    before = _document(account.number, profile, _certificates(session, account.id))
     if profile is not None or if_match is not None:
         check_if_match(if_match, 0 if profile is None else profile.version)
     now = clock.now()
@@ -103,6 +112,9 @@ def put_profile(session: Session, account_ref: str, data: TaxProfileIn, if_match
         "account": account.number, "business": data.business,
         "certificates": [c.number for c in data.certificates],
     })
+    audit.record(session, actor=actor, action=audit.Action.TAX_PROFILE_CHANGED,
+                 subject=audit.Subject("tax_profile", account.id, account.id),
+                 before=_audited(before), after=_audited(doc))
     return doc
 
 
