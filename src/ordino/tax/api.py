@@ -25,10 +25,10 @@ IfMatch = Annotated[str | None, Header(description="The profile's ETag; required
 
 @router.get(
     "/accounts/{number}/tax-profile", summary="Get an account's tax profile",
-    responses=documented(TaxProfileOut, problems={404: "The account is not known"}),
+    responses=documented(TaxProfileOut, problems={404: "The account is not known (or not the key's)"}),
 )
 async def get_tax_profile(number: str, request: Request, principal: Reader) -> Response:
-    doc = await read(request, lambda session: service.get_profile(session, number))
+    doc = await read(request, lambda session: service.get_profile(session, number, principal))
     return json_response(doc, headers={"ETag": etag(doc["version"])})
 
 
@@ -47,7 +47,7 @@ async def put_tax_profile(number: str, request: Request, principal: Writer, if_m
     data = parse_body(TaxProfileIn, await request.body())
 
     def work(session: Session) -> dict[str, object]:
-        return service.put_profile(session, number, data, if_match)
+        return service.put_profile(session, number, data, if_match, principal)
 
     doc = await run_in_threadpool(database(request).transaction, work)
     return json_response(doc, headers={"ETag": etag(int(str(doc["version"])))})

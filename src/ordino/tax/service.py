@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ordino.accounts.models import Account
 from ordino.kernel import clock
+from ordino.kernel.auth import Principal
 from ordino.kernel.errors import NotFound
 from ordino.kernel.http import check_if_match
 from ordino.kernel.ids import new_id
@@ -38,9 +39,10 @@ class BuyerTax:
         return max(pool, key=lambda c: (c.expires_on is None, c.expires_on or date.min), default=None)
 
 
-def _account(session: Session, ref: str) -> Any:
+def _account(session: Session, ref: str, principal: Principal | None) -> Any:
+    """The account by number; one a scoped key does not see is not found, as an unknown one."""
     row = session.execute(select(Account.id, Account.number, Account.tax_id).where(Account.number == ref)).first()
-    if row is None:
+    if row is None or (principal is not None and not principal.sees_account(row.id)):
         raise NotFound(f"no account '{ref}'")
     return row
 
@@ -70,15 +72,17 @@ def _document(
     }
 
 
-def get_profile(session: Session, account_ref: str) -> dict[str, Any]:
-    account = _account(session, account_ref)
+def get_profile(session: Session, account_ref: str, principal: Principal | None = None) -> dict[str, Any]:
+    account = _account(session, account_ref, principal)
     return _document(account.number, session.get(AccountTaxProfile, account.id), _certificates(session, account.id))
 
 
-def put_profile(session: Session, account_ref: str, data: TaxProfileIn, if_match: str | None) -> dict[str, Any]:
+def put_profile(
+    session: Session, account_ref: str, data: TaxProfileIn, if_match: str | None, principal: Principal | None = None
+) -> dict[str, Any]:
     """Replace the account's tax profile. The first one needs no If-Match; a change of an existing
     profile does (its version), so that two agents cannot overwrite each other's certificates."""
-    account = _account(session, account_ref)
+    account = _account(session, account_ref, principal)
     profile = session.get(AccountTaxProfile, account.id, with_for_update=True)
     if profile is not None or if_match is not None:
         check_if_match(if_match, 0 if profile is None else profile.version)
