@@ -55,7 +55,7 @@ def test_an_operation_without_a_row_is_found() -> None:
 
 @pytest.fixture(scope="module")
 def world(databases: dict[str, Database],
-          sim_server: tuple[RunningServer, SimulatorState]) -> Iterator[World]:  # noqa: F811
+          sim_server: tuple[RunningServer, SimulatorState]) -> Iterator[World]:
     db = databases["postgresql" if "postgresql" in BACKENDS else "sqlite"]
     empty_tables(db)
     server, state = sim_server

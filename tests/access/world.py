@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from ordino.kernel import clock
 from ordino.kernel.auth import Role, create_key
 from ordino.kernel.db import Database
 from ordino.orders.models import OrderItemSummary
@@ -24,7 +25,7 @@ from tests.invoicing.support import change_order, drain, fo_id, item_ids, order_
 
 SIDES = ("A", "B")
 NUMBERS = {"A": "ACME", "B": "HANSA"}
-DAY = (date.today() + timedelta(days=30)).isoformat()
+DAY = (clock.now().date() + timedelta(days=30)).isoformat()  # a day of capacity, ahead
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def _shared(w: World) -> None:
 
 def _account(w: World, side: str) -> None:
     """The account's own records, created as admin (and by the flows, for what they create)."""
-    db, rec, number = w.db, w.records[side], NUMBERS[side]
+    rec, number = w.records[side], NUMBERS[side]
     rec["number"] = number
     rec["account"] = w.ok("POST", "/accounts", {"number": number, "name": f"{number} GmbH", "currency": "EUR",
                                                 "country": "DE"})["id"]
@@ -160,7 +161,8 @@ def _orders(w: World, side: str) -> None:
     rec["held_order"] = held["id"]
     with db.read() as s:
         rec["held_item"] = str(s.execute(select(OrderItemSummary.id).where(
-            OrderItemSummary.order_summary_id == uuid.UUID(held["id"]), OrderItemSummary.sku == "BOLT-M8")).scalar_one())
+            OrderItemSummary.order_summary_id == uuid.UUID(held["id"]), OrderItemSummary.sku == "BOLT-M8",
+        )).scalar_one())
     rec["approval"] = w.ok("GET", f"/approvals?order={held['id']}")["items"][0]["id"]
 
 
