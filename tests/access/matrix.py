@@ -134,9 +134,11 @@ def check(w: World, operation: str, row: Row) -> list[str]:
 
 
 def _check_list(w: World, operation: str, allowed: list[Caller]) -> list[str]:
-    """A scoped key's list holds none of B's records; an unscoped key's holds some (the control)."""
+    """A scoped key's list holds none of B's records, also filtered by B's account or order; an
+    unscoped key's holds some (the control)."""
     failures = []
     theirs = w.markers("B")
+    filters = [{"account": w.of("B", "number")}, {"account": w.of("B", "account")}, {"order": w.of("B", "order")}]
     for caller in allowed:
         r = send(w, operation, "A", caller)
         leaked = sorted(m for m in theirs if m in r.text)
@@ -144,6 +146,13 @@ def _check_list(w: World, operation: str, allowed: list[Caller]) -> list[str]:
             failures.append(_says(operation, caller, "A", r, f"none of B's records, not {leaked}"))
         if not caller.scoped and r.status_code == 200 and not leaked:
             failures.append(_says(operation, caller, "A", r, "B's records too (the control)"))
+        for params in filters if caller.scoped else []:
+            filtered = request(w, operation, "A")
+            filtered.params = {**(filtered.params or {}), **params}
+            r = dispatch(w, filtered, caller)
+            leaked = sorted(m for m in theirs if m in r.text)
+            if leaked or r.status_code >= 500:
+                failures.append(_says(operation, caller, f"A (filter {params})", r, "none of B's records"))
     return failures
 
 
