@@ -34,7 +34,7 @@ from ordino.orders.api import router as orders_router
 from ordino.orders.approvals.api import router as approvals_router
 from ordino.orders.process_exceptions.api import router as process_exceptions_router
 from ordino.orders.quotes.api import router as quotes_router
-from ordino.orders.reads import order_id_by_number
+from ordino.orders.reads import item_account_id, order_account_id, order_id_by_number
 from ordino.payments.api import router as payments_router
 from ordino.payments.gateway import Gateways, gateways_from_env
 from ordino.pricing.api import router as pricing_router
@@ -147,6 +147,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None,
     app.state.payment_gateways = payment_gateways  # payments.gateway.gateways_of
     app.state.settings = settings
     app.state.order_numbers = order_id_by_number  # payments' `order=` filters take a number too
+    app.state.order_accounts = order_account_id  # a payment's account is its order's
+    app.state.item_accounts = item_account_id  # a reservation of an order item is its order's account's
     install_problem_handlers(app)
     install_api_docs(app)
     install_openapi(app)

@@ -7,14 +7,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from ordino.accounts.models import Account
+from ordino.catalog.models import SalesChannel
+from ordino.kernel.auth import Role
 from ordino.kernel.db import Database
 from ordino.payments import service
 from ordino.payments.gateway import Gateways
 from ordino.payments.models import OrderPaymentSummary, Payment
 from ordino.payments.service import MethodSpec, Settlement
 from ordino.payments.simulator import SimulatorState
+from tests import factories
+from tests.conftest import api_key
 
 CLIENT_TIMEOUT = 0.4  # seconds the adapter waits for an answer
 SLOW_ANSWER = 1.2  # seconds the simulator takes to answer a tok_timeout request the first time
@@ -45,7 +51,26 @@ class Order:
 
 
 def new_order() -> Order:
+    """An order id and an account id for the engine's use cases, which know nothing of orders."""
     return Order(uuid.uuid4(), uuid.uuid4())
+
+
+def place_order(db: Database, client: TestClient, account: str = "ACME") -> Order:
+    """An order of `account` placed through the API (seller, channel, product and account made on
+    first use), with no payment instruction: the API's authorizations need an order that exists."""
+    with db.read() as s:
+        account_id = s.execute(select(Account.id).where(Account.number == account)).scalar_one_or_none()
+        has_world = s.execute(select(SalesChannel.id).where(SalesChannel.code == "web")).first() is not None
+    if not has_world:
+        factories.legal_entity(db)
+        factories.channel(db, "web")
+        factories.product(db, "BOLT-M8")
+    if account_id is None:
+        account_id = factories.account(db, account)
+    body = factories.order_payload(account=account, external_reference=f"WEB-{uuid.uuid4().hex[:12]}", payments=[])
+    r = client.post("/api/v1/orders", json=body, headers=api_key(db, Role.ADMIN))
+    assert r.status_code == 201, r.text
+    return Order(uuid.UUID(r.json()["id"]), account_id)
 
 
 def card(token: str = "tok_visa", method: str = "card") -> MethodSpec:

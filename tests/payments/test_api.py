@@ -15,7 +15,7 @@ from ordino.payments.gateway import HttpGateway
 from ordino.payments.models import GatewayCall, OrderPaymentSummary, Payment, PaymentMethod
 from tests import factories
 from tests.conftest import api_key
-from tests.payments.support import Sim, count, kinds, new_order
+from tests.payments.support import Sim, count, kinds, place_order
 
 G = dict[str, HttpGateway]
 
@@ -36,9 +36,9 @@ def _key() -> str:
 
 
 def _authorize(
-    api: TestClient, headers: dict[str, str], amount: str = "50.00", token: str = "tok_visa"
+    db: Database, api: TestClient, headers: dict[str, str], amount: str = "50.00", token: str = "tok_visa"
 ) -> dict[str, Any]:
-    order = new_order()
+    order = place_order(db, api)
     r = api.post(
         "/api/v1/payments/authorizations",
         json={"order_summary_id": str(order.id), "account_id": str(order.account_id), "currency": "EUR",
@@ -52,7 +52,7 @@ def _authorize(
 
 def test_authorize_and_read_the_summary(db: Database, api: TestClient, finance: dict[str, str], sim: Sim) -> None:
     # when 50.00 is authorized through the API
-    auth = _authorize(api, finance)
+    auth = _authorize(db, api, finance)
     # then the authorization document shows it, with what can be done next
     assert {k: auth[k] for k in ("kind", "status", "source", "currency", "amount", "captured", "available_to_capture",
                                  "gateway", "failure", "available_actions")} == {
@@ -76,7 +76,7 @@ def test_authorize_and_read_the_summary(db: Database, api: TestClient, finance: 
 def test_capture_with_idempotency_key_replays_without_a_second_capture(
     db: Database, api: TestClient, finance: dict[str, str], sim: Sim
 ) -> None:
-    auth = _authorize(api, finance)
+    auth = _authorize(db, api, finance)
     headers = {**finance, "Idempotency-Key": _key()}
     # when 20.00 is captured, and the same request is sent again
     first = api.post(f"/api/v1/payments/{auth['id']}/capture", json={"amount": "20.00"}, headers=headers)
@@ -102,7 +102,7 @@ def test_capture_with_idempotency_key_replays_without_a_second_capture(
 def test_capture_that_times_out_is_captured_once(
     db: Database, api: TestClient, finance: dict[str, str], sim: Sim
 ) -> None:
-    auth = _authorize(api, finance, token="tok_timeout")
+    auth = _authorize(db, api, finance, token="tok_timeout")
     r = api.post(f"/api/v1/payments/{auth['id']}/capture", json={"amount": "50.00"},
                  headers={**finance, "Idempotency-Key": _key()})
     assert (r.status_code, r.json()["status"]) == (201, "succeeded")
@@ -114,7 +114,7 @@ def test_gateway_down_answers_502_and_the_retry_settles_the_capture(
     db: Database, app: Any, api: TestClient, finance: dict[str, str], sim: Sim, gateways: G
 ) -> None:
     # given an authorization, then the gateway unreachable
-    auth = _authorize(api, finance)
+    auth = _authorize(db, api, finance)
     app.state.payment_gateways = {
         "simulator": HttpGateway("simulator", "http://127.0.0.1:9", timeout=0.2, attempts=2, backoff=0.01)
     }
@@ -140,7 +140,7 @@ def test_gateway_down_answers_502_and_the_retry_settles_the_capture(
 def test_over_capture_is_409_and_writes_nothing(
     db: Database, api: TestClient, finance: dict[str, str], sim: Sim
 ) -> None:
-    auth = _authorize(api, finance)
+    auth = _authorize(db, api, finance)
     r = api.post(f"/api/v1/payments/{auth['id']}/capture", json={"amount": "50.01"},
                  headers={**finance, "Idempotency-Key": _key()})
     assert r.status_code == 409
@@ -152,7 +152,7 @@ def test_over_capture_is_409_and_writes_nothing(
 
 
 def test_amount_with_too_many_decimals_is_422(db: Database, api: TestClient, finance: dict[str, str], sim: Sim) -> None:
-    auth = _authorize(api, finance)
+    auth = _authorize(db, api, finance)
     r = api.post(f"/api/v1/payments/{auth['id']}/capture", json={"amount": "1.001"}, headers=finance)
     assert r.status_code == 422
     assert r.json()["errors"] == [{"field": "amount", "message": "EUR allows at most 2 decimal places"}]
@@ -160,7 +160,7 @@ def test_amount_with_too_many_decimals_is_422(db: Database, api: TestClient, fin
 
 
 def test_refund_and_void_through_the_api(db: Database, api: TestClient, finance: dict[str, str], sim: Sim) -> None:
-    auth = _authorize(api, finance)
+    auth = _authorize(db, api, finance)
     cap = api.post(f"/api/v1/payments/{auth['id']}/capture", json={"amount": "30.00"}, headers=finance).json()
     refund = api.post(f"/api/v1/payments/{cap['id']}/refund", json={"amount": "12.50", "reason": "damaged"},
                       headers=finance)
@@ -193,7 +193,7 @@ def test_refund_and_void_through_the_api(db: Database, api: TestClient, finance:
 
 
 def test_imported_authorization(db: Database, api: TestClient, finance: dict[str, str], sim: Sim) -> None:
-    order = new_order()
+    order = place_order(db, api)
     r = api.post(
         "/api/v1/payments/authorizations",
         json={"order_summary_id": str(order.id), "account_id": str(order.account_id), "currency": "EUR",
@@ -209,7 +209,7 @@ def test_imported_authorization(db: Database, api: TestClient, finance: dict[str
 
 
 def test_roles_and_account_scope(db: Database, api: TestClient, finance: dict[str, str], sim: Sim) -> None:
-    auth = _authorize(api, finance)
+    auth = _authorize(db, api, finance)
     agent = api_key(db, Role.AGENT)
     # agents read, but do not move money
     assert api.get(f"/api/v1/payments/{auth['id']}", headers=agent).status_code == 200

@@ -279,6 +279,37 @@ def test_invalid_entries_are_each_named_and_nothing_is_written(world, client, ad
 # Accounts of contract books
 
 
+def test_price_books_are_set_by_admins_and_entries_also_synced_by_integration(world, client) -> None:  # type: ignore[no-untyped-def]
+    # given a contract book with an entry, assigned to ACME
+    book(world, "ACME-EUR", kind="contract")
+    entry(world, "ACME-EUR", "BOLT-M8", "0.0400")
+    agent, integration = api_key(world, Role.AGENT), api_key(world, Role.INTEGRATION)
+    url = f"{URL}/ACME-EUR"
+    # when an agent creates, changes, prices or assigns a book
+    refused = [
+        client.post(URL, json=_payload(), headers=agent),
+        client.patch(url, json={"name": "Cheaper"}, headers={**agent, "If-Match": '"1"'}),
+        client.put(f"{url}/entries", json={"entries": [{"sku": "BOLT-M8", "unit_price": "0.0001"}]}, headers=agent),
+        client.post(f"{url}/accounts", json={"accounts": ["ACME"]}, headers=agent),
+        client.delete(f"{url}/accounts/ACME", headers=agent),
+        # and integration anything but the entries
+        client.post(URL, json=_payload(), headers=integration),
+        client.post(f"{url}/accounts", json={"accounts": ["ACME"]}, headers=integration),
+    ]
+    # then each is refused for the role and nothing is written
+    assert [(r.status_code, r.json().get("type")) for r in refused] == [
+        (403, "https://ordino.dev/problems/forbidden")] * 7
+    assert (count(world, PriceBook), count(world, PriceBookAccount), _entries(world)) == (
+        1, 0, [("BOLT-M8", "0.040000", [])])
+    # when integration syncs the entries from the ERP, they are stored
+    synced = client.put(f"{url}/entries", json={"entries": [{"sku": "BOLT-M8", "unit_price": "0.0390"}]},
+                        headers=integration)
+    assert synced.status_code == 200, synced.text
+    assert _entries(world) == [("BOLT-M8", "0.039000", [])]
+    # and an agent still reads the book
+    assert client.get(url, headers=agent).status_code == 200
+
+
 def test_contract_books_are_assigned_to_accounts_and_unassigned(world, client, admin) -> None:  # type: ignore[no-untyped-def]
     book(world, "ACME-EUR", kind="contract")
     url = f"{URL}/ACME-EUR/accounts"

@@ -53,6 +53,7 @@ from ordino.kernel.auth import Principal, Role, database, require
 from ordino.kernel.endpoint import body_schema, command, parse_body, read, read_json, run_combined, run_command
 from ordino.kernel.errors import FieldError, ValidationFailed
 from ordino.kernel.http import dumps, etag, json_response, raw_json
+from ordino.kernel.ids import parse_id
 from ordino.kernel.openapi import documented
 from ordino.kernel.schema import Page
 
@@ -298,16 +299,24 @@ async def post_availability(request: Request, principal: Reader) -> Response:
         "`expires_at` the hold is released automatically when it expires."
     ),
     openapi_extra=body_schema(ReserveIn),
-    responses=documented(ReservationsOut, 201, problems={409: "Out of stock (`out-of-stock` names each SKU)"}),
+    responses=documented(ReservationsOut, 201, problems={
+        404: "The reference is another account's order item or reservation (a scoped key)",
+        409: "Out of stock (`out-of-stock` names each SKU)",
+    }),
 )
 async def create_reservation(request: Request, principal: Reserver) -> Response:
     body = await request.body()
     data = parse_body(ReserveIn, body)
     if data.expires_in_seconds is not None and data.expires_at is not None:
         raise ValidationFailed([FieldError("expires_at", "give expires_in_seconds or expires_at, not both")])
+    account_id = principal.account_id
+    if account_id is not None or parse_id(data.reference) is not None:  # a cart id of an unscoped key: no look-up
+        item_accounts: holds.ItemAccounts = request.app.state.item_accounts
+        account_id = await read(request, lambda s: holds.account_for(s, data.reference, principal, item_accounts))
     call = holds.ReserveCall(
         command(request, principal, body), data.reference,
         [service.Line(x.sku, x.location, x.quantity) for x in data.lines], data.expires_at, data.expires_in_seconds,
+        account_id,
     )
     return await run_combined(request, "reservations", holds.run_calls, call)
 
@@ -327,7 +336,7 @@ async def list_reservations(
     cursor: str | None = None,
 ) -> Response:
     f = service.ReservationFilter(reference, sku, location, status)
-    return json_response(await read(request, lambda s: service.list_reservations(s, f, limit, cursor)))
+    return json_response(await read(request, lambda s: service.list_reservations(s, f, limit, cursor, principal)))
 
 
 @router.post(
@@ -342,7 +351,7 @@ async def release_reservation(reference: str, request: Request, principal: Mover
     data = parse_body(ReleaseIn, body) if body.strip() else ReleaseIn()
 
     def work(session: Session) -> tuple[int, bytes]:
-        doc = service.release(session, reference, data.sku, data.quantity, location=data.location)
+        doc = service.release(session, reference, data.sku, data.quantity, location=data.location, principal=principal)
         return 200, dumps(doc)
 
     return await run_command(request, principal, work, body)
@@ -361,7 +370,7 @@ async def transfer_reservation(reference: str, request: Request, principal: Move
     def work(session: Session) -> tuple[int, bytes]:
         doc = service.transfer(
             session, reference, data.to_location, data.quantity, sku=data.sku, from_location=data.from_location,
-            reservation_id=data.reservation_id,
+            reservation_id=data.reservation_id, principal=principal,
         )
         return 200, dumps(doc)
 
@@ -380,7 +389,7 @@ async def fulfil_reservation(reference: str, request: Request, principal: Shippe
     lines = [service.Line(x.sku, x.location, x.quantity) for x in data.lines]
 
     def work(session: Session) -> tuple[int, bytes]:
-        return 200, dumps(service.fulfil_lines(session, reference, lines))
+        return 200, dumps(service.fulfil_lines(session, reference, lines, principal=principal))
 
     return await run_command(request, principal, work, body)
 

@@ -17,30 +17,59 @@ got alone:
 
 If the batch fails as a whole (an unexpected error), every request in it runs again alone, so
 one bad request never fails the others (`kernel.combining.run_combined`).
+
+A reservation is held for an account (`account_for`): an order item's for its order's account,
+a scoped key's cart hold for the key's account. Inventory reads no order table: whether a
+reference is an order item, and whose, is answered by the function the composition root sets as
+`app.state.item_accounts`.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import cast
 
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ordino.inventory import reserving
-from ordino.inventory.ledger import Line
+from ordino.inventory.ledger import RES, Line
 from ordino.inventory.reserving import Pending, Wanted
 from ordino.kernel import clock, idempotency
+from ordino.kernel.auth import Principal
 from ordino.kernel.combining import run_combined
 from ordino.kernel.db import Database
-from ordino.kernel.errors import Conflict
+from ordino.kernel.errors import Conflict, NotFound
 from ordino.kernel.http import dumps
 from ordino.kernel.idempotency import Command, Outcome
 
 CREATED = 201
+R = RES.c
+
+ItemAccounts = Callable[[Session, str], uuid.UUID | None]
+
+
+def account_for(
+    session: Session, reference: str, principal: Principal, item_accounts: ItemAccounts
+) -> uuid.UUID | None:
+    """The account new reservations of `reference` are held for: the order's when the reference
+    is an order item, else the scoped key's (none for an unscoped key). A scoped key may not
+    reserve under another account's order item, nor under a reference held for another account
+    or for none: 404, as for a record it cannot see."""
+    owner = item_accounts(session, reference)
+    mine = principal.account_id
+    if mine is None:
+        return owner
+    foreign = session.execute(
+        select(R.id).where(R.reference == reference, or_(R.account_id.is_(None), R.account_id != mine)).limit(1)
+    ).first()
+    if (owner is not None and owner != mine) or foreign is not None:
+        raise NotFound("reference not found")
+    return mine
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +81,13 @@ class ReserveCall:
     lines: list[Line]
     expires_at: datetime | None = None
     expires_in_seconds: int | None = None
+    account_id: uuid.UUID | None = None  # the account the units are held for (`account_for`)
 
     def wanted(self, now: datetime) -> Wanted:
         expires_at = self.expires_at
         if self.expires_in_seconds is not None:
             expires_at = now + timedelta(seconds=self.expires_in_seconds)
-        return Wanted(self.reference, self.lines, expires_at)
+        return Wanted(self.reference, self.lines, expires_at, account_id=self.account_id)
 
 
 Result = Outcome | BaseException
@@ -74,7 +104,10 @@ def _answer(pending: Pending) -> bytes:
 
 def _alone(db: Database, call: ReserveCall) -> Result:
     def work(session: Session) -> idempotency.Deferred:
-        pending = reserving.prepare_reserve(session, call.reference, call.lines, call.wanted(clock.now()).expires_at)
+        wanted = call.wanted(clock.now())
+        pending = reserving.prepare_reserve(
+            session, call.reference, call.lines, wanted.expires_at, account_id=wanted.account_id
+        )
         # Stock is taken last, after the stored answer: the positions stay locked only until COMMIT.
         return idempotency.Deferred(CREATED, _answer(pending), lambda: _answer(pending) if pending.take() else None)
 

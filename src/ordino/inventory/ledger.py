@@ -39,6 +39,7 @@ from ordino.inventory.bulk import among
 from ordino.inventory.domain import Hold, Plan
 from ordino.inventory.models import InventoryReservation
 from ordino.inventory.stock import POSITION, chunks
+from ordino.kernel.auth import Principal
 from ordino.kernel.errors import FieldError, NotFound, ValidationFailed
 from ordino.kernel.ids import parse_id
 from ordino.kernel.outbox import OutboxEvent
@@ -234,7 +235,17 @@ def take_back(session: Session, changes: Sequence[tuple[Key, int, int]], now: da
 # Reservation rows: lock, close, describe
 
 
-ROW_COLUMNS = (R.id, R.reference, R.sku, R.location_id, R.open_quantity, R.backordered_quantity, R.expires_at)
+ROW_COLUMNS = (
+    R.id, R.reference, R.sku, R.location_id, R.open_quantity, R.backordered_quantity, R.expires_at, R.account_id,
+)
+
+
+def visible_to(principal: Principal | None) -> list[ColumnElement[bool]]:
+    """The reservations a key sees: a key scoped to an account those held for that account
+    (never one held for none); an unscoped key, and the engine's own callers, every one."""
+    if principal is None or principal.account_id is None:
+        return []
+    return [R.account_id == principal.account_id]
 
 
 def lock_active(session: Session, *where: ColumnElement[bool], oldest_first: bool = False) -> list[Any]:
@@ -311,18 +322,19 @@ def event_line(doc: Doc, quantity: int, backordered: int = 0) -> Doc:
             "quantity": quantity, "backordered_quantity": backordered}
 
 
-def reservations_of(session: Session, reference: str) -> list[Doc]:
+def reservations_of(session: Session, reference: str, *where: ColumnElement[bool]) -> list[Doc]:
     rows = session.execute(
         select(RES, Location.code)
         .join(Location, Location.id == R.location_id)
-        .where(R.reference == reference)
+        .where(R.reference == reference, *where)
         .order_by(R.id)
     )
     return [reservation_doc(r, r.code) for r in rows]
 
 
-def require_reference(session: Session, reference: str) -> None:
-    if session.execute(select(R.id).where(R.reference == reference).limit(1)).first() is None:
+def require_reference(session: Session, reference: str, *where: ColumnElement[bool]) -> None:
+    """404 when the reference has no reservations (none that `where` lets the caller see)."""
+    if session.execute(select(R.id).where(R.reference == reference, *where).limit(1)).first() is None:
         raise NotFound(f"no reservations for reference '{reference}'")
 
 

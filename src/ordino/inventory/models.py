@@ -2,7 +2,8 @@
 reservations, applied stock records and file imports.
 
 The engine knows nothing of orders: a reservation carries an opaque `reference` (an order item
-id, a cart id) chosen by the caller.
+id, a cart id) chosen by the caller, and the account it is held for (the order's; the scoped
+key's for a cart hold), so that a key scoped to an account sees that account's reservations only.
 
 Counters are changed only by conditional statements (DESIGN §5); CHECK constraints are the last
 line of defence against a negative counter. `on_hand` may fall below `reserved` (a stock count
@@ -181,11 +182,15 @@ class InventoryReservation(IdMixin, Base):
     status: Mapped[str] = mapped_column(String(20))
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     transferred_from_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # The account the units are held for; none for a hold an unscoped key made outside any order
+    # (such a reservation is invisible to account-scoped keys).
+    account_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         Index("ix_inventory_reservation_reference", "reference", "sku"),
+        Index("ix_inventory_reservation_account", "account_id", "id"),
         Index("ix_inventory_reservation_position", "sku", "location_id", "status"),
         Index(
             "ix_inventory_reservation_expiry",

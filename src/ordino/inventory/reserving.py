@@ -71,6 +71,7 @@ class Wanted:
     lines: Sequence[LineLike]
     expires_at: datetime | None = None
     path: str = "lines"  # prefixes the field names of refusals (`lines[2].sku`)
+    account_id: uuid.UUID | None = None  # the account the units are held for
 
 
 def reserve(
@@ -80,10 +81,11 @@ def reserve(
     expires_at: datetime | None = None,
     *,
     path: str = "lines",
+    account_id: uuid.UUID | None = None,
 ) -> list[Doc]:
-    """Reserve every line or nothing; returns the reservation rows written (one per sku and
-    location)."""
-    pending = prepare_reserve(session, reference, lines, expires_at, path=path)
+    """Reserve every line or nothing, for `account_id`; returns the reservation rows written (one
+    per sku and location)."""
+    pending = prepare_reserve(session, reference, lines, expires_at, path=path, account_id=account_id)
     pending.take()
     return pending.docs
 
@@ -95,10 +97,11 @@ def prepare_reserve(
     expires_at: datetime | None = None,
     *,
     path: str = "lines",
+    account_id: uuid.UUID | None = None,
 ) -> Pending:
     """Validate the lines and write their reservation rows and event; `take()` then takes the
     stock."""
-    (prepared,) = prepare_many(session, [Wanted(reference, lines, expires_at, path)])
+    (prepared,) = prepare_many(session, [Wanted(reference, lines, expires_at, path, account_id)])
     if isinstance(prepared, ValidationFailed):
         raise prepared
     return prepared
@@ -122,7 +125,7 @@ def prepare_many(session: Session, wanted: Sequence[Wanted]) -> list[Pending | V
             continue
         resolved, first_line = checked
         sums = domain.sum_quantities(resolved)
-        mine = [_row(w.reference, key, quantity, w.expires_at, now) for key, quantity in sums]
+        mine = [_row(w, key, quantity, now) for key, quantity in sums]
         docs = [reservation_doc(row, places[key[1]].code) for row, (key, _) in zip(mine, sums, strict=True)]
         event = event_row("inventory.reserved", f"reservation/{w.reference}", _reserved_event(w, docs))
         rows += mine
@@ -170,10 +173,11 @@ def _check(
     return ValidationFailed(errors) if errors else (resolved, first_line)
 
 
-def _row(reference: str, key: Key, quantity: int, expires_at: datetime | None, now: datetime) -> dict[str, Any]:
+def _row(w: Wanted, key: Key, quantity: int, now: datetime) -> dict[str, Any]:
+    expires_at = w.expires_at
     return {
         "id": new_id(),
-        "reference": reference,
+        "reference": w.reference,
         "sku": key[0],
         "location_id": key[1],
         "quantity": quantity,
@@ -185,6 +189,7 @@ def _row(reference: str, key: Key, quantity: int, expires_at: datetime | None, n
         "status": domain.ACTIVE,
         "expires_at": clock.ensure_utc(expires_at) if expires_at is not None else None,
         "transferred_from_id": None,
+        "account_id": w.account_id,
         "created_at": now,
         "updated_at": now,
     }

@@ -9,6 +9,9 @@
   stock arrives.
 - Each call appends one event to the outbox (inventory.reserved, .released, .transferred,
   .fulfilled, .expired, .backorders_allocated), never one per line.
+- Given the request's principal, `release`, `transfer`, `fulfil_lines` and `list_reservations`
+  see only the reservations a key scoped to an account may see (`ledger.visible_to`): another
+  account's reference answers 404, as one that does not exist, and nothing changes.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from ordino.catalog.models import Location
@@ -54,11 +57,13 @@ from ordino.inventory.ledger import (
     rowcount,
     take_back,
     takes_doc,
+    visible_to,
 )
 from ordino.inventory.models import InventoryReservation
 from ordino.inventory.reserving import Pending, out_of_stock, prepare_reserve, reserve
 from ordino.inventory.stock import POSITION, current_figures
 from ordino.kernel import clock
+from ordino.kernel.auth import Principal
 from ordino.kernel.errors import FieldError, NotFound, ValidationFailed
 from ordino.kernel.http import page, paginate
 from ordino.kernel.ids import new_id
@@ -80,20 +85,22 @@ def release(
     quantity: int | None = None,
     *,
     location: str | uuid.UUID | None = None,
+    principal: Principal | None = None,
 ) -> Doc:
     """Release the reference's open units: all of them, those of one SKU (and location), or
     `quantity` units of one SKU, newest reservations first and backordered units first."""
     now = clock.now()
     if quantity is not None and sku is None:
         raise ValidationFailed([FieldError("sku", "is required when a quantity is given")])
-    where = [R.reference == reference]
+    seen = visible_to(principal)
+    where = [R.reference == reference, *seen]
     if sku is not None:
         where.append(R.sku == sku)
     if location is not None:
         where.append(R.location_id == find_location(session, location, "location").id)
     rows = lock_active(session, *where)
     if not rows:
-        require_reference(session, reference)
+        require_reference(session, reference, *seen)
     open_units = sum(r.open_quantity for r in rows)
     if quantity is not None and quantity > open_units:
         raise InsufficientReservation(
@@ -107,7 +114,7 @@ def release(
     released = takes_doc(rows, plan, codes)
     if released:
         emit(session, "inventory.released", f"reservation/{reference}", {"reference": reference, "lines": released})
-    return {"reference": reference, "released": released, "reservations": reservations_of(session, reference)}
+    return {"reference": reference, "released": released, "reservations": reservations_of(session, reference, *seen)}
 
 
 def transfer(
@@ -119,6 +126,7 @@ def transfer(
     sku: str | None = None,
     from_location: str | uuid.UUID | None = None,
     reservation_id: uuid.UUID | None = None,
+    principal: Principal | None = None,
 ) -> Doc:
     """Move `quantity` reserved units of one SKU to another location (routing chose it): a
     conditional reserve of stock at the target and a release at the source, in one transaction.
@@ -128,7 +136,8 @@ def transfer(
     if reservation_id is None and (reference is None or sku is None):
         raise ValidationFailed([FieldError("sku", "name the reference and sku, or the reservation_id")])
     target = find_location(session, to_location, "to_location", active=True)
-    rows = _lock_to_transfer(session, reference, target, sku, from_location, reservation_id)
+    seen = visible_to(principal)
+    rows = _lock_to_transfer(session, reference, target, sku, from_location, reservation_id, seen)
     reference = reference or rows[0].reference
     sku = sku or rows[0].sku
     open_units = sum(r.open_quantity for r in rows)
@@ -148,7 +157,7 @@ def transfer(
             "quantity": t.quantity, "open_quantity": t.quantity, "backordered_quantity": 0,
             "fulfilled_quantity": 0, "released_quantity": 0, "transferred_quantity": 0,
             "status": domain.ACTIVE, "expires_at": by_id[t.id].expires_at, "transferred_from_id": t.id,
-            "created_at": now, "updated_at": now,
+            "account_id": by_id[t.id].account_id, "created_at": now, "updated_at": now,
         }
         for t in plan.takes
     ])
@@ -161,15 +170,15 @@ def transfer(
         {"reference": reference, "sku": sku, "to_location": target.code, "quantity": quantity, "from": moved},
     )
     return {"reference": reference, "transferred": moved, "to_location": target.code,
-            "reservations": reservations_of(session, reference)}
+            "reservations": reservations_of(session, reference, *seen)}
 
 
 def _lock_to_transfer(
     session: Session, reference: str | None, target: Place, sku: str | None,
-    from_location: str | uuid.UUID | None, reservation_id: uuid.UUID | None,
+    from_location: str | uuid.UUID | None, reservation_id: uuid.UUID | None, seen: list[ColumnElement[bool]],
 ) -> list[Any]:
     """The active reservation rows a transfer takes units from, locked; none is refused."""
-    where = [R.location_id != target.id]
+    where = [R.location_id != target.id, *seen]
     if reference is not None:
         where.append(R.reference == reference)
     if reservation_id is not None:
@@ -184,7 +193,7 @@ def _lock_to_transfer(
     rows = lock_active(session, *where)
     if not rows and reservation_id is not None:
         mine = [R.reference == reference] if reference is not None else []
-        if session.execute(select(R.id).where(R.id == reservation_id, *mine)).first() is None:
+        if session.execute(select(R.id).where(R.id == reservation_id, *mine, *seen)).first() is None:
             raise NotFound("reservation not found")
         raise InsufficientReservation(
             f"reservation {reservation_id} holds no open units away from {target.code}",
@@ -192,7 +201,7 @@ def _lock_to_transfer(
         )
     if not rows:
         assert reference is not None
-        require_reference(session, reference)
+        require_reference(session, reference, *seen)
     return rows
 
 
@@ -221,7 +230,10 @@ def fulfil(session: Session, reference: str, sku: str, location: str | uuid.UUID
     return fulfil_lines(session, reference, [Line(sku, location, quantity)])
 
 
-def fulfil_lines(session: Session, reference: str, lines: Sequence[LineLike], *, path: str = "lines") -> Doc:
+def fulfil_lines(
+    session: Session, reference: str, lines: Sequence[LineLike], *, path: str = "lines",
+    principal: Principal | None = None,
+) -> Doc:
     now = clock.now()
     wanted_lines = [as_line(x) for x in lines]
     places = find_locations(session, [x.location for x in wanted_lines])
@@ -236,16 +248,18 @@ def fulfil_lines(session: Session, reference: str, lines: Sequence[LineLike], *,
     for i, x in enumerate(wanted_lines):
         fields.setdefault((x.sku, places[x.location].id), f"{path}[{i}].quantity")
     wanted = domain.sum_quantities((x.sku, places[x.location].id, x.quantity) for x in wanted_lines)
-    rows = lock_active(session, R.reference == reference, R.sku.in_({k[0] for k, _ in wanted}), oldest_first=True)
+    seen = visible_to(principal)
+    skus = {k[0] for k, _ in wanted}
+    rows = lock_active(session, R.reference == reference, R.sku.in_(skus), *seen, oldest_first=True)
     if not rows:
-        require_reference(session, reference)
+        require_reference(session, reference, *seen)
     codes = {p.id: p.code for p in places.values()}
     plan = _plan_fulfil(reference, rows, wanted, fields, codes)
     _ship_stock(session, wanted, fields, codes, now)
     close_rows(session, rows, plan, "fulfilled", now)
     fulfilled = takes_doc(rows, plan, codes)
     emit(session, "inventory.fulfilled", f"reservation/{reference}", {"reference": reference, "lines": fulfilled})
-    return {"reference": reference, "fulfilled": fulfilled, "reservations": reservations_of(session, reference)}
+    return {"reference": reference, "fulfilled": fulfilled, "reservations": reservations_of(session, reference, *seen)}
 
 
 def _plan_fulfil(
@@ -379,8 +393,10 @@ class ReservationFilter:
     status: str | None = None
 
 
-def list_reservations(session: Session, f: ReservationFilter, limit: int, cursor: str | None) -> Doc:
-    stmt = select(RES, Location.code).join(Location, Location.id == R.location_id)
+def list_reservations(
+    session: Session, f: ReservationFilter, limit: int, cursor: str | None, principal: Principal | None = None
+) -> Doc:
+    stmt = select(RES, Location.code).join(Location, Location.id == R.location_id).where(*visible_to(principal))
     if f.reference is not None:
         stmt = stmt.where(R.reference == f.reference)
     if f.sku is not None:

@@ -206,8 +206,12 @@ def _refusal(
     return OutOfStock(f"not enough stock ({names or 'contended'})", errors, extra={"unavailable": unavailable})
 
 
-def reserve_items(session: Session, sourcing: Sourcing, demands: Sequence[Demand], now: datetime | None = None) -> int:
-    """Reserve every demand per the channel's sourcing, or raise 409 out-of-stock holding nothing.
+def reserve_items(
+    session: Session, sourcing: Sourcing, demands: Sequence[Demand], now: datetime | None = None, *,
+    account_id: uuid.UUID | None = None,
+) -> int:
+    """Reserve every demand (of an order of `account_id`) per the channel's sourcing, or raise 409
+    out-of-stock holding nothing.
 
     Returns the number of reservation rows written.
     """
@@ -241,7 +245,7 @@ def reserve_items(session: Session, sourcing: Sourcing, demands: Sequence[Demand
                 break
             taken.append((key, t.stock, t.futures))
         else:
-            return _write_rows(session, demands, plans, now)
+            return _write_rows(session, demands, plans, now, account_id)
     raise _refusal(session, wanted, fields, sourcing, policies)
 
 
@@ -252,7 +256,10 @@ class _Left:
     futures: int
 
 
-def _write_rows(session: Session, demands: Sequence[Demand], plans: dict[str, list[_Take]], now: datetime) -> int:
+def _write_rows(
+    session: Session, demands: Sequence[Demand], plans: dict[str, list[_Take]], now: datetime,
+    account_id: uuid.UUID | None,
+) -> int:
     """Share each SKU's takes out over the items that asked for it, in order."""
     left = {sku: [_Left(t.location_id, t.stock, t.futures) for t in takes] for sku, takes in plans.items()}
     rows: list[dict[str, Any]] = []
@@ -270,7 +277,8 @@ def _write_rows(session: Session, demands: Sequence[Demand], plans: dict[str, li
                 "id": new_id(), "reference": d.reference, "sku": d.sku, "location_id": take.location_id,
                 "quantity": part, "open_quantity": part, "backordered_quantity": from_futures,
                 "fulfilled_quantity": 0, "released_quantity": 0, "transferred_quantity": 0, "status": domain.ACTIVE,
-                "expires_at": None, "transferred_from_id": None, "created_at": now, "updated_at": now,
+                "expires_at": None, "transferred_from_id": None, "account_id": account_id, "created_at": now,
+                "updated_at": now,
             })
             if not need:
                 break

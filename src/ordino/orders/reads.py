@@ -66,6 +66,26 @@ def order_id_by_number(session: Session, number: str) -> uuid.UUID | None:
     return session.execute(select(OrderSummary.id).where(OrderSummary.number == number)).scalar_one_or_none()
 
 
+def order_account_id(session: Session, order_id: uuid.UUID) -> uuid.UUID | None:
+    """The account of the order, or None when there is no such order."""
+    return session.execute(
+        select(OrderSummary.account_id).where(OrderSummary.id == order_id)
+    ).scalar_one_or_none()
+
+
+def item_account_id(session: Session, reference: str) -> uuid.UUID | None:
+    """The account of the order whose item this reference is (a reservation's reference is the
+    order item's id), or None when it is no order item."""
+    item_id = parse_id(reference)
+    if item_id is None:
+        return None
+    return session.execute(
+        select(OrderSummary.account_id)
+        .join(OrderItemSummary, OrderItemSummary.order_summary_id == OrderSummary.id)
+        .where(OrderItemSummary.id == item_id)
+    ).scalar_one_or_none()
+
+
 def get_order(session: Session, order_ref: str, principal: Principal) -> dict[str, Any]:
     """An order by id or by number (SO-000123)."""
     order_id = parse_id(order_ref)

@@ -103,7 +103,9 @@ def record(
         if o.channel_code not in by_channel:
             by_channel[o.channel_code] = sourcing.sourcing_for(session, o.channel_code)
         # Stock last: position rows stay locked from here to commit, so keep that stretch short.
-        sourcing.reserve_items(session, by_channel[o.channel_code], o.demands, o.header["created_at"])
+        sourcing.reserve_items(
+            session, by_channel[o.channel_code], o.demands, o.header["created_at"], account_id=o.header["account_id"]
+        )
     documents = {
         o.header["id"]: order_document(o.header, o.groups, o.items, o.adjustments, o.taxes, o.account_number,
                                        o.channel_code)

@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from ordino.kernel.auth import Principal, Role, require
 from ordino.kernel.endpoint import body_schema, parse_body, read_json, run_command, run_in_steps
-from ordino.kernel.errors import NotFound
+from ordino.kernel.errors import FieldError, NotFound, ValidationFailed
 from ordino.kernel.http import dumps, page
 from ordino.kernel.ids import new_id, parse_id
 from ordino.kernel.openapi import documented
@@ -64,6 +64,22 @@ def _order_id(request: Request, session: Session, ref: str) -> uuid.UUID | None:
         return ident
     numbers: OrderNumbers = request.app.state.order_numbers
     return numbers(session, ref)
+
+
+OrderAccounts = Callable[[Session, uuid.UUID], uuid.UUID | None]
+
+
+def _check_order(request: Request, session: Session, principal: Principal, data: AuthorizationIn) -> None:
+    """An authorization is the order's: the order exists and the key sees it (else 404), and the
+    account given is the order's (else 422 naming `account_id`). Payments reads no order table:
+    the order's account comes from the function the composition root sets as
+    `app.state.order_accounts`."""
+    accounts: OrderAccounts = request.app.state.order_accounts
+    account_id = accounts(session, data.order_summary_id)
+    if account_id is None or not principal.sees_account(account_id):
+        raise NotFound("order not found")
+    if account_id != data.account_id:
+        raise ValidationFailed([FieldError("account_id", "is not the account of the order")])
 
 
 def _id(text: str, what: str) -> uuid.UUID:
@@ -203,7 +219,9 @@ async def get_payment(payment_id: str, request: Request, principal: Reader) -> R
 
 @router.post(
     "/payments/authorizations", status_code=201, summary="Authorize an amount, or import an authorization",
-    description="With `imported`, records an authorization the channel already took, without a gateway call.",
+    description="With `imported`, records an authorization the channel already took, without a gateway call. "
+    "The order must exist and be visible to the key (else 404), and `account_id` must be the order's account "
+    "(else 422).",
     openapi_extra=body_schema(AuthorizationIn),
     responses=documented(PaymentOut, 201, problems=MONEY_PROBLEMS),
 )
@@ -226,6 +244,7 @@ async def authorize(request: Request, principal: Taker) -> Response:
         record_key = f"api:{principal.key_id}:{key}" if key is not None else f"api:{new_id()}"
 
         def work(session: Session) -> tuple[int, bytes]:
+            _check_order(request, session, principal, data)
             pid = service.import_authorization(
                 session, order_summary_id=data.order_summary_id, account_id=data.account_id,
                 currency=data.currency, amount_minor=amount, method=method,
@@ -237,6 +256,7 @@ async def authorize(request: Request, principal: Taker) -> Response:
         return await run_command(request, principal, work, body)
 
     def begin(session: Session, record_key: str) -> Intent:
+        _check_order(request, session, principal, data)
         return service.begin_authorization(
             session, gateways, order_summary_id=data.order_summary_id, account_id=data.account_id,
             currency=data.currency, amount_minor=amount, method=method, idempotency_key=record_key,

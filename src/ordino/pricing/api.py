@@ -3,7 +3,8 @@ POST /prices/quote.
 
 Thin: validate the payload, run the use case in one transaction, answer JSON. Creations are
 idempotent by `Idempotency-Key`; updates need `If-Match` with the ETag (the record's version).
-Price books and promotions are for staff: contract prices and coupons are not for buyers. A
+Staff read price books and promotions (contract prices and coupons are not for buyers); admins set
+price books, integration also syncs their entries, agents keep promotions and coupons. A
 buyer may ask for a quote for its own account.
 """
 
@@ -53,8 +54,10 @@ router = APIRouter(prefix="/api/v1", tags=["pricing"])
 
 STAFF = (Role.ADMIN, Role.AGENT, Role.FULFILLMENT, Role.FINANCE, Role.INTEGRATION)
 Reader = Annotated[Principal, Depends(require(*STAFF))]
-Writer = Annotated[Principal, Depends(require(Role.ADMIN, Role.AGENT))]
-PriceWriter = Annotated[Principal, Depends(require(Role.ADMIN, Role.AGENT, Role.INTEGRATION))]
+Writer = Annotated[Principal, Depends(require(Role.ADMIN, Role.AGENT))]  # promotions and coupons
+# Price books are a pricing decision (admin); their entries are also synced from an ERP (integration).
+BookWriter = Annotated[Principal, Depends(require(Role.ADMIN))]
+PriceWriter = Annotated[Principal, Depends(require(Role.ADMIN, Role.INTEGRATION))]
 Quoter = Annotated[Principal, Depends(require())]  # a buyer quotes for its own account
 
 M = TypeVar("M", bound=BaseModel)
@@ -109,7 +112,7 @@ async def _update(request: Request, model: type[M], use_case: Callable[[Session,
     "/price-books", status_code=201, summary="Create a price book", openapi_extra=body_schema(PriceBookIn),
     responses=documented(PriceBookOut, 201, problems={409: "The code is in use"}),
 )
-async def create_price_book(request: Request, principal: Writer) -> Response:
+async def create_price_book(request: Request, principal: BookWriter) -> Response:
     return await _create(request, principal, PriceBookIn, books.create_book)
 
 
@@ -147,7 +150,7 @@ async def get_price_book(ref: str, request: Request, principal: Reader) -> Respo
     openapi_extra=body_schema(PriceBookPatch),
     responses=documented(PriceBookOut, problems=(404, 409, 428)),
 )
-async def update_price_book(ref: str, request: Request, principal: Writer, if_match: IfMatch = None) -> Response:
+async def update_price_book(ref: str, request: Request, principal: BookWriter, if_match: IfMatch = None) -> Response:
     return await _update(request, PriceBookPatch, lambda s, p: books.update_book(s, ref, p, if_match))
 
 
@@ -189,7 +192,7 @@ async def list_price_book_entries(
     openapi_extra=body_schema(AccountsIn),
     responses=documented(PriceBookAccountsOut, problems=(404, 409)),
 )
-async def assign_price_book_accounts(ref: str, request: Request, principal: Writer) -> Response:
+async def assign_price_book_accounts(ref: str, request: Request, principal: BookWriter) -> Response:
     return await _command(request, principal, AccountsIn, lambda s, d: books.assign_accounts(s, ref, d))
 
 
@@ -205,7 +208,7 @@ async def list_price_book_accounts(ref: str, request: Request, principal: Reader
     "/price-books/{ref}/accounts/{account}", status_code=204, summary="Unassign a contract book",
     responses=documented(None, 204, description="Unassigned", problems=(404,)),
 )
-async def unassign_price_book_account(ref: str, account: str, request: Request, principal: Writer) -> Response:
+async def unassign_price_book_account(ref: str, account: str, request: Request, principal: BookWriter) -> Response:
     await run_in_threadpool(database(request).transaction, lambda s: books.unassign_account(s, ref, account))
     return Response(status_code=204)
 

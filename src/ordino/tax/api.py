@@ -25,10 +25,10 @@ IfMatch = Annotated[str | None, Header(description="The profile's ETag; required
 
 @router.get(
     "/accounts/{number}/tax-profile", summary="Get an account's tax profile",
-    responses=documented(TaxProfileOut, problems={404: "The account is not known"}),
+    responses=documented(TaxProfileOut, problems={404: "The account is not known (or not the key's)"}),
 )
 async def get_tax_profile(number: str, request: Request, principal: Reader) -> Response:
-    doc = await read(request, lambda session: service.get_profile(session, number))
+    doc = await read(request, lambda session: service.get_profile(session, number, principal))
     return json_response(doc, headers={"ETag": etag(doc["version"])})
 
 

@@ -40,9 +40,10 @@ class BuyerTax:
         return max(pool, key=lambda c: (c.expires_on is None, c.expires_on or date.min), default=None)
 
 
-def _account(session: Session, ref: str) -> Any:
+def _account(session: Session, ref: str, principal: Principal | None) -> Any:
+    """The account by number; one a scoped key does not see is not found, as an unknown one."""
     row = session.execute(select(Account.id, Account.number, Account.tax_id).where(Account.number == ref)).first()
-    if row is None:
+    if row is None or (principal is not None and not principal.sees_account(row.id)):
         raise NotFound(f"no account '{ref}'")
     return row
 
@@ -72,8 +73,8 @@ def _document(
     }
 
 
-def get_profile(session: Session, account_ref: str) -> dict[str, Any]:
-    account = _account(session, account_ref)
+def get_profile(session: Session, account_ref: str, principal: Principal | None = None) -> dict[str, Any]:
+    account = _account(session, account_ref, principal)
     return _document(account.number, session.get(AccountTaxProfile, account.id), _certificates(session, account.id))
 
 
@@ -86,7 +87,7 @@ def put_profile(
 ) -> dict[str, Any]:
     """Replace the account's tax profile. The first one needs no If-Match; a change of an existing
     profile does (its version), so that two agents cannot overwrite each other's certificates."""
-    account = _account(session, account_ref)
+    account = _account(session, account_ref, actor if isinstance(actor, Principal) else None)
     profile = session.get(AccountTaxProfile, account.id, with_for_update=True)
     before = _document(account.number, profile, _certificates(session, account.id))
     if profile is not None or if_match is not None:

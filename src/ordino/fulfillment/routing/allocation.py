@@ -155,7 +155,7 @@ def _route_group(
         physical = {item: {code: f.physical for code, f in at.items()} for item, at in holds.items()}
         targets = share_plan(group.needs, allocations, physical)
         try:
-            _move_reservations(session, group, targets, holds)
+            _move_reservations(session, order.account_id, group, targets, holds)
             break
         except OutOfStock:
             if replan == REPLANS - 1:
@@ -210,6 +210,7 @@ def _backordered(group: GroupNeeds, targets: dict[uuid.UUID, dict[str, int]], gp
 
 def _move_reservations(
     session: Session,
+    account_id: uuid.UUID,
     group: GroupNeeds,
     targets: dict[uuid.UUID, dict[str, int]],
     holds: dict[uuid.UUID, dict[str, Free]],
@@ -222,7 +223,8 @@ def _move_reservations(
         for source, to, units in moves.transfers:
             inventory.transfer(session, reference, to, units, sku=need.sku, from_location=source)
         if moves.reserves:
-            docs = inventory.reserve(session, reference, [(need.sku, to, units) for to, units in moves.reserves])
+            lines = [(need.sku, to, units) for to, units in moves.reserves]
+            docs = inventory.reserve(session, reference, lines, account_id=account_id)
             if any(d["backordered_quantity"] for d in docs):
                 # A backorder product was short and took futures: not what routing allocates.
                 for to, units in moves.reserves:
