@@ -44,6 +44,7 @@ PARAMS: dict[tuple[str, str], str] = {
     ("remittances", "remittance_id"): "remittance", ("approvals", "request_id"): "approval",
     ("approval-rules", "rule_id"): "rule", ("quotes", "ref"): "quote",
     ("process-exceptions", "exception_id"): "exception", ("process-exceptions", "action"): "=triage",
+    ("contacts", "contact_id"): "contact",
 }
 
 
@@ -203,6 +204,7 @@ FRESH: dict[str, Callable[[World, str], dict[str, str]]] = {
     "DELETE /accounts/{ref}/addresses/{address_id}": _address,
     "DELETE /approval-rules/{rule_id}": _rule,
     "DELETE /api-keys/{key_id}": _key,
+    "POST /contacts/{contact_id}/erasure": _contact,
     "DELETE /price-books/{ref}/accounts/{account}": _assigned,
     "POST /payments/{payment_id}/refund": lambda w, s: {"payment_id": w.of(s, "capture")},
     "POST /orders/{order_ref}/approve": lambda w, s: {"order_ref": w.of(s, "held_order")},
