@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from sqlalchemy import text
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,8 +24,15 @@ from ordino.inventory.api import router as inventory_router
 from ordino.invoicing.api import router as invoicing_router
 from ordino.invoicing.documents.api import router as documents_router
 from ordino.invoicing.statements.api import router as statements_router
-from ordino.kernel.auth import ensure_bootstrap_admin
-from ordino.kernel.db import Database
+from ordino.kernel.auth import (
+    FailureThrottle,
+    bearer_matches,
+    client_address,
+    ensure_bootstrap_admin,
+    use_server_secret,
+)
+from ordino.kernel.db import Database, redact_database_errors
+from ordino.kernel.errors import Unauthorized
 from ordino.kernel.http import json_response
 from ordino.kernel.openapi import install_openapi
 from ordino.kernel.problem_handlers import install_problem_handlers
@@ -111,7 +118,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None,
                gateways: Gateways | None = None) -> FastAPI:
     """The application; `gateways` (tests pass their own) default to those of the environment,
     built by the same function as the worker's."""
-    settings = settings or Settings.from_env()
+    if settings is None:  # a server process: the environment names the server secret
+        settings = Settings.from_env()
+        use_server_secret(settings.server_secret(), [p for p in [settings.secret_key_previous] if p])
+    elif settings.secret_key:
+        use_server_secret(settings.secret_key, [p for p in [settings.secret_key_previous] if p])
+    redact_database_errors("uvicorn.error")
     database = db or Database(settings.database_url, pool_size=settings.db_pool_size)
     payment_gateways = gateways_from_env() if gateways is None else gateways
     metrics = Metrics()
@@ -145,6 +157,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None,
     app.state.payment_gateways = payment_gateways  # payments.gateway.gateways_of
     app.state.settings = settings
     app.state.order_numbers = order_id_by_number  # payments' `order=` filters take a number too
+    app.state.auth_throttle = FailureThrottle(settings.auth_failure_limit, settings.auth_failure_window)
     install_problem_handlers(app)
     install_api_docs(app)
     install_openapi(app)
@@ -157,9 +170,19 @@ def create_app(settings: Settings | None = None, db: Database | None = None,
             session.execute(text("SELECT 1"))
         return json_response({"status": "ok", "version": __version__, "database": database.dialect})
 
-    @app.get("/metrics", include_in_schema=False)
-    def metrics_endpoint() -> Response:
-        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+    if settings.metrics:  # off by default: request counts are not for the public listener
+        token = settings.metrics_token
+
+        @app.get("/metrics", include_in_schema=False)
+        def metrics_endpoint(request: Request) -> Response:
+            if token is not None:
+                throttle: FailureThrottle = app.state.auth_throttle
+                client = client_address(request)
+                throttle.check(client)
+                if not bearer_matches(request.headers.get("authorization"), token):
+                    throttle.failed(client)
+                    raise Unauthorized("send 'Authorization: Bearer <metrics token>'")
+            return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
 
     for router in (bulk_orders_router, orders_router, accounts_router, catalog_router, api_keys_router,
                    inventory_router, pricing_router, fx_router, tax_router, payments_router, fulfillment_router,
