@@ -56,6 +56,7 @@ def serve(
     import uvicorn
 
     settings = _settings(database_url)
+    _use_server_secret(settings)  # a missing secret stops here, with the reason, not in uvicorn
     os.environ["ORDINO_DATABASE_URL"] = settings.database_url
     uvicorn.run(
         "ordino.app:create_app",
