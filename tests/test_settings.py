@@ -48,7 +48,7 @@ def test_the_secret_and_the_previous_one_come_from_the_environment_or_files(
 
 def test_postgresql_without_a_secret_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
     _env(monkeypatch, ORDINO_DATABASE_URL="postgresql+psycopg://db/ordino")
-    with pytest.raises(ConfigurationError, match="ORDINO_SECRET_KEY .* is not set"):
+    with pytest.raises(ConfigurationError, match=r"ORDINO_SECRET_KEY .* is not set"):
         Settings.from_env().server_secret()
 
 
