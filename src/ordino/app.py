@@ -114,16 +114,38 @@ def _freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def create_app(settings: Settings | None = None, db: Database | None = None,
-               gateways: Gateways | None = None) -> FastAPI:
-    """The application; `gateways` (tests pass their own) default to those of the environment,
-    built by the same function as the worker's."""
-    if settings is None:  # a server process: the environment names the server secret
+def _server_settings(settings: Settings | None) -> Settings:
+    """The settings, and the server secret of this process's API key digests: a server process's
+    from the environment (an error when it names none); tests' only if they give one."""
+    if settings is None:
         settings = Settings.from_env()
         use_server_secret(settings.server_secret(), [p for p in [settings.secret_key_previous] if p])
     elif settings.secret_key:
         use_server_secret(settings.secret_key, [p for p in [settings.secret_key_previous] if p])
     redact_database_errors("uvicorn.error")
+    return settings
+
+
+def _serve_metrics(app: FastAPI, metrics: Metrics, token: str | None) -> None:
+    """/metrics; with a token, to that bearer only, wrong tokens counting as failed authentications."""
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics_endpoint(request: Request) -> Response:
+        if token is not None:
+            throttle: FailureThrottle = app.state.auth_throttle
+            client = client_address(request)
+            throttle.check(client)
+            if not bearer_matches(request.headers.get("authorization"), token):
+                throttle.failed(client)
+                raise Unauthorized("send 'Authorization: Bearer <metrics token>'")
+        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None,
+               gateways: Gateways | None = None) -> FastAPI:
+    """The application; `gateways` (tests pass their own) default to those of the environment,
+    built by the same function as the worker's."""
+    settings = _server_settings(settings)
     database = db or Database(settings.database_url, pool_size=settings.db_pool_size)
     payment_gateways = gateways_from_env() if gateways is None else gateways
     metrics = Metrics()
@@ -171,18 +193,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None,
         return json_response({"status": "ok", "version": __version__, "database": database.dialect})
 
     if settings.metrics:  # off by default: request counts are not for the public listener
-        token = settings.metrics_token
-
-        @app.get("/metrics", include_in_schema=False)
-        def metrics_endpoint(request: Request) -> Response:
-            if token is not None:
-                throttle: FailureThrottle = app.state.auth_throttle
-                client = client_address(request)
-                throttle.check(client)
-                if not bearer_matches(request.headers.get("authorization"), token):
-                    throttle.failed(client)
-                    raise Unauthorized("send 'Authorization: Bearer <metrics token>'")
-            return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+        _serve_metrics(app, metrics, settings.metrics_token)
 
     for router in (bulk_orders_router, orders_router, accounts_router, catalog_router, api_keys_router,
                    inventory_router, pricing_router, fx_router, tax_router, payments_router, fulfillment_router,
