@@ -138,7 +138,10 @@ def test_the_bootstrap_admin_key_moves_to_the_server_secret_and_loses_a_hint_tha
 
 def _throttled_client(db: Database, limit: int = 3, window: float = 60.0) -> TestClient:
     settings = Settings(database_url=db.url, run_worker=False, auth_failure_limit=limit, auth_failure_window=window)
-    return TestClient(create_app(settings, db=db))
+    app = create_app(settings, db=db)
+    assert app.state.auth_throttle.limit == limit
+    app.state.auth_throttle = FailureThrottle(limit, window, clock=lambda: 1000.0)  # time stands still
+    return TestClient(app)
 
 
 def test_failed_authentications_past_the_limit_answer_429_without_the_database(db: Database) -> None:
@@ -188,11 +191,10 @@ def test_a_limit_of_zero_turns_the_throttle_off(db: Database) -> None:
     assert codes == {401}
 
 
-def test_the_throttle_refills_over_its_window_and_forgets_the_oldest_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_throttle_refills_over_its_window_and_forgets_the_oldest_clients() -> None:
     # given a throttle of 2 failures per 10 s for at most 3 clients, on a controlled clock
     now = [100.0]
-    monkeypatch.setattr(auth.time, "monotonic", lambda: now[0])
-    throttle = FailureThrottle(2, 10.0, max_clients=3)
+    throttle = FailureThrottle(2, 10.0, max_clients=3, clock=lambda: now[0])
     # when a client fails twice
     throttle.failed("10.0.0.1")
     throttle.failed("10.0.0.1")

@@ -24,7 +24,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -263,8 +263,11 @@ class FailureThrottle:
     `window` seconds. In-process and bounded: past `max_clients` the least recently failing
     client is forgotten. A limit of 0 turns it off."""
 
-    def __init__(self, limit: int, window: float, *, max_clients: int = 10_000) -> None:
+    def __init__(
+        self, limit: int, window: float, *, max_clients: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.limit = limit
+        self.clock = clock
         self.rate = limit / window if window > 0 else 0.0
         self.max_clients = max_clients
         self._lock = threading.Lock()
@@ -279,7 +282,7 @@ class FailureThrottle:
         if self.limit <= 0 or client not in self._buckets:
             return None
         with self._lock:
-            now = time.monotonic()
+            now = self.clock()
             tokens = self._tokens(client, now)
             if tokens >= 1:
                 return None
@@ -289,7 +292,7 @@ class FailureThrottle:
         if self.limit <= 0:
             return
         with self._lock:
-            now = time.monotonic()
+            now = self.clock()
             self._buckets[client] = (self._tokens(client, now) - 1, now)
             self._buckets.move_to_end(client)
             while len(self._buckets) > self.max_clients:
