@@ -350,8 +350,8 @@ def bearer_matches(authorization: str | None, token: str) -> bool:
 
 
 def client_address(request: Request) -> str:
-    """The client as the server sees it (behind a trusted proxy, uvicorn's --forwarded-allow-ips
-    puts the forwarded address here)."""
+    """The client as the server sees it (behind a proxy that uvicorn trusts, FORWARDED_ALLOW_IPS,
+    the address the proxy forwards)."""
     return request.client.host if request.client else ""
 
 
