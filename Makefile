@@ -53,4 +53,4 @@ pytest: install
 test: lint typecheck imports pytest
 
 clean:
-	rm -rf $(VENV) .ordino ordino.db ordino.db-wal ordino.db-shm .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .ordino ordino.db ordino.db-wal ordino.db-shm ordino.db-secret .pytest_cache .mypy_cache .ruff_cache

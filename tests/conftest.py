@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from ordino.app import create_app
+from ordino.kernel import auth
 from ordino.kernel.auth import Role, create_key, forget_cached_keys
 from ordino.kernel.db import Database
 from ordino.kernel.numbering import SEQUENCE_SERIES
@@ -86,6 +87,13 @@ def empty_tables(database: Database) -> None:
             for table in tables:
                 conn.execute(text(f"DELETE FROM {table}"))
     forget_cached_keys()
+
+
+@pytest.fixture(autouse=True)
+def _server_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test that configures the server secret (create_app from the environment, the CLI) does
+    not change it for the tests after it."""
+    monkeypatch.setattr(auth, "_digests", auth.key_digests())
 
 
 @pytest.fixture(params=BACKENDS)

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from ordino.accounts.models import Account
 from ordino.cli import app
-from ordino.kernel.auth import ApiKey
+from ordino.kernel.auth import ApiKey, key_digests
 from ordino.kernel.db import Database
 from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _server_secret_of_the_tests(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the commands key digests as the test process does
+    monkeypatch.setenv("ORDINO_SECRET_KEY", key_digests().secret)
+    monkeypatch.delenv("ORDINO_SECRET_KEY_FILE", raising=False)
 
 
 def _keys(db: Database) -> list[tuple[str, str, str | None]]:
@@ -53,3 +64,37 @@ def test_a_scoped_key_is_created_as_the_api_would(db) -> None:  # type: ignore[n
     assert code == 0, output
     assert output.splitlines()[0].startswith("ordino_")
     assert _keys(db) == [("ACME portal", "buyer", "ACME")]
+
+
+def test_a_key_made_by_the_command_is_stored_under_the_server_secret(db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # given the server secret in the environment
+    secret_key = "k" * 40
+    monkeypatch.setenv("ORDINO_SECRET_KEY", secret_key)
+    # when the command creates a key
+    code, output = _create(db, "--name", "erp", "--role", "integration")
+    # then the stored digest is the HMAC of the printed secret under it
+    assert code == 0, output
+    secret = output.splitlines()[0]
+    with db.read() as s:
+        stored = s.execute(select(ApiKey.digest)).scalar_one()
+    assert stored == hmac.new(secret_key.encode(), secret.encode(), hashlib.sha256).hexdigest()
+
+
+def test_without_a_server_secret_on_postgresql_the_command_refuses(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("ORDINO_SECRET_KEY")
+    result = CliRunner().invoke(
+        app, ["apikey", "create", "--database-url", "postgresql+psycopg://nowhere/ordino", "--name", "erp"]
+    )
+    assert result.exit_code == 2
+    assert "ORDINO_SECRET_KEY (or ORDINO_SECRET_KEY_FILE) is not set" in result.output
+
+
+def test_digests_counts_active_keys_by_their_secret(db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # given one key under the current secret
+    code, output = _create(db, "--name", "erp", "--role", "integration")
+    assert code == 0, output
+    # when the command counts them
+    result = CliRunner().invoke(app, ["apikey", "digests", "--database-url", db.url])
+    # then there is one key under the current secret
+    assert result.exit_code == 0, result.output
+    assert result.output.split() == ["current", "1", "previous", "0", "legacy", "0", "unknown", "0"]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import uuid
+
 from alembic import command
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from ordino.kernel.db import Database
 from ordino.migrate import alembic_config, current_matches_models, upgrade
@@ -26,3 +29,35 @@ def test_downgrade_to_base_and_upgrade_again(tmp_path) -> None:  # type: ignore[
     # and it upgrades again cleanly
     upgrade(url)
     assert current_matches_models(url) == []
+
+
+def test_0014_blanks_hints_that_could_give_away_most_of_a_secret(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # given keys stored before 0014, each with the first 12 characters of its secret as hint
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    command.upgrade(alembic_config(url), "0013")
+    generated = "ordino_" + "Q" * 43
+    secrets = {
+        "generated": generated,  # hint "ordino_QQQQQ": kept
+        "short": "rs-admin",  # the whole secret
+        "twelve": "ordino_abcde",  # 12 characters starting with ordino_: the whole secret
+        "chosen": "my-own-admin-key-of-forty-characters-xx",  # not a generated key
+        "empty": "ordino_" + "E" * 43,  # no hint at all
+    }
+    probe = Database(url)
+    with probe.engine.begin() as conn:
+        for name, secret in secrets.items():
+            conn.execute(text(
+                "INSERT INTO api_key (id, name, role, digest, hint, created_at) "
+                "VALUES (:id, :name, 'admin', :digest, :hint, '2026-12-01 00:00:00.000000')"
+            ), {"id": uuid.uuid4().hex, "name": name, "digest": hashlib.sha256(secret.encode()).hexdigest(),
+                "hint": "" if name == "empty" else secret[:12]})
+    # when the database is upgraded
+    upgrade(url)
+    # then only the generated key's hint is left, and every digest is marked as plain SHA-256
+    with probe.engine.connect() as conn:
+        rows = conn.execute(text("SELECT name, hint, digest_scheme FROM api_key ORDER BY name")).all()
+    probe.dispose()
+    assert [tuple(r) for r in rows] == [
+        ("chosen", "", "sha256"), ("empty", "", "sha256"), ("generated", "ordino_QQQQQ", "sha256"),
+        ("short", "", "sha256"), ("twelve", "", "sha256"),
+    ]

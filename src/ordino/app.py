@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from sqlalchemy import text
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,8 +25,15 @@ from ordino.inventory.api import router as inventory_router
 from ordino.invoicing.api import router as invoicing_router
 from ordino.invoicing.documents.api import router as documents_router
 from ordino.invoicing.statements.api import router as statements_router
-from ordino.kernel.auth import ensure_bootstrap_admin
-from ordino.kernel.db import Database
+from ordino.kernel.auth import (
+    FailureThrottle,
+    bearer_matches,
+    client_address,
+    ensure_bootstrap_admin,
+    use_server_secret,
+)
+from ordino.kernel.db import Database, redact_database_errors
+from ordino.kernel.errors import Unauthorized
 from ordino.kernel.http import json_response
 from ordino.kernel.openapi import install_openapi
 from ordino.kernel.problem_handlers import install_problem_handlers
@@ -109,11 +116,55 @@ def _freeze_startup_objects() -> None:
     gc.freeze()
 
 
+def _server_settings(settings: Settings | None) -> Settings:
+    """The settings, and the server secret of this process's API key digests: a server process's
+    from the environment (an error when it names none); tests' only if they give one."""
+    if settings is None:
+        settings = Settings.from_env()
+        use_server_secret(settings.server_secret(), [p for p in [settings.secret_key_previous] if p])
+    elif settings.secret_key:
+        use_server_secret(settings.secret_key, [p for p in [settings.secret_key_previous] if p])
+    redact_database_errors("uvicorn.error")
+    return settings
+
+
+def _serve_metrics(app: FastAPI, metrics: Metrics, token: str | None) -> None:
+    """/metrics; with a token, to that bearer only, wrong tokens counting as failed authentications."""
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics_endpoint(request: Request) -> Response:
+        if token is not None:
+            throttle: FailureThrottle = app.state.auth_throttle
+            client = client_address(request)
+            throttle.check(client)
+            if not bearer_matches(request.headers.get("authorization"), token):
+                throttle.failed(client)
+                raise Unauthorized("send 'Authorization: Bearer <metrics token>'")
+        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+ROUTERS = (bulk_orders_router, orders_router, accounts_router, catalog_router, api_keys_router, inventory_router,
+           pricing_router, fx_router, tax_router, payments_router, fulfillment_router, invoicing_router,
+           documents_router, statements_router, approvals_router, quotes_router, process_exceptions_router,
+           privacy_router, audit_router)
+
+
+def _set_state(app: FastAPI, settings: Settings, database: Database, gateways: Gateways) -> None:
+    """What routes reach through `request.app.state`: the composition root's wiring."""
+    app.state.db = database
+    app.state.payment_gateways = gateways  # payments.gateway.gateways_of
+    app.state.settings = settings
+    app.state.order_numbers = order_id_by_number  # payments' `order=` filters take a number too
+    app.state.order_accounts = order_account_id  # a payment's account is its order's
+    app.state.item_accounts = item_account_id  # a reservation of an order item is its order's account's
+    app.state.auth_throttle = FailureThrottle(settings.auth_failure_limit, settings.auth_failure_window)
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None,
                gateways: Gateways | None = None) -> FastAPI:
     """The application; `gateways` (tests pass their own) default to those of the environment,
     built by the same function as the worker's."""
-    settings = settings or Settings.from_env()
+    settings = _server_settings(settings)
     database = db or Database(settings.database_url, pool_size=settings.db_pool_size)
     payment_gateways = gateways_from_env() if gateways is None else gateways
     metrics = Metrics()
@@ -143,12 +194,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None,
         redoc_url=None,
         lifespan=lifespan,
     )
-    app.state.db = database
-    app.state.payment_gateways = payment_gateways  # payments.gateway.gateways_of
-    app.state.settings = settings
-    app.state.order_numbers = order_id_by_number  # payments' `order=` filters take a number too
-    app.state.order_accounts = order_account_id  # a payment's account is its order's
-    app.state.item_accounts = item_account_id  # a reservation of an order item is its order's account's
+    _set_state(app, settings, database, payment_gateways)
     install_problem_handlers(app)
     install_api_docs(app)
     install_openapi(app)
@@ -161,13 +207,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None,
             session.execute(text("SELECT 1"))
         return json_response({"status": "ok", "version": __version__, "database": database.dialect})
 
-    @app.get("/metrics", include_in_schema=False)
-    def metrics_endpoint() -> Response:
-        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+    if settings.metrics:  # off by default: request counts are not for the public listener
+        _serve_metrics(app, metrics, settings.metrics_token)
 
-    for router in (bulk_orders_router, orders_router, accounts_router, catalog_router, api_keys_router,
-                   inventory_router, pricing_router, fx_router, tax_router, payments_router, fulfillment_router,
-                   invoicing_router, documents_router, statements_router, approvals_router, quotes_router,
-                   process_exceptions_router, privacy_router, audit_router):
+    for router in ROUTERS:
         app.include_router(router)
     return app

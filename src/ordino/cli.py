@@ -67,6 +67,7 @@ def serve(
     import uvicorn
 
     settings = _settings(database_url)
+    _use_server_secret(settings)  # a missing secret stops here, with the reason, not in uvicorn
     os.environ["ORDINO_DATABASE_URL"] = settings.database_url
     uvicorn.run(
         "ordino.app:create_app",
@@ -150,6 +151,18 @@ def demo(
     console.print(summary.message)
 
 
+def _use_server_secret(settings: Settings) -> None:
+    """Key API key digests as the server does (ORDINO_SECRET_KEY or its SQLite default)."""
+    from ordino.kernel.auth import use_server_secret
+    from ordino.settings import ConfigurationError
+
+    try:
+        use_server_secret(settings.server_secret(), [p for p in [settings.secret_key_previous] if p])
+    except (ConfigurationError, ValueError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
 @apikey_app.command("create")
 def apikey_create(
     name: Annotated[str, typer.Option(help="Who or what uses the key")],
@@ -170,7 +183,9 @@ def apikey_create(
         data = parse_body(ApiKeyIn, orjson.dumps({"name": name, "role": role, "account": account}))
     except ValidationFailed as exc:
         raise typer.BadParameter(exc.errors[0].message, param_hint=f"--{exc.errors[0].field}") from None
-    db = Database(_settings(database_url).database_url)
+    settings = _settings(database_url)
+    _use_server_secret(settings)
+    db = Database(settings.database_url)
 
     def work(session):  # type: ignore[no-untyped-def]
         return service.create_api_key(session, data, actor=f"cli:{_os_user()}")[1]
@@ -204,6 +219,26 @@ def audit_verify(database_url: DatabaseUrl = None) -> None:
         raise typer.Exit(1)
     console.print(f"[green]Audit log intact[/green]: {result.entries} entries, "
                   f"head {result.head.sequence} {result.head.hash}")
+
+
+@apikey_app.command("digests")
+def apikey_digests(database_url: DatabaseUrl = None) -> None:
+    """How many active keys are stored under the current server secret, the previous one, the
+    unkeyed SHA-256 of older releases, or a secret not configured here (those no longer work).
+    Keys move to the current secret on their first use."""
+    from ordino.kernel.auth import digest_schemes, key_digests
+    from ordino.kernel.db import Database
+
+    settings = _settings(database_url)
+    _use_server_secret(settings)
+    db = Database(settings.database_url)
+    try:
+        with db.read() as session:
+            counts = digest_schemes(session, key_digests())
+    finally:
+        db.dispose()
+    for what, count in counts.items():
+        console.print(f"{what:<10} {count}")
 
 
 @fx_app.command("import")

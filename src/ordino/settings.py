@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import os
+import secrets
+import time
 from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from ordino.kernel.money import is_currency
 
 DEFAULT_DATABASE_URL = "sqlite:///ordino.db"
+MIN_SECRET = 32  # characters of a server secret
+
+
+class ConfigurationError(Exception):
+    """A setting is missing or not valid; the process does not start."""
 
 
 def _flag(value: str | None) -> bool | None:
@@ -23,6 +33,25 @@ def _currency(value: str) -> str:
     return code
 
 
+def _secret(name: str) -> str | None:
+    """ORDINO_<NAME> or the file named by ORDINO_<NAME>_FILE (e.g. a mounted secret)."""
+    value = os.environ.get(name) or None
+    file = os.environ.get(f"{name}_FILE") or None
+    if value and file:
+        raise ConfigurationError(f"set {name} or {name}_FILE, not both")
+    if file:
+        try:
+            value = Path(file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigurationError(f"{name}_FILE: cannot read {file}: {exc.strerror}") from None
+    if value is not None and len(value) < MIN_SECRET:
+        raise ConfigurationError(
+            f"{name}: at least {MIN_SECRET} characters; make one with "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -33,6 +62,18 @@ class Settings:
     db_pool_size: int = 10
     # The currency of the company's books: conversions for reporting default to it.
     corporate_currency: str = "EUR"
+    # The server secret API key digests are keyed with (HMAC-SHA256), and the one it replaced
+    # (still accepted; keys are re-stored under the new one on use). From the environment,
+    # `server_secret()` supplies the default; Settings built in code (tests) without a secret keep
+    # the process's own.
+    secret_key: str | None = None
+    secret_key_previous: str | None = None
+    # Failed authentications a client may have per window before it is answered 429; 0: no limit.
+    auth_failure_limit: int = 20
+    auth_failure_window: float = 60.0
+    # /metrics: not served unless on; with a token, only to `Authorization: Bearer <token>`.
+    metrics: bool = False
+    metrics_token: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -42,9 +83,50 @@ class Settings:
             run_worker=_flag(os.environ.get("ORDINO_RUN_WORKER")),
             db_pool_size=int(os.environ.get("ORDINO_DB_POOL_SIZE", "10")),
             corporate_currency=_currency(os.environ.get("ORDINO_CORPORATE_CURRENCY", "EUR")),
+            secret_key=_secret("ORDINO_SECRET_KEY"),
+            secret_key_previous=_secret("ORDINO_SECRET_KEY_PREVIOUS"),
+            auth_failure_limit=int(os.environ.get("ORDINO_AUTH_FAILURE_LIMIT", "20")),
+            auth_failure_window=float(os.environ.get("ORDINO_AUTH_FAILURE_WINDOW", "60")),
+            metrics=bool(_flag(os.environ.get("ORDINO_METRICS"))) or bool(os.environ.get("ORDINO_METRICS_TOKEN")),
+            metrics_token=os.environ.get("ORDINO_METRICS_TOKEN") or None,
         )
+
+    def server_secret(self) -> str:
+        """The server secret: ORDINO_SECRET_KEY; without it, on a SQLite database file, a secret
+        generated once into the file beside it (`ordino.db-secret`), and on an in-memory database
+        one for this process. Any other database needs ORDINO_SECRET_KEY: every process must
+        share it, and it must not be kept with the database."""
+        if self.secret_key:
+            return self.secret_key
+        url = make_url(self.database_url)
+        if url.get_backend_name() != "sqlite":
+            raise ConfigurationError(
+                "ORDINO_SECRET_KEY (or ORDINO_SECRET_KEY_FILE) is not set: API key digests are keyed "
+                "with it. Make one with python3 -c 'import secrets; print(secrets.token_urlsafe(32))' "
+                "and give the same one to every process (see docs/operations.md)"
+            )
+        if url.database in (None, "", ":memory:"):
+            return secrets.token_urlsafe(32)
+        return secret_file(Path(f"{url.database}-secret"))
 
     def worker_in_process(self) -> bool:
         if self.run_worker is not None:
             return self.run_worker
         return self.database_url.startswith("sqlite")
+
+
+def secret_file(path: Path) -> str:
+    """The secret in `path`, generated (mode 600) by the first process that needs it."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # another process may be writing it this very moment
+            value = path.read_text(encoding="utf-8").strip()
+            if value:
+                return value
+            time.sleep(0.01)
+        raise ConfigurationError(f"{path} is empty: delete it or set ORDINO_SECRET_KEY") from None
+    value = secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(value + "\n")
+    return value

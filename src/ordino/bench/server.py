@@ -12,6 +12,7 @@ from pathlib import Path
 from types import TracebackType
 
 from ordino.bench.common import free_port, process_tree
+from ordino.kernel.auth import key_digests
 
 START_TIMEOUT = 60.0
 
@@ -40,7 +41,9 @@ class Server:
 
     def __enter__(self) -> Server:
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if not k.startswith("ORDINO_SECRET_KEY")},
+            # the secret this process stored the bench's key under
+            "ORDINO_SECRET_KEY": key_digests().secret,
             "ORDINO_DATABASE_URL": self.database_url,
             "ORDINO_RUN_WORKER": "0",
             "ORDINO_ADMIN_API_KEY": self.admin_api_key,

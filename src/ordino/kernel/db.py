@@ -4,15 +4,21 @@ A use case runs inside `Database.transaction(fn)`: one transaction, committed wh
 rolled back when it raises, and retried a bounded number of times when the database reports a
 serialization failure or a deadlock (PostgreSQL) or a busy lock (SQLite).
 
+Bound parameters (personal data, key digests) never appear in exception messages or logs: the
+engines hide them, and `redact_database_errors` keeps the driver's message (PostgreSQL's DETAIL
+quotes the offending value) out of what a logger prints.
+
 SQLite: WAL journal, a busy timeout, and `BEGIN IMMEDIATE` for write transactions so that two
 writers never both read and then fail to upgrade their lock. Reads use a deferred `BEGIN`.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -56,6 +62,53 @@ def is_retryable(exc: BaseException) -> bool:
     if sqlstate in _RETRYABLE_PG:
         return True
     return isinstance(exc, OperationalError) and "database is locked" in str(orig)
+
+
+def describe_error(exc: BaseException) -> str:
+    """An exception for logs and stored errors: a database error by its class, SQLSTATE and
+    constraint only (the driver's message may quote the values); any other by its message."""
+    if not isinstance(exc, DBAPIError):
+        return f"{type(exc).__name__}: {exc}"
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    diag = getattr(orig, "diag", None)
+    constraint = getattr(diag, "constraint_name", None)
+    parts = [f"{type(exc).__name__} ({type(orig).__name__}"]
+    if sqlstate:
+        parts.append(f", SQLSTATE {sqlstate}")
+    if constraint:
+        parts.append(f", constraint {constraint}")
+    elif sqlstate is None and orig is not None:
+        parts.append(f": {_sqlite_reason(str(orig))}")
+    return "".join(parts) + ")"
+
+
+def _sqlite_reason(message: str) -> str:
+    # SQLite's messages name the constraint or the condition, never a value
+    return message.splitlines()[0][:200]
+
+
+class _RedactDatabaseErrors(logging.Filter):
+    """A record whose exception is a database error prints its traceback with `describe_error`
+    in place of the messages of the error and its causes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, DBAPIError) and not record.exc_text:
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            record.exc_text = f"Traceback (most recent call last):\n{frames}{describe_error(exc)}"
+        return True
+
+
+_REDACT = _RedactDatabaseErrors()
+
+
+def redact_database_errors(*loggers: str) -> None:
+    """Keep the values in database errors out of these loggers' records."""
+    for name in loggers:
+        logger = logging.getLogger(name)
+        if _REDACT not in logger.filters:
+            logger.addFilter(_REDACT)
 
 
 WRITER_WAIT = 30.0  # seconds, as SQLite's busy timeout
@@ -113,13 +166,14 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
         engine = create_engine(
             url,
             echo=echo,
+            hide_parameters=True,
             connect_args={"check_same_thread": False, "timeout": 30},
             poolclass=None if not memory else NullPool,
         )
         _configure_sqlite(engine)
         return engine
     return create_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
+        url, echo=echo, hide_parameters=True, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
     )
 
 

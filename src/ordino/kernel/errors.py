@@ -57,6 +57,10 @@ class Problem(Exception):
         self.errors = list(errors)
         self.extra = extra or {}
 
+    def headers(self) -> dict[str, str]:
+        """Response headers beside the body (`Retry-After` …)."""
+        return {}
+
     @classmethod
     def type_uri(cls) -> str:
         return PROBLEM_BASE + cls.slug
@@ -125,6 +129,22 @@ class PreconditionRequired(Problem):
     status = 428
     slug = "precondition-required"
     title = "If-Match required"
+
+
+class TooManyFailedAttempts(Problem):
+    """Too many requests from this client failed authentication lately; `Retry-After` says when
+    it may try again. Requests with a key the server has just verified still pass."""
+
+    status = 429
+    slug = "too-many-failed-authentications"
+    title = "Too many failed authentication attempts"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed authentication attempts; try again in {retry_after} s")
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class ValidationFailed(Problem):

@@ -9,7 +9,7 @@ same models so the declaration cannot drift.
 `install_openapi` finishes the document once: it registers `Problem`, moves the `$defs` of the
 body schemas that endpoints document themselves (`body_schema`) into components so that every
 `$ref` resolves, names those bodies as components, and adds the statuses any authenticated route
-can answer (401; 403 for role-restricted routes; 422 for routes that take input).
+can answer (401 and 429; 403 for role-restricted routes; 422 for routes that take input).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ PROBLEM_DESCRIPTIONS: dict[int, str] = {
     415: "The media type is not supported",
     422: "The request is not valid (each error names its field)",
     428: "If-Match required",
+    429: "Too many failed authentications from this client; see Retry-After",
     502: "The payment gateway failed or refused",
     503: "The service is unavailable; retry later",
 }
@@ -174,7 +175,7 @@ def _common_problems(app: FastAPI, doc: dict[str, Any]) -> None:
             common: list[int] = []
             needs = _requirement(route.dependant)
             if needs is not None:
-                common.append(401)
+                common += [401, 429]
                 if needs.roles != frozenset(ALL_ROLES):
                     common.append(403)
             if _takes_input(operation):

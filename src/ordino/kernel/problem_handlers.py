@@ -22,7 +22,9 @@ from ordino.kernel.errors import (
 
 def problem_response(problem: Problem, instance: str | None = None) -> Response:
     # RFC 9110 §15.5.2: a 401 response must say how to authenticate.
-    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
+    headers = problem.headers()
+    if problem.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return Response(
         orjson.dumps(problem.body(instance)),
         status_code=problem.status,

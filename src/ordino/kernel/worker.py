@@ -31,10 +31,11 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from ordino.kernel import clock
-from ordino.kernel.db import Database
+from ordino.kernel.db import Database, describe_error, redact_database_errors
 from ordino.kernel.outbox import HandlerReceipt, OutboxEvent
 
 log = logging.getLogger("ordino.worker")
+redact_database_errors(log.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +191,7 @@ class Dispatcher:
                 self._run_handler(reg, event)
             except Exception as exc:  # a failing handler must not stop the others' events
                 log.exception("handler %s failed on event %s", reg.name, event.id)
-                error, failed = f"{reg.name}: {type(exc).__name__}: {exc}", reg.name
+                error, failed = f"{reg.name}: {describe_error(exc)}", reg.name
                 break
         self._settle(event, error, failed)
         return error is None
