@@ -10,6 +10,7 @@ The run is bounded (a fixed seed, `MAX_EXAMPLES` per operation) so that it stays
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -21,6 +22,8 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+from hypothesis.errors import Flaky
+from schemathesis.core.failures import FailureGroup
 
 from ordino.app import create_app
 from ordino.demo import load_demo
@@ -37,6 +40,8 @@ MAX_EXAMPLES = 12
 DEMO_ORDERS = 30
 # Operations that must have answered 2xx at least once (of 146): guards the depth of the run.
 MIN_SUCCEEDING = 75
+STATEFUL_SCENARIOS = 40
+STATEFUL_MIN_SUCCEEDING = 40  # of about 280 steps
 CHECKS = (
     "not_a_server_error",
     "status_code_conformance",
@@ -227,6 +232,45 @@ def flatmap_body(context: schemathesis.HookContext, body: Any) -> Any:
 def test_every_operation_answers_as_documented(case: schemathesis.Case, world: World) -> None:
     response = case.call_and_validate(app=world.app, headers=dict(world.headers))
     REACHED[world.backend][case.operation.label][response.status_code] += 1
+
+
+def test_linked_operations_answer_as_documented(world: World) -> None:
+    """Scenarios along the links between operations (the document declares none: Schemathesis
+    infers them from the parameters and answers, e.g. an order's `number` to GET /orders/{order_ref}),
+    each step checked as above."""
+    failures: list[str] = []
+    steps: Counter[str] = Counter()
+
+    class Scenarios(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+            return {"app": world.app, "headers": dict(world.headers)}
+
+        def call(self, case: schemathesis.Case, **kwargs: Any) -> schemathesis.Response:
+            try:
+                response = super().call(case, **kwargs)
+            except Exception as exc:
+                failures.append(f"{case.operation.label}: {exc!r}")
+                raise
+            steps[f"{response.status_code // 100}xx"] += 1
+            return response
+
+        def validate_response(self, response: schemathesis.Response, case: schemathesis.Case, *args: Any,
+                              **kwargs: Any) -> None:
+            try:
+                super().validate_response(response, case, *args, **kwargs)
+            except FailureGroup as exc:
+                failures.extend(f"{case.operation.label}: {failure}" for failure in exc.exceptions)
+                raise
+
+    # The database changes under the scenarios, so replaying one need not draw the same steps
+    # (Hypothesis calls that flaky); every failure met on the way is in `failures`.
+    with contextlib.suppress(Flaky):
+        Scenarios.run(settings=settings(
+            max_examples=STATEFUL_SCENARIOS, stateful_step_count=6, derandomize=True, database=None,
+            deadline=None, suppress_health_check=list(HealthCheck),
+        ))
+    assert failures == []
+    assert steps["2xx"] >= STATEFUL_MIN_SUCCEEDING, steps
 
 
 def test_the_run_reached_real_records() -> None:
