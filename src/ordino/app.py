@@ -17,6 +17,7 @@ from ordino import __version__
 from ordino.accounts.api import router as accounts_router
 from ordino.accounts.apikeys import router as api_keys_router
 from ordino.catalog.api import router as catalog_router
+from ordino.channels.files.api import MAX_REQUEST_BYTES as BULK_REQUEST_BYTES
 from ordino.channels.files.api import router as bulk_orders_router
 from ordino.flows.registry import build_dispatcher
 from ordino.fulfillment.api import router as fulfillment_router
@@ -26,6 +27,7 @@ from ordino.invoicing.documents.api import router as documents_router
 from ordino.invoicing.statements.api import router as statements_router
 from ordino.kernel.auth import ensure_bootstrap_admin
 from ordino.kernel.db import Database
+from ordino.kernel.guard import RequestGuard
 from ordino.kernel.http import json_response
 from ordino.kernel.openapi import install_openapi
 from ordino.kernel.problem_handlers import install_problem_handlers
@@ -149,6 +151,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None,
     install_api_docs(app)
     install_openapi(app)
 
+    # Inside the metrics, which count its refusals too. Uploads have their own body limits.
+    uploads = {"/api/v1/orders/bulk": BULK_REQUEST_BYTES, "/api/v1/inventory/imports": settings.max_import_bytes}
+    app.add_middleware(RequestGuard, routes=app.router.routes, max_body=settings.max_body_bytes, uploads=uploads)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     @app.get("/healthz", include_in_schema=False)
