@@ -132,6 +132,21 @@ def test_common_statuses_follow_the_route_auth_and_inputs() -> None:
     assert {"401", "403", "422"} <= set(ops["POST /api/v1/orders"]["responses"])
 
 
+def test_what_the_request_guard_and_an_outage_answer_is_documented() -> None:
+    # given the live document
+    ops = operations(live_document())
+    # then every operation may answer 503 (the database unreachable) with Retry-After
+    no_503 = [name for name, op in ops if "503" not in op["responses"]]
+    retry_after = {
+        op["responses"].get("503", {}).get("headers", {}).get("Retry-After", {}).get("required") for _, op in ops
+    }
+    assert (no_503, retry_after) == ([], {True})
+    # and every operation taking a body may answer 413 (too large) and 415 (not JSON)
+    with_body = [(name, op) for name, op in ops if "requestBody" in op]
+    assert len(with_body) >= 70
+    assert [name for name, op in with_body if not {"413", "415"} <= set(op["responses"])] == []
+
+
 def _bare_app(documented_route: bool) -> FastAPI:
     app = FastAPI()
     install_openapi(app)

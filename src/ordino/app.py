@@ -18,6 +18,7 @@ from ordino.accounts.api import router as accounts_router
 from ordino.accounts.apikeys import router as api_keys_router
 from ordino.audit.api import router as audit_router
 from ordino.catalog.api import router as catalog_router
+from ordino.channels.files.api import MAX_REQUEST_BYTES as BULK_REQUEST_BYTES
 from ordino.channels.files.api import router as bulk_orders_router
 from ordino.flows.registry import build_dispatcher
 from ordino.fulfillment.api import router as fulfillment_router
@@ -34,6 +35,7 @@ from ordino.kernel.auth import (
 )
 from ordino.kernel.db import Database, redact_database_errors
 from ordino.kernel.errors import Unauthorized
+from ordino.kernel.guard import RequestGuard
 from ordino.kernel.http import json_response
 from ordino.kernel.openapi import install_openapi
 from ordino.kernel.problem_handlers import install_problem_handlers
@@ -199,6 +201,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None,
     install_api_docs(app)
     install_openapi(app)
 
+    # Inside the metrics, which count its refusals too. Uploads have their own body limits.
+    uploads = {"/api/v1/orders/bulk": BULK_REQUEST_BYTES, "/api/v1/inventory/imports": settings.max_import_bytes}
+    app.add_middleware(RequestGuard, routes=app.router.routes, max_body=settings.max_body_bytes, uploads=uploads)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     @app.get("/healthz", include_in_schema=False)

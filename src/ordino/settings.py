@@ -50,6 +50,16 @@ def _secret(name: str) -> str | None:
             "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
         )
     return value
+def _bytes(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{name}: '{value}' is not a positive number of bytes")
+    return int(value)
+
+
+MIB = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +84,11 @@ class Settings:
     # /metrics: not served unless on; with a token, only to `Authorization: Bearer <token>`.
     metrics: bool = False
     metrics_token: str | None = None
+    # The largest request body (413 past it, before it is read). A 10,000-line order or stock
+    # update takes about 1.5 MB. POST /orders/bulk has its own (a 4 MiB file); imports are
+    # parsed as they arrive, so theirs may be much larger.
+    max_body_bytes: int = 4 * MIB
+    max_import_bytes: int = 1024 * MIB
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -89,6 +104,8 @@ class Settings:
             auth_failure_window=float(os.environ.get("ORDINO_AUTH_FAILURE_WINDOW", "60")),
             metrics=bool(_flag(os.environ.get("ORDINO_METRICS"))) or bool(os.environ.get("ORDINO_METRICS_TOKEN")),
             metrics_token=os.environ.get("ORDINO_METRICS_TOKEN") or None,
+            max_body_bytes=_bytes("ORDINO_MAX_BODY_BYTES", 4 * MIB),
+            max_import_bytes=_bytes("ORDINO_MAX_IMPORT_BYTES", 1024 * MIB),
         )
 
     def server_secret(self) -> str:

@@ -314,6 +314,20 @@ CASES = [
         _err("payments[0].amount", "EUR allows at most 2 decimal places"),
         id="payment-amount-3-decimals",
     ),
+    pytest.param(
+        _set(("payments",), [{"method": "card", "gateway": "no-such-gateway", "token": "tok_visa"}]),
+        _err("payments[0].gateway", "no payment gateway 'no-such-gateway' (this installation has: simulator)"),
+        id="unknown-gateway",
+    ),
+    pytest.param(
+        _set(("payments",), [{"method": "invoice"}, {"method": "wallet", "gateway": "Simulator", "token": "t"}]),
+        _err("payments[1].gateway", "no payment gateway 'Simulator' (this installation has: simulator)"),
+        id="unknown-gateway-second-payment",
+    ),
+    # input that must not reach the database
+    pytest.param(_set(("po_number",), "PO\u0000"), _err("po_number", "must not contain the NUL character (\\u0000)"),
+                 id="nul-in-po-number"),
+    pytest.param(_line(sku="BOLT\u0000M8"), _err(SKU, "must not contain the NUL character (\\u0000)"), id="nul-in-sku"),
 ]
 
 

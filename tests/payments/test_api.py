@@ -159,6 +159,25 @@ def test_amount_with_too_many_decimals_is_422(db: Database, api: TestClient, fin
     assert count(db, Payment) == 1
 
 
+def test_authorization_in_an_unknown_currency_is_422_naming_the_currency(
+    db: Database, api: TestClient, finance: dict[str, str], sim: Sim
+) -> None:
+    # given an order
+    order = place_order(db, api)
+    # when an authorization in a currency ISO 4217 does not know is asked for
+    r = api.post(
+        "/api/v1/payments/authorizations",
+        json={"order_summary_id": str(order.id), "account_id": str(order.account_id), "currency": "AAA",
+              "amount": "12.50", "payment_method": {"method": "card", "gateway": "simulator", "token": "tok_visa"}},
+        headers={**finance, "Idempotency-Key": _key()},
+    )
+    # then it is refused naming the field, and nothing is recorded nor sent to the gateway
+    assert r.status_code == 422
+    assert r.json()["errors"] == [{"field": "currency", "message": "'AAA' is not an active ISO 4217 currency"}]
+    assert count(db, Payment) == 0
+    assert sim.performed("authorize") == 0
+
+
 def test_refund_and_void_through_the_api(db: Database, api: TestClient, finance: dict[str, str], sim: Sim) -> None:
     auth = _authorize(db, api, finance)
     cap = api.post(f"/api/v1/payments/{auth['id']}/capture", json={"amount": "30.00"}, headers=finance).json()

@@ -329,6 +329,11 @@ def test_assignments_are_refused_for_list_books_and_unknown_accounts(world, clie
     book(world, "ACME-EUR", kind="contract")
     r = client.post(f"{URL}/LIST-EUR/accounts", json={"accounts": ["ACME"]}, headers=admin)
     assert (r.status_code, r.json()["type"]) == (409, "https://ordino.dev/problems/not-a-contract-book")
+    r = client.delete(f"{URL}/LIST-EUR/accounts/ACME", headers=admin)
+    assert (r.status_code, r.json()["type"]) == (409, "https://ordino.dev/problems/not-a-contract-book")
+    # and the document says that unassigning can answer 409
+    unassign = client.app.openapi()["paths"]["/api/v1/price-books/{ref}/accounts/{account}"]["delete"]  # type: ignore[attr-defined]
+    assert "409" in unassign["responses"]
     r = client.post(f"{URL}/ACME-EUR/accounts", json={"accounts": ["ACME", "NOPE"]}, headers=admin)
     assert (r.status_code, r.json()["errors"]) == (422, [{"field": "accounts[1]", "message": "no account 'NOPE'"}])
     r = client.post(f"{URL}/ACME-EUR/accounts", json={"accounts": []}, headers=admin)

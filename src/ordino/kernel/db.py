@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from sqlalchemy import MetaData, Uuid, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -109,6 +110,32 @@ def redact_database_errors(*loggers: str) -> None:
         logger = logging.getLogger(name)
         if _REDACT not in logger.filters:
             logger.addFilter(_REDACT)
+
+
+# The database cannot be reached or cannot take the request: connection exceptions (08), server
+# shutting down or starting (57P01-57P03), out of resources (53: too many connections, disk full).
+_UNAVAILABLE_PG = ("08", "57P01", "57P02", "57P03", "53")
+_UNAVAILABLE_SQLITE = ("unable to open database file", "database is locked", "disk i/o error")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """The database is down or unreachable (the client may retry later), as opposed to a
+    statement it refused, which is a bug of ours."""
+    if isinstance(exc, PoolTimeout):
+        return True  # every connection of the pool is busy
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True  # the connection was cut (a restart, a failover)
+    if not isinstance(exc, OperationalError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate is not None:
+        return str(sqlstate).startswith(_UNAVAILABLE_PG)
+    message = str(exc.orig).lower()
+    if "sqlite" in type(exc.orig).__module__:
+        return message.startswith(_UNAVAILABLE_SQLITE)
+    return True  # a PostgreSQL connection that failed on the client side: refused, timed out, reset
 
 
 WRITER_WAIT = 30.0  # seconds, as SQLite's busy timeout

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
-import orjson
 from anyio import to_thread
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
+from pydantic_core import from_json
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -17,7 +18,7 @@ from ordino.kernel import idempotency
 from ordino.kernel.auth import Principal, database
 from ordino.kernel.combining import Combiner, combiner, command_slots
 from ordino.kernel.db import Database
-from ordino.kernel.errors import FieldError, ValidationFailed, field_path
+from ordino.kernel.errors import NUL_MESSAGE, FieldError, ValidationFailed, field_path
 from ordino.kernel.http import json_response, raw_json
 
 M = TypeVar("M", bound=BaseModel)
@@ -25,26 +26,72 @@ T = TypeVar("T")
 C = TypeVar("C")
 
 
+_NUL = b"\\u0000"  # how JSON writes the NUL character (a raw one is not valid JSON)
+NON_FINITE_MESSAGE = "must be a finite number: NaN and Infinity are not JSON"
+_UNPARSED: Any = object()
+
+
 def parse_body(model: type[M], body: bytes) -> M:
-    """Validate a JSON body; every problem is reported with its field path."""
+    """Validate a JSON body, parsed once; every problem is reported with its field path. Strings
+    holding NUL (PostgreSQL cannot store them) and NaN or Infinity (which the parser accepts,
+    though they are not JSON) are refused too."""
     if not body:
         raise ValidationFailed([FieldError("body", "a JSON body is required")])
+    if _NUL in body:  # rare: only then is the body looked at twice
+        _refuse_nul(body)
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:
-        errors = []
-        data: Any = None
-        for err in exc.errors(include_url=False, include_input=False):
-            msg = str(err.get("msg", "invalid"))
-            msg = msg.removeprefix("Value error, ")
-            if err.get("type") == "json_invalid":
-                errors.append(FieldError("body", f"is not valid JSON: {err.get('ctx', {}).get('error', msg)}"))
-            else:
-                if data is None:
-                    data = orjson.loads(body)  # valid JSON: only then are there field errors
-                errors.append(FieldError(field_path(err.get("loc", ()), data), msg))
-        raise ValidationFailed(errors) from None
+        raise ValidationFailed(_field_errors(exc, body)) from None
 
+
+def _loads(body: bytes) -> Any:
+    """The body as Python values, NaN and Infinity included (a second parse: refusals only)."""
+    try:
+        return from_json(body, allow_inf_nan=True)
+    except ValueError:
+        return _UNPARSED
+
+
+def _field_errors(exc: ValidationError, body: bytes) -> list[FieldError]:
+    errors = []
+    data: Any = _UNPARSED
+    for err in exc.errors(include_url=False):
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        if err.get("type") == "json_invalid":
+            errors.append(FieldError("body", f"is not valid JSON: {err.get('ctx', {}).get('error', msg)}"))
+            continue
+        if data is _UNPARSED:
+            data = _loads(body)  # valid JSON: only then are there field errors
+        value = err.get("input")
+        if isinstance(value, float) and not math.isfinite(value):
+            msg = NON_FINITE_MESSAGE
+        loc = err.get("loc", ())
+        errors.append(FieldError(field_path(loc, data) if data is not _UNPARSED else field_path(loc), msg))
+    return errors
+
+
+def _refuse_nul(body: bytes) -> None:
+    data = _loads(body)
+    if data is _UNPARSED:
+        return  # not JSON: validation says so
+    found: list[FieldError] = []
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                found.append(FieldError(path or "body", NUL_MESSAGE))
+        elif isinstance(node, dict):
+            for key, value in reversed(node.items()):
+                name = key.replace("\x00", "\\u0000")
+                stack.append((f"{path}.{name}" if path else name, value))
+                if name != key:
+                    found.append(FieldError(stack[-1][0], NUL_MESSAGE))
+        elif isinstance(node, list):
+            stack.extend((f"{path}[{i}]", value) for i, value in reversed(list(enumerate(node))))
+    if found:
+        raise ValidationFailed(found)
 
 
 async def read(request: Request, use_case: Callable[[Session], T]) -> T:

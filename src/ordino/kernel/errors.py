@@ -20,6 +20,8 @@ from typing import Any
 
 PROBLEM_BASE = "https://ordino.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
+# PostgreSQL can neither store nor compare text holding NUL: every input refuses it with this.
+NUL_MESSAGE = "must not contain the NUL character (\\u0000)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,13 +59,14 @@ class Problem(Exception):
         self.errors = list(errors)
         self.extra = extra or {}
 
-    def headers(self) -> dict[str, str]:
-        """Response headers beside the body (`Retry-After` …)."""
-        return {}
-
     @classmethod
     def type_uri(cls) -> str:
         return PROBLEM_BASE + cls.slug
+
+    def headers(self) -> dict[str, str]:
+        """Header fields the answer carries besides its body."""
+        # RFC 9110 §15.5.2: a 401 response must say how to authenticate.
+        return {"WWW-Authenticate": "Bearer"} if self.status == 401 else {}
 
     def body(self, instance: str | None = None) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -200,6 +203,36 @@ class HttpError(Problem):
         self.status = status
         self.slug = f"http-{status}"
         self.title = detail
+
+
+class BodyTooLarge(Problem):
+    """The request body is larger than the route's limit (`ORDINO_MAX_BODY_BYTES`; imports:
+    `ORDINO_MAX_IMPORT_BYTES`); it was refused before it was read."""
+
+    status = 413
+    slug = "body-too-large"
+    title = "Request body too large"
+
+
+class UnsupportedMediaType(Problem):
+    """The body's `Content-Type` is not one the route takes (JSON routes: `application/json`)."""
+
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
+class ServiceUnavailable(Problem):
+    """The database cannot be reached (down, restarting, out of connections); retry after
+    `Retry-After` seconds. Nothing was changed."""
+
+    status = 503
+    slug = "service-unavailable"
+    title = "Service unavailable"
+    retry_after = 5
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class InternalError(Problem):

@@ -10,6 +10,8 @@ same models so the declaration cannot drift.
 body schemas that endpoints document themselves (`body_schema`) into components so that every
 `$ref` resolves, names those bodies as components, and adds the statuses any authenticated route
 can answer (401 and 429; 403 for role-restricted routes; 422 for routes that take input).
+What `kernel.guard` and an outage answer are added too: 413 and 415 for routes taking a body,
+503 with `Retry-After` for every route.
 """
 
 from __future__ import annotations
@@ -71,6 +73,12 @@ class ProblemOut(BaseModel):
 
 
 Problems = Iterable[int] | Mapping[int, str]
+
+RETRY_AFTER = {
+    "description": "Seconds to wait before trying again",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 0},
+}
 
 
 def one_of(values: Iterable[str]) -> WithJsonSchema:
@@ -180,11 +188,15 @@ def _common_problems(app: FastAPI, doc: dict[str, Any]) -> None:
                     common.append(403)
             if _takes_input(operation):
                 common.append(422)
+            if operation.get("requestBody"):
+                common += [413, 415]
+            common.append(503)
             for status, answer in problem_responses(common).items():
                 current = responses.get(str(status))
                 if current is None or PROBLEM_JSON not in current.get("content", {}):
                     # FastAPI's own 422 (HTTPValidationError) is not what the app answers
                     responses[str(status)] = {**answer, "description": (current or answer)["description"]}
+            responses["503"].setdefault("headers", {})["Retry-After"] = RETRY_AFTER
 
 
 def _drop_placeholder_json(doc: dict[str, Any]) -> None:

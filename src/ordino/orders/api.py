@@ -14,7 +14,9 @@ from ordino.kernel.openapi import Page, documented, one_of
 from ordino.orders import placing
 from ordino.orders import reads as service
 from ordino.orders.domain import ORDER_STATUSES
+from ordino.orders.intake import check_gateways
 from ordino.orders.schemas import OrderIn, OrderOut, OrderRowOut
+from ordino.payments.gateway import gateways_of
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
 
@@ -40,6 +42,7 @@ READ = require()
 async def place_order(request: Request, principal: Annotated[Principal, Depends(PLACE)]) -> Response:
     body = await request.body()
     order = parse_body(OrderIn, body)
+    check_gateways(order.payments, gateways_of(request))
     call = placing.PlaceCall(command(request, principal, body), principal, order)
     return await run_combined(request, "orders", placing.run_calls, call)
 

@@ -238,3 +238,12 @@ def shipping_charge(charge: Decimal, taxes: Sequence[Decimal], currency: str, gr
     tax_parts, tax = _taxes(taxes, currency, f"{group_path}.shipping_tax_lines", issues)
     unit_price = Decimal(amount).scaleb(-exponent_of(currency))
     return LineAmounts(unit_price, amount, 0, tax, (), tax_parts, tuple(issues))
+
+
+def unknown_gateways(gateways: Sequence[str | None], configured: Iterable[str], path: str = "payments") -> list[Issue]:
+    """A payment's gateway must be one the installation has (`payments[1].gateway`); `None`: a
+    payment without one (invoice terms)."""
+    known = sorted(configured)
+    has = ", ".join(known) or "none"
+    return [(f"{path}[{i}].gateway", f"no payment gateway '{name}' (this installation has: {has})")
+            for i, name in enumerate(gateways) if name is not None and name not in known]

@@ -9,7 +9,7 @@ and total are computed by `orders.domain` (pure); this module reads, calls it an
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -163,6 +163,14 @@ def _address(prefix: str, address: AddressIn) -> dict[str, Any]:
         f"{prefix}_phone": address.phone,
         f"{prefix}_email": address.email,
     }
+
+
+def check_gateways(payments: Sequence[object], configured: Iterable[str], path: str = "payments") -> None:
+    """Refuse (422) a payment naming a gateway the installation does not have, before anything
+    is read or written: it could never be authorized."""
+    issues = domain.unknown_gateways([getattr(p, "gateway", None) for p in payments], configured, path)
+    if issues:
+        raise ValidationFailed([FieldError(field, message) for field, message in issues])
 
 
 def place_order(session: Session, order: OrderIn, principal: Principal) -> Placed:

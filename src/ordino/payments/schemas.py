@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, RootModel, StringConstraints, field_validator, model_validator
 
 from ordino.kernel.errors import FieldError, ValidationFailed
-from ordino.kernel.money import MoneyError, parse_amount
+from ordino.kernel.money import CurrencyError, MoneyError, parse_amount
 from ordino.kernel.schema import AwareDatetime, CurrencyCode, DecimalText, MoneyText, Out, Strict, UuidText
 from ordino.payments import domain
 
@@ -112,6 +112,8 @@ def to_minor(value: Decimal | None, currency: str, field: str = "amount") -> int
         return None
     try:
         minor = parse_amount(value, currency)
+    except CurrencyError as exc:  # a currency the caller sent (authorizations name it)
+        raise ValidationFailed([FieldError("currency", str(exc))]) from None
     except MoneyError as exc:
         raise ValidationFailed([FieldError(field, str(exc))]) from None
     if minor <= 0:

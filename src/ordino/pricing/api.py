@@ -206,7 +206,7 @@ async def list_price_book_accounts(ref: str, request: Request, principal: Reader
 
 @router.delete(
     "/price-books/{ref}/accounts/{account}", status_code=204, summary="Unassign a contract book",
-    responses=documented(None, 204, description="Unassigned", problems=(404,)),
+    responses=documented(None, 204, description="Unassigned", problems=(404, 409)),
 )
 async def unassign_price_book_account(ref: str, account: str, request: Request, principal: BookWriter) -> Response:
     await run_in_threadpool(database(request).transaction, lambda s: books.unassign_account(s, ref, account))

@@ -20,13 +20,15 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.responses import Response
 
 from ordino.channels.files import service as bulk
-from ordino.channels.files.errors import FileTooLarge, MalformedMultipart, UnsupportedMediaType
+from ordino.channels.files.errors import FileTooLarge, MalformedMultipart
 from ordino.channels.files.schemas import BulkOrderOut
 from ordino.kernel.auth import Principal, Role, require
 from ordino.kernel.endpoint import run_command
-from ordino.kernel.errors import FieldError, ValidationFailed
+from ordino.kernel.errors import FieldError, UnsupportedMediaType, ValidationFailed
 from ordino.kernel.http import dumps
 from ordino.kernel.openapi import documented
+from ordino.orders.intake import check_gateways
+from ordino.payments.gateway import gateways_of
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 
@@ -131,6 +133,10 @@ async def place_bulk_order(request: Request, principal: Annotated[Principal, Dep
             report = bulk.RowReport(fields=list(refused.errors), rows=list(file.errors))
             raise report.problem() from None
         raise
+    try:
+        check_gateways([header.payment_gateway], gateways_of(request))
+    except ValidationFailed as refused:
+        raise ValidationFailed([FieldError("payment_gateway", e.message) for e in refused.errors]) from None
 
     def work(session: Session) -> tuple[int, bytes]:
         placed = bulk.place_bulk_order(session, header, file, principal)

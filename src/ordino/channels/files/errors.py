@@ -13,12 +13,6 @@ class UnsupportedFile(Problem):
     title = "Unsupported file"
 
 
-class UnsupportedMediaType(UnsupportedFile):
-    """The request is not `multipart/form-data`."""
-
-    slug = "unsupported-media-type"
-
-
 class FileTooLarge(Problem):
     """The upload is larger than the limit."""
 

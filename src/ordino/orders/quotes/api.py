@@ -22,6 +22,7 @@ from ordino.kernel.endpoint import body_schema, parse_body, read, read_json, run
 from ordino.kernel.http import dumps, etag, json_response
 from ordino.kernel.openapi import documented
 from ordino.kernel.schema import Page
+from ordino.orders.intake import check_gateways
 from ordino.orders.quotes import service as quotes
 from ordino.orders.quotes.schemas import (
     QuoteAcceptIn,
@@ -34,6 +35,7 @@ from ordino.orders.quotes.schemas import (
     QuoteStatus,
 )
 from ordino.orders.schemas import OrderOut
+from ordino.payments.gateway import gateways_of
 
 router = APIRouter(prefix="/api/v1", tags=["quotes"])
 
@@ -170,6 +172,7 @@ async def reject_quote(ref: str, request: Request, principal: Buyer) -> Response
 async def accept_quote(ref: str, request: Request, principal: Buyer) -> Response:
     body = await request.body()
     data = parse_body(QuoteAcceptIn, body)
+    check_gateways(data.payments, gateways_of(request))
     # An expired quote is marked so in its own transaction, before the acceptance is refused.
     await run_in_threadpool(database(request).transaction, lambda s: quotes.expire_due(s, ref, principal))
 
