@@ -9,7 +9,8 @@ same models so the declaration cannot drift.
 `install_openapi` finishes the document once: it registers `Problem`, moves the `$defs` of the
 body schemas that endpoints document themselves (`body_schema`) into components so that every
 `$ref` resolves, names those bodies as components, and adds the statuses any authenticated route
-can answer (401; 403 for role-restricted routes; 422 for routes that take input).
+can answer (401; 403 for role-restricted routes; 422 for routes that take input; 413 and 415
+for routes that take a body; 503 for all).
 """
 
 from __future__ import annotations
@@ -179,6 +180,9 @@ def _common_problems(app: FastAPI, doc: dict[str, Any]) -> None:
                     common.append(403)
             if _takes_input(operation):
                 common.append(422)
+            if "requestBody" in operation:
+                common += [413, 415]  # kernel.guard: the body's size and media type
+            common.append(503)  # the database cannot be reached
             for status, answer in problem_responses(common).items():
                 current = responses.get(str(status))
                 if current is None or PROBLEM_JSON not in current.get("content", {}):
