@@ -129,7 +129,9 @@ def test_common_statuses_follow_the_route_auth_and_inputs() -> None:
     # a route any role may call with no input: 401 only
     assert {c for c in ops["GET /api/v1/locations"]["responses"] if c[0] == "4"} >= {"401"}
     # placing an order: restricted roles and a body
-    assert {"401", "403", "422"} <= set(ops["POST /api/v1/orders"]["responses"])
+    assert {"401", "403", "413", "415", "422", "503"} <= set(ops["POST /api/v1/orders"]["responses"])
+    assert {"413", "415"} & set(ops["GET /api/v1/locations"]["responses"]) == set()
+    assert "503" in ops["GET /api/v1/locations"]["responses"]
 
 
 def test_what_the_request_guard_and_an_outage_answer_is_documented() -> None:

@@ -162,6 +162,12 @@ def _set_state(app: FastAPI, settings: Settings, database: Database, gateways: G
     app.state.auth_throttle = FailureThrottle(settings.auth_failure_limit, settings.auth_failure_window)
 
 
+def _install_request_guard(app: FastAPI, settings: Settings) -> None:
+    """kernel.guard, with the uploads' own body limits."""
+    uploads = {"/api/v1/orders/bulk": BULK_REQUEST_BYTES, "/api/v1/inventory/imports": settings.max_import_bytes}
+    app.add_middleware(RequestGuard, routes=app.router.routes, max_body=settings.max_body_bytes, uploads=uploads)
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None,
                gateways: Gateways | None = None) -> FastAPI:
     """The application; `gateways` (tests pass their own) default to those of the environment,
@@ -201,9 +207,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None,
     install_api_docs(app)
     install_openapi(app)
 
-    # Inside the metrics, which count its refusals too. Uploads have their own body limits.
-    uploads = {"/api/v1/orders/bulk": BULK_REQUEST_BYTES, "/api/v1/inventory/imports": settings.max_import_bytes}
-    app.add_middleware(RequestGuard, routes=app.router.routes, max_body=settings.max_body_bytes, uploads=uploads)
+    _install_request_guard(app, settings)  # before the metrics: inside them, its refusals count
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     @app.get("/healthz", include_in_schema=False)

@@ -212,3 +212,25 @@ def test_an_interrupted_upload_fails_the_import_after_the_rows_it_got(world, fro
         "failed", 1, "the upload was interrupted", False
     )
     assert positions(world) == {("BOLT-M8", "WH-BER"): (5, 0, 0, 0, 0)}
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        pytest.param("text/csv", "sku,location,on_hand\nBOLT\x00M8,WH-BER,5\nBOLT-M8,WH\x00BER,5\n", id="csv"),
+        pytest.param("application/x-ndjson", '{"sku":"BOLT\\u0000M8","location":"WH-BER","on_hand":5}\n'
+                                              '{"sku":"BOLT-M8","location":"WH\\u0000BER","on_hand":5}\n', id="ndjson"),
+    ],
+)
+def test_a_nul_character_in_a_row_fails_that_row(world, client, admin, content_type, body) -> None:  # type: ignore[no-untyped-def]
+    # given rows whose sku or location hold NUL (the database cannot store or compare them)
+    before = positions(world)
+    # when they are imported
+    r = send(client, admin, body, content_type)
+    # then each row fails naming its field, and no stock changed
+    assert r.status_code == 201, r.text
+    assert (r.json()["rows_failed"], r.json()["rows_applied"]) == (2, 0)
+    message = "must not contain the NUL character (\\u0000)"
+    assert errors(client, admin, r.json()["id"]) == [(1 + (content_type == "text/csv"), "sku", message),
+                                                      (2 + (content_type == "text/csv"), "location", message)]
+    assert positions(world) == before

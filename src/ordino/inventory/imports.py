@@ -41,7 +41,7 @@ from ordino.inventory.schemas import ImportRecordIn
 from ordino.inventory.stock import apply_records, summarize
 from ordino.kernel import clock
 from ordino.kernel.db import Database
-from ordino.kernel.errors import FieldError, NotFound, ValidationFailed, field_path
+from ordino.kernel.errors import NUL_MESSAGE, FieldError, NotFound, ValidationFailed, field_path
 from ordino.kernel.http import check_limit, decode_cursor, encode_cursor
 from ordino.kernel.ids import new_id, parse_id
 from ordino.kernel.outbox import emit
@@ -216,6 +216,9 @@ class CsvParser(Parser):
                 chunk.fail(line, "sku", "is required")
             if not location:
                 chunk.fail(line, "location", "is required")
+            for name in ("sku", "location"):
+                if "\x00" in row[index[name]]:
+                    chunk.fail(line, name, NUL_MESSAGE)
             values: dict[str, int | None] = {"on_hand": None, "safety_stock": None}
             for name, at in (("on_hand", i_on_hand), ("safety_stock", i_safety)):
                 text = row[at].strip() if at is not None else ""
@@ -273,7 +276,8 @@ class NdjsonParser(Parser):
                 yield
                 continue
             mode = r.mode or self.mode
-            problems = domain.check_values(mode, r.on_hand, r.safety_stock, r.futures is not None)
+            problems = [*domain.check_values(mode, r.on_hand, r.safety_stock, r.futures is not None),
+                        *((name, NUL_MESSAGE) for name in ("sku", "location") if "\x00" in getattr(r, name))]
             for name, message in problems:
                 chunk.fail(self.line, name, message)
             if not problems:

@@ -138,6 +138,12 @@ def is_unavailable(exc: BaseException) -> bool:
     return True  # a PostgreSQL connection that failed on the client side: refused, timed out, reset
 
 
+def is_nul_refusal(exc: BaseException) -> bool:
+    """PostgreSQL refused text holding the NUL character (the API refuses it before; this is the
+    net for input that reaches the database another way)."""
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) == "22021" and "0x00" in str(exc.orig)
+
+
 WRITER_WAIT = 30.0  # seconds, as SQLite's busy timeout
 
 
@@ -200,7 +206,8 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
         _configure_sqlite(engine)
         return engine
     return create_engine(
-        url, echo=echo, hide_parameters=True, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False,
+        hide_parameters=True,  # errors are logged: never with the values (personal data, key digests)
     )
 
 

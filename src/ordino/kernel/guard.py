@@ -57,35 +57,12 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        query: bytes = scope["query_string"]
-        refusal: Problem | None = None
-        if "\x00" in path:
-            refusal = self._nul_in_path(path)
-        elif b"%00" in query or b"\x00" in query:
-            refusal = _nul_in_query(query)
-        length: bytes | None = None
-        content_type = b""
-        chunked = False
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                length = value
-            elif name == b"content-type":
-                content_type = value
-            elif name == b"transfer-encoding":
-                chunked = True
         limit = self.uploads.get(path, self.max_body)
-        size = int(length) if length is not None and length.isdigit() else 0
-        if refusal is None and size > limit:
-            refusal = BodyTooLarge(f"the request body is larger than {limit} bytes")
-        has_body = size > 0 or (chunked and length is None)
-        if refusal is None and has_body and path.startswith("/api/") and path not in self.uploads \
-                and not _is_json(content_type):
-            refusal = UnsupportedMediaType(
-                "this route takes a JSON body", [FieldError("Content-Type", "send application/json")])
+        refusal, capped = self._refusal(scope, path, limit)
         if refusal is not None:
             await problem_response(refusal, path)(scope, receive, send)
             return
-        if chunked and length is None:
+        if capped:
             receive = _capped(receive, limit)
         started = False
 
@@ -101,6 +78,37 @@ class RequestGuard:
                 raise  # the answer is cut short: the server must close the connection
             log.error("unexpected error: %s %s", scope["method"], path, exc_info=exc)
             await problem_response(InternalError(UNEXPECTED), path)(scope, receive, send)
+
+    def _refusal(self, scope: Scope, path: str, limit: int) -> tuple[Problem | None, bool]:
+        """The problem that refuses the request, if any; and whether its body (chunked) must be
+        counted as it is read."""
+        query: bytes = scope["query_string"]
+        if "\x00" in path:
+            return self._nul_in_path(path), False
+        if b"%00" in query or b"\x00" in query:
+            refusal = _nul_in_query(query)
+            if refusal is not None:
+                return refusal, False
+        length: bytes | None = None
+        content_type = b""
+        chunked = False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                length = value
+            elif name == b"content-type":
+                content_type = value
+            elif name == b"transfer-encoding":
+                chunked = True
+        size = int(length) if length is not None and length.isdigit() else 0
+        if size > limit:
+            return BodyTooLarge(f"the request body is larger than {limit} bytes"), False
+        streamed = chunked and length is None
+        if (size > 0 or streamed) and path.startswith("/api/") and path not in self.uploads \
+                and not _is_json(content_type):
+            problem = UnsupportedMediaType(
+                "this route takes a JSON body", [FieldError("Content-Type", "send application/json")])
+            return problem, False
+        return None, streamed
 
     def _nul_in_path(self, path: str) -> Problem:
         for route in iter_route_contexts(self.routes):  # rare: no need to be quick

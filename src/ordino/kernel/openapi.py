@@ -188,9 +188,9 @@ def _common_problems(app: FastAPI, doc: dict[str, Any]) -> None:
                     common.append(403)
             if _takes_input(operation):
                 common.append(422)
-            if operation.get("requestBody"):
-                common += [413, 415]
-            common.append(503)
+            if "requestBody" in operation:
+                common += [413, 415]  # kernel.guard: the body's size and media type
+            common.append(503)  # the database cannot be reached
             for status, answer in problem_responses(common).items():
                 current = responses.get(str(status))
                 if current is None or PROBLEM_JSON not in current.get("content", {}):

@@ -14,8 +14,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from ordino.kernel.db import is_unavailable
+from ordino.kernel.db import is_nul_refusal, is_unavailable
 from ordino.kernel.errors import (
+    NUL_MESSAGE,
     PROBLEM_JSON,
     FieldError,
     HttpError,
@@ -70,6 +71,8 @@ def install_problem_handlers(app: FastAPI) -> None:
             log.warning("database unavailable: %s %s: %s", request.method, request.url.path, type(exc).__name__)
             return problem_response(ServiceUnavailable("the database cannot be reached; retry later"),
                                     request.url.path)
+        if is_nul_refusal(exc):
+            return problem_response(ValidationFailed([FieldError("request", NUL_MESSAGE)]), request.url.path)
         return await on_unexpected(request, exc)
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:

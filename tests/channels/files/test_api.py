@@ -295,6 +295,20 @@ def test_unknown_references_in_the_header_are_named(world, client, admin) -> Non
     ]
 
 
+def test_a_nul_character_in_a_field_and_an_unknown_gateway_are_named(world, client, admin) -> None:  # type: ignore[no-untyped-def]
+    # given header fields with a NUL character, or a card payment at a gateway the installation lacks
+    nul = upload(client, admin, b"sku,quantity\nBOLT-M8,5\n", po_number="PO\x001")
+    gateway = upload(client, admin, b"sku,quantity\nBOLT-M8,5\n", payment_method="card",
+                     payment_gateway="no-such-gateway", payment_token="tok_visa")
+    # then each is refused naming its field, and nothing was created
+    assert (nul.status_code, nul.json()["errors"]) == (
+        422, [{"field": "po_number", "message": "must not contain the NUL character (\\u0000)"}])
+    assert (gateway.status_code, gateway.json()["errors"]) == (422, [{
+        "field": "payment_gateway",
+        "message": "no payment gateway 'no-such-gateway' (this installation has: simulator)"}])
+    assert counts(world) == (0, 0, 0, 0)
+
+
 def test_a_buyer_orders_for_its_own_account_only(world, client) -> None:  # type: ignore[no-untyped-def]
     with world.read() as s:
         other = s.execute(select(Account.id).where(Account.number == "OTHER")).scalar_one()

@@ -303,3 +303,16 @@ def test_two_acceptances_at_once_make_one_order(db, client, w) -> None:  # type:
     assert len({order_id for _, order_id in results}) == 1
     assert count(db, OrderSummary) == 1
     assert reserved(db, "DRILL-X") == 2
+
+
+def test_accepting_with_a_gateway_the_installation_lacks_is_refused(db, client, w) -> None:  # type: ignore[no-untyped-def]
+    # given a sent quote
+    quote = _priced_and_sent(client, w)
+    # when bob accepts it paying by card at a gateway that does not exist
+    body = {**ACCEPT, "payments": [{"method": "card", "gateway": "no-such-gateway", "token": "tok_visa"}]}
+    r = client.post(f"{URL}/{quote['id']}/accept", json=body, headers=w.keys["bob"])
+    # then it is refused naming the field, and the quote is still waiting for an answer
+    assert (r.status_code, r.json()["errors"]) == (422, [{
+        "field": "payments[0].gateway",
+        "message": "no payment gateway 'no-such-gateway' (this installation has: simulator)"}])
+    assert client.get(f"{URL}/{quote['id']}", headers=w.keys["bob"]).json()["status"] == "sent"

@@ -27,7 +27,7 @@ from ordino.kernel.endpoint import run_command
 from ordino.kernel.errors import FieldError, UnsupportedMediaType, ValidationFailed
 from ordino.kernel.http import dumps
 from ordino.kernel.openapi import documented
-from ordino.orders.intake import check_gateways
+from ordino.orders.domain import unknown_gateways
 from ordino.payments.gateway import gateways_of
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
@@ -133,10 +133,8 @@ async def place_bulk_order(request: Request, principal: Annotated[Principal, Dep
             report = bulk.RowReport(fields=list(refused.errors), rows=list(file.errors))
             raise report.problem() from None
         raise
-    try:
-        check_gateways([header.payment_gateway], gateways_of(request))
-    except ValidationFailed as refused:
-        raise ValidationFailed([FieldError("payment_gateway", e.message) for e in refused.errors]) from None
+    if unknown := unknown_gateways([header.payment_gateway], gateways_of(request)):
+        raise ValidationFailed([FieldError("payment_gateway", message) for _, message in unknown])
 
     def work(session: Session) -> tuple[int, bytes]:
         placed = bulk.place_bulk_order(session, header, file, principal)

@@ -43,7 +43,7 @@ from ordino.catalog.models import SalesChannel
 from ordino.channels.files.errors import FileTooLarge, UnsupportedFile
 from ordino.kernel import clock
 from ordino.kernel.auth import Principal
-from ordino.kernel.errors import FieldError, Problem, ValidationFailed, field_path
+from ordino.kernel.errors import NUL_MESSAGE, FieldError, Problem, ValidationFailed, field_path
 from ordino.kernel.schema import AwareDatetime, CurrencyCode, Strict
 from ordino.orders import intake
 from ordino.orders.schemas import MAX_LINES, OrderIn
@@ -352,6 +352,9 @@ def read_fields(items: Sequence[tuple[str, str]]) -> BulkOrderIn:
     errors: list[FieldError] = []
     for name, value in items:
         if not value.strip():
+            continue
+        if "\x00" in value:
+            errors.append(FieldError(name, NUL_MESSAGE))
             continue
         if name in REPEATABLE:
             values.setdefault(name, []).append(value)
