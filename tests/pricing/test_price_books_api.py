@@ -341,3 +341,34 @@ def test_assignments_are_refused_for_list_books_and_unknown_accounts(world, clie
         {"field": "accounts", "message": "List should have at least 1 item after validation, not 0"}
     ]
     assert count(world, PriceBookAccount) == 0
+
+
+def test_a_key_scoped_to_an_account_sees_list_books_and_its_own_contracts_only(world, client) -> None:  # type: ignore[no-untyped-def]
+    # given a list book, GROUP's contract (ACME's parent), OTHER's contract, and one shared by ACME and OTHER
+    book(world, "LIST-EUR")
+    book(world, "GROUP-EUR", kind="contract", accounts=["GROUP"])
+    book(world, "OTHER-EUR", kind="contract", accounts=["OTHER"])
+    book(world, "SHARED-EUR", kind="contract", accounts=["ACME", "OTHER"])
+    entry(world, "OTHER-EUR", "BOLT-M8", "0.0300")
+    agent = api_key(world, Role.AGENT, account_id(world, "ACME"))
+    integration = api_key(world, Role.INTEGRATION, account_id(world, "ACME"))
+    # when an agent key scoped to ACME lists the books
+    listed = client.get(URL, headers=agent).json()["items"]
+    # then it sees the list book and the contracts that price ACME's orders, not OTHER's
+    assert sorted(b["code"] for b in listed) == ["GROUP-EUR", "LIST-EUR", "SHARED-EUR"]
+    # and OTHER's contract, its entries and its accounts answer 404 as an unknown book
+    foreign = [client.get(f"{URL}/OTHER-EUR", headers=agent), client.get(f"{URL}/OTHER-EUR/entries", headers=agent),
+               client.get(f"{URL}/OTHER-EUR/accounts", headers=agent)]
+    assert [(r.status_code, r.json()["detail"]) for r in foreign] == [(404, "price book not found")] * 3
+    # and a book shared with OTHER names ACME only
+    assert client.get(f"{URL}/SHARED-EUR/accounts", headers=agent).json()["accounts"] == ["ACME"]
+    # when an integration key scoped to ACME writes OTHER's contract prices
+    r = client.put(f"{URL}/OTHER-EUR/entries", json={"entries": [{"sku": "BOLT-M8", "unit_price": "0.0001"}]},
+                   headers=integration)
+    # then it is refused as an unknown book and the price is unchanged
+    assert r.status_code == 404
+    assert _entries(world) == [("BOLT-M8", "0.030000", [])]
+    # and an unscoped agent key still sees every book and every account of a book
+    unscoped = api_key(world, Role.AGENT)
+    assert len(client.get(URL, headers=unscoped).json()["items"]) == 4
+    assert client.get(f"{URL}/SHARED-EUR/accounts", headers=unscoped).json()["accounts"] == ["ACME", "OTHER"]

@@ -132,7 +132,7 @@ async def list_price_books(
     cursor: str | None = None,
 ) -> Response:
     f = books.BookFilter(currency, kind, account, active, q)
-    return json_response(await read(request, lambda s: books.list_books(s, f, limit, cursor)))
+    return json_response(await read(request, lambda s: books.list_books(s, f, limit, cursor, principal)))
 
 
 @router.get(
@@ -140,7 +140,7 @@ async def list_price_books(
     responses=documented(PriceBookOut, problems=(404,)),
 )
 async def get_price_book(ref: str, request: Request, principal: Reader) -> Response:
-    return _versioned(await read(request, lambda s: books.get_book(s, ref)))
+    return _versioned(await read(request, lambda s: books.get_book(s, ref, principal)))
 
 
 @router.patch(
@@ -180,7 +180,7 @@ async def list_price_book_entries(
 ) -> Response:
     if at is not None and at.utcoffset() is None:
         raise ValidationFailed([FieldError("at", "must carry a timezone, e.g. 2026-11-26T10:00:00Z")])
-    return json_response(await read(request, lambda s: books.list_entries(s, ref, sku, at, limit, cursor)))
+    return json_response(await read(request, lambda s: books.list_entries(s, ref, sku, at, limit, cursor, principal)))
 
 
 @router.post(
@@ -201,7 +201,7 @@ async def assign_price_book_accounts(ref: str, request: Request, principal: Book
     responses=documented(PriceBookAccountsOut, problems={404: "The price book is not known"}),
 )
 async def list_price_book_accounts(ref: str, request: Request, principal: Reader) -> Response:
-    return json_response(await read(request, lambda s: books.list_accounts(s, ref)))
+    return json_response(await read(request, lambda s: books.list_accounts(s, ref, principal)))
 
 
 @router.delete(

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ordino.accounts.models import Account
+from ordino.accounts.tree import ancestors
 from ordino.audit import service as audit
 from ordino.kernel import clock
 from ordino.kernel.auth import Principal
@@ -119,8 +120,27 @@ def create_book(session: Session, data: PriceBookIn) -> Doc:
     return doc
 
 
-def get_book(session: Session, ref: str) -> Doc:
-    return _doc(common.find(session, PriceBook, ref, WHAT))
+def visible_to(viewer: Principal | str | None) -> ColumnElement[bool] | None:
+    """What a key scoped to an account sees: list books, and the contract books of its account and
+    its ancestors (those that price its orders). Other accounts' contracts are not disclosed."""
+    if not isinstance(viewer, Principal) or viewer.account_id is None:
+        return None
+    chain = ancestors(viewer.account_id)
+    assigned = select(PriceBookAccount.price_book_id).where(PriceBookAccount.account_id.in_(select(chain.c.id)))
+    return or_(PriceBook.kind == "list", PriceBook.id.in_(assigned))
+
+
+def _find_visible(session: Session, ref: str, viewer: Principal | str | None, *, lock: bool = False) -> PriceBook:
+    """A book by id or code; 404 when unknown or another account's contract book."""
+    book = common.find(session, PriceBook, ref, WHAT, lock=lock)
+    seen = visible_to(viewer)
+    if seen is not None and session.execute(select(PriceBook.id).where(PriceBook.id == book.id, seen)).first() is None:
+        raise NotFound(f"{WHAT} not found")
+    return book
+
+
+def get_book(session: Session, ref: str, viewer: Principal | None = None) -> Doc:
+    return _doc(_find_visible(session, ref, viewer))
 
 
 def update_book(session: Session, ref: str, patch: PriceBookPatch, if_match: str | None) -> Doc:
@@ -148,8 +168,11 @@ class BookFilter:
     q: str | None = None
 
 
-def list_books(session: Session, f: BookFilter, limit: int, cursor: str | None) -> Doc:
+def list_books(session: Session, f: BookFilter, limit: int, cursor: str | None, viewer: Principal | None = None) -> Doc:
     stmt = select(PriceBook)
+    seen = visible_to(viewer)
+    if seen is not None:
+        stmt = stmt.where(seen)
     if f.currency:
         stmt = stmt.where(PriceBook.currency == f.currency.upper())
     if f.kind:
@@ -252,7 +275,7 @@ def _prices(session: Session, book: PriceBook, skus: set[str]) -> dict[str, list
 
 def put_entries(session: Session, ref: str, data: EntriesIn, *, actor: Principal | str) -> Doc:
     """Replace the entries of the SKUs named; remove those of `remove`; leave the others."""
-    book = common.find(session, PriceBook, ref, WHAT, lock=True)
+    book = _find_visible(session, ref, actor, lock=True)
     errors = _check_entries(session, data)
     if errors:
         raise ValidationFailed(errors)
@@ -298,9 +321,10 @@ def put_entries(session: Session, ref: str, data: EntriesIn, *, actor: Principal
 
 
 def list_entries(
-    session: Session, ref: str, sku: str | None, at: datetime | None, limit: int, cursor: str | None
+    session: Session, ref: str, sku: str | None, at: datetime | None, limit: int, cursor: str | None,
+    viewer: Principal | None = None,
 ) -> Doc:
-    book = common.find(session, PriceBook, ref, WHAT)
+    book = _find_visible(session, ref, viewer)
     e = PriceBookEntry
     where: list[ColumnElement[bool]] = [e.price_book_id == book.id]
     if sku:
@@ -325,14 +349,16 @@ def _contract(session: Session, ref: str) -> PriceBook:
     return book
 
 
-def _assigned(session: Session, book: PriceBook) -> list[str]:
-    return sorted(
-        session.execute(
-            select(Account.number)
-            .join(PriceBookAccount, PriceBookAccount.account_id == Account.id)
-            .where(PriceBookAccount.price_book_id == book.id)
-        ).scalars()
+def _assigned(session: Session, book: PriceBook, viewer: Principal | None = None) -> list[str]:
+    """The accounts the book is assigned to; a scoped key learns of its own account only."""
+    stmt = (
+        select(Account.number)
+        .join(PriceBookAccount, PriceBookAccount.account_id == Account.id)
+        .where(PriceBookAccount.price_book_id == book.id)
     )
+    if viewer is not None and viewer.account_id is not None:
+        stmt = stmt.where(Account.id == viewer.account_id)
+    return sorted(session.execute(stmt).scalars())
 
 
 def assign_accounts(session: Session, ref: str, data: AccountsIn) -> Doc:
@@ -364,9 +390,9 @@ def assign_accounts(session: Session, ref: str, data: AccountsIn) -> Doc:
     return {"price_book": book.code, "accounts": _assigned(session, book)}
 
 
-def list_accounts(session: Session, ref: str) -> Doc:
-    book = common.find(session, PriceBook, ref, WHAT)
-    return {"price_book": book.code, "accounts": _assigned(session, book)}
+def list_accounts(session: Session, ref: str, viewer: Principal | None = None) -> Doc:
+    book = _find_visible(session, ref, viewer)
+    return {"price_book": book.code, "accounts": _assigned(session, book, viewer)}
 
 
 def unassign_account(session: Session, ref: str, number: str) -> None:
