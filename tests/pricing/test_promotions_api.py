@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
+
+from ordino.kernel.auth import Role
 from ordino.pricing.models import Coupon, Promotion, PromotionAccount, PromotionChannel, PromotionSku
-from tests.pricing.conftest import NOW_TEXT, count, event_types, promotion, times_used
+from tests.conftest import api_key
+from tests.pricing.conftest import NOW_TEXT, account_id, count, event_types, promotion, times_used
 
 URL = "/api/v1/promotions"
 
@@ -202,3 +207,32 @@ def test_coupons_are_added_read_and_limited(world, client, admin) -> None:  # ty
     assert client.get(f"{url}/NOPE", headers=admin).status_code == 404
     assert times_used(world, "USED") == 2
     assert event_types(world) == ["coupon.created", "coupon.updated"]
+
+
+def test_a_key_scoped_to_an_account_sees_promotions_for_everyone_and_its_own(world, client) -> None:  # type: ignore[no-untyped-def]
+    # given a promotion for everyone, one for GROUP (ACME's parent) and one for OTHER, with a coupon
+    promotion(world, "ALL", "order", "percentage", percentage="5")
+    promotion(world, "GROUP-5", "order", "percentage", percentage="5", accounts=["GROUP"])
+    promotion(world, "OTHER-9", "order", "percentage", percentage="9", accounts=["OTHER"],
+              coupons=[("OTHER-COUPON", None)])
+    agent = api_key(world, Role.AGENT, account_id(world, "ACME"))
+    # when an agent key scoped to ACME lists the promotions
+    listed = client.get(URL, headers=agent).json()["items"]
+    # then it sees those its orders may get, not OTHER's
+    assert sorted(p["code"] for p in listed) == ["ALL", "GROUP-5"]
+    # and OTHER's promotion and its coupons answer 404 as unknown, to reads and writes alike
+    answers = [
+        client.get(f"{URL}/OTHER-9", headers=agent),
+        client.get(f"{URL}/OTHER-9/coupons", headers=agent),
+        client.get(f"{URL}/OTHER-9/coupons/OTHER-COUPON", headers=agent),
+        client.patch(f"{URL}/OTHER-9", json={"percentage": "50"}, headers={**agent, "If-Match": '"1"'}),
+        client.post(f"{URL}/OTHER-9/coupons", json={"coupons": [{"code": "MINE"}]}, headers=agent),
+        client.patch(f"{URL}/OTHER-9/coupons/OTHER-COUPON", json={"active": False},
+                     headers={**agent, "If-Match": '"1"'}),
+    ]
+    assert [(r.status_code, r.json()["detail"]) for r in answers] == [(404, "promotion not found")] * 6
+    # and nothing changed
+    assert (count(world, Coupon), times_used(world, "OTHER-COUPON")) == (1, 0)
+    with world.read() as s:
+        assert s.execute(select(Promotion.percentage).where(Promotion.code == "OTHER-9")).scalar_one() == Decimal("9")
+        assert s.execute(select(Coupon.active)).scalar_one() is True

@@ -241,7 +241,7 @@ async def list_promotions(
     cursor: str | None = None,
 ) -> Response:
     f = promotions.PromotionFilter(active, level, kind, coupon, q)
-    return json_response(await read(request, lambda s: promotions.list_promotions(s, f, limit, cursor)))
+    return json_response(await read(request, lambda s: promotions.list_promotions(s, f, limit, cursor, principal)))
 
 
 @router.get(
@@ -249,7 +249,7 @@ async def list_promotions(
     responses=documented(PromotionOut, problems=(404,)),
 )
 async def get_promotion(ref: str, request: Request, principal: Reader) -> Response:
-    return _versioned(await read(request, lambda s: promotions.get_promotion(s, ref)))
+    return _versioned(await read(request, lambda s: promotions.get_promotion(s, ref, principal)))
 
 
 @router.patch(
@@ -260,7 +260,9 @@ async def get_promotion(ref: str, request: Request, principal: Reader) -> Respon
     responses=documented(PromotionOut, problems=(404, 409, 428)),
 )
 async def update_promotion(ref: str, request: Request, principal: Writer, if_match: IfMatch = None) -> Response:
-    return await _update(request, PromotionPatch, lambda s, p: promotions.update_promotion(s, ref, p, if_match))
+    return await _update(
+        request, PromotionPatch, lambda s, p: promotions.update_promotion(s, ref, p, if_match, principal)
+    )
 
 
 @router.post(
@@ -269,7 +271,9 @@ async def update_promotion(ref: str, request: Request, principal: Writer, if_mat
     responses=documented(CouponsOut, 201, problems={404: "The promotion is not known", 409: "A code is in use"}),
 )
 async def create_coupons(ref: str, request: Request, principal: Writer) -> Response:
-    return await _command(request, principal, CouponsIn, lambda s, d: promotions.create_coupons(s, ref, d), 201)
+    return await _command(
+        request, principal, CouponsIn, lambda s, d: promotions.create_coupons(s, ref, d, principal), 201
+    )
 
 
 @router.get(
@@ -279,7 +283,7 @@ async def create_coupons(ref: str, request: Request, principal: Writer) -> Respo
 async def list_coupons(
     ref: str, request: Request, principal: Reader, limit: Limit = 50, cursor: str | None = None
 ) -> Response:
-    return json_response(await read(request, lambda s: promotions.list_coupons(s, ref, limit, cursor)))
+    return json_response(await read(request, lambda s: promotions.list_coupons(s, ref, limit, cursor, principal)))
 
 
 @router.get(
@@ -287,7 +291,7 @@ async def list_coupons(
     responses=documented(CouponOut, problems=(404,)),
 )
 async def get_coupon(ref: str, code: str, request: Request, principal: Reader) -> Response:
-    return _versioned(await read(request, lambda s: promotions.get_coupon(s, ref, code)))
+    return _versioned(await read(request, lambda s: promotions.get_coupon(s, ref, code, principal)))
 
 
 @router.patch(
@@ -298,7 +302,9 @@ async def get_coupon(ref: str, code: str, request: Request, principal: Reader) -
 async def update_coupon(
     ref: str, code: str, request: Request, principal: Writer, if_match: IfMatch = None
 ) -> Response:
-    return await _update(request, CouponPatch, lambda s, p: promotions.update_coupon(s, ref, code, p, if_match))
+    return await _update(
+        request, CouponPatch, lambda s, p: promotions.update_coupon(s, ref, code, p, if_match, principal)
+    )
 
 
 # ----------------------------------------------------------------------------------------------

@@ -18,8 +18,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ordino.accounts.models import Account
+from ordino.accounts.tree import ancestors
 from ordino.catalog.models import SalesChannel
 from ordino.kernel import clock
+from ordino.kernel.auth import Principal
 from ordino.kernel.errors import Duplicate, FieldError, NotFound, ValidationFailed
 from ordino.kernel.http import apply_changes, check_if_match, page, paginate
 from ordino.kernel.ids import new_id
@@ -226,12 +228,36 @@ def create_promotion(session: Session, data: PromotionIn) -> Doc:
     return doc
 
 
-def get_promotion(session: Session, ref: str) -> Doc:
-    return _one(session, common.find(session, Promotion, ref, WHAT))
+def visible_to(viewer: Principal | None) -> ColumnElement[bool] | None:
+    """What a key scoped to an account sees: promotions for everyone, and those limited to its
+    account or its ancestors (those its orders get). Other accounts' promotions are not disclosed."""
+    if viewer is None or viewer.account_id is None:
+        return None
+    limited = select(PromotionAccount.promotion_id)
+    chain = ancestors(viewer.account_id)
+    return or_(Promotion.id.not_in(limited),
+               Promotion.id.in_(limited.where(PromotionAccount.account_id.in_(select(chain.c.id)))))
 
 
-def update_promotion(session: Session, ref: str, patch: PromotionPatch, if_match: str | None) -> Doc:
-    promotion = common.find(session, Promotion, ref, WHAT, lock=True)
+def _find(session: Session, ref: str, viewer: Principal | None, *, lock: bool = False) -> Promotion:
+    """A promotion by id or code; 404 when unknown or limited to accounts the key does not see."""
+    promotion = common.find(session, Promotion, ref, WHAT, lock=lock)
+    seen = visible_to(viewer)
+    hidden = seen is not None and session.execute(
+        select(Promotion.id).where(Promotion.id == promotion.id, seen)).first() is None
+    if hidden:
+        raise NotFound(f"{WHAT} not found")
+    return promotion
+
+
+def get_promotion(session: Session, ref: str, viewer: Principal | None = None) -> Doc:
+    return _one(session, _find(session, ref, viewer))
+
+
+def update_promotion(
+    session: Session, ref: str, patch: PromotionPatch, if_match: str | None, viewer: Principal | None = None
+) -> Doc:
+    promotion = _find(session, ref, viewer, lock=True)
     check_if_match(if_match, promotion.version)
     given = patch.model_fields_set - {"code"}
     values = patch.model_dump(include=given)
@@ -269,8 +295,11 @@ class PromotionFilter:
     q: str | None = None
 
 
-def list_promotions(session: Session, f: PromotionFilter, limit: int, cursor: str | None) -> Doc:
-    where: list[ColumnElement[bool]] = []
+def list_promotions(
+    session: Session, f: PromotionFilter, limit: int, cursor: str | None, viewer: Principal | None = None
+) -> Doc:
+    seen = visible_to(viewer)
+    where: list[ColumnElement[bool]] = [] if seen is None else [seen]
     if f.active is not None:
         where.append(Promotion.active.is_(f.active))
     if f.level:
@@ -308,8 +337,8 @@ def _coupon_doc(c: Coupon, promotion: Promotion) -> Doc:
     }
 
 
-def create_coupons(session: Session, ref: str, data: CouponsIn) -> Doc:
-    promotion = common.find(session, Promotion, ref, WHAT)
+def create_coupons(session: Session, ref: str, data: CouponsIn, viewer: Principal | None = None) -> Doc:
+    promotion = _find(session, ref, viewer)
     rows = _add_coupons(session, promotion, data.coupons, "coupons")
     docs = [_coupon_doc(c, promotion) for c in rows]
     common.emit_doc(
@@ -319,8 +348,8 @@ def create_coupons(session: Session, ref: str, data: CouponsIn) -> Doc:
     return {"promotion": promotion.code, "items": docs}
 
 
-def list_coupons(session: Session, ref: str, limit: int, cursor: str | None) -> Doc:
-    promotion = common.find(session, Promotion, ref, WHAT)
+def list_coupons(session: Session, ref: str, limit: int, cursor: str | None, viewer: Principal | None = None) -> Doc:
+    promotion = _find(session, ref, viewer)
     rows = session.scalars(
         paginate(select(Coupon).where(Coupon.promotion_id == promotion.id), Coupon.id, limit, cursor)
     ).all()
@@ -335,15 +364,17 @@ def _find_coupon(session: Session, promotion: Promotion, code: str, *, lock: boo
     return coupon
 
 
-def get_coupon(session: Session, ref: str, code: str) -> Doc:
-    promotion = common.find(session, Promotion, ref, WHAT)
+def get_coupon(session: Session, ref: str, code: str, viewer: Principal | None = None) -> Doc:
+    promotion = _find(session, ref, viewer)
     return _coupon_doc(_find_coupon(session, promotion, code), promotion)
 
 
-def update_coupon(session: Session, ref: str, code: str, patch: CouponPatch, if_match: str | None) -> Doc:
+def update_coupon(
+    session: Session, ref: str, code: str, patch: CouponPatch, if_match: str | None, viewer: Principal | None = None
+) -> Doc:
     """Change a coupon's limit or deactivate it. The row is locked, so a concurrent use waits
     and then sees the new limit; a limit below the uses already counted is refused."""
-    promotion = common.find(session, Promotion, ref, WHAT)
+    promotion = _find(session, ref, viewer)
     coupon = _find_coupon(session, promotion, code, lock=True)
     check_if_match(if_match, coupon.version)
     changes = patch.model_dump(include=patch.model_fields_set - {"code"})
