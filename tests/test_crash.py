@@ -122,6 +122,7 @@ class Placement:
     order_id: str | None = None
     attempts: int = 0
     cut_by_kill: int = 0  # attempts sent before a kill whose answer never came
+    last: str = ""  # what the last unanswered attempt got
     replayed: bool = False  # the answer was the stored one (the order was placed by an earlier attempt)
 
 
@@ -157,7 +158,8 @@ def place_until_answered(port: int, auth: str, placements: list[Placement], kill
             sent_before = kills.count
             try:
                 conn, response, data = _post(port, conn, p, auth)
-            except (OSError, http.client.HTTPException):
+            except (OSError, http.client.HTTPException) as exc:
+                p.last = type(exc).__name__
                 if conn is not None and kills.count > sent_before:
                     p.cut_by_kill += 1
                 if conn is not None:
@@ -166,6 +168,7 @@ def place_until_answered(port: int, auth: str, placements: list[Placement], kill
                 time.sleep(RETRY_PAUSE)
                 continue
             if response.status in (409, 503):
+                p.last = str(response.status)
                 time.sleep(RETRY_PAUSE)
                 continue
             p.status, p.replayed = response.status, response.getheader("Idempotent-Replayed") == "true"
@@ -175,6 +178,17 @@ def place_until_answered(port: int, auth: str, placements: list[Placement], kill
                 errors.append(f"{p.reference}: {response.status} {data[:300]!r}")
     if conn is not None:
         conn.close()
+
+
+def _activity(url: str) -> list[tuple[Any, ...]]:
+    """What the database's sessions are doing (to tell why the server stopped answering)."""
+    engine = create_engine(url)
+    try:
+        return rows(engine, "SELECT pid, state, wait_event_type, wait_event, left(query, 120), "
+                            "now() - xact_start FROM pg_stat_activity WHERE datname = current_database() "
+                            "AND pid <> pg_backend_pid()")
+    finally:
+        engine.dispose()
 
 
 def _answered(clients: list[list[Placement]]) -> int:
@@ -187,7 +201,10 @@ def kill_and_restart(server: Server, clients: list[list[Placement]], kills: Kill
     deadline = time.monotonic() + DEADLINE
     for threshold in at:
         while _answered(clients) < threshold:
-            assert time.monotonic() < deadline, f"only {_answered(clients)} orders answered"
+            assert time.monotonic() < deadline, (
+                f"only {_answered(clients)} orders answered; last statuses "
+                f"{Counter(p.last for c in clients for p in c if p.status is None and p.attempts)}\n"
+                f"{_activity(server.database_url)}\n{server.log()}")
             time.sleep(0.005)
         with kills.lock:
             kills.count += 1
