@@ -230,8 +230,10 @@ def test_a_key_made_by_the_command_names_the_user_who_ran_it(db: Database, monke
     from typer.testing import CliRunner
 
     from ordino.cli import app
+    from ordino.kernel.auth import key_digests
 
     monkeypatch.setattr("getpass.getuser", lambda: "alice")
+    monkeypatch.setenv("ORDINO_SECRET_KEY", key_digests().secret)  # the command keys digests as the tests do
     # when `ordino apikey create` makes an integration key
     result = CliRunner().invoke(app, ["apikey", "create", "--database-url", db.url, "--name", "erp",
                                       "--role", "integration"])

@@ -70,7 +70,7 @@ def test_raw_baseline_sends_the_statements_that_ordino_sends(db: Database, app: 
     # given a seeded database and two orders of the benchmark workload
     world = seed(db, accounts=3, products=20, pricing=pricing)
     source = OrderSource(world, "FID", seed=1)
-    headers = {"Authorization": f"Bearer {world.api_key}"}
+    headers = {"Authorization": f"Bearer {world.api_key}", "Content-Type": "application/json"}
     captured: list[tuple[str, int]] = []
     placed = source.make(2)
     # the same account: with catalog pricing, whether it has a contract book decides the statements
@@ -114,7 +114,8 @@ def test_raw_baseline_writes_what_ordino_writes(db: Database, app: Any) -> None:
     source = OrderSource(world, "ROWS", seed=2)
     with TestClient(app) as client:
         r = client.post("/api/v1/orders", content=source.make(1).body(world.channel),
-                        headers={"Authorization": f"Bearer {world.api_key}", "Idempotency-Key": "k1"})
+                        headers={"Authorization": f"Bearer {world.api_key}", "Content-Type": "application/json",
+                                 "Idempotency-Key": "k1"})
     assert r.status_code == 201, r.text
     # when the raw baseline places an order too
     conn = RawConnection(BenchDatabase(db.url, db.dialect))
@@ -157,7 +158,7 @@ def test_raw_catalog_baseline_prices_and_taxes_as_ordino_does(db: Database, app:
     world = seed(db, accounts=4, products=40, pricing="catalog")
     source = OrderSource(world, "CAT", seed=3)
     specs = [source.make(n) for n in range(1, 9)]
-    headers = {"Authorization": f"Bearer {world.api_key}"}
+    headers = {"Authorization": f"Bearer {world.api_key}", "Content-Type": "application/json"}
     # when Ordino places eight orders over HTTP and the raw baseline the same eight again
     with TestClient(app) as client:
         for spec in specs:

@@ -121,7 +121,8 @@ def test_invalid_fields_are_each_named_and_nothing_is_written(db, client, admin)
     ]
     precise = client.post(URL, json=_payload(weight_kg="0.0000001"), headers=admin)
     assert precise.json()["errors"] == [{"field": "weight_kg", "message": "at most 6 decimal places"}]
-    assert client.post(URL, content=b"{not json", headers=admin).status_code == 422
+    malformed = client.post(URL, content=b"{not json", headers={**admin, "Content-Type": "application/json"})
+    assert malformed.status_code == 422
     assert _count(db, Product) == 0
 
 

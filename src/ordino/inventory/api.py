@@ -51,7 +51,7 @@ from ordino.inventory.schemas import (
 from ordino.kernel import idempotency
 from ordino.kernel.auth import Principal, Role, database, require
 from ordino.kernel.endpoint import body_schema, command, parse_body, read, read_json, run_combined, run_command
-from ordino.kernel.errors import FieldError, ValidationFailed
+from ordino.kernel.errors import FieldError, UnsupportedMediaType, ValidationFailed
 from ordino.kernel.http import dumps, etag, json_response, raw_json
 from ordino.kernel.ids import parse_id
 from ordino.kernel.openapi import documented
@@ -166,9 +166,7 @@ def _format(content_type: str | None, given: str | None) -> str:
         return "csv"
     if media in _NDJSON:
         return "ndjson"
-    raise ValidationFailed(
-        [FieldError("Content-Type", "send the file as the body with Content-Type text/csv or application/x-ndjson")]
-    )
+    raise UnsupportedMediaType("send the file as the body with Content-Type text/csv or application/x-ndjson")
 
 
 @router.post(
