@@ -1,26 +1,33 @@
-"""kill -9 on PostgreSQL: a worker killed at any moment of the order flow loses nothing and
-duplicates nothing.
+"""kill -9 on PostgreSQL: an API server or a worker killed at any moment loses no acknowledged
+order and duplicates nothing.
 
-The worker (`ordino worker`) runs as a process group of its own and is killed with SIGKILL,
-repeatedly, at seeded points of the work, then started again. When the kill lands differs from run
-to run; what is checked does not depend on it: every order reaches its end state once, every card
-is authorized once.
+The API server (`uvicorn ordino.app`, 2 processes, as bench.server.Server starts it) and the worker
+(`ordino worker`) run as process groups of their own and are killed with SIGKILL, repeatedly, at
+seeded points of the work, then started again. When the kill lands differs from run to run; what
+is checked does not depend on it: every order exists exactly once, every retry is answered with
+the order it placed, every order reaches its end state once, every card is authorized once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import random
 import signal
 import subprocess
 import sys
+import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
@@ -28,8 +35,9 @@ from sqlalchemy.engine import Engine
 
 import ordino
 from ordino.app import create_app
+from ordino.bench.server import Server
 from ordino.inventory import sourcing
-from ordino.kernel.auth import key_digests
+from ordino.kernel.auth import generate_secret, key_digests
 from ordino.kernel.db import Database
 from ordino.migrate import upgrade
 from ordino.payments.simulator import SimulatorState, create_simulator, serve_in_thread
@@ -43,7 +51,8 @@ ORDERS = "/api/v1/orders"
 SKUS = ("BOLT-M8", "NUT-M8", "DRILL-X")
 ON_HAND = 1_000_000
 SRC = str(Path(ordino.__file__).resolve().parents[1])  # the subprocesses import this very ordino
-DEADLINE = 45.0  # seconds a test may take before it gives up waiting (it then fails)
+DEADLINE = 45.0  # seconds a test waits for progress (the server up and answering) before it fails
+RETRY_PAUSE = 0.05
 
 
 # --- the world every order needs -------------------------------------------------------------------
@@ -97,6 +106,191 @@ def kill_group(process: subprocess.Popen[bytes] | None) -> None:
     with contextlib.suppress(ProcessLookupError):  # already gone
         os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
+
+
+# --- 1. the API server killed while orders are placed ----------------------------------------------
+
+
+@dataclass
+class Placement:
+    """One order a client places until it is answered, always with the same key and body."""
+
+    reference: str
+    key: str
+    body: bytes
+    status: int | None = None
+    order_id: str | None = None
+    attempts: int = 0
+    cut_by_kill: int = 0  # attempts sent before a kill whose answer never came
+    last: str = ""  # what the last unanswered attempt got
+    replayed: bool = False  # the answer was the stored one (the order was placed by an earlier attempt)
+
+
+@dataclass
+class Kills:
+    """Counts the kills; a request sent before the count moved was in flight when one landed.
+    Also when the server was last back up: a restart imports the whole application in each of its
+    processes (seconds on a busy machine, before any of them listens), and that time is no stall."""
+
+    count: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    up_since: float = field(default_factory=time.monotonic)
+    restarting: bool = False
+    starts: list[float] = field(default_factory=list)  # how long each restart took, in seconds
+    done: threading.Event = field(default_factory=threading.Event)  # the test ended: clients stop
+
+    def stalled(self, since: float) -> bool:
+        """No progress for DEADLINE seconds since `since` while the server was up."""
+        return not self.restarting and time.monotonic() > max(since, self.up_since) + DEADLINE
+
+
+def _post(port: int, conn: http.client.HTTPConnection | None, p: Placement,
+          auth: str) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse, bytes]:
+    conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("POST", ORDERS, body=p.body, headers={
+        "Authorization": auth, "Content-Type": "application/json", "Idempotency-Key": p.key})
+    response = conn.getresponse()
+    return conn, response, response.read()
+
+
+def place_until_answered(port: int, auth: str, placements: list[Placement], kills: Kills,
+                         errors: list[str]) -> None:
+    """A client: each order is sent until the server answers it; a dropped connection, a refused
+    one (the server is down), 409 (the same key still running) or 503 is retried as it was."""
+    conn: http.client.HTTPConnection | None = None
+    progress = time.monotonic()
+    for p in placements:
+        while p.status is None:
+            if kills.stalled(progress) or kills.done.is_set():
+                errors.append(f"{p.reference}: no answer within {DEADLINE:.0f} s of the server up "
+                              f"(restarts took {kills.starts} s)")
+                return
+            p.attempts += 1
+            sent_before = kills.count
+            try:
+                conn, response, data = _post(port, conn, p, auth)
+            except (OSError, http.client.HTTPException) as exc:
+                p.last = type(exc).__name__
+                if conn is not None and kills.count > sent_before:
+                    p.cut_by_kill += 1
+                if conn is not None:
+                    conn.close()
+                conn = None
+                time.sleep(RETRY_PAUSE)
+                continue
+            if response.status in (409, 503):
+                p.last = str(response.status)
+                time.sleep(RETRY_PAUSE)
+                continue
+            p.status, p.replayed = response.status, response.getheader("Idempotent-Replayed") == "true"
+            progress = time.monotonic()
+            if response.status in (200, 201):
+                p.order_id = orjson.loads(data)["id"]
+            else:
+                errors.append(f"{p.reference}: {response.status} {data[:300]!r}")
+    if conn is not None:
+        conn.close()
+
+
+def _activity(url: str) -> list[tuple[Any, ...]]:
+    """What the database's sessions are doing (to tell why the server stopped answering)."""
+    engine = create_engine(url)
+    try:
+        return rows(engine, "SELECT pid, state, wait_event_type, wait_event, left(query, 120), "
+                            "now() - xact_start FROM pg_stat_activity WHERE datname = current_database() "
+                            "AND pid <> pg_backend_pid()")
+    finally:
+        engine.dispose()
+
+
+def _answered(clients: list[list[Placement]]) -> int:
+    return sum(1 for placements in clients for p in placements if p.status is not None)
+
+
+def kill_and_restart(server: Server, clients: list[list[Placement]], kills: Kills, at: list[int]) -> None:
+    """When `at[i]` orders have been answered, SIGKILL the server's process group and start it
+    again on the same port."""
+    for threshold in at:
+        progress, answered = time.monotonic(), _answered(clients)
+        while answered < threshold:
+            assert not kills.stalled(progress), (
+                f"only {answered} orders answered; restarts took {kills.starts} s; last statuses "
+                f"{Counter(p.last for c in clients for p in c if p.status is None and p.attempts)}\n"
+                f"{_activity(server.database_url)}\n{server.log()}")
+            time.sleep(0.005)
+            if _answered(clients) > answered:
+                progress, answered = time.monotonic(), _answered(clients)
+        with kills.lock:
+            kills.count += 1
+            kills.restarting = True
+        started = time.monotonic()
+        try:
+            kill_group(server.process)
+            server.__enter__()  # the same port: clients retry the address they know
+        finally:
+            kills.up_since, kills.restarting = time.monotonic(), False
+            kills.starts.append(round(kills.up_since - started, 1))
+
+
+def test_orders_survive_the_api_server_killed_three_times(database: Database, tmp_path: Path) -> None:
+    # given 6 clients with 25 orders each, every order with its own Idempotency-Key and reference
+    rng = random.Random(20261207)
+    clients = [[Placement(f"CRASH-{c}-{n:03d}", str(uuid.uuid4()), orjson.dumps(order_body(f"CRASH-{c}-{n:03d}", rng)))
+                for n in range(25)] for c in range(6)]
+    total = sum(len(c) for c in clients)
+    # and the kills: after 15–30 answered orders, then 25–40 more, then 25–40 more
+    gaps = [rng.randint(15, 30), rng.randint(25, 40), rng.randint(25, 40)]
+    at = [sum(gaps[: i + 1]) for i in range(len(gaps))]
+    admin = generate_secret()
+    auth = f"Bearer {admin}"
+    kills, errors = Kills(), list[str]()
+    server = Server(database.url, admin, workers=2, log_path=tmp_path / "server.log")
+    threads: list[threading.Thread] = []
+    try:
+        server.__enter__()
+        kills.up_since = time.monotonic()
+        threads = [threading.Thread(target=place_until_answered, args=(server.port, auth, placements, kills, errors))
+                   for placements in clients]
+        for t in threads:
+            t.start()
+        # when the server's process group is killed with SIGKILL three times while they place them
+        kill_and_restart(server, clients, kills, at)
+        for t in threads:
+            t.join()  # a client ends once its orders are answered, or after DEADLINE s without an answer
+        assert errors == [], f"{errors}\n{server.log()}"
+        placements = [p for c in clients for p in c]
+        # then every order was answered 201, each with an order of its own
+        assert Counter(p.status for p in placements) == {201: total}
+        ids = {p.order_id for p in placements}
+        assert len(ids) == total
+        # and the database holds exactly those orders, each (channel, reference) once, nothing more
+        engine = create_engine(database.url)
+        try:
+            stored = rows(engine, "SELECT o.id, c.code, o.external_reference FROM order_summary o "
+                                  "JOIN sales_channel c ON c.id = o.channel_id")
+            assert {str(i) for i, *_ in stored} == ids
+            assert Counter((c, r) for _, c, r in stored) == Counter({("web", p.reference): 1 for p in placements})
+            assert {r: str(i) for i, _, r in stored} == {p.reference: p.order_id for p in placements}
+            # and one order.created event per order
+            assert scalar(engine, "SELECT count(*) FROM outbox_event WHERE type = 'order.created'") == total
+            assert scalar(engine, "SELECT count(DISTINCT subject) FROM outbox_event "
+                                  "WHERE type = 'order.created'") == total
+        finally:
+            engine.dispose()
+        # and sending every order again with its key answers the order it placed, 201, and places none
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30) as client:
+            for p in placements:
+                r = client.post(ORDERS, content=p.body, headers={
+                    "Authorization": auth, "Content-Type": "application/json", "Idempotency-Key": p.key})
+                assert (r.status_code, r.json()["id"]) == (201, p.order_id), r.text
+        # and the kills cut requests in flight (what this test is about)
+        assert kills.count == 3
+        assert sum(p.cut_by_kill for p in placements) >= 1
+    finally:
+        kills.done.set()
+        kill_group(server.process)
+        for t in threads:
+            t.join(5)
 
 
 # --- 2. the worker killed while it delivers order.created ------------------------------------------
