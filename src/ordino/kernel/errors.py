@@ -63,10 +63,14 @@ class Problem(Exception):
     def type_uri(cls) -> str:
         return PROBLEM_BASE + cls.slug
 
+    retry_after: int | None = None  # seconds, sent as `Retry-After` (429, 503)
+
     def headers(self) -> dict[str, str]:
         """Header fields the answer carries besides its body."""
-        # RFC 9110 §15.5.2: a 401 response must say how to authenticate.
-        return {"WWW-Authenticate": "Bearer"} if self.status == 401 else {}
+        headers = {"Retry-After": str(self.retry_after)} if self.retry_after is not None else {}
+        if self.status == 401:  # RFC 9110 §15.5.2: a 401 response must say how to authenticate
+            headers["WWW-Authenticate"] = "Bearer"
+        return headers
 
     def body(self, instance: str | None = None) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -145,9 +149,6 @@ class TooManyFailedAttempts(Problem):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"too many failed authentication attempts; try again in {retry_after} s")
         self.retry_after = retry_after
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
 
 
 class ValidationFailed(Problem):
@@ -230,9 +231,6 @@ class ServiceUnavailable(Problem):
     slug = "service-unavailable"
     title = "Service unavailable"
     retry_after = 5
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
 
 
 class InternalError(Problem):

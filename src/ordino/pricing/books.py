@@ -130,17 +130,8 @@ def visible_to(viewer: Principal | str | None) -> ColumnElement[bool] | None:
     return or_(PriceBook.kind == "list", PriceBook.id.in_(assigned))
 
 
-def _find_visible(session: Session, ref: str, viewer: Principal | str | None, *, lock: bool = False) -> PriceBook:
-    """A book by id or code; 404 when unknown or another account's contract book."""
-    book = common.find(session, PriceBook, ref, WHAT, lock=lock)
-    seen = visible_to(viewer)
-    if seen is not None and session.execute(select(PriceBook.id).where(PriceBook.id == book.id, seen)).first() is None:
-        raise NotFound(f"{WHAT} not found")
-    return book
-
-
 def get_book(session: Session, ref: str, viewer: Principal | None = None) -> Doc:
-    return _doc(_find_visible(session, ref, viewer))
+    return _doc(common.find(session, PriceBook, ref, WHAT, visible=visible_to(viewer)))
 
 
 def update_book(session: Session, ref: str, patch: PriceBookPatch, if_match: str | None) -> Doc:
@@ -275,7 +266,7 @@ def _prices(session: Session, book: PriceBook, skus: set[str]) -> dict[str, list
 
 def put_entries(session: Session, ref: str, data: EntriesIn, *, actor: Principal | str) -> Doc:
     """Replace the entries of the SKUs named; remove those of `remove`; leave the others."""
-    book = _find_visible(session, ref, actor, lock=True)
+    book = common.find(session, PriceBook, ref, WHAT, lock=True, visible=visible_to(actor))
     errors = _check_entries(session, data)
     if errors:
         raise ValidationFailed(errors)
@@ -324,7 +315,7 @@ def list_entries(
     session: Session, ref: str, sku: str | None, at: datetime | None, limit: int, cursor: str | None,
     viewer: Principal | None = None,
 ) -> Doc:
-    book = _find_visible(session, ref, viewer)
+    book = common.find(session, PriceBook, ref, WHAT, visible=visible_to(viewer))
     e = PriceBookEntry
     where: list[ColumnElement[bool]] = [e.price_book_id == book.id]
     if sku:
@@ -391,7 +382,7 @@ def assign_accounts(session: Session, ref: str, data: AccountsIn) -> Doc:
 
 
 def list_accounts(session: Session, ref: str, viewer: Principal | None = None) -> Doc:
-    book = _find_visible(session, ref, viewer)
+    book = common.find(session, PriceBook, ref, WHAT, visible=visible_to(viewer))
     return {"price_book": book.code, "accounts": _assigned(session, book, viewer)}
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from ordino.accounts.models import Account
@@ -35,10 +35,15 @@ def emit_doc(session: Session, type_: str, subject: str, doc: Doc) -> None:
     emit(session, type_, subject, orjson.loads(dumps(doc)))
 
 
-def find(session: Session, model: type[Versioned], ref: str, what: str, *, lock: bool = False) -> Versioned:
-    """A record by id or code; else 404."""
+def find(
+    session: Session, model: type[Versioned], ref: str, what: str, *, lock: bool = False,
+    visible: ColumnElement[bool] | None = None,
+) -> Versioned:
+    """A record by id or code; else 404. `visible`: what the key may see (others answer 404 too)."""
     ident = parse_id(ref)
     stmt = select(model).where(or_(model.id == ident, model.code == ref) if ident else model.code == ref)
+    if visible is not None:
+        stmt = stmt.where(visible)
     row = session.scalars((stmt.with_for_update() if lock else stmt).limit(1)).first()
     if row is None:
         raise NotFound(f"{what} not found")

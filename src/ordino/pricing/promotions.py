@@ -241,13 +241,7 @@ def visible_to(viewer: Principal | None) -> ColumnElement[bool] | None:
 
 def _find(session: Session, ref: str, viewer: Principal | None, *, lock: bool = False) -> Promotion:
     """A promotion by id or code; 404 when unknown or limited to accounts the key does not see."""
-    promotion = common.find(session, Promotion, ref, WHAT, lock=lock)
-    seen = visible_to(viewer)
-    hidden = seen is not None and session.execute(
-        select(Promotion.id).where(Promotion.id == promotion.id, seen)).first() is None
-    if hidden:
-        raise NotFound(f"{WHAT} not found")
-    return promotion
+    return common.find(session, Promotion, ref, WHAT, lock=lock, visible=visible_to(viewer))
 
 
 def get_promotion(session: Session, ref: str, viewer: Principal | None = None) -> Doc:
