@@ -313,8 +313,8 @@ class OrderOut(Out):
     updated_at: datetime
 
 
-class OrderRowOut(Out):
-    """One line of the order list."""
+class OrderHeaderOut(Out):
+    """Who placed an order, where, and in what currency: what every short form of it shows."""
 
     id: UuidText
     number: str
@@ -324,5 +324,10 @@ class OrderRowOut(Out):
     external_reference: str | None
     po_number: str | None
     currency: str
+
+
+class OrderRowOut(OrderHeaderOut):
+    """One line of the order list."""
+
     grand_total: MoneyText
     ordered_at: datetime

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from ordino.kernel.schema import Out, UuidText
-from ordino.orders.schemas import OrderStatus, OrderTotalsOut, ShipToOut
+from ordino.orders.schemas import OrderHeaderOut, OrderTotalsOut, ShipToOut
 
 
 class BulkGroupOut(Out):
@@ -24,17 +24,9 @@ class BulkFileOut(Out):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
-class BulkOrderOut(Out):
+class BulkOrderOut(OrderHeaderOut):
     """The order's header and totals (its items are at GET /orders/{id})."""
 
-    id: UuidText
-    number: str
-    status: OrderStatus
-    account: str
-    channel: str
-    external_reference: str | None
-    po_number: str | None
-    currency: str
     pricing: Literal["catalog", "order"]
     ordered_at: datetime
     totals: OrderTotalsOut
