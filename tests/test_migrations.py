@@ -61,3 +61,25 @@ def test_0014_blanks_hints_that_could_give_away_most_of_a_secret(tmp_path) -> No
         ("chosen", "", "sha256"), ("empty", "", "sha256"), ("generated", "ordino_QQQQQ", "sha256"),
         ("short", "", "sha256"), ("twelve", "", "sha256"),
     ]
+
+
+def test_0015_makes_units_of_measure_codes_that_en16931_accepts(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # given products stored before 0015 with package codes lacking their X, a code of no list, and valid ones
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    command.upgrade(alembic_config(url), "0014")
+    probe = Database(url)
+    units = {"box": "BX", "roll": "RL", "each": "EA", "kilo": "KGM", "made-up": "PCS", "pallet": "XPX"}
+    with probe.engine.begin() as conn:
+        for sku, unit in units.items():
+            conn.execute(text(
+                "INSERT INTO product (id, sku, name, unit_of_measure, minimum_quantity, order_multiple, tax_class,"
+                " backorder_policy, active, version, created_at, updated_at) VALUES (:id, :sku, :sku, :unit, 1, 1,"
+                " 'standard', 'deny', 1, 1, '2026-12-01 00:00:00.000000', '2026-12-01 00:00:00.000000')"
+            ), {"id": uuid.uuid4().hex, "sku": sku, "unit": unit})
+    # when the database is upgraded
+    upgrade(url)
+    # then package codes get their X, an unknown code becomes C62, valid codes stay
+    with probe.engine.connect() as conn:
+        rows = dict(conn.execute(text("SELECT sku, unit_of_measure FROM product")).all())
+    probe.dispose()
+    assert rows == {"box": "XBX", "roll": "XRL", "each": "EA", "kilo": "KGM", "made-up": "C62", "pallet": "XPX"}

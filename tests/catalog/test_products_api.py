@@ -215,3 +215,22 @@ def test_agents_write_products_and_other_staff_only_read(db, client) -> None:  #
     assert client.post(URL, json=_payload(sku="X"), headers=fulfillment).status_code == 403
     assert client.get(f"{URL}/{uuid.uuid4()}", headers=agent).status_code == 404
     assert _count(db, Product) == 1
+
+
+def test_units_of_measure_are_un_ece_recommendation_20_or_21_codes(db, client, admin) -> None:  # type: ignore[no-untyped-def]
+    # given a box written the Recommendation 21 way without its X, and a code of no list
+    for unit, message in (
+        ("BX", "Value error, 'BX' is a UN/ECE Recommendation 21 package code: write it 'XBX'"),
+        ("QQ", "Value error, 'QQ' is not a UN/ECE Recommendation 20 or 21 unit code (e.g. H87 piece, C62 one, "
+               "KGM, XBX box)"),
+    ):
+        # when a product is created with it
+        r = client.post(URL, json=_payload(unit_of_measure=unit), headers=admin)
+        # then it is refused, naming the field, and nothing is written
+        assert r.status_code == 422
+        assert r.json()["errors"] == [{"field": "unit_of_measure", "message": message}]
+        assert _count(db, Product) == 0
+    # and the X-prefixed code is accepted
+    r = client.post(URL, json=_payload(unit_of_measure="XBX"), headers=admin)
+    assert r.status_code == 201, r.text
+    assert r.json()["unit_of_measure"] == "XBX"

@@ -98,7 +98,7 @@ def test_every_product_satisfies_its_own_rules(db: Database) -> None:
         p.sku for p in products
         if not (p.minimum_quantity >= 1 and p.order_multiple >= 1 and p.minimum_quantity % p.order_multiple == 0
                 and p.weight_kg is not None and p.weight_kg > 0 and p.tax_class in ("standard", "reduced")
-                and p.unit_of_measure in ("EA", "PR", "BX", "RL", "PAL") and p.active)
+                and p.unit_of_measure in ("EA", "PR", "XBX", "XRL", "XPX") and p.active)
     ]
     assert broken == []
     assert sorted({p.tax_class for p in products}) == ["reduced", "standard"]

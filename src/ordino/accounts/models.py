@@ -40,12 +40,22 @@ class Account(IdMixin, Base):
     payment_terms: Mapped[str | None] = mapped_column(String(40))
     credit_limit_amount: Mapped[int | None] = mapped_column(BigInteger)
     credit_limit_currency: Mapped[str | None] = mapped_column(String(3))
+    # E-invoicing: the buyer's electronic address (BT-49: EAS scheme and identifier), the format
+    # its invoices go out in, and the reference it wants on each (BT-10; a Leitweg-ID in Germany).
+    endpoint_scheme: Mapped[str | None] = mapped_column(String(4))
+    endpoint_id: Mapped[str | None] = mapped_column(String(100))
+    einvoice_format: Mapped[str] = mapped_column(String(20), default="pdf", server_default="pdf")
+    buyer_reference: Mapped[str | None] = mapped_column(String(100))
+    # A SEPA direct-debit mandate: invoices on terms are then collected from this account (BT-89, BT-91).
+    direct_debit_mandate: Mapped[str | None] = mapped_column(String(35))
+    direct_debit_iban: Mapped[str | None] = mapped_column(String(34))
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         CheckConstraint("status IN ('active', 'on_hold', 'closed')", name="status"),
+        CheckConstraint("einvoice_format IN ('pdf', 'peppol', 'xrechnung', 'facturx')", name="einvoice_format"),
         CheckConstraint(
             "(credit_limit_amount IS NULL) = (credit_limit_currency IS NULL)"
             " AND (credit_limit_amount IS NULL OR credit_limit_amount >= 0)",
@@ -86,6 +96,7 @@ class Address(IdMixin, Base):
     city: Mapped[str] = mapped_column(String(100))
     postal_code: Mapped[str | None] = mapped_column(String(20))
     region: Mapped[str | None] = mapped_column(String(100))
+    county: Mapped[str | None] = mapped_column(String(100))  # US county, for local sales tax
     country: Mapped[str] = mapped_column(String(2))
     phone: Mapped[str | None] = mapped_column(String(40))
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)

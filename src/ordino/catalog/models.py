@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, text
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ordino.kernel.db import Base, IdMixin
@@ -103,6 +103,20 @@ class LegalEntity(IdMixin, Base):
     iban: Mapped[str | None] = mapped_column(String(34))
     bic: Mapped[str | None] = mapped_column(String(11))
     bank_name: Mapped[str | None] = mapped_column(String(100))
+    # Electronic address for e-invoices (EN 16931 BT-34): an ISO 6523 / EAS scheme ("0088" GLN,
+    # "0208" Belgian enterprise number, "9930" German VAT ID) and the identifier under it.
+    endpoint_scheme: Mapped[str | None] = mapped_column(String(4))
+    endpoint_id: Mapped[str | None] = mapped_column(String(100))
+    contact_name: Mapped[str | None] = mapped_column(String(200))  # seller contact (BT-41)
+    tax_number: Mapped[str | None] = mapped_column(String(40))  # national tax number, not the VAT ID (BT-32)
+    # Legal mentions printed on invoices: register court (German "Registergericht"), managing
+    # directors, share capital.
+    register_court: Mapped[str | None] = mapped_column(String(200))
+    managing_directors: Mapped[str | None] = mapped_column(String(300))
+    share_capital: Mapped[str | None] = mapped_column(String(100))
+    sepa_creditor_id: Mapped[str | None] = mapped_column(String(35))  # for SEPA direct debits (BT-90)
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    logo_media_type: Mapped[str | None] = mapped_column(String(40))
     # US states where the entity collects sales tax; None: every state.
     us_nexus_states: Mapped[list[str] | None] = mapped_column(JSON)
     # What an EU B2B order with a VAT ID that fails validation gets: refused, or taxed as B2C.

@@ -20,6 +20,7 @@ from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
 from stdnum.exceptions import ValidationError as StdnumError
 
+from ordino.catalog.units import unit_code_error
 from ordino.kernel.schema import Code, Country, DecimalText, Name, Out, ShortText, Strict, UuidText
 
 T = TypeVar("T")
@@ -73,11 +74,22 @@ def _timezone(value: str) -> str:
 Sku = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
 ]
-# UN/ECE Recommendation 20 common codes: EA, C62, KGM, MTR, BX, LTR, ...
+
+
+def _unit(value: str) -> str:
+    error = unit_code_error(value)
+    if error:
+        raise ValueError(error)
+    return value
+
+
+# Invoices carry the code as EN 16931 unit code (BT-130), so only Recommendation 20/21 codes.
 UnitOfMeasure = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Z0-9]{2,3}$"),
-    Field(description="UN/ECE Recommendation 20 code, e.g. EA, C62, KGM, MTR, BX"),
+    AfterValidator(_unit),
+    Field(description="UN/ECE Recommendation 20 code, or Recommendation 21 package code with its X prefix: "
+          "H87 piece, C62 one, EA each, KGM kilogram, MTR metre, XBX box, XRL roll"),
 ]
 Count = Annotated[int, Field(strict=True, ge=1, le=1_000_000_000)]
 Description = Annotated[str, StringConstraints(min_length=1, max_length=2000)]

@@ -22,7 +22,7 @@ class ProductSpec:
     sku: str
     name: str
     family: str
-    unit: str  # UN/ECE rec. 20 style: EA each, PR pair, BX box, RL roll, PAL pallet
+    unit: str  # UN/ECE Rec. 20/21 code: EA each, PR pair, XBX box, XRL roll
     minimum: int
     multiple: int
     tax_class: str  # standard | reduced
@@ -172,7 +172,7 @@ def _gloves() -> list[ProductSpec]:
     for letter in ("S", "M", "L", "XL"):
         out.append(ProductSpec(
             f"GLV-DISP-{letter}", f"Disposable nitrile gloves, powder-free, box of 100, size {letter}",
-            "safety_gloves", "BX", 10, 10, "standard", Decimal("0.62"), Decimal("6.50"),
+            "safety_gloves", "XBX", 10, 10, "standard", Decimal("0.62"), Decimal("6.50"),
             "EN ISO 374-1 type B, EN 455, 10 boxes per carton.",
         ))
     return out
@@ -238,22 +238,22 @@ def _consumables() -> list[ProductSpec]:
          "8.90"),
         ("ADH-MS-290-BLK", "MS polymer sealant, black, 290 ml cartridge", "adhesives", "EA", 12, 12, "0.47",
          "8.90"),
-        ("PAP-A4-80-BX", "Copy paper A4 80 g/m², box of 5 reams (2,500 sheets)", "paper", "BX", 1, 1, "12.5",
+        ("PAP-A4-80-BX", "Copy paper A4 80 g/m², box of 5 reams (2,500 sheets)", "paper", "XBX", 1, 1, "12.5",
          "23.50"),
-        ("PAP-A4-80-PAL", "Copy paper A4 80 g/m², pallet of 48 boxes (240 reams)", "paper", "PAL", 1, 1, "610",
+        ("PAP-A4-80-PAL", "Copy paper A4 80 g/m², pallet of 48 boxes (240 reams)", "paper", "XPX", 1, 1, "610",
          "1049.00"),
-        ("PAP-A3-80-BX", "Copy paper A3 80 g/m², box of 5 reams", "paper", "BX", 1, 1, "25", "47.00"),
-        ("PAP-A4-100-BX", "Colour laser paper A4 100 g/m², box of 5 reams", "paper", "BX", 1, 1, "15.6",
+        ("PAP-A3-80-BX", "Copy paper A3 80 g/m², box of 5 reams", "paper", "XBX", 1, 1, "25", "47.00"),
+        ("PAP-A4-100-BX", "Colour laser paper A4 100 g/m², box of 5 reams", "paper", "XBX", 1, 1, "15.6",
          "34.00"),
-        ("PAP-A4-80R-BX", "Recycled copy paper A4 80 g/m², Blue Angel, box of 5 reams", "paper", "BX", 1, 1,
+        ("PAP-A4-80R-BX", "Recycled copy paper A4 80 g/m², Blue Angel, box of 5 reams", "paper", "XBX", 1, 1,
          "12.5", "21.00"),
-        ("PAP-A4-80R-PAL", "Recycled copy paper A4 80 g/m², pallet of 48 boxes", "paper", "PAL", 1, 1, "610",
+        ("PAP-A4-80R-PAL", "Recycled copy paper A4 80 g/m², pallet of 48 boxes", "paper", "XPX", 1, 1, "610",
          "938.00"),
-        ("PKG-TAPE-50-BRN", "Packing tape PP 50 mm × 66 m, brown", "packaging", "RL", 36, 36, "0.2", "1.25"),
-        ("PKG-TAPE-50-CLR", "Packing tape PP 50 mm × 66 m, clear", "packaging", "RL", 36, 36, "0.2", "1.25"),
-        ("PKG-TAPE-50-LN", "Packing tape PP 50 mm × 66 m, low noise, brown", "packaging", "RL", 36, 36, "0.2",
+        ("PKG-TAPE-50-BRN", "Packing tape PP 50 mm × 66 m, brown", "packaging", "XRL", 36, 36, "0.2", "1.25"),
+        ("PKG-TAPE-50-CLR", "Packing tape PP 50 mm × 66 m, clear", "packaging", "XRL", 36, 36, "0.2", "1.25"),
+        ("PKG-TAPE-50-LN", "Packing tape PP 50 mm × 66 m, low noise, brown", "packaging", "XRL", 36, 36, "0.2",
          "1.69"),
-        ("PKG-FILM-500", "Stretch film 500 mm × 300 m, 23 µm, cast", "packaging", "RL", 6, 6, "2.6", "11.90"),
+        ("PKG-FILM-500", "Stretch film 500 mm × 300 m, 23 µm, cast", "packaging", "XRL", 6, 6, "2.6", "11.90"),
         ("PKG-BOX-305", "Folding box single wall 305×215×110 mm", "packaging", "EA", 25, 25, "0.14", "0.55"),
         ("PKG-BOX-400", "Folding box single wall 400×300×200 mm", "packaging", "EA", 25, 25, "0.29", "0.98"),
         ("PKG-BOX-600", "Folding box double wall 600×400×400 mm", "packaging", "EA", 25, 25, "0.78", "2.10"),
@@ -277,7 +277,7 @@ def _consumables() -> list[ProductSpec]:
         for code, kind, extra in (("DT", "direct thermal", Decimal(0)), ("TT", "thermal transfer", Decimal("1.10"))):
             out.append(ProductSpec(
                 f"LBL-{code}-{size}", f"Labels {size.replace('X', '×')} mm, {kind}, {per_roll} per roll",
-                "labels", "RL", 4, 4, "standard", Decimal("0.45"), Decimal(price) + extra,
+                "labels", "XRL", 4, 4, "standard", Decimal("0.45"), Decimal(price) + extra,
                 "76 mm core, permanent adhesive, cartons of 4 rolls.",
             ))
     return out

@@ -88,6 +88,7 @@ class OrderDeliveryGroupSummary(IdMixin, Base):
     ship_to_city: Mapped[str] = mapped_column(String(100))
     ship_to_postal_code: Mapped[str | None] = mapped_column(String(20))
     ship_to_region: Mapped[str | None] = mapped_column(String(100))
+    ship_to_county: Mapped[str | None] = mapped_column(String(100))  # US county, for local sales tax
     ship_to_country: Mapped[str] = mapped_column(String(2))
     ship_to_phone: Mapped[str | None] = mapped_column(String(40))
     ship_to_email: Mapped[str | None] = mapped_column(String(254))

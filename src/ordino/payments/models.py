@@ -40,6 +40,9 @@ class PaymentMethod(IdMixin, Base):
     token: Mapped[str | None] = mapped_column(String(200))
     terms: Mapped[str | None] = mapped_column(String(40))
     fingerprint: Mapped[str] = mapped_column(String(300))
+    # Printed on invoices paid by card (EN 16931 BT-87 asks for the last four digits only).
+    card_brand: Mapped[str | None] = mapped_column(String(20))
+    card_last4: Mapped[str | None] = mapped_column(String(4))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (
