@@ -221,7 +221,7 @@ def test_units_of_measure_are_un_ece_recommendation_20_or_21_codes(db, client, a
     # given a box written the Recommendation 21 way without its X, and a code of no list
     for unit, message in (
         ("BX", "'BX' is a UN/ECE Recommendation 21 package code: write it 'XBX'"),
-        ("QQ", "'QQ' is not a UN/ECE Recommendation 20 or 21 unit code (e.g. H87 piece, C62 one, "
+        ("PCS", "'PCS' is not a UN/ECE Recommendation 20 or 21 unit code (e.g. H87 piece, C62 one, "
                "KGM, XBX box)"),
     ):
         # when a product is created with it
