@@ -90,6 +90,29 @@ class Party:
     endpoint_id: str | None = None  # electronic address (BT-34 / BT-49) …
     endpoint_scheme: str | None = None  # … and its EAS scheme ("0204", "9930", "EM")
     bank_account: BankAccount | None = None  # where payments to this party go
+    contact_name: str | None = None  # seller contact point (BT-41)
+    phone: str | None = None  # contact telephone (BT-42 / BT-57)
+    register_court: str | None = None  # printed legal mentions: the register's court ("Amtsgericht Berlin")
+    managing_directors: str | None = None  # … the managing directors (German "Geschäftsführer")
+    share_capital: str | None = None  # … the share capital (French "capital social")
+    sepa_creditor_id: str | None = None  # the seller's SEPA creditor identifier, for direct debits (BT-90)
+    logo: bytes | None = None  # PNG or JPEG, printed at the top of the PDF
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """The card an invoice was paid by (BG-18): the network and the last four digits only (BT-87)."""
+
+    last4: str
+    brand: str | None = None  # "visa", "mastercard" … (BT-88 holder name is not kept)
+
+
+@dataclass(frozen=True, slots=True)
+class Mandate:
+    """A SEPA direct-debit mandate (BG-19): reference (BT-89) and the debited account (BT-91)."""
+
+    reference: str
+    debited_iban: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +213,8 @@ class Document:
     payment_terms: str | None = None  # BT-20, as text
     payment_means: PaymentMeans | None = None
     payment_reference: str | None = None  # remittance information (BT-83)
+    card: Card | None = None  # with payment means 48/54/55
+    mandate: Mandate | None = None  # with payment means 59
     allowances: tuple[AllowanceCharge, ...] = ()
     charges: tuple[AllowanceCharge, ...] = ()
     notes: tuple[str, ...] = ()  # legal mentions and remarks (BT-22)

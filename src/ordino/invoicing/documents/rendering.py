@@ -126,6 +126,10 @@ def _seller(entity: LegalEntity) -> d.Party:
         entity.name,
         _address([entity.line1, entity.line2], entity.city, entity.country, entity.postal_code, entity.region),
         vat_id=entity.vat_id, registration_id=entity.registration_number, email=entity.email, bank_account=bank,
+        tax_number=entity.tax_number, endpoint_id=entity.endpoint_id, endpoint_scheme=entity.endpoint_scheme,
+        contact_name=entity.contact_name, phone=entity.phone, register_court=entity.register_court,
+        managing_directors=entity.managing_directors, share_capital=entity.share_capital,
+        sepa_creditor_id=entity.sepa_creditor_id, logo=entity.logo,
     )
 
 
@@ -147,7 +151,8 @@ def _buyer(session: Session, account: Any, order: Any, group: Any) -> d.Party:
     tax_id = account.tax_id
     is_vat = bool(tax_id and _VAT_ID.match(tax_id))
     return d.Party(account.name, where, vat_id=tax_id if is_vat else None,
-                   registration_id=None if is_vat else tax_id)
+                   registration_id=None if is_vat else tax_id, endpoint_id=account.endpoint_id,
+                   endpoint_scheme=account.endpoint_scheme)
 
 
 def _language(locale: str | None) -> str:
