@@ -124,18 +124,18 @@ def test_summaries_are_chosen_equal_then_smallest_larger_then_largest_first(
     ]))
     drain(world, gateways)
     fo = fo_id(world, order["id"])
-    # when one nut ships with the shipping charge (15.24): no card holds exactly that, the
+    # when one nut ships with the shipping charge (15.23): no card holds exactly that, the
     # smallest holding more is the 26.78 card
     ship(api, admin, fo, NUT_M8=1)
     drain(world, gateways)
-    assert _captured_by_token(world) == {"tok_visa": 0, "tok_amex": 1524}
-    # when the rest ships (21.54): no card holds that much, so the larger rest (11.54) goes
+    assert _captured_by_token(world) == {"tok_visa": 0, "tok_amex": 1523}
+    # when the rest ships (21.55): no card holds that much, so the larger rest (11.55) goes
     # first, then the other card's 10.00
     ship(api, admin, fo)
     drain(world, gateways)
     assert _captured_by_token(world) == {"tok_visa": 1000, "tok_amex": 2678}
-    assert invoices(world) == [("INV-2026-000001", "paid", 1524, 1524, 0), ("INV-2026-000002", "paid", 2154, 2154, 0)]
-    assert [a[1] for a in _applications(world)] == [1524, 1154, 1000]
+    assert invoices(world) == [("INV-2026-000001", "paid", 1523, 1523, 0), ("INV-2026-000002", "paid", 2155, 2155, 0)]
+    assert [a[1] for a in _applications(world)] == [1523, 1155, 1000]
 
 
 def test_a_declined_capture_becomes_a_process_exception_and_the_invoice_stays_open(

@@ -100,6 +100,45 @@ def cumulative_share(amount: int, ordered: int, invoiced_after: int, invoiced_be
     return round_half_up(Fraction(amount * invoiced_after, ordered)) - invoiced_before_amount
 
 
+@dataclass(frozen=True, slots=True)
+class TaxShare:
+    """One tax line's share on an invoice, as `vat_by_category` sees it."""
+
+    key: tuple[object, ...] | None  # the VAT category, rate and jurisdiction; None: not VAT (US sales tax)
+    rate: Fraction  # tax per unit of base: the rate, or rate / (1 + rate) on gross bases
+    base: int  # the invoice's amount the tax is on (net, or gross when prices include tax)
+    amount: int  # the tax line's cumulative share
+    completes: bool  # this invoice takes what is left of the tax line: its amount stays
+
+
+def vat_by_category(shares: Sequence[TaxShare]) -> list[int]:
+    """The invoice's tax amounts: per VAT category, base × rate rounded once (EN 16931 BR-CO-17).
+
+    Each tax line's cumulative share is moved by the difference between its category's rounded
+    total and the sum of the shares, spread over the shares whose tax lines go on being invoiced,
+    in proportion to their bases. A share that completes its tax line keeps what is left of it, so
+    every tax line, and the order's VAT, adds up over its invoices exactly; the last invoice of a
+    category carries the rounding difference.
+    """
+    amounts = [s.amount for s in shares]
+    groups: dict[tuple[object, ...], list[int]] = {}
+    for n, share in enumerate(shares):
+        if share.key is not None:
+            groups.setdefault(share.key, []).append(n)
+    for members in groups.values():
+        open_ = [n for n in members if not shares[n].completes]
+        if not open_:
+            continue
+        base = sum(shares[n].base for n in members)
+        delta = round_half_up(base * shares[members[0]].rate) - sum(amounts[n] for n in members)
+        if not delta:
+            continue
+        weights = [abs(shares[n].base) for n in open_]
+        for n, part in zip(open_, allocate_minor(delta, weights if any(weights) else [1] * len(open_)), strict=True):
+            amounts[n] += part
+    return amounts
+
+
 def discount_share(total: int, before: int, line_share: int, ordered: int, invoiced_after: int) -> int:
     """An invoice's share of an item's discounts (`total` ≤ 0, `before` of it invoiced already):
     the cumulative rule on the item's discounts as one amount, but never more discount than the

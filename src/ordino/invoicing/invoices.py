@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Table, func, insert, or_, select, update
@@ -32,7 +33,7 @@ from ordino.invoicing.models import (
 from ordino.kernel import clock
 from ordino.kernel.errors import ConcurrentChange, FieldError, ValidationFailed
 from ordino.kernel.ids import new_id, parse_id
-from ordino.kernel.money import MAX_MINOR, format_minor
+from ordino.kernel.money import MAX_MINOR, allocate_minor, format_minor
 from ordino.kernel.numbering import INVOICE, next_number
 from ordino.kernel.outbox import emit
 from ordino.kernel.statemachine import StatusHistory, apply, initial_history
@@ -147,7 +148,9 @@ def _invoiced_so_far(session: Session, item_ids: Sequence[uuid.UUID]) -> tuple[
     return per_item, per_adjustment, per_tax
 
 
-def _item_lines(session: Session, items: Sequence[Any], units: dict[uuid.UUID, int]) -> list[_Line]:
+def _item_lines(
+    session: Session, items: Sequence[Any], units: dict[uuid.UUID, int], *, gross: bool
+) -> list[_Line]:
     """Invoice lines for `units` more units of each item, by the cumulative rule."""
     ids = [i.id for i in items]
     adjustments: dict[uuid.UUID, list[Any]] = defaultdict(list)
@@ -162,6 +165,7 @@ def _item_lines(session: Session, items: Sequence[Any], units: dict[uuid.UUID, i
         taxes[t.order_item_summary_id].append(t)
     per_item, per_adjustment, per_tax = _invoiced_so_far(session, ids)
     lines = []
+    shares: list[domain.TaxShare] = []
     for item in items:
         before_units, before_amount = per_item.get(item.id, (0, 0))
         after = before_units + units[item.id]
@@ -185,7 +189,53 @@ def _item_lines(session: Session, items: Sequence[Any], units: dict[uuid.UUID, i
             [_tax_row(t, share(t.amount, per_tax.get(t.id, 0))) for t in taxes[item.id]],
         )
         lines.append(line)
+        completes = after == item.quantity_ordered
+        whole = item.line_amount + sum(a.amount for a in item_adjustments)
+        shares += _tax_shares(line, taxes[item.id], whole, completes, gross)
+    rows = [row for line in lines for row in line.taxes]
+    for row, amount in zip(rows, domain.vat_by_category(shares), strict=True):
+        row["amount"] = amount
+    for line in lines:
+        _set_taxable(line, gross)
     return lines
+
+
+def _vat_key(tax: Any) -> tuple[object, ...] | None:
+    if tax.category is None or tax.rate is None:
+        return None
+    return (tax.category, Decimal(tax.rate).normalize(), tax.jurisdiction)
+
+
+def _tax_shares(
+    line: _Line, taxes: Sequence[Any], whole: int, completes: bool, gross: bool
+) -> list[domain.TaxShare]:
+    """The line's tax lines as `vat_by_category` sees them: a line taxed in several VAT categories
+    (a shipping charge following mixed-rate goods) splits its base by their taxable amounts."""
+    base = line.line_amount + line.adjustment_amount
+    vat = [n for n, t in enumerate(taxes) if _vat_key(t) is not None]
+    # Only tax lines whose taxable amounts partition the item split its base; stacked taxes
+    # (each on the whole amount) keep it whole.
+    taxable = [taxes[n].taxable_amount for n in vat]
+    covered = sum(t or 0 for t in taxable) + (sum(int(taxes[n].amount) for n in vat) if gross else 0)
+    bases: dict[int, int] = {}
+    if len(vat) > 1 and None not in taxable and covered == whole and any(taxable):
+        bases = dict(zip(vat, allocate_minor(base, [abs(int(t or 0)) for t in taxable]), strict=True))
+    out = []
+    for n, (tax, row) in enumerate(zip(taxes, line.taxes, strict=True)):
+        key = _vat_key(tax)
+        row_base = bases.get(n, base)
+        row["_base"] = row_base
+        rate = Fraction(Decimal(tax.rate)) if tax.rate is not None else Fraction(0)
+        out.append(domain.TaxShare(key, rate / (1 + rate) if gross else rate, row_base, int(row["amount"]), completes))
+    return out
+
+
+def _set_taxable(line: _Line, gross: bool) -> None:
+    """Each tax line's taxable amount: its share of the line's base, net of its own tax on gross prices."""
+    for row in line.taxes:
+        base = row.pop("_base", None)
+        if base is not None and len(line.taxes) > 1:
+            row["taxable_amount"] = base - int(row["amount"]) if gross else base
 
 
 # ------------------------------------------------------------------------------------------------
@@ -286,7 +336,7 @@ def invoice_shipment(
     charges = [c for c in charges if invoiced_charges.get(c.id, (0, 0))[0] == 0]
     for c in charges:
         units[c.id] = 1
-    lines = _item_lines(session, [*products, *charges], units)
+    lines = _item_lines(session, [*products, *charges], units, gross=order.prices_include_tax)
     return _write_invoice(
         session, order, _account_terms(session, order.account_id), "shipment", lines, actor,
         prices_include_tax=order.prices_include_tax, fulfillment_order_id=fulfillment_order_id,

@@ -72,11 +72,12 @@ def test_both_invoices_of_a_split_shipment_pass_en16931_and_render_as_pdf(
         assert en16931.fatal(ubl.content) == []
         assert pdf.status_code == 200
         assert pdf.content.startswith(b"%PDF-")
-    # and the first invoice says what was stored: its number, totals, prepaid by card
+    # and the first invoice says what was stored: its number, totals (VAT 24.46 × 19 % = 4.65, rounded once),
+    # prepaid by card
     first = api.get("/api/v1/invoices/INV-2026-000001/document?format=ubl", headers=admin).text
     assert "<cbc:ID>INV-2026-000001</cbc:ID>" in first
-    assert re.search(r'<cbc:TaxInclusiveAmount currencyID="EUR">29.12</cbc:TaxInclusiveAmount>', first)
-    assert re.search(r'<cbc:PrepaidAmount currencyID="EUR">29.12</cbc:PrepaidAmount>', first)
+    assert re.search(r'<cbc:TaxInclusiveAmount currencyID="EUR">29.11</cbc:TaxInclusiveAmount>', first)
+    assert re.search(r'<cbc:PrepaidAmount currencyID="EUR">29.11</cbc:PrepaidAmount>', first)
     assert re.search(r'<cbc:PayableAmount currencyID="EUR">0.00</cbc:PayableAmount>', first)
     assert re.search(r'<cbc:ChargeTotalAmount currencyID="EUR">12.50</cbc:ChargeTotalAmount>', first)
 

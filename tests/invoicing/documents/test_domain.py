@@ -181,17 +181,20 @@ def test_a_category_without_vat_cannot_carry_a_tax_amount():
     assert faults(doc, tax_breakdown=(row,))[0] == ("tax_breakdown[0].tax_amount", "category Z carries no VAT")
 
 
-def test_rounding_per_line_allows_half_a_minor_unit_per_line_and_no_more():
-    # given three lines of 0.03 at 19 % taxed line by line: 0.01 each, 0.03 in all (exact: 0.0171)
+def test_rounding_per_line_is_accepted_less_than_one_unit_off_the_rate_as_en16931_allows():
+    # given three lines of 0.03 at 19 % taxed line by line: 0.01 each, 0.03 in all (rate rule: 0.02)
     lines = [line(n, 1, "0.03") for n in (1, 2, 3)]
     per_line = (TaxSubtotal(Category.STANDARD, R19, 9, 3),)
     doc = build(lines, tax_rounding=RoundingMode.PER_LINE)
 
-    # then that breakdown is accepted per line, refused per rate, and 0.04 is refused either way
+    # then that breakdown is accepted per line and refused per rate
     accepted = replace(doc, tax_breakdown=per_line, totals=compute_totals(lines, per_line))
     assert accepted.totals.tax_total == 3
     assert fields(accepted, tax_rounding=RoundingMode.PER_RATE_ON_DOCUMENT) == ["tax_breakdown[0].tax_amount"]
-    too_far = (TaxSubtotal(Category.STANDARD, R19, 9, 4),)
+    # and per line, up to 0.99 off the rate rule is accepted (BR-CO-17), a whole unit is not
+    near = (TaxSubtotal(Category.STANDARD, R19, 9, 101),)
+    assert replace(accepted, tax_breakdown=near, totals=compute_totals(lines, near)).totals.tax_total == 101
+    too_far = (TaxSubtotal(Category.STANDARD, R19, 9, 102),)
     assert fields(accepted, tax_breakdown=too_far, totals=compute_totals(lines, too_far)) == [
         "tax_breakdown[0].tax_amount",
     ]

@@ -44,7 +44,7 @@ from ordino.invoicing.models import (
     InvoiceLineTax,
     PaymentApplication,
 )
-from ordino.kernel.money import exponent_of
+from ordino.kernel.money import allocate_minor, exponent_of
 from ordino.orders.models import OrderDeliveryGroupSummary, OrderItemSummary, OrderSummary
 from ordino.payments.domain import parse_terms
 from ordino.tax.domain import Category, RoundingMode
@@ -90,30 +90,66 @@ def _rows(session: Session, model: Any, tax_model: Any, parent: Any, parent_id: 
     ]
 
 
-def _category(row: _Row) -> tuple[Category, Decimal, str | None]:
+def _key(tax: Any) -> tuple[Category, Decimal]:
+    rate = (tax.rate or Decimal(0)).normalize()
+    implied = Category.STANDARD if rate > 0 else Category.ZERO
+    category = Category(tax.category) if tax.category else implied
+    return category, rate if category is Category.STANDARD else Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """The share of a row in one VAT category and rate."""
+
+    category: Category
+    rate: Decimal
+    reason: str | None  # VATEX code
+    net: int
+    tax: int
+
+
+def _parts(row: _Row) -> list[_Part]:
+    """A row's VAT parts: one for most rows; a shipping charge that follows mixed-rate goods has
+    one per category and rate, each with its taxable amount."""
     taxed = [t for t in row.taxes if t.rate is not None or t.category is not None]
     if not taxed:
-        return Category.ZERO, Decimal(0), None
-    first = taxed[0]
-    rate = (first.rate or Decimal(0)).normalize()
-    implied = Category.STANDARD if rate > 0 else Category.ZERO
-    category = Category(first.category) if first.category else implied
-    if category is not Category.STANDARD:
-        rate = Decimal(0)
-    return category, rate, first.exemption_reason_code
+        return [_Part(Category.ZERO, Decimal(0), None, row.net_amount, sum(t.amount for t in row.taxes))]
+    keys: dict[tuple[Category, Decimal], list[Any]] = defaultdict(list)
+    for t in taxed:
+        keys[_key(t)].append(t)
+    if len(keys) == 1:
+        (category, rate), taxes = next(iter(keys.items()))
+        return [_Part(category, rate, taxes[0].exemption_reason_code, row.net_amount,
+                      sum(t.amount for t in row.taxes))]
+    taxable = [sum(t.taxable_amount for t in taxes) for taxes in keys.values()]
+    if sum(taxable) != row.net_amount:  # rows written before taxable amounts were split
+        taxable = allocate_minor(row.net_amount, [abs(sum(t.amount for t in taxes)) or 1 for taxes in keys.values()])
+    return [
+        _Part(category, rate, taxes[0].exemption_reason_code, net, sum(t.amount for t in taxes))
+        for ((category, rate), taxes), net in zip(keys.items(), taxable, strict=True)
+    ]
 
 
-def _priced(row: _Row, currency: str, gross: bool) -> tuple[Decimal, int]:
-    """(unit price, line allowance) that give the row's net amount exactly."""
-    discount = 0 if gross else -row.adjustment_amount
-    target = row.net_amount + discount
-    quantity = Decimal(row.quantity)
-    price = row.unit_price
-    if gross or d.line_amount(quantity, price, currency) != target:
-        exact = Decimal(target).scaleb(-exponent_of(currency)) / quantity
-        price = exact.quantize(_SIX_PLACES, rounding=ROUND_UP)
-        discount += d.line_amount(quantity, price, currency) - target
-    return price.normalize(), discount
+def _priced(quantity: int, unit_price: Decimal, net: int, adjustment: int, currency: str, exact: bool) -> tuple[
+    Decimal, Decimal, int
+]:
+    """(quantity, unit price, line allowance) that give `net` exactly.
+
+    A line whose net is not quantity × price − discount (a share, a gross price, a part of a
+    row) gets the price net ÷ quantity, rounded up to six places, the few minor units over being
+    a line allowance. A credited price reduction (an appeasement: no units, the amount as a
+    negative discount) is a line of its own price: the amount for one unit, or per unit credited.
+    """
+    discount = -adjustment
+    if discount < 0:
+        discount, exact = 0, True
+    target = net + discount
+    count = Decimal(quantity or 1)
+    price = unit_price
+    if exact or d.line_amount(count, price, currency) != target:
+        price = (Decimal(target).scaleb(-exponent_of(currency)) / count).quantize(_SIX_PLACES, rounding=ROUND_UP)
+        discount += d.line_amount(count, price, currency) - target
+    return count, price.normalize(), discount
 
 
 def _address(lines: Sequence[str | None], city: str, country: str, postal: str | None, region: str | None) -> d.Address:
@@ -200,20 +236,25 @@ def _body(rows: Sequence[_Row], currency: str, gross: bool, ctx: _Context, langu
     tax: dict[tuple[Category, Decimal], int] = defaultdict(int)
     reasons: dict[Category, str | None] = {}
     for row in rows:
-        category, rate, reason = _category(row)
-        tax[(category, rate)] += sum(t.amount for t in row.taxes)
-        reasons.setdefault(category, reason)
-        if row.type == "delivery_charge":
-            method = ctx.group.delivery_method
-            charges.append(d.AllowanceCharge(row.net_amount, category, rate, reason=f"{words['shipping']} ({method})",
-                                             reason_code="FC"))
-            continue
-        price, discount = _priced(row, currency, gross)
-        lines.append(d.Line(
-            str(row.line_number), row.name, Decimal(row.quantity), price, row.net_amount, category, rate,
-            unit_code=ctx.units.get(row.sku or "", "C62"), sku=row.sku, discount=discount,
-            discount_reason=words["discount"] if discount else None,
-        ))
+        parts = _parts(row)
+        for n, part in enumerate(parts, start=1):
+            key = (part.category, part.rate)
+            tax[key] += part.tax
+            reasons.setdefault(part.category, part.reason)
+            if row.type == "delivery_charge":
+                method = ctx.group.delivery_method
+                charges.append(d.AllowanceCharge(part.net, part.category, part.rate,
+                                                 reason=f"{words['shipping']} ({method})", reason_code="FC"))
+                continue
+            split = len(parts) > 1
+            exact = split or gross  # the row's adjustment belongs to no single part
+            quantity, price, discount = _priced(row.quantity, row.unit_price, part.net,
+                                                0 if exact else row.adjustment_amount, currency, exact)
+            lines.append(d.Line(
+                f"{row.line_number}-{n}" if split else str(row.line_number), row.name, quantity, price, part.net,
+                part.category, part.rate, unit_code=ctx.units.get(row.sku or "", "C62"), sku=row.sku,
+                discount=discount, discount_reason=words["discount"] if discount else None,
+            ))
     exemptions = {
         c: (_DEFAULT_EXEMPTIONS[c][0], reasons.get(c) or _DEFAULT_EXEMPTIONS[c][1])
         for c, _ in tax if c in _DEFAULT_EXEMPTIONS
