@@ -8,8 +8,9 @@ same way, exactly from minor units.
 
 Mapping choices where CII differs from UBL: the due date (BT-9) and the direct-debit mandate (BT-89)
 sit in `SpecifiedTradePaymentTerms`, for invoices and credit notes alike; the tax point date (BT-7)
-sits on the first VAT breakdown row (once per document); a payee account that is not a valid IBAN goes in `ProprietaryID`; the
-card network (UBL's `NetworkID`) has no CII element and is written as the payment means text (BT-82).
+sits once, on the first VAT breakdown row (CII-SR-461); a payee account that is not a valid IBAN goes
+in `ProprietaryID`; the card network (UBL's `NetworkID`) has no CII element and is written as the
+payment means text (BT-82).
 """
 
 from __future__ import annotations
