@@ -298,7 +298,7 @@ class Assertion:
 
 
 class En16931:
-    """The official EN 16931 UBL validation (CEN/TC434 XSLT 2.0) run by Saxon."""
+    """The official EN 16931 validation (CEN/TC434 XSLT 2.0, for UBL or for CII) run by Saxon."""
 
     def __init__(self, xslt: Path) -> None:
         from saxonche import PySaxonProcessor
@@ -326,6 +326,12 @@ class En16931:
 def en16931() -> En16931:
     # saxonche is a pinned dev dependency: a missing one fails the tests rather than skipping them.
     return En16931(shared_data("einvoicing", "en16931", "xslt", "EN16931-UBL-validation.xslt"))
+
+
+@pytest.fixture(scope="session")
+def en16931_cii() -> En16931:
+    """The same validation for CII (the XML of Factur-X / ZUGFeRD)."""
+    return En16931(shared_data("einvoicing", "en16931", "xslt", "EN16931-CII-validation.xslt"))
 
 
 @pytest.fixture(scope="session")
