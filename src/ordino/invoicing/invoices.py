@@ -288,6 +288,7 @@ def _write_invoice(
         "id": str(invoice_id), "kind": kind, "order_id": str(order.id), "account_id": str(order.account_id),
         "shipment_id": str(shipment_id) if shipment_id else None, "currency": order.currency,
         "total": format_minor(net + tax, order.currency), "due_date": domain.due_date(invoice_date, terms).isoformat(),
+        "document_format": document_format(session, order.account_id),
     })
     if net + tax == 0:  # nothing to pay
         _transition(session, invoice_id, "open", "pay", actor)
@@ -299,6 +300,14 @@ def _account_terms(session: Session, account_id: uuid.UUID) -> str | None:
         select(Account.payment_terms).where(Account.id == account_id)
     ).scalar_one_or_none()
     return terms
+
+
+def document_format(session: Session, account_id: uuid.UUID) -> str:
+    """The format the account receives its invoices and credit memos in (pdf, peppol, xrechnung, facturx)."""
+    chosen: str | None = session.execute(
+        select(Account.einvoice_format).where(Account.id == account_id)
+    ).scalar_one_or_none()
+    return chosen or "pdf"
 
 
 @dataclass(frozen=True, slots=True)
