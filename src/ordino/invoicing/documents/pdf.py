@@ -28,7 +28,7 @@ from fpdf import FPDF
 from PIL import Image
 
 from ordino.invoicing.documents.domain import Address, Document, DocumentKind, Line, Party, PaymentMeans
-from ordino.invoicing.documents.labels import legal_text, labels_for, unit_text
+from ordino.invoicing.documents.labels import labels_for, legal_text, unit_text
 from ordino.tax.domain import Category
 
 FONT_DIR = Path(__file__).with_name("fonts")
@@ -401,7 +401,8 @@ class _DocumentPdf(FPDF):
         self.rule()
         self.ln(1)
         for row in rows:
-            reason = " · ".join(x for x in (self.legal(row.exemption_reason), row.exemption_reason_code) if x)
+            given = row.exemption_reason and self.legal(row.exemption_reason)
+            reason = " · ".join(x for x in (given, row.exemption_reason_code) if x)
             if self.will_page_break(10 if reason else 5):
                 self.add_page()
             self.font(8)
@@ -468,8 +469,8 @@ class _DocumentPdf(FPDF):
             self.multi_cell(WIDTH, 4.2, self.legal(note), align="L", new_x="LMARGIN", new_y="NEXT")
             self.ln(1)
 
-    def legal(self, text: str | None) -> str | None:
-        return legal_text(text, self.t, self.fmt.locale) if text else text
+    def legal(self, text: str) -> str:
+        return legal_text(text, self.t, self.fmt.locale)
 
 
 def _rate_text(category: Category, rate: Decimal, fmt: _Format) -> str:
