@@ -17,7 +17,9 @@ from ordino import __version__
 from ordino.accounts.api import router as accounts_router
 from ordino.accounts.apikeys import router as api_keys_router
 from ordino.audit.api import router as audit_router
+from ordino.catalog.api import LOGO_PATH
 from ordino.catalog.api import router as catalog_router
+from ordino.catalog.logos import MAX_LOGO_BYTES
 from ordino.channels.files.api import MAX_REQUEST_BYTES as BULK_REQUEST_BYTES
 from ordino.channels.files.api import router as bulk_orders_router
 from ordino.flows.registry import build_dispatcher
@@ -164,7 +166,8 @@ def _set_state(app: FastAPI, settings: Settings, database: Database, gateways: G
 
 def _install_request_guard(app: FastAPI, settings: Settings) -> None:
     """kernel.guard, with the uploads' own body limits."""
-    uploads = {"/api/v1/orders/bulk": BULK_REQUEST_BYTES, "/api/v1/inventory/imports": settings.max_import_bytes}
+    uploads = {"/api/v1/orders/bulk": BULK_REQUEST_BYTES, "/api/v1/inventory/imports": settings.max_import_bytes,
+               LOGO_PATH: MAX_LOGO_BYTES}
     app.add_middleware(RequestGuard, routes=app.router.routes, max_body=settings.max_body_bytes, uploads=uploads)
 
 

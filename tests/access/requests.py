@@ -4,11 +4,14 @@ deletes gets a fresh record per request; an update sends the record's current ve
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from PIL import Image
 
 from tests.access.world import DAY, World
 from tests.invoicing.support import order_payload
@@ -97,6 +100,12 @@ def _assigned(w: World, side: str) -> dict[str, str]:
     return {"ref": code, "account": _number(w, side)}
 
 
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 10), (200, 30, 40)).save(out, "PNG")
+    return out.getvalue()
+
+
 def _bulk(w: World, side: str) -> dict[str, Any]:
     return {"data": {"channel": "web", "account": _number(w, side), "currency": "EUR",
                      "external_reference": w.next("BULK"), "ship_to": f"{_number(w, side)}-SHIP",
@@ -104,6 +113,7 @@ def _bulk(w: World, side: str) -> dict[str, Any]:
             "files": {"file": ("order.csv", b"sku,quantity\nBOLT-M8,10\n", "text/csv")}}
 
 
+LOGO = _png()
 SHIP_TO = {"name": "Receiving", "line1": "Hafenstraße 1", "city": "Hamburg", "postal_code": "20457", "country": "DE"}
 CARD = [{"method": "card", "gateway": "simulator", "token": "tok_visa"}]
 ONE_BOLT = [{"sku": "BOLT-M8", "location": "WH-BER", "quantity": 1}]
@@ -239,6 +249,8 @@ def request(w: World, operation: str, side: str, foreign: bool = False) -> Reque
         r.data, r.files = bulk["data"], bulk["files"]
     elif operation == "POST /inventory/imports":
         r.content, r.headers = b"sku,location,on_hand\nNUT-M8,WH-HAM,100000\n", {"Content-Type": "text/csv"}
+    elif operation == "PUT /legal-entities/{ref}/logo":
+        r.content, r.headers = LOGO, {"Content-Type": "image/png"}
     elif foreign and operation in FOREIGN:
         r.json = FOREIGN[operation](w, side)
     elif operation in BODIES:

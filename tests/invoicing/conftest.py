@@ -44,8 +44,10 @@ SELLER = Party(
     vat_id="DE136695976",
     registration_id="HRB 123456 B",
     tax_number="37/123/45678",
-    legal_info="Amtsgericht Charlottenburg HRB 123456 B · Geschäftsführerin: Jana Dvořáková",
+    register_court="Amtsgericht Charlottenburg",
+    managing_directors="Jana Dvořáková",
     email="billing@ordino.example",
+    phone="+49 30 1234567",
     bank_account=BankAccount("DE89370400440532013000", "COBADEFFXXX", "Commerzbank Berlin"),
 )
 BUYER_DE = Party(

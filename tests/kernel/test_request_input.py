@@ -249,6 +249,21 @@ def test_an_import_has_its_own_larger_limit(world: Database, admin: dict[str, st
         413, 0, "the request body is larger than 1048576 bytes")
 
 
+def test_a_logo_has_its_own_smaller_limit_on_a_path_with_a_parameter(world: Database, admin: dict[str, str]) -> None:
+    # given bodies of at most 4 MiB, and a logo route whose bodies may have 1 MiB
+    app = _app(world, max_body_bytes=4 * 1024 * 1024)
+    path = "/api/v1/legal-entities/ORDINO-DE/logo"
+    # when a logo declares 2 MiB, and another is sent without Content-Length, endlessly
+    declared = asyncio.run(_call(app, "PUT", path, {**admin, "content-type": "image/png",
+                                                      "content-length": str(2 * 1024 * 1024)}, _endless()))
+    chunked = asyncio.run(_call(app, "PUT", path, {**admin, "content-type": "image/png",
+                                                     "transfer-encoding": "chunked"}, _endless()))
+    # then the first is refused unread, the second once it passes 1 MiB
+    assert (declared[0], declared[3], orjson.loads(declared[2])["detail"]) == (
+        413, 0, "the request body is larger than 1048576 bytes")
+    assert (chunked[0], chunked[3]) == (413, 17)
+
+
 def test_the_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ORDINO_MAX_BODY_BYTES", "2048")
     monkeypatch.setenv("ORDINO_MAX_IMPORT_BYTES", "4096")

@@ -2,7 +2,8 @@
 
 Thin: validate the payload, run the use case in one transaction, answer JSON. Creations are
 idempotent by `Idempotency-Key`; updates need `If-Match` with the ETag (the record's version).
-Nothing is deleted: records are deactivated with `PATCH {"active": false}`.
+Nothing is deleted: records are deactivated with `PATCH {"active": false}`. A legal entity's
+logo is set with its image as the body (`PUT /legal-entities/{ref}/logo`) and can be removed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from ordino.catalog import service
+from ordino.catalog import logos, service
 from ordino.catalog.schemas import (
     ChannelIn,
     ChannelKind,
@@ -36,6 +37,7 @@ from ordino.catalog.schemas import (
 from ordino.catalog.service import CHANNEL, LEGAL_ENTITY, LOCATION, PRODUCT, Resource
 from ordino.kernel.auth import Principal, Role, database, require
 from ordino.kernel.endpoint import body_schema, parse_body, read, run_command
+from ordino.kernel.errors import BodyTooLarge, FieldError, UnsupportedMediaType
 from ordino.kernel.http import dumps, etag, json_response
 from ordino.kernel.openapi import documented
 from ordino.kernel.schema import Page
@@ -268,3 +270,39 @@ async def update_legal_entity(
     ref: str, request: Request, principal: AdminWriter, if_match: IfMatch = None
 ) -> Response:
     return await _update(request, LEGAL_ENTITY, LegalEntityPatch, ref, if_match)
+
+
+LOGO_PATH = "/api/v1/legal-entities/{ref}/logo"
+_IMAGE = {"schema": {"type": "string", "format": "binary"}}
+
+
+@router.put(
+    "/legal-entities/{ref}/logo", status_code=204, summary="Set a legal entity's logo",
+    description=(
+        "The image is the request body, sent as `image/png` or `image/jpeg`, at most 1 MiB and 4000 pixels a "
+        "side; it is printed at the top of the entity's invoices and credit notes. An image that does not "
+        "decode as its type answers 422."
+    ),
+    openapi_extra={"requestBody": {"required": True, "content": {mt: _IMAGE for mt in logos.MEDIA_TYPES}}},
+    responses=documented(None, 204, description="The logo is set", problems=(404, 413, 415, 422)),
+)
+async def put_legal_entity_logo(ref: str, request: Request, principal: AdminWriter) -> Response:
+    media_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media_type not in logos.MEDIA_TYPES:
+        raise UnsupportedMediaType("a logo is a PNG or JPEG image",
+                                   [FieldError("Content-Type", "send image/png or image/jpeg")])
+    data = await request.body()
+    if len(data) > logos.MAX_LOGO_BYTES:  # a chunked body is counted by the request guard; this is a backstop
+        raise BodyTooLarge(f"the request body is larger than {logos.MAX_LOGO_BYTES} bytes")
+    logos.check_logo(data, media_type)
+    await run_in_threadpool(database(request).transaction, lambda s: logos.set_logo(s, ref, data, media_type))
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/legal-entities/{ref}/logo", status_code=204, summary="Remove a legal entity's logo",
+    responses=documented(None, 204, description="The entity has no logo", problems=(404,)),
+)
+async def delete_legal_entity_logo(ref: str, request: Request, principal: AdminWriter) -> Response:
+    await run_in_threadpool(database(request).transaction, lambda s: logos.set_logo(s, ref, None, None))
+    return Response(status_code=204)

@@ -43,22 +43,31 @@ def _is_json(content_type: bytes) -> bool:
 
 class RequestGuard:
     """See the module. `routes` name path parameters in refusals; `uploads` maps a path to its
-    own body limit (and exempts it from the JSON media type)."""
+    own body limit (and exempts it from the JSON media type); a path may be a route template
+    ("/api/v1/legal-entities/{ref}/logo")."""
 
     def __init__(self, app: ASGIApp, *, routes: Sequence[BaseRoute], max_body: int,
                  uploads: Mapping[str, int]) -> None:
         self.app = app
         self.routes = routes
         self.max_body = max_body
-        self.uploads = dict(uploads)
+        self.uploads = {path: limit for path, limit in uploads.items() if "{" not in path}
+        self.upload_templates = [(compile_path(path)[0], limit) for path, limit in uploads.items() if "{" in path]
+
+    def _upload_limit(self, path: str) -> int | None:
+        limit = self.uploads.get(path)
+        if limit is None:
+            limit = next((size for pattern, size in self.upload_templates if pattern.match(path)), None)
+        return limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        limit = self.uploads.get(path, self.max_body)
-        refusal, capped = self._refusal(scope, path, limit)
+        upload = self._upload_limit(path)
+        limit = self.max_body if upload is None else upload
+        refusal, capped = self._refusal(scope, path, limit, upload is not None)
         if refusal is not None:
             await problem_response(refusal, path)(scope, receive, send)
             return
@@ -79,7 +88,7 @@ class RequestGuard:
             log.error("unexpected error: %s %s", scope["method"], path, exc_info=exc)
             await problem_response(InternalError(UNEXPECTED), path)(scope, receive, send)
 
-    def _refusal(self, scope: Scope, path: str, limit: int) -> tuple[Problem | None, bool]:
+    def _refusal(self, scope: Scope, path: str, limit: int, upload: bool) -> tuple[Problem | None, bool]:
         """The problem that refuses the request, if any; and whether its body (chunked) must be
         counted as it is read."""
         query: bytes = scope["query_string"]
@@ -103,8 +112,7 @@ class RequestGuard:
         if size > limit:
             return BodyTooLarge(f"the request body is larger than {limit} bytes"), False
         streamed = chunked and length is None
-        if (size > 0 or streamed) and path.startswith("/api/") and path not in self.uploads \
-                and not _is_json(content_type):
+        if (size > 0 or streamed) and path.startswith("/api/") and not upload and not _is_json(content_type):
             problem = UnsupportedMediaType(
                 "this route takes a JSON body", [FieldError("Content-Type", "send application/json")])
             return problem, False

@@ -6,20 +6,23 @@ codes are mapped to characters through the ToUnicode table fpdf2 writes for each
 
 from __future__ import annotations
 
+import io
 import re
 import zlib
 from dataclasses import replace
 
 import pytest
 from babel import Locale
+from PIL import Image
 
-from ordino.invoicing.documents.domain import Document
+from ordino.invoicing.documents.domain import Address, Card, Document, Mandate, PaymentMeans
 from ordino.invoicing.documents.labels import EN, LABELS, labels_for, unit_text
-from ordino.invoicing.documents.pdf import render_pdf
-from ordino.tax.domain import Category
+from ordino.invoicing.documents.pdf import register_text, render_pdf
+from ordino.tax.domain import EXPORT_TEXT, REVERSE_CHARGE_TEXT, Category
 from tests.invoicing.conftest import (
     BUYER_PL,
     SCENARIOS,
+    SELLER,
     build,
     credit_note,
     dinar,
@@ -284,3 +287,198 @@ def test_a_10000_line_invoice_has_every_line_a_header_on_every_page_and_page_x_o
     assert "1.195.805,69\xa0€" in totals_page
     assert {"Umsatzsteuer", "693.241,12\xa0€", "346.587,63\xa0€", "131.715,81\xa0€", "24.261,13\xa0€"} <= set(
         next(page for page in pages if "Umsatzsteuer" in page))
+
+
+# ---- as an accountant reads it: legal sentences, the seller's legal mentions, references, logo ----
+
+REVERSE_CHARGE_NOTES = {
+    "de": ("Steuerschuldnerschaft des Leistungsempfängers: Die Umsatzsteuer schuldet der Leistungsempfänger "
+           "(Art. 196 der Richtlinie 2006/112/EG)"),
+    "fr": "Autoliquidation : TVA due par le preneur (article 196 de la directive 2006/112/CE)",
+    "en": "Reverse charge: VAT to be accounted for by the recipient (Article 196, Directive 2006/112/EC)",
+    "es": "Inversión del sujeto pasivo: el IVA lo declara el destinatario (artículo 196 de la Directiva 2006/112/CE)",
+    "it": "Inversione contabile: IVA a carico del destinatario (articolo 196 della direttiva 2006/112/CE)",
+    "nl": "Btw verlegd: de btw wordt voldaan door de afnemer (artikel 196 van Richtlijn 2006/112/EG)",
+    "pl": "Odwrotne obciążenie: VAT rozlicza nabywca (art. 196 dyrektywy 2006/112/WE)",
+}
+REVERSE_CHARGE_REASONS = {
+    "de": "Steuerschuldnerschaft des Leistungsempfängers", "fr": "Autoliquidation", "en": "Reverse charge",
+    "es": "Inversión del sujeto pasivo", "it": "Inversione contabile", "nl": "Btw verlegd",
+    "pl": "Odwrotne obciążenie",
+}
+
+
+@pytest.mark.parametrize("language", sorted(REVERSE_CHARGE_NOTES))
+def test_the_reverse_charge_note_and_reason_print_in_the_buyers_language(language: str):
+    # given a reverse-charge invoice whose note and exemption reason come from the tax engine in English
+    doc = replace(reverse_charge(), language=language)
+    assert doc.notes == (REVERSE_CHARGE_TEXT,)
+    assert doc.tax_breakdown[0].exemption_reason == "Reverse charge"
+
+    # when it is printed
+    pieces = text_of(doc)
+
+    # then the legal sentence (wrapped where it must be) and the reason are in the document's language
+    assert REVERSE_CHARGE_NOTES[language] in " ".join(pieces)
+    assert f"{REVERSE_CHARGE_REASONS[language]} · VATEX-EU-AE" in pieces
+    assert f"AE – {REVERSE_CHARGE_REASONS[language]}" in pieces
+    if language != "en":
+        assert not [p for p in pieces if "Reverse charge" in p or "Directive" in p]
+
+
+def test_a_french_export_invoice_carries_no_english_legal_text():
+    # given an export in CHF printed in French, with the engine's English export note
+    doc = export()
+    assert doc.notes == (EXPORT_TEXT,)
+
+    # then the note is the French legal mention
+    pieces = text_of(doc)
+    assert "Exportation hors de l'UE : exonération de TVA (article 146 de la directive 2006/112/CE)" in pieces
+    assert EXPORT_TEXT not in pieces
+
+
+def test_known_legal_notes_are_recognised_with_their_variable_parts_and_other_notes_stay_as_written():
+    # given notes from the tax engine with a country and a certificate number, and a remark of the order
+    doc = replace(domestic(), language="fr", notes=(
+        "Distance sale: VAT of AT charged at destination (One-Stop Shop, Article 33, Directive 2006/112/EC)",
+        "Exempt from VAT under exemption certificate EX-2026-17",
+        "Bitte an Tor 3 liefern",
+    ))
+
+    # then the legal ones are in French (the country by its French name) and the remark as written
+    pieces = text_of(doc)
+    assert ("Vente à distance : TVA du pays de destination (Autriche) appliquée (guichet unique OSS, "
+            "article 33 de la directive 2006/112/CE)") in " ".join(pieces)
+    assert "Exonéré de TVA en vertu de l'attestation d'exonération EX-2026-17" in pieces
+    assert "Bitte an Tor 3 liefern" in pieces
+
+
+def test_a_german_sellers_footer_has_its_pflichtangaben():
+    # given the German GmbH's invoice, printed in German and in French
+    german, french = text_of(domestic()), text_of(replace(domestic(), language="fr"))
+
+    # then its register is the Handelsregister with its court, whatever the language, and never "RCS";
+    # managing directors and phone are there, labelled in the document's language
+    assert german[-3:-1] == [
+        "Ordino Demo GmbH · Friedrichstraße 123, 10117 Berlin · Tel. +49 30 1234567 · billing@ordino.example",
+        "USt-IdNr. DE136695976 · Steuernummer 37/123/45678 · Handelsregister: Amtsgericht Charlottenburg "
+        "HRB 123456 B · Geschäftsführer: Jana Dvořáková",
+    ]
+    assert french[-3:-1] == [
+        "Ordino Demo GmbH · Friedrichstraße 123, 10117 Berlin · Tél. +49 30 1234567 · billing@ordino.example",
+        "N° TVA DE136695976 · N° fiscal 37/123/45678 · Handelsregister: Amtsgericht Charlottenburg HRB 123456 B"
+        " · Dirigeants: Jana Dvořáková",
+    ]
+    assert not [p for p in french if "RCS" in p]
+
+
+def test_a_french_sellers_footer_has_its_rcs_and_share_capital():
+    # given a French SAS with its RCS number, registry city and share capital, invoicing in German
+    seller = replace(SELLER, name="Ordino France SAS", address=Address(("12 rue de la Paix",), "Paris", "FR", "75002"),
+                     vat_id="FR40303265045", tax_number=None, registration_id="303 265 045", register_court="Paris",
+                     managing_directors=None, share_capital="50 000 €", phone="+33 1 23 45 67 89")
+    pieces = text_of(replace(domestic(), seller=seller))
+
+    # then the footer says RCS Paris and the capital, labelled in German
+    assert pieces[-2] == "USt-IdNr. FR40303265045 · RCS Paris 303 265 045 · Stammkapital: 50 000 €"
+
+
+@pytest.mark.parametrize(("country", "court", "number", "expected"), [
+    ("DE", "Amtsgericht Charlottenburg", "HRB 123456 B", "Handelsregister: Amtsgericht Charlottenburg HRB 123456 B"),
+    ("DE", None, "HRB 123456 B", "Handelsregister: HRB 123456 B"),
+    ("FR", None, "552 120 222", "RCS Lyon 552 120 222"),
+    ("AT", "Handelsgericht Wien", "FN 123456a", "Firmenbuch: FN 123456a, Handelsgericht Wien"),
+    ("NL", None, "12345678", "KvK 12345678"),
+    ("BE", "Bruxelles", "0403.170.701", "KBO/BCE 0403.170.701 · RPR/RPM Bruxelles"),
+    ("IT", "MI", "1234567", "REA MI 1234567"),
+    ("ES", "Madrid", "Tomo 1234, Hoja M-56789", "Registro Mercantil de Madrid, Tomo 1234, Hoja M-56789"),
+    ("US", None, "C1234567", "Firmenregister: C1234567"),
+    ("DE", None, None, None),
+])
+def test_the_register_is_named_as_the_sellers_country_names_it(country, court, number, expected):
+    seller = replace(SELLER, address=Address(("Rue 1",), "Lyon", country, "69001"), register_court=court,
+                     registration_id=number)
+    assert register_text(seller, LABELS["de"]) == expected
+
+
+@pytest.mark.parametrize(("language", "ours", "theirs"), [
+    ("de", "Unsere Auftragsnummer", "Ihre Bestellung"), ("fr", "Notre numéro de commande", "Votre commande"),
+    ("en", "Our order number", "Your purchase order"), ("es", "Nuestro número de pedido", "Su pedido"),
+    ("it", "Nostro numero d'ordine", "Vostro ordine"), ("nl", "Ons ordernummer", "Uw bestelling"),
+    ("pl", "Nasz numer zamówienia", "Wasze zamówienie"),
+])
+def test_the_buyers_po_prints_once_and_our_order_number_as_ours(language, ours, theirs):
+    # given an invoice whose buyer reference is the PO (as Ordino fills it)
+    doc = replace(domestic(), language=language, buyer_reference="PO-4711")
+
+    # then the PO is printed once, as the buyer's order; Ordino's number as ours; no "your reference"
+    pieces = text_of(doc)
+    assert pieces.count("PO-4711") == 1
+    assert pieces[pieces.index("PO-4711") - 1] == theirs
+    assert pieces[pieces.index("SO-000123") - 1] == ours
+    assert LABELS[language]["buyer_reference"] not in pieces
+
+
+def test_without_a_po_our_order_number_is_not_printed_as_the_buyers_reference():
+    # given an order without PO: the buyer reference is Ordino's order number
+    pieces = text_of(replace(domestic(), language="fr", purchase_order=None, buyer_reference="SO-000123"))
+
+    # then it is printed once, as our order number
+    assert pieces.count("SO-000123") == 1
+    assert pieces[pieces.index("SO-000123") - 1] == "Notre numéro de commande"
+    assert "Votre référence" not in pieces
+    assert "Votre commande" not in pieces
+
+
+def test_a_buyer_reference_of_its_own_is_printed_as_theirs():
+    pieces = text_of(replace(domestic(), language="fr"))
+    assert pieces[pieces.index("Abteilung 4711") - 1] == "Votre référence"
+
+
+def _image(kind: str, size: tuple[int, int]) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 40)).save(out, kind)
+    return out.getvalue()
+
+
+def _images(pdf: bytes) -> list[bytes]:
+    return [head for head, _ in _objects(pdf).values() if b"/Subtype /Image" in head]
+
+
+@pytest.mark.parametrize("kind", ["PNG", "JPEG"])
+def test_the_sellers_logo_heads_the_first_page(kind: str):
+    # given a seller with a wide logo (400 × 100 px)
+    doc = replace(domestic(), seller=replace(SELLER, logo=_image(kind, (400, 100))))
+
+    # when the invoice is printed
+    pdf = render_pdf(doc)
+
+    # then the PDF holds the image once, at its size in pixels, and the text is all still there
+    images = _images(pdf)
+    assert len(images) == 1
+    assert b"/Width 400" in images[0] and b"/Height 100" in images[0]
+    assert (b"/DCTDecode" in images[0]) is (kind == "JPEG")
+    assert pdf_pages(pdf)[0][:3] == ["Rechnung", "Ordino Demo GmbH", "Friedrichstraße 123"]
+    assert render_pdf(doc) == pdf
+    assert _images(render_pdf(domestic())) == []
+
+
+def test_a_logo_that_does_not_decode_is_left_out():
+    pdf = render_pdf(replace(domestic(), seller=replace(SELLER, logo=b"\x89PNG\r\n\x1a\nbroken")))
+    assert _images(pdf) == []
+    assert pdf_pages(pdf)[0][0] == "Rechnung"
+
+
+def test_a_card_payment_and_a_direct_debit_show_how_they_are_paid_and_no_account_to_pay_into():
+    # given an invoice paid by card (nothing left to pay) and one collected by SEPA direct debit
+    card = replace(paid_by_card(), card=Card("4242", "visa"))
+    debit = replace(domestic(), payment_means=PaymentMeans.SEPA_DIRECT_DEBIT,
+                    mandate=Mandate("MANDATE-0042", "DE02120300000000202051"),
+                    seller=replace(SELLER, sepa_creditor_id="DE98ZZZ09999999999"))
+
+    # then the card's last digits, and the mandate with creditor ID and debited account, are printed
+    assert {"Card", "Visa •••• 4242"} <= set(text_of(card))
+    pieces = text_of(debit)
+    assert {"SEPA-Lastschrift", "Mandatsreferenz", "MANDATE-0042", "Gläubiger-ID", "DE98ZZZ09999999999",
+            "Belastetes Konto", "DE02 1203 0000 0000 2020 51"} <= set(pieces)
+    assert "DE89 3704 0044 0532 0130 00" not in pieces

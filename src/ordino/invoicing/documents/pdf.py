@@ -4,10 +4,17 @@ Words come from `labels`; numbers, dates, percentages, money and country names a
 the document's locale by Babel (CLDR). Text is set in the bundled DejaVu Sans, so any Latin, Greek
 or Cyrillic name prints. The lines table repeats its header on every page, and every page says
 "page x of y". The output is deterministic: the same document gives the same bytes.
+
+Legal sentences that reach the document in English (the tax engine's notes, default exemption
+reasons) print in the document's language (`labels.legal_text`). The footer carries the seller's
+legal mentions: VAT ID, tax number, the company register as the seller's country names it (German
+"Handelsregister" with its court, French "RCS" with its city …), managing directors, share capital.
+The seller's logo (PNG or JPEG), when it has one, heads the first page.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
@@ -18,16 +25,19 @@ from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent
 from fpdf import FPDF
+from PIL import Image
 
-from ordino.invoicing.documents.domain import Address, Document, DocumentKind, Line, Party
-from ordino.invoicing.documents.labels import labels_for, unit_text
+from ordino.invoicing.documents.domain import Address, Document, DocumentKind, Line, Party, PaymentMeans
+from ordino.invoicing.documents.labels import labels_for, legal_text, unit_text
 from ordino.tax.domain import Category
 
 FONT_DIR = Path(__file__).with_name("fonts")
 FAMILY = "DejaVu"
 MARGIN = 15.0
 WIDTH = 180.0  # A4 width minus both margins, in mm
-BOTTOM = 24.0  # room for the footer
+BOTTOM = 24.0  # room for the footer, when it takes at most two lines
+FOOTER_LINE = 3.0
+LOGO_BOX = (50.0, 16.0)  # the logo fits in this width × height (mm), kept in proportion
 GREY = (110, 110, 110)
 RULE = (170, 170, 170)
 LINE_H = 3.9
@@ -38,6 +48,8 @@ COLUMNS = (("position", 10.0, "L"), ("item", 68.0, "L"), ("quantity", 18.0, "R")
 _CITY_FIRST = frozenset({"US", "CA", "AU"})
 _POSTCODE_LAST_LINE = frozenset({"GB", "IE"})
 _BREAKABLE = re.compile(r"[ \t\r\n\f\v]+")
+# Means by which the amount is taken, not paid in: no account to pay into is printed.
+_COLLECTED = frozenset({PaymentMeans.BANK_CARD, PaymentMeans.DIRECT_DEBIT, PaymentMeans.SEPA_DIRECT_DEBIT})
 
 
 def render_pdf(doc: Document) -> bytes:
@@ -96,6 +108,10 @@ class _DocumentPdf(FPDF):
         self.set_lang(str(self.fmt.locale).replace("_", "-"))
 
     def render(self) -> bytes:
+        self.font(6.5, grey=True)  # the footer is the same on every page: wrapped once, and room kept for it
+        self.footer_lines = [part for text in _seller_footer(self.doc.seller, self.fmt, self.t)
+                             for part in self.wrap(text, WIDTH)]
+        self.set_auto_page_break(True, margin=self.bottom)
         self.add_page()
         self.heading()
         self.lines_table()
@@ -117,17 +133,18 @@ class _DocumentPdf(FPDF):
         if self.in_table:
             self.table_head()
 
+    @property
+    def bottom(self) -> float:
+        return max(BOTTOM, 18 + FOOTER_LINE * len(self.footer_lines))
+
     def footer(self) -> None:
-        self.set_y(-BOTTOM + 6)
+        self.set_y(-self.bottom + 6)
         self.rule()
         self.font(6.5, grey=True)
-        if not self.footer_lines:  # the same on every page: wrapped once
-            self.footer_lines = [part for text in _seller_footer(self.doc.seller, self.fmt, self.t)
-                                 for part in self.wrap(text, WIDTH)]
         y = self.get_y() + 0.6
         for text in self.footer_lines:
             self.text(MARGIN + (WIDTH - self.text_width(text)) / 2, y + 2.2, text)
-            y += 3
+            y += FOOTER_LINE
         self.set_xy(MARGIN, self.h - 10)  # a cell, not text(): fpdf2 fills in the page count only in cells
         self.cell(WIDTH, LINE_H, self.t["page_of"].format(page=self.page_no(), pages="{nb}"), align="R")
 
@@ -203,7 +220,8 @@ class _DocumentPdf(FPDF):
         self.font(18, bold=True)
         self.set_xy(MARGIN + WIDTH / 2, MARGIN)
         self.cell(WIDTH / 2, 8, self.title_text, align="R")
-        left = self.block(MARGIN, MARGIN, WIDTH / 2 + 10, [
+        top = self.logo()
+        left = self.block(MARGIN, top, WIDTH / 2 + 10, [
             (doc.seller.trading_name or doc.seller.name, 12, True, False),
             *[(row, 8, False, True) for row in _party_rows(doc.seller, fmt, t, doc.seller.address.country)],
         ])
@@ -220,6 +238,23 @@ class _DocumentPdf(FPDF):
         right = self.meta(MARGIN + 100, y)
         self.set_xy(MARGIN, max(left, right) + 8)
 
+    def logo(self) -> float:
+        """The seller's logo at the top left, if it has one; returns the y below it."""
+        data = self.doc.seller.logo
+        if not data:
+            return MARGIN
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+        except (OSError, ValueError, Image.DecompressionBombError):
+            return MARGIN  # a logo that does not decode is left out rather than failing the document
+        if width <= 0 or height <= 0:
+            return MARGIN
+        scale = min(LOGO_BOX[0] / width, LOGO_BOX[1] / height)
+        w, h = width * scale, height * scale
+        self.image(io.BytesIO(data), x=MARGIN, y=MARGIN, w=w, h=h)
+        return MARGIN + h + 3
+
     def meta(self, x: float, y: float) -> float:
         doc, t, fmt = self.doc, self.t, self.fmt
         rows = [(t["number"], doc.number), (t["issue_date"], fmt.date(doc.issue_date))]
@@ -229,10 +264,14 @@ class _DocumentPdf(FPDF):
             rows.append((t["tax_point_date"], fmt.date(doc.tax_point_date)))
         if doc.delivery is not None and doc.delivery.date:
             rows.append((t["delivery_date"], fmt.date(doc.delivery.date)))
-        for key, value in (("purchase_order", doc.purchase_order), ("order_number", doc.order_number),
-                           ("buyer_reference", doc.buyer_reference)):
-            if value:
-                rows.append((t[key], value))
+        # The buyer's PO once, as theirs; Ordino's order number as ours; a buyer reference only
+        # when it says something else.
+        if doc.purchase_order:
+            rows.append((t["purchase_order"], doc.purchase_order))
+        if doc.buyer_reference and doc.buyer_reference not in (doc.purchase_order, doc.order_number):
+            rows.append((t["buyer_reference"], doc.buyer_reference))
+        if doc.order_number:
+            rows.append((t["order_number"], doc.order_number))
         for ref in doc.preceding_invoices:
             dated = f" {t['of_date']} {fmt.date(ref.issue_date)}" if ref.issue_date else ""
             rows.append((t["preceding_invoice"], ref.number + dated))
@@ -362,7 +401,8 @@ class _DocumentPdf(FPDF):
         self.rule()
         self.ln(1)
         for row in rows:
-            reason = " · ".join(x for x in (row.exemption_reason, row.exemption_reason_code) if x)
+            given = row.exemption_reason and self.legal(row.exemption_reason)
+            reason = " · ".join(x for x in (given, row.exemption_reason_code) if x)
             if self.will_page_break(10 if reason else 5):
                 self.add_page()
             self.font(8)
@@ -383,10 +423,22 @@ class _DocumentPdf(FPDF):
         if doc.due_date:
             rows.append((t["due_date"], fmt.date(doc.due_date)))
         if doc.payment_means is not None:
-            rows.append((t["payment_means"], t["means_" + doc.payment_means.value]))
+            means = t.get("means_" + doc.payment_means.value)
+            rows.append((t["payment_means"], means or doc.payment_means.value))
+        if doc.card is not None:
+            brand = (doc.card.brand or "").replace("_", " ").title()
+            rows.append((t["card"], f"{brand} •••• {doc.card.last4}".strip()))
+        if doc.mandate is not None:
+            rows.append((t["mandate_reference"], doc.mandate.reference))
+            if doc.seller.sepa_creditor_id:
+                rows.append((t["creditor_id"], doc.seller.sepa_creditor_id))
+            if doc.mandate.debited_iban:
+                rows.append((t["debited_account"], _grouped(doc.mandate.debited_iban)))
         account = doc.payee_account
-        # Only an amount still to pay needs an account; a credit note's refund goes to the buyer's.
-        if account is not None and doc.totals.payable > 0 and (
+        # Only an amount still to pay needs an account; a credit note's refund goes to the buyer's;
+        # a card or a direct debit takes the amount: nothing is paid into an account.
+        collected = doc.payment_means in _COLLECTED or doc.card is not None or doc.mandate is not None
+        if account is not None and doc.totals.payable > 0 and not collected and (
             doc.kind is DocumentKind.INVOICE or doc.payment_means is not None
         ):
             payee = doc.buyer if doc.kind is DocumentKind.CREDIT_NOTE else doc.seller
@@ -414,8 +466,11 @@ class _DocumentPdf(FPDF):
         self.section(self.t["notes"], 10)
         self.font(8)
         for note in self.doc.notes:
-            self.multi_cell(WIDTH, 4.2, note, align="L", new_x="LMARGIN", new_y="NEXT")
+            self.multi_cell(WIDTH, 4.2, self.legal(note), align="L", new_x="LMARGIN", new_y="NEXT")
             self.ln(1)
+
+    def legal(self, text: str) -> str:
+        return legal_text(text, self.t, self.fmt.locale)
 
 
 def _rate_text(category: Category, rate: Decimal, fmt: _Format) -> str:
@@ -444,14 +499,56 @@ def _address_rows(address: Address, fmt: _Format, home_country: str) -> list[str
 
 
 def _seller_footer(seller: Party, fmt: _Format, t: Mapping[str, str]) -> list[str]:
-    parts = [seller.name, ", ".join(_address_rows(seller.address, fmt, seller.address.country))]
+    """The seller's identity and contact, then its legal mentions (each a paragraph)."""
+    contact = [seller.name, ", ".join(_address_rows(seller.address, fmt, seller.address.country))]
+    if seller.phone:
+        contact.append(f"{t['phone']} {seller.phone}")
+    if seller.email:
+        contact.append(seller.email)
+    legal = []
     if seller.vat_id:
-        parts.append(f"{t['vat_id']} {seller.vat_id}")
+        legal.append(f"{t['vat_id']} {seller.vat_id}")
     if seller.tax_number:
-        parts.append(f"{t['tax_number']} {seller.tax_number}")
-    if seller.registration_id:
-        parts.append(f"{t['registration_id']} {seller.registration_id}")
-    return [" · ".join(parts)] + ([seller.legal_info] if seller.legal_info else [])
+        legal.append(f"{t['tax_number']} {seller.tax_number}")
+    register = register_text(seller, t)
+    if register:
+        legal.append(register)
+    if seller.managing_directors:
+        legal.append(f"{t['managing_directors']}: {seller.managing_directors}")
+    if seller.share_capital:
+        legal.append(f"{t['share_capital']}: {seller.share_capital}")
+    paragraphs = [" · ".join(contact)] + ([" · ".join(legal)] if legal else [])
+    return paragraphs + ([seller.legal_info] if seller.legal_info else [])
+
+
+def register_text(seller: Party, t: Mapping[str, str]) -> str | None:
+    """The seller's company register entry as its country writes it.
+
+    The register's own name is a proper name and stays as the country writes it ("Handelsregister",
+    "RCS"); a country without a known register gets the neutral label in the document's language.
+    """
+    number, court = seller.registration_id, seller.register_court
+    if not number and not court:
+        return None
+    entry = " ".join(x for x in (court, number) if x)
+    match seller.address.country:
+        case "DE":  # § 35a GmbHG, § 37a HGB: register court and number
+            return f"Handelsregister: {entry}"
+        case "FR":  # art. R123-237 code de commerce: "RCS" and the city of the registry
+            return " ".join(x for x in ("RCS", court or seller.address.city, number) if x)
+        case "AT":  # § 14 UGB: Firmenbuchnummer and Firmenbuchgericht
+            return f"Firmenbuch: {', '.join(x for x in (number, court) if x)}"
+        case "NL":
+            return f"KvK {entry}"
+        case "BE":  # enterprise number, and the register of legal entities (RPR/RPM) of its court
+            return " · ".join(x for x in (f"KBO/BCE {number}" if number else None,
+                                          f"RPR/RPM {court}" if court else None) if x)
+        case "IT":
+            return f"REA {entry}"
+        case "ES":
+            return f"Registro Mercantil de {court}, {number}" if court and number else f"Registro Mercantil {entry}"
+        case _:
+            return f"{t['registration_id']}: {entry}"
 
 
 def _party_rows(party: Party, fmt: _Format, t: Mapping[str, str], home_country: str) -> list[str]:
@@ -460,4 +557,6 @@ def _party_rows(party: Party, fmt: _Format, t: Mapping[str, str], home_country: 
         rows.append(f"{t['vat_id']}: {party.vat_id}")
     if party.email:
         rows.append(party.email)
+    if party.contact_name:
+        rows.append(f"{t['contact']}: {party.contact_name}")
     return rows
