@@ -122,6 +122,8 @@ def _build_rows(
         )
         taxes = domain.credited_parts(amounts.tax, [] if shared else sources.taxes[key],
                                       sources.taxes[(None, item.id)], "Tax")
+        if not taxes:  # nothing taxed (exempt, reverse charge, export): the credit keeps the item's category
+            taxes = [domain.CreditedPart(t, t.name, 0) for t in sources.taxes[(None, item.id)]]
         adjustments = domain.credited_parts(amounts.adjustment, [] if shared else sources.adjustments[key],
                                             sources.adjustments[(None, item.id)], "Adjustment")
         line_id = new_id()
