@@ -1,4 +1,4 @@
-"""Invoice and credit memo documents: PDF in the account's language, UBL 2.1 per EN 16931."""
+"""Invoice and credit memo documents: PDF in the account's language, UBL 2.1 as Peppol BIS 3 or XRechnung."""
 
 from __future__ import annotations
 
@@ -15,24 +15,28 @@ from ordino.invoicing import reads
 from ordino.invoicing.documents.domain import Document
 from ordino.invoicing.documents.pdf import render_pdf
 from ordino.invoicing.documents.rendering import credit_memo_document, invoice_document
-from ordino.invoicing.documents.ubl import render_ubl
+from ordino.invoicing.documents.ubl import Flavour, render_ubl
 from ordino.kernel.auth import Principal, Role, database, require
 from ordino.kernel.openapi import binary
 
 router = APIRouter(prefix="/api/v1", tags=["invoicing"])
 
 Reader = Annotated[Principal, Depends(require(Role.ADMIN, Role.AGENT, Role.FINANCE, Role.INTEGRATION, Role.BUYER))]
-Format = Annotated[Literal["pdf", "ubl"], Query(description="pdf, or ubl (UBL 2.1 XML per EN 16931)")]
-MEDIA = {"pdf": "application/pdf", "ubl": "application/xml"}
-EXTENSION = {"pdf": "pdf", "ubl": "xml"}
-DOCUMENT = binary({"application/pdf": "PDF", "application/xml": "UBL 2.1 (EN 16931)"}, problems=(404,))
+Format = Annotated[Literal["pdf", "ubl", "xrechnung"], Query(
+    description="pdf; ubl (UBL 2.1, Peppol BIS Billing 3.0, which is EN 16931 compliant); or xrechnung "
+    "(UBL 2.1 per XRechnung 3.0, the German CIUS)")]
+MEDIA = {"pdf": "application/pdf", "ubl": "application/xml", "xrechnung": "application/xml"}
+EXTENSION = {"pdf": "pdf", "ubl": "xml", "xrechnung": "xml"}
+FLAVOURS = {"ubl": Flavour.PEPPOL, "xrechnung": Flavour.XRECHNUNG}
+DOCUMENT = binary({"application/pdf": "PDF", "application/xml": "UBL 2.1 (Peppol BIS Billing 3.0 or XRechnung)"},
+                  problems=(404,))
 
 
 async def _render(request: Request, fmt: str, build: Callable[[Session], Document]) -> Response:
     def work() -> tuple[str, bytes]:
         with database(request).read() as session:
             doc = build(session)
-        return doc.number, render_pdf(doc) if fmt == "pdf" else render_ubl(doc)
+        return doc.number, render_pdf(doc) if fmt == "pdf" else render_ubl(doc, FLAVOURS[fmt])
 
     number, body = await run_in_threadpool(work)
     return Response(body, media_type=MEDIA[fmt], headers={
