@@ -38,6 +38,7 @@ VAT_SCHEMES = {
     "MC": "9940", "ME": "9941", "MK": "9942", "MT": "9943", "NL": "9944", "PL": "9945", "PT": "9946",
     "RO": "9947", "RS": "9948", "SI": "9949", "SK": "9950", "SM": "9951", "TR": "9952", "VA": "9953",
     "FR": "9957",
+    "IT": "0211",  # Italy's Partita IVA scheme takes the VAT ID with its IT prefix
 }
 EMAIL_SCHEME = "EM"
 LEITWEG_SCHEME = "0204"  # German public buyers' Leitweg-ID

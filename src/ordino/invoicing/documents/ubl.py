@@ -138,8 +138,6 @@ def peppol_errors(doc: Document, flavour: Flavour) -> list[FieldError]:
             add(f"{path}.endpoint_scheme", f"'{address[0]}' is not in the Peppol EAS code list")
     if not (doc.buyer_reference or doc.purchase_order):
         add("buyer_reference", "Peppol needs the buyer reference or the purchase order number")
-    if flavour is Flavour.XRECHNUNG and not doc.buyer_reference:
-        add("buyer_reference", "XRechnung needs the buyer reference (the Leitweg-ID for public buyers)")
     if german_rules(doc, flavour):
         _german_errors(doc, add)
     return errors
@@ -158,7 +156,8 @@ def _german_errors(doc: Document, add: Callable[[str, str], None]) -> None:
     if doc.payment_means is None:
         add("payment_means", "German invoices state the payment instructions (DE-R-001)")
     if not doc.buyer_reference:
-        add("buyer_reference", "German invoices carry the buyer reference (DE-R-015)")
+        add("buyer_reference", "German invoices and XRechnung carry the buyer reference, for public buyers their "
+            "Leitweg-ID (DE-R-015)")
     if doc.payment_means in CARD_MEANS and doc.card is None:
         add("card.last4", "a card payment names the card's last four digits (DE-R-024)")
     if doc.payment_means is PaymentMeans.SEPA_DIRECT_DEBIT:
