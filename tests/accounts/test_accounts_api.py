@@ -61,6 +61,12 @@ def test_created_account_is_served_by_number_and_by_id(db, client, admin, frozen
         "status": "active",
         "payment_terms": None,
         "credit_limit": None,
+        "endpoint_scheme": None,
+        "endpoint_id": None,
+        "buyer_reference": None,
+        "direct_debit_mandate": None,
+        "direct_debit_iban": None,
+        "einvoice_format": "pdf",
         "version": 1,
         "created_at": NOW_TEXT,
         "updated_at": NOW_TEXT,
@@ -339,3 +345,52 @@ def test_staff_roles_read_but_only_admin_and_agent_write(db, client) -> None:  #
     # and without a key nothing is served
     assert client.get(URL).status_code == 401
     assert _count(db, Account) == 2
+
+
+# ---- e-invoicing: electronic address, buyer reference, direct-debit mandate, format ----
+
+EINVOICING = {
+    "endpoint_scheme": "0204", "endpoint_id": "04011000-1234512345-06", "buyer_reference": "04011000-1234512345-06",
+    "direct_debit_mandate": "MND-ACME-2026-01", "direct_debit_iban": "DE02 1203 0000 0000 2020 51",
+    "einvoice_format": "xrechnung",
+}
+
+
+def test_an_account_takes_its_e_invoicing_details(db, client, admin) -> None:  # type: ignore[no-untyped-def]
+    # when an account is created with its electronic address, Leitweg-ID, mandate and format
+    r = client.post(URL, json=_payload(**EINVOICING), headers=admin)
+    # then they are stored, the IBAN in its compact form
+    assert r.status_code == 201, r.text
+    assert {k: r.json()[k] for k in EINVOICING} == {**EINVOICING, "direct_debit_iban": "DE02120300000000202051"}
+    row = _account(db, "ACME")
+    assert (row.endpoint_scheme, row.direct_debit_iban, row.einvoice_format) == (
+        "0204", "DE02120300000000202051", "xrechnung")
+    # and a patch changes the format and clears the mandate with its IBAN
+    patch = {"einvoice_format": "peppol", "direct_debit_mandate": None, "direct_debit_iban": None}
+    r = client.patch(f"{URL}/ACME", json=patch, headers={**admin, "If-Match": '"1"'})
+    assert r.status_code == 200, r.text
+    assert (r.json()["einvoice_format"], r.json()["direct_debit_mandate"], r.json()["version"]) == ("peppol", None, 2)
+
+
+def test_bad_e_invoicing_details_are_refused_naming_the_field(db, client, admin) -> None:  # type: ignore[no-untyped-def]
+    bad = [
+        ({"endpoint_scheme": "9999", "endpoint_id": "X"}, "endpoint_scheme"),
+        ({"endpoint_scheme": "0204"}, "endpoint_id"),
+        ({"endpoint_id": "04011000-1234512345-06"}, "endpoint_scheme"),
+        ({"direct_debit_mandate": "MND-1", "direct_debit_iban": "DE00120300000000202051"}, "direct_debit_iban"),
+        ({"direct_debit_mandate": "MND-1"}, "direct_debit_iban"),
+        ({"direct_debit_mandate": "MND|1", "direct_debit_iban": "DE02120300000000202051"}, "direct_debit_mandate"),
+        ({"einvoice_format": "edifact"}, "einvoice_format"),
+    ]
+    for fields, field in bad:
+        # when an account is created with one bad e-invoicing detail
+        r = client.post(URL, json=_payload(**fields), headers=admin)
+        # then the answer is a 422 naming that field, and nothing is written
+        assert r.status_code == 422, (fields, r.text)
+        assert [e["field"] for e in r.json()["errors"]] == [field], fields
+    assert _count(db, Account) == 0
+    # and a patch that leaves half an electronic address is refused and changes nothing
+    assert client.post(URL, json=_payload(), headers=admin).status_code == 201
+    r = client.patch(f"{URL}/ACME", json={"endpoint_scheme": "0088"}, headers={**admin, "If-Match": '"1"'})
+    assert (r.status_code, [e["field"] for e in r.json()["errors"]]) == (422, ["endpoint_id"])
+    assert (_account(db, "ACME").endpoint_scheme, _account(db, "ACME").version) == (None, 1)

@@ -1,7 +1,8 @@
-"""Document builders for the renderer tests, and the official EN 16931 validation, compiled once.
+"""Document builders for the renderer tests, and the official validations, compiled once.
 
-The validator runs the CEN/TC434 validation XSLT for UBL (from ../shared/data) with Saxon; the
-SVRL report it returns lists every rule that fired, with its flag (fatal or warning).
+The validators run the CEN/TC434 EN 16931 validation XSLT for UBL and the OpenPeppol BIS Billing 3.0
+rules compiled to XSLT (both from ../shared/data) with Saxon; the SVRL report each returns lists
+every rule that fired, with its flag (fatal or warning).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ordino.invoicing.documents.domain import (
     Address,
     AllowanceCharge,
     BankAccount,
+    Card,
     Delivery,
     Document,
     DocumentKind,
@@ -47,8 +49,10 @@ SELLER = Party(
     register_court="Amtsgericht Charlottenburg",
     managing_directors="Jana Dvořáková",
     email="billing@ordino.example",
-    phone="+49 30 1234567",
     bank_account=BankAccount("DE89370400440532013000", "COBADEFFXXX", "Commerzbank Berlin"),
+    contact_name="Jana Dvořáková",
+    phone="+49 30 1234567",
+    sepa_creditor_id="DE98ZZZ09999999999",
 )
 BUYER_DE = Party(
     name="Müller & Söhne KG",
@@ -64,6 +68,8 @@ BUYER_AT = Party(
 BUYER_CH = Party(
     name="Zürcher Präzision AG",
     address=Address(("Bahnhofstrasse 10",), "Zürich", "CH", "8001"),
+    endpoint_scheme="0183",  # Swiss UID, the company has no VAT ID on this invoice
+    endpoint_id="CHE109322551",
 )
 BUYER_PL = Party(
     name="Zakład Usług Technicznych „Łódź” Sp. z o.o.",
@@ -155,7 +161,7 @@ def reverse_charge() -> Document:
          line(2, 1, "450.00", "0", Category.REVERSE_CHARGE, name="Schulung Bedienpersonal", sku="SRV-TRAIN")],
         exemptions={Category.REVERSE_CHARGE: ("Reverse charge", "VATEX-EU-AE")},
         notes=(REVERSE_CHARGE_TEXT,), buyer=BUYER_AT, language="en", number="INV-2026-000043",
-        delivery=None, buyer_reference=None,
+        delivery=None, buyer_reference="Projekt Wien-Süd",
     )
 
 
@@ -213,7 +219,8 @@ def shipping_and_discount() -> Document:
 
 def yen() -> Document:
     """An export to Japan in JPY (no decimals): 3 × ¥333.5 rounds half up to ¥1001."""
-    buyer = Party("Tanaka Seimitsu K.K.", Address(("2-7-1 Marunouchi",), "Chiyoda-ku, Tokyo", "JP", "100-0005"))
+    buyer = Party("Tanaka Seimitsu K.K.", Address(("2-7-1 Marunouchi",), "Chiyoda-ku, Tokyo", "JP", "100-0005"),
+                  endpoint_scheme="0188", endpoint_id="7010001008844")  # Japanese corporate number
     return build(
         [line(1, 3, "333.5", "0", Category.EXPORT, currency="JPY", name="Precision gauge block"),
          line(2, 12, "1480", "0", Category.EXPORT, currency="JPY", name="Calibration certificate")],
@@ -224,7 +231,8 @@ def yen() -> Document:
 
 def dinar(unit_price: str = "1.235") -> Document:
     """An export to Kuwait in KWD (three decimals); EN 16931 allows two, so amounts are whole hundredths."""
-    buyer = Party("Al-Rashid Trading Co.", Address(("Block 3, Street 12",), "Kuwait City", "KW", "13001"))
+    buyer = Party("Al-Rashid Trading Co.", Address(("Block 3, Street 12",), "Kuwait City", "KW", "13001"),
+                  endpoint_scheme="0088", endpoint_id="6291041500213")  # GLN
     return build(
         [line(1, 2, unit_price, "0", Category.EXPORT, currency="KWD", name="Hydraulic valve")],
         exemptions={Category.EXPORT: ("Export outside the EU", "VATEX-EU-G")}, buyer=buyer, currency="KWD",
@@ -237,7 +245,7 @@ def paid_by_card() -> Document:
     doc = domestic()
     total = doc.totals.tax_inclusive
     return build(doc.lines, prepaid=total, payment_means=PaymentMeans.BANK_CARD, payment_terms=None,
-                 number="INV-2026-000049", language="en")
+                 number="INV-2026-000049", language="en", card=Card("4242", "visa"))
 
 
 def intra_community() -> Document:
@@ -255,11 +263,14 @@ def not_subject() -> Document:
     """A seller outside any VAT regime (no VAT ID): every line not subject to VAT (O), in USD."""
     seller = Party("Ordino Inc.", Address(("500 Market Street",), "San Francisco", "US", "94105", "CA"),
                    registration_id="C1234567", email="billing@ordino-inc.example",
-                   bank_account=BankAccount("US64SVBKUS6S3300958879", "SVBKUS6S"))
+                   bank_account=BankAccount("US64SVBKUS6S3300958879", "SVBKUS6S"),
+                   endpoint_scheme="9959", endpoint_id="943123456",  # US employer identification number
+                   contact_name="Dana Whitfield", phone="+1 415 555 0142")
     return build(
         [line(1, 1, "2500.00", "0", Category.OUTSIDE_SCOPE, currency="USD", name="Annual support subscription")],
         exemptions={Category.OUTSIDE_SCOPE: ("Not subject to VAT", "VATEX-EU-O")}, seller=seller,
-        buyer=replace(BUYER_DE, vat_id=None), currency="USD", language="en", number="US-2026-000001",
+        buyer=replace(BUYER_DE, vat_id=None, endpoint_scheme="0204", endpoint_id="04011000-1234512345-06"),
+        currency="USD", language="en", number="US-2026-000001",
         delivery=None, payment_terms="Net 30", payment_means=PaymentMeans.CREDIT_TRANSFER,
     )
 
@@ -299,8 +310,9 @@ class Assertion:
     location: str
 
 
-class En16931:
-    """The official EN 16931 validation (CEN/TC434 XSLT 2.0, for UBL or for CII) run by Saxon."""
+class Validator:
+    """An official validation compiled to XSLT 2.0 (EN 16931 for UBL or CII from CEN/TC434, Peppol BIS 3)
+    run by Saxon."""
 
     def __init__(self, xslt: Path) -> None:
         from saxonche import PySaxonProcessor
@@ -324,16 +336,25 @@ class En16931:
         return [a for a in self.report(xml) if a.flag == "fatal"]
 
 
+En16931 = Validator  # the name the first tests knew it by
+
+
 @pytest.fixture(scope="session")
-def en16931() -> En16931:
+def en16931() -> Validator:
     # saxonche is a pinned dev dependency: a missing one fails the tests rather than skipping them.
-    return En16931(shared_data("einvoicing", "en16931", "xslt", "EN16931-UBL-validation.xslt"))
+    return Validator(shared_data("einvoicing", "en16931", "xslt", "EN16931-UBL-validation.xslt"))
 
 
 @pytest.fixture(scope="session")
-def en16931_cii() -> En16931:
+def peppol() -> Validator:
+    """The OpenPeppol BIS Billing 3.0 rules (run after EN 16931: a Peppol document passes both)."""
+    return Validator(shared_data("einvoicing", "peppol_bis_billing3", "xslt", "PEPPOL-EN16931-UBL.xslt"))
+
+
+@pytest.fixture(scope="session")
+def en16931_cii() -> Validator:
     """The same validation for CII (the XML of Factur-X / ZUGFeRD)."""
-    return En16931(shared_data("einvoicing", "en16931", "xslt", "EN16931-CII-validation.xslt"))
+    return Validator(shared_data("einvoicing", "en16931", "xslt", "EN16931-CII-validation.xslt"))
 
 
 @pytest.fixture(scope="session")

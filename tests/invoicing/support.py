@@ -154,7 +154,7 @@ def order_payload(payments: list[dict[str, Any]] | None = None, reference: str =
     return body
 
 
-CARD = [{"method": "card", "gateway": "simulator", "token": "tok_visa"}]
+CARD = [{"method": "card", "gateway": "simulator", "token": "tok_visa", "card_brand": "visa", "card_last4": "4242"}]
 GRAND_TOTAL = 3678
 
 

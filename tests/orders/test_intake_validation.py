@@ -324,6 +324,22 @@ CASES = [
         _err("payments[1].gateway", "no payment gateway 'Simulator' (this installation has: simulator)"),
         id="unknown-gateway-second-payment",
     ),
+    pytest.param(
+        _set(("payments",), [{"method": "card", "gateway": "simulator", "token": "tok_visa", "card_last4": "42424"}]),
+        _err("payments[0].card_last4", "must be the card's last four digits"),
+        id="card-last4-five-digits",
+    ),
+    pytest.param(
+        _set(("payments",), [{"method": "card", "gateway": "simulator", "token": "tok_visa", "card_last4": "42a4"}]),
+        _err("payments[0].card_last4", "must be the card's last four digits"),
+        id="card-last4-not-digits",
+    ),
+    pytest.param(
+        _set(("payments",), [{"method": "card", "gateway": "simulator", "token": "tok_visa",
+                              "card_brand": "x" * 21}]),
+        _err("payments[0].card_brand", "String should have at most 20 characters"),
+        id="card-brand-too-long",
+    ),
     # input that must not reach the database
     pytest.param(_set(("po_number",), "PO\u0000"), _err("po_number", "must not contain the NUL character (\\u0000)"),
                  id="nul-in-po-number"),

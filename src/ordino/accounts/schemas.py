@@ -24,6 +24,9 @@ from ordino.kernel.schema import (
     CurrencyCode,
     DecimalText,
     Email,
+    EndpointId,
+    EndpointScheme,
+    Iban,
     MoneyText,
     Name,
     Out,
@@ -111,6 +114,11 @@ def _payment_terms(value: str) -> str:
 
 
 PaymentTerms = Annotated[str, StringConstraints(min_length=1, max_length=40), AfterValidator(_payment_terms)]
+# How the account's invoices go out: PDF, UBL per Peppol BIS 3, XRechnung, or Factur-X (PDF with CII).
+EinvoiceFormat = Literal["pdf", "peppol", "xrechnung", "facturx"]
+BuyerReference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+# SEPA mandate references: up to 35 characters of the SEPA character set (EPC rulebook).
+MandateReference = Annotated[str, StringConstraints(min_length=1, max_length=35, pattern=r"^[A-Za-z0-9+?/:().,' -]+$")]
 
 
 class CreditLimitIn(Strict):
@@ -129,6 +137,15 @@ class AccountIn(Strict):
     status: AccountStatus = "active"
     payment_terms: PaymentTerms | None = Field(default=None, description="Invoice terms: net_30, net_30_eom, eom…")
     credit_limit: CreditLimitIn | None = None
+    endpoint_scheme: EndpointScheme | None = None
+    endpoint_id: EndpointId | None = Field(default=None, description="The buyer's electronic address (BT-49) in "
+                                           "endpoint_scheme: a Leitweg-ID, GLN, VAT ID …")
+    buyer_reference: BuyerReference | None = Field(default=None, description="Put on every invoice as the buyer "
+                                                   "reference (BT-10); a German public buyer's Leitweg-ID")
+    direct_debit_mandate: MandateReference | None = Field(default=None, description="SEPA direct-debit mandate: "
+                                                          "invoices on terms are then collected from direct_debit_iban")
+    direct_debit_iban: Iban | None = None
+    einvoice_format: EinvoiceFormat = "pdf"
 
 
 class AccountPatch(Strict):
@@ -142,6 +159,15 @@ class AccountPatch(Strict):
     status: NotNull[AccountStatus] = None
     payment_terms: PaymentTerms | None = None
     credit_limit: CreditLimitIn | None = None
+    endpoint_scheme: EndpointScheme | None = None
+    endpoint_id: EndpointId | None = Field(default=None, description="The buyer's electronic address (BT-49) in "
+                                           "endpoint_scheme: a Leitweg-ID, GLN, VAT ID …")
+    buyer_reference: BuyerReference | None = Field(default=None, description="Put on every invoice as the buyer "
+                                                   "reference (BT-10); a German public buyer's Leitweg-ID")
+    direct_debit_mandate: MandateReference | None = Field(default=None, description="SEPA direct-debit mandate: "
+                                                          "invoices on terms are then collected from direct_debit_iban")
+    direct_debit_iban: Iban | None = None
+    einvoice_format: NotNull[EinvoiceFormat] = None
 
 
 class ContactIn(Strict):
@@ -227,6 +253,12 @@ class AccountOut(Stamped):
     status: AccountStatus
     payment_terms: str | None
     credit_limit: CreditLimitOut | None
+    endpoint_scheme: str | None
+    endpoint_id: str | None
+    buyer_reference: str | None
+    direct_debit_mandate: str | None
+    direct_debit_iban: str | None
+    einvoice_format: EinvoiceFormat
 
 
 class ContactOut(Stamped):

@@ -35,6 +35,7 @@ from ordino.accounts.schemas import (
 from ordino.audit import service as audit
 from ordino.kernel import clock
 from ordino.kernel.auth import ApiKey, Principal, Role, create_key
+from ordino.kernel.eas import endpoint_pair_check
 from ordino.kernel.errors import Conflict, Duplicate, FieldError, Forbidden, NotFound, ValidationFailed
 from ordino.kernel.http import apply_changes, check_if_match, dumps, page, paginate
 from ordino.kernel.ids import new_id, parse_id
@@ -86,6 +87,20 @@ def _stamp(row: R) -> Doc:
 # Accounts
 
 
+_EINVOICING_FIELDS = (
+    "endpoint_scheme", "endpoint_id", "buyer_reference", "direct_debit_mandate", "direct_debit_iban", "einvoice_format",
+)
+
+
+def _einvoicing_check(a: Account) -> None:
+    """An electronic address and a mandate each come whole: scheme with identifier, mandate with IBAN."""
+    endpoint_pair_check(a.endpoint_scheme, a.endpoint_id)
+    if bool(a.direct_debit_mandate) != bool(a.direct_debit_iban):
+        field, other = (("direct_debit_iban", "direct_debit_mandate") if a.direct_debit_mandate
+                        else ("direct_debit_mandate", "direct_debit_iban"))
+        raise ValidationFailed([FieldError(field, f"is required with {other}: a direct debit needs both")])
+
+
 def _account_doc(a: Account, parent: str | None) -> Doc:
     return {
         "id": a.id,
@@ -102,6 +117,7 @@ def _account_doc(a: Account, parent: str | None) -> Doc:
             "amount": format_minor(a.credit_limit_amount, a.credit_limit_currency),
             "currency": a.credit_limit_currency,
         },
+        **{f: getattr(a, f) for f in _EINVOICING_FIELDS},
         **_stamp(a),
     }
 
@@ -186,6 +202,7 @@ def create_account(session: Session, data: AccountIn, principal: Principal) -> D
     now = clock.now()
     fields = {**data.model_dump(exclude={"parent", "credit_limit"}), **_credit_limit(data.credit_limit)}
     account = Account(**fields, parent_id=parent_id, version=1, created_at=now, updated_at=now)
+    _einvoicing_check(account)
     _insert(session, account, duplicate)
     doc = _account_doc(account, data.parent)
     _emit(session, "account.created", f"account/{account.id}", doc)
@@ -213,6 +230,7 @@ def update_account(
         changes["parent_id"] = _resolve_parent(session, patch.parent, principal, account.id)
         parent = patch.parent
     changed = apply_changes(account, changes, if_match)
+    _einvoicing_check(account)
     doc = _account_doc(account, parent)
     if changed:
         _emit(session, "account.updated", f"account/{account.id}", doc)

@@ -17,11 +17,23 @@ from zoneinfo import available_timezones
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
 from stdnum import bic as stdnum_bic
-from stdnum import iban as stdnum_iban
 from stdnum.exceptions import ValidationError as StdnumError
 
 from ordino.catalog.units import unit_code_error
-from ordino.kernel.schema import Code, Country, DecimalText, Name, Out, ShortText, Strict, UuidText
+from ordino.kernel.schema import (
+    Code,
+    Country,
+    DecimalText,
+    EndpointId,
+    EndpointScheme,
+    Iban,
+    Name,
+    Out,
+    SepaCreditorId,
+    ShortText,
+    Strict,
+    UuidText,
+)
 
 T = TypeVar("T")
 
@@ -173,13 +185,6 @@ class LocationPatch(Strict):
     active: NotNull[Flag] = None
 
 
-def _iban(value: str) -> str:
-    try:
-        return str(stdnum_iban.validate(value))
-    except StdnumError as exc:
-        raise ValueError(f"is not a valid IBAN ({exc})") from None
-
-
 def _bic(value: str) -> str:
     try:
         return str(stdnum_bic.validate(value))
@@ -191,9 +196,9 @@ def _states(value: list[str]) -> list[str]:
     return sorted(set(value))
 
 
-Iban = Annotated[str, StringConstraints(min_length=5, max_length=42), AfterValidator(_iban)]
 Bic = Annotated[str, StringConstraints(min_length=8, max_length=11), AfterValidator(_bic)]
 TaxNumber = Annotated[str, StringConstraints(min_length=2, max_length=40)]
+Text300 = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 UsState = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 NexusStates = Annotated[list[UsState], Field(max_length=60), AfterValidator(_states)]
 InvalidVatId = Literal["refuse", "tax_as_b2c"]
@@ -216,6 +221,14 @@ class LegalEntityIn(Strict):
     iban: Iban | None = None
     bic: Bic | None = None
     bank_name: ShortText | None = None
+    endpoint_scheme: EndpointScheme | None = None
+    endpoint_id: EndpointId | None = None
+    contact_name: Name | None = None
+    tax_number: TaxNumber | None = None
+    register_court: Name | None = None
+    managing_directors: Text300 | None = None
+    share_capital: ShortText | None = None
+    sepa_creditor_id: SepaCreditorId | None = None
     us_nexus_states: NexusStates | None = None
     invalid_vat_id: InvalidVatId = "refuse"
     is_default: Flag = False
@@ -238,6 +251,14 @@ class LegalEntityPatch(Strict):
     iban: Iban | None = None
     bic: Bic | None = None
     bank_name: ShortText | None = None
+    endpoint_scheme: EndpointScheme | None = None
+    endpoint_id: EndpointId | None = None
+    contact_name: Name | None = None
+    tax_number: TaxNumber | None = None
+    register_court: Name | None = None
+    managing_directors: Text300 | None = None
+    share_capital: ShortText | None = None
+    sepa_creditor_id: SepaCreditorId | None = None
     us_nexus_states: NexusStates | None = None
     invalid_vat_id: NotNull[InvalidVatId] = None
     is_default: NotNull[Flag] = None
@@ -308,6 +329,14 @@ class LegalEntityOut(CatalogOut):
     iban: str | None
     bic: str | None
     bank_name: str | None
+    endpoint_scheme: str | None
+    endpoint_id: str | None
+    contact_name: str | None
+    tax_number: str | None
+    register_court: str | None
+    managing_directors: str | None
+    share_capital: str | None
+    sepa_creditor_id: str | None
     us_nexus_states: list[str] | None
     invalid_vat_id: InvalidVatId
     is_default: bool

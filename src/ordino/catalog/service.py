@@ -26,6 +26,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from ordino.catalog.models import LegalEntity, Location, Product, SalesChannel
 from ordino.kernel import clock
 from ordino.kernel.auth import Principal, Role
+from ordino.kernel.eas import endpoint_pair_check
 from ordino.kernel.errors import Duplicate, FieldError, NotFound, ValidationFailed
 from ordino.kernel.http import apply_changes, dumps, page, paginate
 from ordino.kernel.ids import new_id, parse_id
@@ -98,6 +99,11 @@ def _channel_entity(session: Session, channel: SalesChannel) -> None:
         raise ValidationFailed([FieldError("legal_entity", f"'{channel.legal_entity}' {what}")])
 
 
+def _legal_entity_checks(session: Session, entity: LegalEntity) -> None:
+    endpoint_pair_check(entity.endpoint_scheme, entity.endpoint_id)
+    _single_default(session, entity)
+
+
 def _single_default(session: Session, entity: LegalEntity) -> None:
     """A new default entity takes over from the previous one."""
     if entity.is_default:
@@ -120,9 +126,11 @@ LEGAL_ENTITY = Resource(
     "legal_entity",
     (
         "code", "name", "line1", "line2", "city", "postal_code", "region", "country", "vat_id", "registration_number",
-        "email", "phone", "iban", "bic", "bank_name", "us_nexus_states", "invalid_vat_id", "is_default", "active",
+        "email", "phone", "iban", "bic", "bank_name", "endpoint_scheme", "endpoint_id", "contact_name", "tax_number",
+        "register_court", "managing_directors", "share_capital", "sepa_creditor_id", "us_nexus_states",
+        "invalid_vat_id", "is_default", "active",
     ),
-    before_write=_single_default,
+    before_write=_legal_entity_checks,
 )
 LOCATION = Resource(
     Location,

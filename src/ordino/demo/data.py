@@ -185,12 +185,18 @@ def _legal_entities(session: Session, stamps: dict[str, Any]) -> None:
             code="ORDINO-DE", name="Ordino Industrial Supply GmbH", line1="Friedrichstraße 100", city="Berlin",
             postal_code="10117", country="DE", vat_id="DE136695976", registration_number="HRB 123456 B",
             email="billing@ordino.example", phone="+49 30 1234567", iban="DE89370400440532013000",
-            bic="COBADEFFXXX", bank_name="Commerzbank", is_default=True, active=True, version=1, **stamps,
+            bic="COBADEFFXXX", bank_name="Commerzbank", is_default=True, active=True, version=1,
+            endpoint_scheme="9930", endpoint_id="DE136695976", contact_name="Jana Dvořáková",
+            tax_number="37/123/45678", register_court="Amtsgericht Charlottenburg",
+            managing_directors="Jana Dvořáková, Tomás Herrera", share_capital="25.000 EUR",
+            sepa_creditor_id="DE98ZZZ09999999999", **stamps,
         ),
         LegalEntity(
             code="ORDINO-US", name="Ordino Industrial Supply Inc.", line1="1 Market Street", city="San Francisco",
             postal_code="94105", region="CA", country="US", email="billing-us@ordino.example",
-            us_nexus_states=["CA", "IL", "TX"], is_default=False, active=True, version=1, **stamps,
+            us_nexus_states=["CA", "IL", "TX"], is_default=False, active=True, version=1,
+            endpoint_scheme="9959", endpoint_id="943127465", contact_name="Dana Whitfield", phone="+1 415 555 0142",
+            **stamps,
         ),
     ]
     session.add_all([e for e in entities if e.code not in have])
@@ -297,6 +303,32 @@ def _account(spec: CompanySpec, ids: dict[str, uuid.UUID], stamps: dict[str, Any
     return Account(
         id=ids[spec.number], number=spec.number, name=spec.name, currency=spec.currency, locale=spec.locale,
         country=spec.country, tax_id=spec.tax_id, parent_id=ids[spec.parent] if spec.parent else None,
-        status="active", **stamps,
+        status="active", **_einvoicing(spec), **stamps,
     )
+
+
+# Electronic addresses where the VAT ID cannot serve as one (no Peppol VAT scheme, or no VAT ID):
+# the US employer identification number (9959), Japan's invoice registration number (0221) and the
+# Swedish organisation number (0007, the VAT ID's ten middle digits).
+_ENDPOINTS: dict[str, Callable[[str], tuple[str, str]]] = {
+    "US": lambda tax_id: ("9959", tax_id.replace("-", "")),
+    "JP": lambda tax_id: ("0221", tax_id),
+    "SE": lambda tax_id: ("0007", tax_id[2:12]),
+}
+
+
+def _einvoicing(spec: CompanySpec) -> dict[str, Any]:
+    """How the demo's buyers receive invoices: ACME by Peppol, HANSA (a public utility's supplier
+    portal) as XRechnung with its Leitweg-ID, HANSA-SUED paying by SEPA direct debit."""
+    fields: dict[str, Any] = {}
+    endpoint = _ENDPOINTS.get(spec.country)
+    if endpoint is not None:
+        fields["endpoint_scheme"], fields["endpoint_id"] = endpoint(spec.tax_id)
+    if spec.number == "ACME":
+        fields["einvoice_format"] = "peppol"
+    if spec.number == "HANSA":
+        fields.update(einvoice_format="xrechnung", buyer_reference="02000000-4711123456-63")
+    if spec.number == "HANSA-SUED":
+        fields.update(direct_debit_mandate="HANSA-SUED-2026-01", direct_debit_iban="DE02120300000000202051")
+    return fields
 

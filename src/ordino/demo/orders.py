@@ -185,7 +185,8 @@ def _po_number(rng: random.Random, company: CompanySpec, channel: str) -> str | 
 def _payment(rng: random.Random, company: CompanySpec, channel: str) -> dict[str, Any]:
     card = rng.randrange(100) < (50 if channel == "pos" else company.card_share)
     if channel in ("web", "marketplace", "pos") and card:
-        return {"method": "card", "gateway": "simulator", "token": "tok_visa"}
+        return {"method": "card", "gateway": "simulator", "token": "tok_visa", "card_brand": "visa",
+                "card_last4": "4242"}
     return {"method": "invoice", "terms": company.terms}
 
 

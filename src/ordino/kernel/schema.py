@@ -17,6 +17,11 @@ from pydantic import (
     StringConstraints,
     WithJsonSchema,
 )
+from stdnum import iban as stdnum_iban
+from stdnum.eu import at_02 as stdnum_at_02
+from stdnum.exceptions import ValidationError as StdnumError
+
+from ordino.kernel.eas import scheme_error
 
 _DECIMAL = re.compile(r"^-?([0-9]+)(\.[0-9]+)?\Z")
 # 12 integer digits and 6 places: what every amount column holds on both databases (a unit price
@@ -88,6 +93,41 @@ ShortText = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 Quantity = Annotated[int, Field(strict=True, gt=0, le=1_000_000_000)]
 Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Phone = Annotated[str, StringConstraints(max_length=40, pattern=r"^[0-9+()./ \-]{3,40}$")]
+
+
+def _endpoint_scheme(value: str) -> str:
+    problem = scheme_error(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _iban(value: str) -> str:
+    try:
+        return str(stdnum_iban.validate(value))
+    except StdnumError as exc:
+        raise ValueError(f"is not a valid IBAN ({exc})") from None
+
+
+def _sepa_creditor_id(value: str) -> str:
+    try:
+        return str(stdnum_at_02.validate(value))
+    except StdnumError as exc:
+        raise ValueError(f"is not a valid SEPA creditor identifier ({exc})") from None
+
+
+# E-invoicing: an electronic address is an EAS scheme ("0204", "9930", "EM") and an identifier.
+EndpointScheme = Annotated[
+    str, StringConstraints(min_length=2, max_length=4), AfterValidator(_endpoint_scheme),
+    Field(description="EAS code (ISO 6523 ICD or CEF code): 0088 GLN, 0204 Leitweg-ID, 0208 BE enterprise number, "
+          "9930 DE VAT ID, 9957 FR VAT ID, EM e-mail …", examples=["0204"]),
+]
+EndpointId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Iban = Annotated[str, StringConstraints(min_length=5, max_length=42), AfterValidator(_iban)]
+SepaCreditorId = Annotated[
+    str, StringConstraints(min_length=8, max_length=35), AfterValidator(_sepa_creditor_id),
+    Field(examples=["DE98ZZZ09999999999"]),
+]
 
 
 # Answers. Routes serialise with orjson and declare these models in the OpenAPI document

@@ -165,6 +165,15 @@ def _address(prefix: str, address: AddressIn) -> dict[str, Any]:
     }
 
 
+def _instruction(payment: Any) -> dict[str, Any]:
+    """A payment as stored and announced; card details only when given."""
+    data: dict[str, Any] = payment.model_dump(mode="json")
+    for key in ("card_brand", "card_last4"):
+        if data.get(key) is None:
+            data.pop(key, None)
+    return data
+
+
 def check_gateways(payments: Sequence[object], configured: Iterable[str], path: str = "payments") -> None:
     """Refuse (422) a payment naming a gateway the installation does not have, before anything
     is read or written: it could never be authorized."""
@@ -345,7 +354,7 @@ def _header(
         "tax_notes": tax_notes,
         "ordered_at": clock.ensure_utc(order.ordered_at),
         "bill_to": order.bill_to.model_dump() if order.bill_to else None,
-        "payment_instructions": [p.model_dump(mode="json") for p in order.payments],
+        "payment_instructions": [_instruction(p) for p in order.payments],
         "total_product_amount": t.product,
         "total_adjustment_amount": t.adjustment,
         "total_delivery_amount": t.delivery,

@@ -125,6 +125,16 @@ class TokenPaymentIn(Strict):
     gateway: Annotated[str, StringConstraints(min_length=1, max_length=40)]
     token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     amount: DecimalText | None = None
+    # What the invoice may say of the card (EN 16931 BG-18): its network and last four digits, never more.
+    card_brand: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)] | None = None
+    card_last4: str | None = None
+
+    @field_validator("card_last4")
+    @classmethod
+    def _last_four(cls, value: str | None) -> str | None:
+        if value is not None and not (len(value) == 4 and value.isascii() and value.isdigit()):
+            raise ValueError("must be the card's last four digits")
+        return value
 
     @field_validator("token")
     @classmethod
@@ -279,6 +289,8 @@ class TokenPaymentOut(Out):
     gateway: str
     token: str
     amount: MoneyText | None = None
+    card_brand: str | None = None
+    card_last4: str | None = None
 
 
 class InvoicePaymentOut(Out):

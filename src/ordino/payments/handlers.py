@@ -67,6 +67,10 @@ def _amount(value: Any, currency: str) -> int | None:
     return parse_amount(Decimal(str(value)), currency)
 
 
+def _text(value: Any) -> str | None:
+    return str(value) if value else None
+
+
 def _begin_one(
     session: Session, adapters: Gateways, data: dict[str, Any], index: int, instruction: dict[str, Any], amount: int
 ) -> Intent | dict[str, Any] | None:
@@ -91,7 +95,8 @@ def _begin_one(
     if gateway not in adapters:
         return _failure(data, index, instruction, "unknown_gateway",
                         f"no payment gateway named '{gateway}' is configured", amount)
-    spec = MethodSpec(method, gateway, token)
+    spec = MethodSpec(method, gateway, token, card_brand=_text(instruction.get("card_brand")),
+                      card_last4=_text(instruction.get("card_last4")))
     if amount == 0:
         method_id, _ = service.ensure_method(session, account_id, spec)
         service.ensure_summary(session, order_id, account_id, method_id, currency)

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -28,6 +28,8 @@ class MethodSpec:
     gateway: str | None = None
     token: str | None = None
     terms: str | None = None
+    card_brand: str | None = None  # printed on invoices: the card's network …
+    card_last4: str | None = None  # … and its last four digits (EN 16931 BT-87)
 
 
 def dialect_insert(session: Session, model: Any) -> Any:
@@ -67,6 +69,8 @@ def ensure_method(session: Session, account_id: uuid.UUID, spec: MethodSpec) -> 
         "token": token,
         "terms": terms,
         "fingerprint": domain.fingerprint(spec.method, gateway, token, terms),
+        "card_brand": spec.card_brand if token_method else None,
+        "card_last4": spec.card_last4 if token_method else None,
         "created_at": clock.now(),
     }
     created = session.execute(
@@ -82,6 +86,10 @@ def ensure_method(session: Session, account_id: uuid.UUID, spec: MethodSpec) -> 
             PaymentMethod.account_id == account_id, PaymentMethod.fingerprint == row["fingerprint"]
         )
     ).scalar_one()
+    if token_method and spec.card_last4:
+        # The same token is the same card: details given later fill in what an earlier order left out.
+        session.execute(update(PaymentMethod).where(PaymentMethod.id == found)
+                        .values(card_brand=spec.card_brand, card_last4=spec.card_last4))
     return found, False
 
 

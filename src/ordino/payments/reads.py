@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -280,3 +281,25 @@ def outcome(session: Session, payment_id: uuid.UUID) -> Outcome:
         select(PAYMENT.c.status, PAYMENT.c.failure_code, PAYMENT.c.failure_message).where(PAYMENT.c.id == payment_id)
     ).one()
     return Outcome(row.status, row.failure_code, row.failure_message)
+
+
+@dataclass(frozen=True, slots=True)
+class CardOnFile:
+    """What an invoice may say of the card a payment was made with: network and last four digits only."""
+
+    brand: str | None
+    last4: str | None
+
+
+def card_of(session: Session, payment_ids: Sequence[uuid.UUID]) -> CardOnFile | None:
+    """The card (or wallet) behind the first of these payments made with one, or None."""
+    if not payment_ids:
+        return None
+    row = session.execute(
+        select(METHOD.c.card_brand, METHOD.c.card_last4)
+        .select_from(PAYMENT.join(SUMMARY, SUMMARY.c.id == PAYMENT.c.summary_id)
+                     .join(METHOD, METHOD.c.id == SUMMARY.c.payment_method_id))
+        .where(PAYMENT.c.id.in_(list(payment_ids)), METHOD.c.method.in_(domain.TOKEN_METHODS))
+        .order_by(PAYMENT.c.id).limit(1)
+    ).first()
+    return CardOnFile(row.card_brand, row.card_last4) if row is not None else None

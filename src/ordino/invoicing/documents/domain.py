@@ -22,6 +22,7 @@ import pycountry
 from babel import Locale, UnknownLocaleError
 
 from ordino.invoicing.documents.errors import DocumentError
+from ordino.kernel.eas import scheme_error
 from ordino.kernel.errors import FieldError
 from ordino.kernel.money import EXACT, MAX_MINOR, CurrencyError, exponent_of
 from ordino.tax.domain import Category, RoundingMode
@@ -50,6 +51,8 @@ class PaymentMeans(StrEnum):
     PAYMENT_TO_BANK_ACCOUNT = "42"
     BANK_CARD = "48"
     DIRECT_DEBIT = "49"
+    CREDIT_CARD = "54"
+    DEBIT_CARD = "55"
     STANDING_AGREEMENT = "57"
     SEPA_CREDIT_TRANSFER = "58"
     SEPA_DIRECT_DEBIT = "59"
@@ -58,6 +61,8 @@ class PaymentMeans(StrEnum):
 
 # Means that need the payee's account (EN 16931 BR-61).
 CREDIT_TRANSFERS = frozenset({PaymentMeans.CREDIT_TRANSFER, PaymentMeans.SEPA_CREDIT_TRANSFER})
+# Means paid by a payment card (BG-18 carries the card).
+CARD_MEANS = frozenset({PaymentMeans.BANK_CARD, PaymentMeans.CREDIT_CARD, PaymentMeans.DEBIT_CARD})
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,6 +348,7 @@ def document_errors(doc: Document) -> list[FieldError]:
     if doc.payment_means in CREDIT_TRANSFERS and doc.payee_account is None:
         payee = "buyer" if doc.kind is DocumentKind.CREDIT_NOTE else "seller"
         add(f"{payee}.bank_account", "a credit transfer needs the account to pay into")
+    _payment_errors(doc, add)
 
     if not doc.lines:
         add("lines", "a document has at least one line")
@@ -372,8 +378,24 @@ def _party_errors(party: Party, path: str, add: _Add) -> None:
     _address_errors(party.address, f"{path}.address", add)
     if party.endpoint_id and not party.endpoint_scheme:
         add(f"{path}.endpoint_scheme", "an electronic address needs its scheme")
+    elif party.endpoint_scheme and not party.endpoint_id:
+        add(f"{path}.endpoint_id", "an electronic address scheme needs its identifier")
+    problem = scheme_error(party.endpoint_scheme)
+    if problem:
+        add(f"{path}.endpoint_scheme", problem)
     if party.bank_account is not None and not party.bank_account.iban.strip():
         add(f"{path}.bank_account.iban", "is empty")
+
+
+def _payment_errors(doc: Document, add: _Add) -> None:
+    if doc.card is not None and not (len(doc.card.last4) == 4 and doc.card.last4.isdigit()):
+        add("card.last4", "must be the card's last four digits")
+    if doc.card is not None and doc.payment_means not in CARD_MEANS:
+        add("card", "a card goes with payment means 48, 54 or 55")
+    if doc.payment_means is PaymentMeans.SEPA_DIRECT_DEBIT and doc.mandate is None:
+        add("mandate", "a SEPA direct debit (59) needs the mandate reference")
+    if doc.mandate is not None and not doc.mandate.reference.strip():
+        add("mandate.reference", "is empty")
 
 
 def _address_errors(address: Address, path: str, add: _Add) -> None:

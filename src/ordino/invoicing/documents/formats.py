@@ -51,6 +51,6 @@ def render(doc: Document, fmt: Format) -> bytes:
         from ordino.invoicing.documents.cii import render_cii
 
         return render_cii(doc)
-    from ordino.invoicing.documents.ubl import render_ubl
+    from ordino.invoicing.documents.ubl import Flavour, render_ubl
 
-    return render_ubl(doc)
+    return render_ubl(doc, Flavour.XRECHNUNG if fmt is Format.XRECHNUNG else Flavour.PEPPOL)

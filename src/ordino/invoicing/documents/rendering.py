@@ -43,10 +43,12 @@ from ordino.invoicing.models import (
     InvoiceLine,
     InvoiceLineTax,
     PaymentApplication,
+    RefundApplication,
 )
 from ordino.kernel.money import allocate_minor, exponent_of
 from ordino.orders.models import OrderDeliveryGroupSummary, OrderItemSummary, OrderSummary
 from ordino.payments.domain import parse_terms
+from ordino.payments.reads import card_of
 from ordino.tax.domain import Category, RoundingMode
 
 _VAT_ID = re.compile(r"^(?:[A-Z]{2}|EL)[0-9A-Z+*.]{2,13}$")
@@ -285,19 +287,38 @@ def _delivery(ctx: _Context, when: Any) -> d.Delivery:
     )
 
 
+def _buyer_reference(ctx: _Context) -> str:
+    """BT-10: the reference the account asked for (a Leitweg-ID), else the PO number, else the order number."""
+    return str(ctx.account.buyer_reference or ctx.order.po_number or ctx.order.number)
+
+
+def _card(session: Session, payment_ids: Sequence[uuid.UUID]) -> d.Card | None:
+    """The card the payments were made with, when its last four digits are known."""
+    card = card_of(session, payment_ids)
+    return d.Card(card.last4, card.brand) if card is not None and card.last4 else None
+
+
+def _mandate(account: Any) -> d.Mandate:
+    return d.Mandate(account.direct_debit_mandate, account.direct_debit_iban)
+
+
 def invoice_document(session: Session, invoice_id: uuid.UUID) -> d.Document:
     invoice = session.execute(select(Invoice).where(Invoice.id == invoice_id)).scalar_one()
     rows = _rows(session, InvoiceLine, InvoiceLineTax, InvoiceLine.invoice_id, invoice.id)
     ctx = _context(session, invoice.order_summary_id, rows)
     language = _language(ctx.account.locale)
     body = _body(rows, invoice.currency, invoice.prices_include_tax, ctx, language)
-    paid_by_card = session.execute(
-        select(PaymentApplication.id).where(PaymentApplication.invoice_id == invoice.id,
-                                            PaymentApplication.payment_id.is_not(None)).limit(1)
-    ).first() is not None
+    payments = session.execute(
+        select(PaymentApplication.payment_id).where(PaymentApplication.invoice_id == invoice.id,
+                                                    PaymentApplication.payment_id.is_not(None))
+    ).scalars().all()
     seller = _seller(ctx.seller)
-    if paid_by_card:
+    card, mandate = _card(session, [p for p in payments if p is not None]), None
+    if payments:
         means = d.PaymentMeans.BANK_CARD
+    elif ctx.account.direct_debit_mandate and seller.sepa_creditor_id:
+        # On terms, collected under the account's mandate; without a creditor ID no debit can be collected.
+        means, mandate = d.PaymentMeans.SEPA_DIRECT_DEBIT, _mandate(ctx.account)
     elif seller.bank_account is not None:
         means = d.PaymentMeans.SEPA_CREDIT_TRANSFER if invoice.currency == "EUR" else d.PaymentMeans.CREDIT_TRANSFER
     else:
@@ -311,9 +332,10 @@ def invoice_document(session: Session, invoice_id: uuid.UUID) -> d.Document:
         currency=invoice.currency, language=language, seller=seller,
         buyer=_buyer(session, ctx.account, ctx.order, ctx.group), totals=totals, due_date=invoice.due_date,
         tax_point_date=invoice.supply_date, purchase_order=invoice.po_number or ctx.order.po_number,
-        order_number=ctx.order.number, buyer_reference=ctx.order.po_number or ctx.order.number,
+        order_number=ctx.order.number, buyer_reference=_buyer_reference(ctx),
         delivery=_delivery(ctx, invoice.supply_date), payment_terms=_terms(invoice.payment_terms, language),
-        payment_means=means, payment_reference=invoice.number, notes=tuple(notes), **body,
+        payment_means=means, payment_reference=invoice.number, notes=tuple(notes), card=card, mandate=mandate,
+        **body,
     )
 
 
@@ -329,12 +351,17 @@ def credit_memo_document(session: Session, credit_memo_id: uuid.UUID) -> d.Docum
         .order_by(Invoice.number)
     ).all()
     totals = d.compute_totals(body["lines"], body["tax_breakdown"], (), body["charges"], memo.refunded_amount)
+    captures = session.execute(
+        select(RefundApplication.capture_id).where(RefundApplication.credit_memo_id == memo.id)
+    ).scalars().all()
+    # Refunded to the card it was paid by, or (not refunded yet, or credited on account) not defined.
+    means = d.PaymentMeans.BANK_CARD if captures else d.PaymentMeans.NOT_DEFINED
     return d.Document(
         kind=d.DocumentKind.CREDIT_NOTE, number=memo.number, issue_date=memo.credit_memo_date,
         currency=memo.currency, language=language, seller=_seller(ctx.seller),
         buyer=_buyer(session, ctx.account, ctx.order, ctx.group), totals=totals,
         purchase_order=ctx.order.po_number, order_number=ctx.order.number,
-        buyer_reference=ctx.order.po_number or ctx.order.number,
+        buyer_reference=_buyer_reference(ctx), payment_means=means, card=_card(session, captures),
         preceding_invoices=tuple(d.InvoiceReference(n, day) for n, day in invoices),
         notes=tuple(n["text"] for n in ctx.order.tax_notes or []), **body,
     )

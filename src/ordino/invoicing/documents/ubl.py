@@ -1,4 +1,22 @@
-"""UBL 2.1 Invoice and CreditNote per EN 16931 (CustomizationID `urn:cen.eu:en16931:2017`).
+"""UBL 2.1 Invoice and CreditNote per EN 16931, as plain EN 16931, Peppol BIS Billing 3.0 or XRechnung.
+
+The three flavours are the same document with a different specification identifier
+(`CustomizationID`) and what each asks for on top of EN 16931:
+- `en16931`: `urn:cen.eu:en16931:2017`, the core rules only;
+- `peppol`: Peppol BIS Billing 3.0 (profile `billing:01`): both parties' electronic addresses,
+  a buyer reference or order reference, at most one note (unless seller and buyer are German),
+  and the German rules (DE-R-*) when seller and buyer are both in Germany;
+- `xrechnung`: the German CIUS (XRechnung 3.0, sent with the Peppol profile): the German rules
+  always, and the buyer reference (the public buyer's Leitweg-ID) is mandatory.
+
+A party without an electronic address of its own gets its VAT ID under its country's VAT scheme
+(9930 for DE, 9957 for FR …, `ordino.kernel.eas`); failing that the plain EN 16931 flavour uses
+its e-mail (scheme EM), which Peppol's code list does not accept, so Peppol and XRechnung refuse
+the document naming the party's `endpoint_id` instead of inventing an address.
+
+Payment means follow how the document is paid: a credit transfer (30/58) names the payee's IBAN
+and BIC, a card (48/54/55) only the card's last four digits and network (never the seller's IBAN:
+DE-R-024), a SEPA direct debit (59) the mandate, the debited IBAN and the seller's creditor ID.
 
 Elements follow the UBL 2.1 schema order and the EN 16931 UBL syntax binding; only elements of the
 binding are written, so the official validation raises neither errors nor "should not include"
@@ -17,10 +35,12 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
 
 from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type hints
 
 from ordino.invoicing.documents.domain import (
+    CARD_MEANS,
     Address,
     AllowanceCharge,
     Document,
@@ -31,11 +51,28 @@ from ordino.invoicing.documents.domain import (
     is_country,
 )
 from ordino.invoicing.documents.errors import DocumentError
+from ordino.kernel.eas import EMAIL_SCHEME, PEPPOL_SCHEMES, vat_endpoint
 from ordino.kernel.errors import FieldError
 from ordino.kernel.money import EXACT, format_price
 from ordino.tax.domain import Category, RoundingMode, percent_text
 
+
+class Flavour(StrEnum):
+    EN16931 = "en16931"
+    PEPPOL = "peppol"
+    XRECHNUNG = "xrechnung"
+
+
 CUSTOMIZATION_ID = "urn:cen.eu:en16931:2017"
+CUSTOMIZATION_IDS = {
+    Flavour.EN16931: CUSTOMIZATION_ID,
+    Flavour.PEPPOL: "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0",
+    Flavour.XRECHNUNG: "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0",
+}
+PEPPOL_PROFILE_ID = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
+PEPPOL_LINE_SLACK = Decimal("0.02")  # PEPPOL-EN16931-R120
+SEPA_CREDITOR_SCHEME = "SEPA"  # BT-90 in UBL: the seller's PartyIdentification with this scheme
+UNKNOWN_CARD_NETWORK = "NA"  # UBL requires a NetworkID; "not available" when the brand is unknown
 NS_INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 NS_CREDIT_NOTE = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
 NS_CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
@@ -47,19 +84,87 @@ TYPE_CODES = {DocumentKind.INVOICE: "380", DocumentKind.CREDIT_NOTE: "381"}
 ALLOWANCE_DISCOUNT = "95"  # UNTDID 5189: discount
 TAX_NUMBER_SCHEME = "FC"  # a seller tax registration that is not a VAT ID (BT-32)
 MAX_DECIMALS = 2  # EN 16931 BR-DEC-*
+_DIRECT_DEBITS = frozenset({PaymentMeans.SEPA_DIRECT_DEBIT, PaymentMeans.DIRECT_DEBIT})
 
 # What each category asks of the parties (EN 16931 BR-x-02 and BR-x-03/04 rules).
 _SELLER_ID_OR_TAX_NUMBER = frozenset({Category.STANDARD, Category.ZERO, Category.EXEMPT, Category.REVERSE_CHARGE})
 _SELLER_VAT_ID = frozenset({Category.INTRA_COMMUNITY, Category.EXPORT})
 
 
-def render_ubl(doc: Document) -> bytes:
-    """The document as UBL 2.1 XML (UTF-8), or `DocumentError` if EN 16931 cannot express it."""
+def render_ubl(doc: Document, flavour: Flavour = Flavour.EN16931) -> bytes:
+    """The document as UBL 2.1 XML (UTF-8), or `DocumentError` if the flavour cannot express it."""
     errors = en16931_errors(doc)
+    if flavour is not Flavour.EN16931:
+        errors += peppol_errors(doc, flavour)
     if errors:
         raise DocumentError(errors)
-    xml: bytes = etree.tostring(_Writer(doc).root(), xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    root = _Writer(doc, flavour).root()
+    xml: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return xml
+
+
+def endpoint(party: Party, flavour: Flavour = Flavour.EN16931) -> tuple[str, str] | None:
+    """(scheme, identifier) of the party's electronic address: its own, its VAT ID, or (EN 16931) its e-mail."""
+    if party.endpoint_id and party.endpoint_scheme:
+        return party.endpoint_scheme, party.endpoint_id
+    by_vat = vat_endpoint(party.vat_id)
+    if by_vat is not None:
+        return by_vat
+    if party.email and flavour is Flavour.EN16931:
+        return EMAIL_SCHEME, party.email
+    return None
+
+
+def german_rules(doc: Document, flavour: Flavour) -> bool:
+    """Whether the German rules apply: always for XRechnung; in Peppol when seller and buyer are German."""
+    if flavour is Flavour.XRECHNUNG:
+        return True
+    return flavour is Flavour.PEPPOL and doc.seller.address.country == "DE" == doc.buyer.address.country
+
+
+def peppol_errors(doc: Document, flavour: Flavour) -> list[FieldError]:
+    """What Peppol BIS Billing 3.0 (and XRechnung) ask on top of EN 16931, each naming its field."""
+    errors: list[FieldError] = []
+
+    def add(path: str, message: str) -> None:
+        errors.append(FieldError(path, message))
+
+    for path, party in (("seller", doc.seller), ("buyer", doc.buyer)):
+        address = endpoint(party, flavour)
+        if address is None:
+            add(f"{path}.endpoint_id", f"Peppol needs the {path}'s electronic address: set its endpoint scheme and "
+                "identifier (or a VAT ID of a country with a Peppol VAT scheme)")
+        elif address[0] not in PEPPOL_SCHEMES:
+            add(f"{path}.endpoint_scheme", f"'{address[0]}' is not in the Peppol EAS code list")
+    if not (doc.buyer_reference or doc.purchase_order):
+        add("buyer_reference", "Peppol needs the buyer reference or the purchase order number")
+    if german_rules(doc, flavour):
+        _german_errors(doc, add)
+    return errors
+
+
+def _german_errors(doc: Document, add: Callable[[str, str], None]) -> None:
+    seller = doc.seller
+    for field, value in (("contact_name", seller.contact_name), ("phone", seller.phone), ("email", seller.email)):
+        if not value:
+            add(f"seller.{field}", "German invoices name the seller's contact, telephone and e-mail (DE-R-005/6/7)")
+    for path, address in (("seller.address", seller.address), ("buyer.address", doc.buyer.address)):
+        if not address.postal_code:
+            add(f"{path}.postal_code", "German invoices need the postcode (DE-R-004, DE-R-009)")
+    if doc.delivery is not None and doc.delivery.address is not None and not doc.delivery.address.postal_code:
+        add("delivery.address.postal_code", "German invoices need the postcode of the delivery address (DE-R-011)")
+    if doc.payment_means is None:
+        add("payment_means", "German invoices state the payment instructions (DE-R-001)")
+    if not doc.buyer_reference:
+        add("buyer_reference", "German invoices and XRechnung carry the buyer reference, for public buyers their "
+            "Leitweg-ID (DE-R-015)")
+    if doc.payment_means in CARD_MEANS and doc.card is None:
+        add("card.last4", "a card payment names the card's last four digits (DE-R-024)")
+    if doc.payment_means is PaymentMeans.SEPA_DIRECT_DEBIT:
+        if not seller.sepa_creditor_id:
+            add("seller.sepa_creditor_id", "a SEPA direct debit needs the seller's creditor ID (DE-R-030)")
+        if doc.mandate is not None and not doc.mandate.debited_iban:
+            add("mandate.debited_iban", "a SEPA direct debit needs the debited IBAN (DE-R-031)")
 
 
 def en16931_errors(doc: Document) -> list[FieldError]:
@@ -138,8 +243,9 @@ def _decimal_text(value: Decimal) -> str:
 
 
 class _Writer:
-    def __init__(self, doc: Document) -> None:
+    def __init__(self, doc: Document, flavour: Flavour = Flavour.EN16931) -> None:
         self.doc = doc
+        self.flavour = flavour
         self.currency = doc.currency
         self.exponent = doc.exponent
         self.credit = doc.kind is DocumentKind.CREDIT_NOTE
@@ -151,7 +257,9 @@ class _Writer:
             "{%s}%s" % (ns, "CreditNote" if self.credit else "Invoice"),  # noqa: UP031
             nsmap={None: ns, "cac": NS_CAC, "cbc": NS_CBC},
         )
-        self.cbc(root, "CustomizationID", CUSTOMIZATION_ID)
+        self.cbc(root, "CustomizationID", CUSTOMIZATION_IDS[self.flavour])
+        if self.flavour is not Flavour.EN16931:
+            self.cbc(root, "ProfileID", PEPPOL_PROFILE_ID)
         self.cbc(root, "ID", doc.number)
         self.cbc(root, "IssueDate", doc.issue_date.isoformat())
         if self.credit:
@@ -160,7 +268,10 @@ class _Writer:
         else:
             self.date(root, "DueDate", doc.due_date)
             self.cbc(root, "InvoiceTypeCode", TYPE_CODES[doc.kind])
-        for note in doc.notes:
+        notes = [note for note in doc.notes if note.strip()]
+        if len(notes) > 1 and self.flavour is Flavour.PEPPOL and not german_rules(doc, self.flavour):
+            notes = ["\n".join(notes)]  # PEPPOL-EN16931-R002: one note, unless seller and buyer are German
+        for note in notes:
             self.cbc(root, "Note", note)
         if not self.credit:
             self.date(root, "TaxPointDate", doc.tax_point_date)
@@ -235,8 +346,12 @@ class _Writer:
 
     def party(self, parent: etree._Element, party: Party, *, seller: bool) -> None:
         el = self.cac(parent, "Party")
-        if party.endpoint_id and party.endpoint_scheme:
-            self.cbc(el, "EndpointID", party.endpoint_id, schemeID=party.endpoint_scheme)
+        address = endpoint(party, self.flavour)
+        if address is not None:
+            self.cbc(el, "EndpointID", address[1], schemeID=address[0])
+        if seller and party.sepa_creditor_id and self.doc.payment_means is PaymentMeans.SEPA_DIRECT_DEBIT:
+            self.cbc(self.cac(el, "PartyIdentification"), "ID", party.sepa_creditor_id,
+                     schemeID=SEPA_CREDITOR_SCHEME)
         if party.trading_name:
             self.cbc(self.cac(el, "PartyName"), "Name", party.trading_name)
         self.address(el, "PostalAddress", party.address)
@@ -253,8 +368,11 @@ class _Writer:
         self.opt(legal, "CompanyID", party.registration_id)
         if seller:
             self.opt(legal, "CompanyLegalForm", party.legal_info)
-        if party.email:
-            self.cbc(self.cac(el, "Contact"), "ElectronicMail", party.email)
+        if party.contact_name or party.phone or party.email:
+            contact = self.cac(el, "Contact")
+            self.opt(contact, "Name", party.contact_name)
+            self.opt(contact, "Telephone", party.phone)
+            self.opt(contact, "ElectronicMail", party.email)
 
     def delivery(self, root: etree._Element) -> None:
         delivery = self.doc.delivery
@@ -278,15 +396,32 @@ class _Writer:
             if self.credit:  # a UBL 2.1 credit note has no DueDate; EN 16931 puts BT-9 here
                 self.date(el, "PaymentDueDate", doc.due_date)
             self.opt(el, "PaymentID", doc.payment_reference)
-            account = doc.payee_account
-            if account is not None:
-                acc = self.cac(el, "PayeeFinancialAccount")
-                self.cbc(acc, "ID", account.iban.replace(" ", ""))
-                self.opt(acc, "Name", account.account_name)
-                if account.bic:
-                    self.cbc(self.cac(acc, "FinancialInstitutionBranch"), "ID", account.bic)
+            if means in CARD_MEANS:
+                # Only the card (BG-18): a card payment never carries an account to transfer to (DE-R-024).
+                if doc.card is not None:
+                    card = self.cac(el, "CardAccount")
+                    self.cbc(card, "PrimaryAccountNumberID", doc.card.last4)
+                    self.cbc(card, "NetworkID", (doc.card.brand or UNKNOWN_CARD_NETWORK).upper())
+            elif means in _DIRECT_DEBITS:
+                if doc.mandate is not None:
+                    mandate = self.cac(el, "PaymentMandate")
+                    self.cbc(mandate, "ID", doc.mandate.reference)
+                    if doc.mandate.debited_iban:
+                        self.cbc(self.cac(mandate, "PayerFinancialAccount"), "ID",
+                                 doc.mandate.debited_iban.replace(" ", ""))
+            else:
+                self.payee_account(el)
         if doc.payment_terms:
             self.cbc(self.cac(root, "PaymentTerms"), "Note", doc.payment_terms)
+
+    def payee_account(self, parent: etree._Element) -> None:
+        account = self.doc.payee_account
+        if account is not None:
+            acc = self.cac(parent, "PayeeFinancialAccount")
+            self.cbc(acc, "ID", account.iban.replace(" ", ""))
+            self.opt(acc, "Name", account.account_name)
+            if account.bic:
+                self.cbc(self.cac(acc, "FinancialInstitutionBranch"), "ID", account.bic)
 
     def allowance_charge(self, parent: etree._Element, item: AllowanceCharge, *, charge: bool) -> None:
         el = self.cac(parent, "AllowanceCharge")
@@ -338,5 +473,13 @@ class _Writer:
         if ln.sku:
             self.cbc(self.cac(item, "SellersItemIdentification"), "ID", ln.sku)
         self.tax_category(item, "ClassifiedTaxCategory", ln.category, ln.rate)
-        self.cbc(self.cac(el, "Price"), "PriceAmount", format_price(ln.unit_price, self.currency),
-                 currencyID=self.currency)
+        price = self.cac(el, "Price")
+        gross = Decimal(ln.net_amount + ln.discount).scaleb(-self.exponent, EXACT)
+        off = abs(ln.quantity * ln.unit_price - gross) > PEPPOL_LINE_SLACK
+        if self.flavour is not Flavour.EN16931 and off and ln.quantity > 0:
+            # PEPPOL-EN16931-R120 wants quantity × price within 0.02 of the amount, which a currency
+            # without cents cannot round to (3 × ¥333.5 = ¥1001): the price is then for the whole quantity.
+            self.cbc(price, "PriceAmount", _decimal_text(gross), currencyID=self.currency)
+            self.cbc(price, "BaseQuantity", _decimal_text(ln.quantity), unitCode=ln.unit_code)
+        else:
+            self.cbc(price, "PriceAmount", format_price(ln.unit_price, self.currency), currencyID=self.currency)
