@@ -315,7 +315,8 @@ def invoice_document(session: Session, invoice_id: uuid.UUID) -> d.Document:
     seller = _seller(ctx.seller)
     card, mandate = _card(session, [p for p in payments if p is not None]), None
     if payments:
-        means = d.PaymentMeans.BANK_CARD
+        # Paid by card; a card whose digits the channel did not give cannot be named (DE-R-024).
+        means = d.PaymentMeans.BANK_CARD if card else d.PaymentMeans.NOT_DEFINED
     elif ctx.account.direct_debit_mandate and seller.sepa_creditor_id:
         # On terms, collected under the account's mandate; without a creditor ID no debit can be collected.
         means, mandate = d.PaymentMeans.SEPA_DIRECT_DEBIT, _mandate(ctx.account)
@@ -354,14 +355,15 @@ def credit_memo_document(session: Session, credit_memo_id: uuid.UUID) -> d.Docum
     captures = session.execute(
         select(RefundApplication.capture_id).where(RefundApplication.credit_memo_id == memo.id)
     ).scalars().all()
-    # Refunded to the card it was paid by, or (not refunded yet, or credited on account) not defined.
-    means = d.PaymentMeans.BANK_CARD if captures else d.PaymentMeans.NOT_DEFINED
+    # Refunded to the card it was paid by (when its digits are known), else not defined.
+    card = _card(session, captures)
+    means = d.PaymentMeans.BANK_CARD if card else d.PaymentMeans.NOT_DEFINED
     return d.Document(
         kind=d.DocumentKind.CREDIT_NOTE, number=memo.number, issue_date=memo.credit_memo_date,
         currency=memo.currency, language=language, seller=_seller(ctx.seller),
         buyer=_buyer(session, ctx.account, ctx.order, ctx.group), totals=totals,
         purchase_order=ctx.order.po_number, order_number=ctx.order.number,
-        buyer_reference=_buyer_reference(ctx), payment_means=means, card=_card(session, captures),
+        buyer_reference=_buyer_reference(ctx), payment_means=means, card=card,
         preceding_invoices=tuple(d.InvoiceReference(n, day) for n, day in invoices),
         notes=tuple(n["text"] for n in ctx.order.tax_notes or []), **body,
     )
