@@ -159,6 +159,7 @@ def _address(prefix: str, address: AddressIn) -> dict[str, Any]:
         f"{prefix}_city": address.city,
         f"{prefix}_postal_code": address.postal_code,
         f"{prefix}_region": address.region,
+        f"{prefix}_county": address.county,
         f"{prefix}_country": address.country,
         f"{prefix}_phone": address.phone,
         f"{prefix}_email": address.email,
