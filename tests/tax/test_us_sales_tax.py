@@ -255,7 +255,9 @@ def test_dallas_taxes_goods_and_shipping_at_the_combined_rate() -> None:
     assert result.line("a").tax_lines[0].name == "TX sales tax 8.25%"
 
 
-@pytest.mark.parametrize(("state", "city", "tax"), [("NY", "Ithaca", 400), ("WA", "Seattle", 650), ("AL", "Mobile", 400)])
+@pytest.mark.parametrize(
+    ("state", "city", "tax"), [("NY", "Ithaca", 400), ("WA", "Seattle", 650), ("AL", "Mobile", 400)]
+)
 def test_where_ordino_cannot_know_the_local_rate_the_note_says_so(state: str, city: str, tax: int) -> None:
     result = engine.calculate([item("a", 10000)], us_context(state, city))
     assert result.tax_total == tax

@@ -256,6 +256,7 @@ class EuVatCalculator:
             # Goods the country does not tax at a lower rate are taxed at its standard rate
             # (Article 96 of Directive 2006/112/EC; the reduced rates of Article 98 are optional).
             rate = period.rates["standard"]
-            text = f"{country} has no {kind.replace('_', ' ')} VAT rate: its standard rate {percent_text(rate)}% applies"
+            missing = kind.replace("_", " ")
+            text = f"{country} has no {missing} VAT rate: its standard rate {percent_text(rate)}% applies"
             treatment.notes.append(TaxNote(NOTE_STANDARD_RATE, text))
         return _vat_key(country, rate)
