@@ -345,7 +345,7 @@ def _header(
         "tax_mode": order.tax_mode,
         "tax_notes": tax_notes,
         "ordered_at": clock.ensure_utc(order.ordered_at),
-        "bill_to": order.bill_to.model_dump() if order.bill_to else None,
+        "bill_to": _bill_to(order.bill_to),
         "payment_instructions": [p.model_dump(mode="json") for p in order.payments],
         "total_product_amount": t.product,
         "total_adjustment_amount": t.adjustment,
@@ -358,6 +358,13 @@ def _header(
         "created_at": now,
         "updated_at": now,
     }
+
+
+def _bill_to(address: AddressIn | None) -> dict[str, Any] | None:
+    """The bill-to as stored (JSON); `county` only when given, as before it existed."""
+    if address is None:
+        return None
+    return address.model_dump(exclude={"county"} if address.county is None else None)
 
 
 _BUCKETS = {
