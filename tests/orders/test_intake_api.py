@@ -22,13 +22,14 @@ def test_design_example_is_placed_with_exact_totals(db, client, admin) -> None: 
     # when it is placed
     headers = {**admin, "Idempotency-Key": str(uuid.uuid4())}
     r = client.post("/api/v1/orders", json=factories.order_payload(), headers=headers)
-    # then it is created with totals derived to the cent: 500 × 0.0350 = 17.50, + 12.50 shipping
+    # then it is created with totals derived to the cent: 500 × 0.0350 = 17.50, + 12.50 shipping, and
+    # (no tax lines given) Ordino's 19 % VAT of a German sale to a German business: 5.70
     assert r.status_code == 201, r.text
     doc = r.json()
     assert doc["number"] == "SO-000001"
     assert doc["status"] == "created"
     assert doc["totals"] == {
-        "product": "17.50", "adjustment": "0.00", "delivery": "12.50", "tax": "0.00", "grand_total": "30.00"
+        "product": "17.50", "adjustment": "0.00", "delivery": "12.50", "tax": "5.70", "grand_total": "35.70"
     }
     items = doc["delivery_groups"][0]["items"]
     assert [(i["type"], i["sku"], i["unit_price"], i["line_amount"]) for i in items] == [

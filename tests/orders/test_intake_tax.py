@@ -182,10 +182,20 @@ def test_a_los_angeles_delivery_pays_the_district_rate_and_no_tax_on_shipping(db
 
 def test_texas_taxes_goods_and_shipping_at_the_state_rate(db, client, admin) -> None:  # type: ignore[no-untyped-def]
     _us_world(db)
-    r = client.post(ORDERS, json=_us_order("T-TX", _ship_to("US", "Dallas", "75201", "TX")), headers=admin)
+    r = client.post(ORDERS, json=_us_order("T-TX", _ship_to("US", "Lubbock", "79401", "TX")), headers=admin)
     assert r.status_code == 201, r.text
-    # 6.25 % per line: 6.25 and 0.9375 → 0.94
+    # 6.25 % per line: 6.25 and 0.9375 → 0.94; Lubbock's local tax is not in the tables, a note says so
     assert _taxes(r.json()) == [("product", "0.0625", "6.25", "S"), ("delivery_charge", "0.0625", "0.94", "S")]
+    assert [n["code"] for n in r.json()["tax_notes"]] == ["local_taxes_not_included"]
+
+
+def test_dallas_pays_the_combined_state_and_local_rate(db, client, admin) -> None:  # type: ignore[no-untyped-def]
+    _us_world(db)
+    r = client.post(ORDERS, json=_us_order("T-DAL", _ship_to("US", "Dallas", "75201", "TX")), headers=admin)
+    assert r.status_code == 201, r.text
+    # 6.25 % state + 2 % local per line: 8.25 and 1.2375 → 1.24
+    assert _taxes(r.json()) == [("product", "0.0825", "8.25", "S"), ("delivery_charge", "0.0825", "1.24", "S")]
+    assert r.json()["tax_notes"] == []
 
 
 def test_an_exemption_certificate_exempts_until_it_expires(db, client, admin) -> None:  # type: ignore[no-untyped-def]
@@ -203,7 +213,7 @@ def test_an_exemption_certificate_exempts_until_it_expires(db, client, admin) ->
     assert valid.status_code == expired.status_code == 201, (valid.text, expired.text)
     assert valid.json()["totals"]["tax"] == "0.00"
     assert {t[3] for t in _taxes(valid.json())} == {"E"}
-    assert expired.json()["totals"]["tax"] == "7.19"
+    assert expired.json()["totals"]["tax"] == "9.49"  # 8.25 % of 100.00 and of 15.00 (1.2375 → 1.24)
     assert expired.json()["tax_notes"][0]["code"] == "exemption_certificate_expired"
 
 

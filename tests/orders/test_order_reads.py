@@ -132,7 +132,7 @@ def test_list_is_newest_first_with_one_line_per_order(
         "external_reference": "WEB-4",
         "po_number": "PO-4711",
         "currency": "EUR",
-        "grand_total": "30.00",
+        "grand_total": "35.70",
         "ordered_at": "2026-11-04T10:00:00+00:00",
     }
 

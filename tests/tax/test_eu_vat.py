@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 
@@ -18,6 +19,7 @@ from ordino.tax import (
     check_vat_id,
 )
 from ordino.tax.domain import EXPORT_TEXT, INTRA_COMMUNITY_TEXT, REVERSE_CHARGE_TEXT
+from tests.conftest import shared_data
 from tests.tax.builders import VALID_DE_VAT_ID, VALID_FR_VAT_ID, VALID_GR_VAT_ID, context, item, shipping
 
 engine = OrdinoTaxCalculator()
@@ -223,12 +225,29 @@ def test_zero_and_exempt_classes() -> None:
     assert [n.code for n in result.notes] == ["exempt_supply"]
 
 
-def test_a_rate_the_country_does_not_have_is_refused_naming_the_line() -> None:
-    # given Denmark, which has only a standard rate
-    with pytest.raises(TaxError) as refused:
-        engine.calculate([item("a", 1000), item("b", 1000, "reduced")], context("DK", "DK"))
-    assert refused.value.field == "lines[1].tax_class"
-    assert refused.value.message == "DK has no reduced VAT rate on 2026-03-02"
+def test_a_rate_the_country_does_not_have_is_taxed_at_its_standard_rate_with_a_note() -> None:
+    # given a German shop sending a book (reduced class) and a lamp to a consumer in Denmark, which has
+    # only a standard rate (25 % in ibericode/vat-rates)
+    result = engine.calculate([item("lamp", 1000), item("book", 2000, "reduced")], context("DE", "DK"))
+    # then both are taxed at Denmark's 25 %, once on the document (3,000 × 25 % = 750)
+    assert [(t.name, t.rate, t.amount, t.category, t.jurisdiction) for ln in result.lines for t in ln.tax_lines] == [
+        ("VAT 25%", Decimal("0.25"), 250, Category.STANDARD, "DK"),
+        ("VAT 25%", Decimal("0.25"), 500, Category.STANDARD, "DK"),
+    ]
+    assert [(n.code, n.text) for n in result.notes][-1] == (
+        "standard_rate_applies", "DK has no reduced VAT rate: its standard rate 25% applies"
+    )
+
+
+@pytest.mark.parametrize(("kind", "country", "tax"), [
+    ("reduced_alt", "DE", 1900), ("super_reduced", "DE", 1900), ("parking", "FR", 2000), ("super_reduced", "FR", 210),
+])
+def test_every_missing_rate_kind_falls_back_to_the_standard_rate(kind: str, country: str, tax: int) -> None:
+    # given a domestic sale of 100.00 in a rate kind the country may or may not have
+    result = engine.calculate([item("a", 10000, kind)], context(country, country))
+    # then Germany (19 %, no second reduced, no super-reduced) and France (20 %, no parking rate)
+    # use their standard rate; France's super-reduced 2.1 % exists and applies
+    assert result.tax_total == tax
 
 
 def test_an_unknown_tax_class_is_refused() -> None:
@@ -256,6 +275,46 @@ def test_canary_islands_are_outside_the_eu_vat_area() -> None:
     assert (result.tax_total, result.lines[0].tax_lines[0].category) == (0, Category.EXPORT)
     assert [n.code for n in result.notes] == ["export", "special_territory"]
     assert result.notes[1].text == "Canary Islands is outside the EU VAT area: the supply is an export"
+
+
+@pytest.mark.parametrize(
+    ("seller", "country", "postal_code", "territory"),
+    [
+        ("DE", "FI", "22100", "Åland Islands"),  # Mariehamn, addressed as Finland
+        ("FI", "FI", "AX-22100", "Åland Islands"),  # from mainland Finland, Åland's own notation
+        ("DE", "ES", "38001", "Canary Islands"),  # Santa Cruz de Tenerife
+        ("FR", "ES", "51002", "Ceuta"),
+        ("FR", "ES", "52005", "Melilla"),
+        ("FR", "DE", "78266", "Büsingen am Hochrhein"),
+        ("AT", "DE", "27498", "Heligoland"),
+        ("DE", "IT", "23041", "Livigno"),
+        ("DE", "IT", "22061", "Campione d'Italia"),
+        ("DE", "GR", "630 86", "Mount Athos"),
+    ],
+)
+def test_special_territories_outside_the_vat_area_are_exports(
+    seller: str, country: str, postal_code: str, territory: str
+) -> None:
+    # given goods of 100.00 and 10.00 shipping to a consumer in a territory outside the EU VAT area
+    where = Address(country, postal_code=postal_code)
+    result = engine.calculate([item("a", 10000), shipping(1000)], context(seller, where))
+    # then no VAT: category G with the export exemption (VATEX-EU-G) on every line, and the two notes
+    assert result.tax_total == 0
+    taxes = {(t.name, t.category, t.exemption_reason_code, t.jurisdiction) for ln in result.lines for t in ln.tax_lines}
+    assert taxes == {("VAT export", Category.EXPORT, "VATEX-EU-G", seller)}
+    assert [(n.code, n.text) for n in result.notes] == [
+        ("export", EXPORT_TEXT),
+        ("special_territory", f"{territory} is outside the EU VAT area: the supply is an export"),
+    ]
+
+
+def test_mainland_postcodes_of_the_same_countries_are_taxed_as_usual() -> None:
+    # given Helsinki, Madrid, Konstanz (next to Büsingen) and Milan
+    cases = [("FI", "00100", 2550), ("ES", "28001", 2100), ("DE", "78462", 1900), ("IT", "20121", 2200)]
+    for country, postal_code, tax in cases:
+        result = engine.calculate([item("a", 10000)], context(country, Address(country, postal_code=postal_code)))
+        # then the country's standard rate applies
+        assert result.tax_total == tax, country
 
 
 def test_madeira_has_its_own_standard_rate_and_no_reduced_rate_in_the_tables() -> None:
@@ -292,3 +351,14 @@ def test_ship_from_decides_the_origin() -> None:
 def test_check_vat_id() -> None:
     assert check_vat_id("FR 40 303 265 045", "FR") == (True, "FR40303265045")
     assert check_vat_id("FR40303265046", "FR")[0] is False
+
+
+def test_a_book_to_a_danish_consumer_is_taxed_at_the_published_danish_standard_rate() -> None:
+    # given Denmark's entry in the public table (ibericode/vat-rates): a standard rate and no reduced one
+    periods = json.loads(shared_data("tax", "eu_vat", "ibericode_vat-rates.json").read_text(encoding="utf-8"))
+    latest = max(periods["items"]["DK"], key=lambda p: str(p["effective_from"]))
+    assert latest["rates"] == {"standard": 25}
+    # when a German shop sends a book of 40.00 to a consumer in Copenhagen
+    result = engine.calculate([item("book", 4000, "reduced")], context("DE", Address("DK", postal_code="1050")))
+    # then it is taxed at that 25 %: 10.00
+    assert (result.tax_total, result.lines[0].tax_lines[0].rate) == (1000, Decimal("0.25"))

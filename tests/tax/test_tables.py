@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 from ordino.tax.rates_eu import EU_MEMBERSHIP, RATE_KINDS, in_eu, territories, vat_period, vat_periods
-from ordino.tax.rates_us import ca_city, ca_county, ca_districts, clothing_rules, shipping_rules, state_rates
+from ordino.tax.rates_us import (
+    ca_city,
+    ca_county,
+    ca_districts,
+    clothing_rules,
+    local_city,
+    local_county,
+    local_rates,
+    shipping_rules,
+    state_rates,
+    zip_county,
+    zip_states,
+)
 from tests.conftest import shared_data
 
 REDUCED_KEYS = ("reduced", "reduced1", "reduced2", "press_publications")
@@ -80,9 +93,28 @@ def test_territories_equal_the_exceptions_of_the_source() -> None:
         for e in _latest(periods).get("exceptions", [])  # type: ignore[attr-defined]
     }
     ours = {(t.country, t.name, t.pattern.pattern, t.standard) for t in territories()}
-    assert ours == source
+    # the table's documented additions: Åland (not in the source), Ceuta and Melilla by province code
+    widened = {("ES", "Ceuta"): r"51\d{3}", ("ES", "Melilla"): r"52\d{3}"}
+    expected = {(c, n, widened.get((c, n), p), r) for c, n, p, r in source}
+    expected.add(("FI", "Åland Islands", r"22\d{3}", Decimal(0)))
+    assert ours == expected
+    # the widened patterns still take every code of the source
+    for country, name, pattern, _ in source:
+        if (country, name) in widened:
+            for code in ("51001", "51005", "51070", "51071", "51081", "52000", "52006", "52070", "52071", "52081"):
+                if re.fullmatch(pattern, code):
+                    assert re.fullmatch(widened[country, name], code), (name, code)
     # those with a 0 % standard rate are outside the VAT area (the supply is an export)
     assert {t.name for t in territories() if t.in_vat_area} == {"Jungholz", "Mittelberg", "Madeira", "Azores"}
+
+
+def test_aland_is_exempted_in_the_second_source() -> None:
+    # kdeldycke/vat-rates lists the Åland Islands (AX) with a 0 % standard rate
+    path = shared_data("tax", "eu_vat", "kdeldycke_vat_rates.csv")
+    with path.open(encoding="utf-8", newline="") as source:
+        rows = list(csv.DictReader(source))
+    aland = [r for r in rows if "AX" in r["territory_codes"].split()]  # one code per line of the cell
+    assert [(r["rate"], r["stop_date"]) for r in aland] == [("0", "")]
 
 
 def test_membership_dates() -> None:
@@ -171,3 +203,54 @@ def test_clothing_rules_are_for_known_states() -> None:
         "MA": "excess_over", "MN": "exempt", "NJ": "exempt", "NY": "exempt_below", "PA": "exempt",
         "RI": "excess_over", "VT": "exempt",
     }
+
+
+# Ordino's addition to the state files: New York City's rate in its five counties (us_local_rates.csv).
+NYC_COUNTIES = {"New York", "Kings", "Queens", "Bronx", "Richmond"}
+
+
+def test_local_rates_equal_the_city_rows_of_the_state_files() -> None:
+    # given every City jurisdiction and lookup name of the state files outside California
+    expected = set()
+    for code, doc in _state_files().items():
+        if code == "CA":
+            continue
+        for row in doc["jurisdictions"]:  # type: ignore[attr-defined]
+            if row["type"] == "City":
+                expected.add((code, row["location"], row["county"], Decimal(str(row["rate"]))))
+        for name, row in doc["lookup"]["byCity"].items():  # type: ignore[index]
+            # then each name an address may carry finds its row's rate
+            ours = local_city(code, name)
+            assert ours is not None, (code, name)
+            assert (ours.location, ours.rate) == (row["location"], Decimal(str(row["rate"]))), (code, name)
+    cities = {(r.state, r.location, r.county, r.rate) for r in local_rates() if r.type == "City"}
+    assert cities == expected
+    assert {r.state for r in local_rates()} == {"NY", "TX"}
+    # and the counties are New York City's, at its rate
+    counties = {(r.state, r.county, r.location, r.rate) for r in local_rates() if r.type == "County"}
+    assert counties == {("NY", c, "New York City", Decimal("0.08875")) for c in NYC_COUNTIES}
+
+
+def _geonames() -> list[dict[str, str]]:
+    path = shared_data("geo", "us_zip_geonames", "us_zip_codes.csv")
+    with path.open(encoding="utf-8", newline="") as source:
+        return list(csv.DictReader(source))
+
+
+def test_every_zip_code_of_the_states_in_the_table_has_its_geonames_county() -> None:
+    rows = [r for r in _geonames() if r["state_code"] in zip_states()]
+    assert zip_states() == {"CA", "NY"}
+    assert len(rows) == 2593 + 2154
+    for row in rows:
+        assert zip_county(row["state_code"], row["zip_code"]) == row["county"], row["zip_code"]
+    # every California county of the ZIP codes has a CDTFA rate for its unincorporated area
+    assert all(ca_county(r["county"]) is not None for r in rows if r["state_code"] == "CA")
+    # and the five counties of New York City are those of the local table
+    assert {r["county"] for r in rows if local_county("NY", r["county"]) is not None} == NYC_COUNTIES
+
+
+def test_zip_codes_of_other_states_and_malformed_codes_have_no_county() -> None:
+    assert zip_county("TX", "77002") is None
+    assert [zip_county("CA", code) for code in ("90292", "90292-6501", "902926501", "9029", "ABCDE", None)] == [
+        "Los Angeles", "Los Angeles", "Los Angeles", None, None, None
+    ]

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from ordino.tax import (
+    Address,
     Category,
     ExemptionCertificate,
     OrdinoTaxCalculator,
@@ -16,7 +17,7 @@ from ordino.tax import (
     TaxError,
     UsSalesTaxPolicy,
 )
-from tests.tax.builders import item, shipping, us_context
+from tests.tax.builders import context, item, shipping, us_context
 
 engine = OrdinoTaxCalculator()
 
@@ -72,8 +73,8 @@ def test_kern_county_uses_the_row_of_its_unincorporated_area() -> None:
 
 
 def test_texas_taxes_shipping_and_notes_that_local_taxes_are_not_included() -> None:
-    # given goods of 100.00 and 15.00 shipping to Dallas
-    result = engine.calculate([item("a", 10000), shipping(1500)], us_context("TX", "Dallas"))
+    # given goods of 100.00 and 15.00 shipping to Lubbock, a city the tables do not list
+    result = engine.calculate([item("a", 10000), shipping(1500)], us_context("TX", "Lubbock"))
     # then the state rate 6.25 % applies to both, rounded per line (93.75 → 94)
     assert [ln.tax_amount for ln in result.lines] == [625, 94]
     assert result.line("shipping").tax_lines[0].name == "TX sales tax 6.25%"
@@ -192,3 +193,72 @@ def test_clothing_thresholds_need_dollars() -> None:
     with pytest.raises(TaxError) as refused:
         engine.calculate([item("shirt", 20000, "clothing")], us_context("MA", currency="EUR"))
     assert refused.value.field == "currency"
+
+
+def _zip_context(state: str, city: str, postal_code: str, county: str | None = None) -> Any:
+    return context("US", Address("US", state, postal_code, city, county), currency="USD")
+
+
+def test_marina_del_rey_without_a_county_pays_the_los_angeles_county_rate_from_its_zip_code() -> None:
+    # given Marina del Rey, unincorporated Los Angeles County, with its ZIP code and no county
+    result = engine.calculate([item("a", 10000)], _zip_context("CA", "Marina del Rey", "90292"))
+    # then CDTFA's rate of Los Angeles County's unincorporated area (9.75 %) applies, not 7.25 %
+    assert [(t.name, t.rate, t.amount, t.jurisdiction) for t in result.lines[0].tax_lines] == [
+        ("CA sales tax 9.75%", Decimal("0.0975"), 975, "US-CA Los Angeles County")
+    ]
+    assert [n.text for n in result.notes] == [
+        "City 'Marina del Rey' is not an incorporated city in CDTFA's table: the rate of Los Angeles County's "
+        "unincorporated area (9.75%) applies (the county of ZIP code 90292)"
+    ]
+
+
+def test_a_given_county_comes_before_the_zip_code_and_zip_plus_4_is_read() -> None:
+    # given an unincorporated place with a ZIP+4 code of Los Angeles County but the county Kern named
+    named = engine.calculate([item("a", 10000)], _zip_context("CA", "Somewhere", "90292-6501", "Kern"))
+    unnamed = engine.calculate([item("a", 10000)], _zip_context("CA", "Somewhere", "90292-6501"))
+    unknown = engine.calculate([item("a", 10000)], _zip_context("CA", "Somewhere", "90292", "Atlantis"))
+    # then the named county wins (8.25 %); without one, or with one CDTFA does not know, the ZIP's (9.75 %)
+    assert (named.tax_total, unnamed.tax_total, unknown.tax_total) == (825, 975, 975)
+
+
+def test_a_zip_code_the_tables_do_not_know_falls_back_to_the_statewide_rate() -> None:
+    result = engine.calculate([item("a", 10000)], _zip_context("CA", "Nowhere", "00000"))
+    assert (result.tax_total, result.lines[0].tax_lines[0].jurisdiction) == (725, "US-CA")
+    assert [n.code for n in result.notes] == ["city_not_found"]
+
+
+@pytest.mark.parametrize(
+    ("state", "city", "postal_code", "tax", "jurisdiction"),
+    [
+        ("NY", "New York", "10001", 888, "US-NY New York City"),  # 8.875 % of 100.00 = 8.875 → 8.88
+        ("NY", "Brooklyn", "11201", 888, "US-NY New York City"),  # a borough: Kings County, from the ZIP code
+        ("NY", "Buffalo", "14202", 875, "US-NY Buffalo"),
+        ("NY", "Yonkers", "10701", 838, "US-NY Yonkers"),
+        ("TX", "Houston", "77002", 825, "US-TX Houston"),
+        ("TX", "Corpus Christi", "78401", 825, "US-TX Corpus Christi"),
+    ],
+)
+def test_local_rates_of_new_york_and_texas_from_the_state_files(
+    state: str, city: str, postal_code: str, tax: int, jurisdiction: str
+) -> None:
+    # given goods of 100.00 delivered to a place the state files list
+    result = engine.calculate([item("a", 10000)], _zip_context(state, city, postal_code))
+    # then the combined state and local rate applies, without a note
+    assert (result.tax_total, result.lines[0].tax_lines[0].jurisdiction, result.notes) == (tax, jurisdiction, ())
+
+
+def test_dallas_taxes_goods_and_shipping_at_the_combined_rate() -> None:
+    # given goods of 100.00 and 15.00 shipping to Dallas (6.25 % state + 2 % local)
+    result = engine.calculate([item("a", 10000), shipping(1500)], us_context("TX", "Dallas"))
+    # then 8.25 % on both, per line: 8.25 and 1.2375 → 1.24
+    assert [ln.tax_amount for ln in result.lines] == [825, 124]
+    assert result.line("a").tax_lines[0].name == "TX sales tax 8.25%"
+
+
+@pytest.mark.parametrize(
+    ("state", "city", "tax"), [("NY", "Ithaca", 400), ("WA", "Seattle", 650), ("AL", "Mobile", 400)]
+)
+def test_where_ordino_cannot_know_the_local_rate_the_note_says_so(state: str, city: str, tax: int) -> None:
+    result = engine.calculate([item("a", 10000)], us_context(state, city))
+    assert result.tax_total == tax
+    assert [n.code for n in result.notes] == ["local_taxes_not_included"]

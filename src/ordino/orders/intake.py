@@ -159,6 +159,7 @@ def _address(prefix: str, address: AddressIn) -> dict[str, Any]:
         f"{prefix}_city": address.city,
         f"{prefix}_postal_code": address.postal_code,
         f"{prefix}_region": address.region,
+        f"{prefix}_county": address.county,
         f"{prefix}_country": address.country,
         f"{prefix}_phone": address.phone,
         f"{prefix}_email": address.email,
@@ -353,7 +354,7 @@ def _header(
         "tax_mode": order.tax_mode,
         "tax_notes": tax_notes,
         "ordered_at": clock.ensure_utc(order.ordered_at),
-        "bill_to": order.bill_to.model_dump() if order.bill_to else None,
+        "bill_to": _bill_to(order.bill_to),
         "payment_instructions": [_instruction(p) for p in order.payments],
         "total_product_amount": t.product,
         "total_adjustment_amount": t.adjustment,
@@ -366,6 +367,13 @@ def _header(
         "created_at": now,
         "updated_at": now,
     }
+
+
+def _bill_to(address: AddressIn | None) -> dict[str, Any] | None:
+    """The bill-to as stored (JSON); `county` only when given, as before it existed."""
+    if address is None:
+        return None
+    return address.model_dump(exclude={"county"} if address.county is None else None)
 
 
 _BUCKETS = {

@@ -57,6 +57,9 @@ class AddressIn(Strict):
     city: ShortText
     postal_code: Annotated[str, StringConstraints(min_length=1, max_length=20)] | None = None
     region: ShortText | None = None
+    # US county ("Los Angeles"): the local sales tax of places outside any city; without it, the
+    # county of the ZIP code is used.
+    county: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
     country: Country
     phone: Phone | None = None
     email: Email | None = None
@@ -162,7 +165,8 @@ class OrderIn(Strict):
     ordered_at: AwareDatetime
     pricing: Literal["catalog", "order"]
     # Who taxes the order: Ordino's engine, or the channel (tax lines in the payload).
-    # Default: calculate with catalog pricing, given with order pricing.
+    # Default: calculate with catalog pricing, given with order pricing. An order without any tax
+    # line is taxed by Ordino either way (an exempt line carries a 0 tax line with its category).
     tax: Literal["calculate", "given"] | None = None
     prices_include_tax: bool = False
     bill_to: AddressIn | None = None
@@ -174,7 +178,13 @@ class OrderIn(Strict):
 
     @property
     def tax_mode(self) -> str:
+        if self.tax == "calculate" or not self.has_tax_lines:
+            return "calculate"  # no tax lines: untaxed invoices would show 0 % without a legal reason
         return self.tax or ("calculate" if self.pricing == "catalog" else "given")
+
+    @property
+    def has_tax_lines(self) -> bool:
+        return any(g.shipping_tax_lines or any(line.tax_lines for line in g.lines) for g in self.delivery_groups)
 
     @field_validator("delivery_groups")
     @classmethod
@@ -198,6 +208,7 @@ class AddressOut(Out):
     city: str
     postal_code: str | None = None
     region: str | None = None
+    county: str | None = None
     country: str
     phone: str | None = None
     email: str | None = None
@@ -210,6 +221,7 @@ class ShipToOut(Out):
     city: str | None
     postal_code: str | None
     region: str | None
+    county: str | None = None
     country: str | None
     phone: str | None
     email: str | None

@@ -12,7 +12,9 @@ from ordino.orders.domain import Buckets, available_actions
 
 Row = Mapping[Any, Any]  # also SQLAlchemy's RowMapping, keyed by name or column
 
-_ADDRESS_FIELDS = ("name", "line1", "line2", "city", "postal_code", "region", "country", "phone", "email")
+_ADDRESS_FIELDS = (
+    "name", "line1", "line2", "city", "postal_code", "region", "county", "country", "phone", "email",
+)
 
 
 def _money(minor: int, currency: str) -> str:

@@ -3,6 +3,10 @@
 Who computes the tax is the order's `tax` field: `calculate` (the default for catalog pricing) runs
 the engine; `given` (the default for order pricing, where a channel such as a marketplace has
 already taxed the order) keeps the tax lines of the payload, as Salesforce Order Management does.
+An order that brings no tax lines at all is taxed by the engine whatever its pricing: without
+them, its invoices would show 0 % with no legal reason (`OrderIn.tax_mode`).
+
+The engine is the deployment's `TaxProvider` (`ORDINO_TAX_PROVIDER`; by default Ordino's own).
 
 Each delivery group is one tax document: its ship-to decides the regime and the rates, its items
 and its shipping charge are the lines. The seller is the legal entity of the order's channel; the
@@ -25,11 +29,9 @@ from ordino.catalog.service import seller_of_channel
 from ordino.kernel.errors import FieldError, ValidationFailed
 from ordino.kernel.ids import new_id
 from ordino.tax import service as tax_profiles
-from ordino.tax.calculator import OrdinoTaxCalculator
 from ordino.tax.domain import Address, InvalidVatIdPolicy, TaxContext, TaxLineInput, TaxResult
 from ordino.tax.errors import TaxError
-from ordino.tax.eu_vat import EuVatPolicy
-from ordino.tax.us_sales_tax import UsSalesTaxPolicy
+from ordino.tax.provider import SellerTaxSettings, checked, configured_provider
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +42,9 @@ class OrderTax:
     regimes: list[str]
 
 
-def calculator_for(seller: LegalEntity) -> OrdinoTaxCalculator:
+def seller_settings(seller: LegalEntity) -> SellerTaxSettings:
     nexus = frozenset(seller.us_nexus_states) if seller.us_nexus_states is not None else None
-    return OrdinoTaxCalculator(
-        EuVatPolicy(invalid_vat_id=InvalidVatIdPolicy(seller.invalid_vat_id)),
-        UsSalesTaxPolicy(nexus_states=nexus),
-    )
+    return SellerTaxSettings(InvalidVatIdPolicy(seller.invalid_vat_id), nexus)
 
 
 def seller_address(seller: LegalEntity) -> Address:
@@ -79,7 +78,7 @@ def compute_order_tax(
             [FieldError("channel", f"no legal entity sells through '{channel_code}': create a default one")]
         )
     buyer = tax_profiles.buyer_tax(session, account_id)
-    engine = calculator_for(seller)
+    provider, settings = configured_provider(), seller_settings(seller)
     rows: list[dict[str, Any]] = []
     per_item: dict[uuid.UUID, int] = {}
     notes: dict[str, str] = {}
@@ -88,7 +87,8 @@ def compute_order_tax(
     for gi, group in enumerate(groups):
         members = [item for item in items if item["delivery_group_id"] == group["id"]]
         ship_to = Address(
-            group["ship_to_country"], group["ship_to_region"], group["ship_to_postal_code"], group["ship_to_city"]
+            group["ship_to_country"], group["ship_to_region"], group["ship_to_postal_code"], group["ship_to_city"],
+            group.get("ship_to_county"),
         )
         context = TaxContext(
             seller=seller_address(seller), ship_to=ship_to, tax_date=order_date, currency=currency,
@@ -104,7 +104,7 @@ def compute_order_tax(
             for item in members
         ]
         try:
-            result = engine.calculate(lines, context)
+            result = checked(provider.calculate(lines, context, settings), lines)
         except TaxError as exc:
             errors.append(FieldError(_field(exc, gi, [paths[item["id"]] for item in members]), exc.message))
             continue

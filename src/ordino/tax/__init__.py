@@ -1,7 +1,8 @@
 """Tax: a pure engine (no database, no HTTP) for EU / UK VAT and US sales tax, on dated rate tables.
 
 Call `OrdinoTaxCalculator().calculate(lines, context)`; anything implementing `TaxCalculator` can
-replace it.
+replace it. Order intake asks the deployment's `TaxProvider` (`tax.provider`, setting
+ORDINO_TAX_PROVIDER), by default this engine.
 """
 
 from ordino.tax.calculator import OrdinoTaxCalculator, outside_scope
@@ -23,6 +24,7 @@ from ordino.tax.domain import (
 )
 from ordino.tax.errors import TaxError
 from ordino.tax.eu_vat import EuVatCalculator, EuVatPolicy, check_vat_id
+from ordino.tax.provider import OrdinoTaxProvider, SellerTaxSettings, TaxProvider
 from ordino.tax.us_sales_tax import UsSalesTaxCalculator, UsSalesTaxPolicy
 
 __all__ = [
@@ -34,7 +36,9 @@ __all__ = [
     "InvalidVatIdPolicy",
     "LineTax",
     "OrdinoTaxCalculator",
+    "OrdinoTaxProvider",
     "RoundingMode",
+    "SellerTaxSettings",
     "TaxCalculator",
     "TaxClass",
     "TaxContext",
@@ -42,6 +46,7 @@ __all__ = [
     "TaxLine",
     "TaxLineInput",
     "TaxNote",
+    "TaxProvider",
     "TaxResult",
     "TaxSubtotal",
     "UsSalesTaxCalculator",

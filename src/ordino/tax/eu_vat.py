@@ -8,8 +8,11 @@ Where the goods go decides the treatment, the date of supply picks the rates:
   with the reverse-charge note (or K, intra-community supply, if the policy says so); a missing or
   invalid VAT ID is refused or taxed as a consumer sale, as the policy says, and never silently;
 - out of the EU (or out of the UK for UK sellers), and to EU territories outside the VAT area
-  (Canary Islands, Büsingen …): export, zero, category G;
+  (Canary Islands, Åland, Büsingen …, recognised by the postcode): export, zero, category G;
 - a valid exemption certificate covering the destination: exempt, category E.
+
+A rate kind the country does not have (a book to Denmark, which has no reduced rate) takes the
+country's standard rate, with a note.
 
 Shipping follows the goods it carries: it takes their rate, and when the goods have several rates
 the charge is split in proportion to the goods' amounts (`computation.follow_goods`).
@@ -42,6 +45,7 @@ from ordino.tax.domain import (
     NOTE_INTRA_COMMUNITY,
     NOTE_INVALID_VAT_ID,
     NOTE_REVERSE_CHARGE,
+    NOTE_STANDARD_RATE,
     NOTE_TERRITORY,
     REVERSE_CHARGE_TEXT,
     Category,
@@ -249,5 +253,10 @@ class EuVatCalculator:
             raise TaxError("tax_date", f"no VAT rates of {country} are known for {day}")
         rate = period.rates.get(kind)
         if rate is None:
-            raise TaxError(field_name, f"{country} has no {kind} VAT rate on {day}")
+            # Goods the country does not tax at a lower rate are taxed at its standard rate
+            # (Article 96 of Directive 2006/112/EC; the reduced rates of Article 98 are optional).
+            rate = period.rates["standard"]
+            missing = kind.replace("_", " ")
+            text = f"{country} has no {missing} VAT rate: its standard rate {percent_text(rate)}% applies"
+            treatment.notes.append(TaxNote(NOTE_STANDARD_RATE, text))
         return _vat_key(country, rate)

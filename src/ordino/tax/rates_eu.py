@@ -95,7 +95,8 @@ def territory_of(country: str, postal_code: str | None) -> Territory | None:
     """The special territory a postal code of `country` lies in, if any."""
     if not postal_code:
         return None
-    code = re.sub(r"[\s-]", "", postal_code)
+    # "630 86", "9000-018" and "AX-22100" (a country prefix, as Åland's post writes it) all count
+    code = re.sub(r"^[A-Za-z]{1,2}(?=\d)", "", re.sub(r"[\s-]", "", postal_code))
     for territory in territories():
         if territory.country == vat_country(country) and territory.pattern.fullmatch(code):
             return territory

@@ -5,11 +5,18 @@
 - `data/us_ca_district_rates.csv`: CDTFA's table of combined rates per city and county.
 - `data/us_shipping_taxability.csv`: whether separately stated shipping is taxed, per state.
 - `data/us_clothing_exemptions.csv`: states that exempt clothing, fully or up to a price.
+- `data/us_local_rates.csv`: combined rates of the local jurisdictions the state files of
+  mrpartnerai/taxrates-us list outside California (cities of New York and Texas, New York City's
+  counties).
+- `data/us_zip_county.csv`: the county of each ZIP code of California and New York, from the
+  GeoNames postal code data (https://www.geonames.org, licence CC BY 4.0), so that an address
+  without a county still finds its county's rate.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -43,6 +50,15 @@ class DistrictRate:
 
 
 @dataclass(frozen=True, slots=True)
+class LocalRate:
+    state: str
+    location: str
+    type: str  # City | County
+    county: str
+    rate: Decimal  # combined: state and local
+
+
+@dataclass(frozen=True, slots=True)
 class ShippingRule:
     state: str
     taxable: bool | None  # None: no sales tax in the state
@@ -62,8 +78,9 @@ def place_key(name: str) -> str:
 
 
 def county_key(name: str) -> str:
-    """A county name without a trailing " County" ("Los Angeles County" → "los angeles")."""
-    return re.sub(r" county( unincorporated area)?$", "", place_key(name))
+    """A county name without " County" ("Los Angeles County" → "los angeles", "City and County of
+    San Francisco" → "san francisco")."""
+    return re.sub(r"^city and county of | county( unincorporated area)?$", "", place_key(name))
 
 
 @cache
@@ -122,3 +139,72 @@ def clothing_rules() -> dict[str, ClothingRule]:
         row["state"]: ClothingRule(row["state"], row["rule"], Decimal(row["threshold"]) if row["threshold"] else None)
         for row in read_table("us_clothing_exemptions.csv")
     }
+
+
+@cache
+def _local_tables() -> tuple[dict[tuple[str, str], LocalRate], dict[tuple[str, str], LocalRate]]:
+    cities: dict[tuple[str, str], LocalRate] = {}
+    counties: dict[tuple[str, str], LocalRate] = {}
+    for row in read_table("us_local_rates.csv"):
+        local = LocalRate(row["state"], row["location"], row["type"], row["county"], percent(row["rate"]))
+        if row["type"] == "City":
+            keys, table = [place_key(n) for n in row["names"].split("|")], cities
+        else:
+            keys, table = [county_key(row["county"])], counties
+        for key in keys:
+            if (row["state"], key) in table:
+                raise ValueError(f"us_local_rates.csv: '{key}' appears twice in {row['state']}")
+            table[row["state"], key] = local
+    return cities, counties
+
+
+def local_city(state: str, city: str) -> LocalRate | None:
+    return _local_tables()[0].get((state, place_key(city)))
+
+
+def local_county(state: str, county: str) -> LocalRate | None:
+    return _local_tables()[1].get((state, county_key(county)))
+
+
+def local_rates() -> list[LocalRate]:
+    cities, counties = _local_tables()
+    return list(dict.fromkeys([*cities.values(), *counties.values()]))
+
+
+def has_local_rates(state: str) -> bool:
+    return any(rate.state == state for rate in local_rates())
+
+
+_ZIP = re.compile(r"(\d{5})(?:-?\d{4})?")
+
+
+@cache
+def _zip_ranges() -> dict[str, tuple[list[str], list[tuple[str, str]]]]:
+    """Per state: the sorted first codes of the runs, and each run's (last code, county)."""
+    ranges: dict[str, tuple[list[str], list[tuple[str, str]]]] = {}
+    for row in read_table("us_zip_county.csv"):
+        starts, runs = ranges.setdefault(row["state"], ([], []))
+        starts.append(row["zip_from"])
+        runs.append((row["zip_to"], row["county"]))
+    for starts, _ in ranges.values():
+        if starts != sorted(starts):
+            raise ValueError("us_zip_county.csv: the runs of a state must be in ZIP order")
+    return ranges
+
+
+def zip_county(state: str, postal_code: str | None) -> str | None:
+    """The county of a ZIP code ("90292" or ZIP+4 "90292-6501") of `state`, if the table has it."""
+    match = _ZIP.fullmatch((postal_code or "").strip())
+    table = _zip_ranges().get(state)
+    if match is None or table is None:
+        return None
+    code = match.group(1)
+    starts, runs = table
+    at = bisect_right(starts, code) - 1
+    if at < 0 or code > runs[at][0]:
+        return None
+    return runs[at][1]
+
+
+def zip_states() -> frozenset[str]:
+    return frozenset(_zip_ranges())

@@ -1,12 +1,18 @@
 """US sales tax on deliveries within the United States.
 
-Sourcing is by destination: the ship-to state (and in California the ship-to city) decides the rate;
-origin-sourced intrastate sales (e.g. within Texas) are taxed at destination too, a simplification.
-The ZIP code is not used: CDTFA publishes rates per city and county, so the address's city is looked up.
-Rates are the statewide base rates of `rates_us`; in California the CDTFA rate of the ship-to city,
-else of the county's unincorporated area when the address names a county, else the statewide 7.25 %,
-each fallback with a note. Outside California local taxes are not in the tables: the statewide base
-applies and a note says so. Rounding is per line by default (the usual US practice).
+Sourcing is by destination: the ship-to state, city and county decide the rate; origin-sourced
+intrastate sales (e.g. within Texas) are taxed at destination too, a simplification.
+
+- California: the CDTFA rate of the ship-to city; for a place that is not an incorporated city, the
+  rate of its county's unincorporated area, the county being the address's or, without one, the
+  county of its ZIP code (`rates_us.zip_county`, GeoNames); else the statewide 7.25 %. Each
+  fallback with a note.
+- Other states with local jurisdictions in the tables (cities of New York and Texas, New York
+  City's five counties): their combined rate, by city name, else by county (given or from the ZIP).
+- Elsewhere the statewide base rate; where local taxes exist that the tables do not hold, a note
+  says so (a deployment that needs them plugs in a `TaxProvider`, see `tax.provider`).
+
+Rounding is per line by default (the usual US practice).
 
 Not taxed, with a 0 % tax line saying why: states without sales tax (O), states where the seller has
 no nexus when the policy lists nexus states (O), exempt goods (E), goods under a valid exemption
@@ -49,8 +55,11 @@ from ordino.tax.rates_us import (
     ca_city,
     ca_county,
     clothing_rules,
+    local_city,
+    local_county,
     shipping_rules,
     state_rates,
+    zip_county,
 )
 
 ZERO = Decimal(0)
@@ -156,26 +165,20 @@ class UsSalesTaxCalculator:
     def _rate(context: TaxContext, state: StateRate, notes: list[TaxNote]) -> tuple[Decimal, str]:
         """The combined rate at the destination and its jurisdiction."""
         base = f"statewide base rate {percent_text(state.rate)}%"
-        if state.state != "CA":
-            if state.local_taxes:
-                text = f"Local sales taxes of {state.state} are not in Ordino's tables: the {base} applies"
-                notes.append(TaxNote(NOTE_LOCAL_TAXES_NOT_INCLUDED, text))
-            return state.rate, f"US-{state.state}"
-        city_name = context.ship_to.city or ""
-        city = ca_city(city_name) if city_name else None
-        if city is not None:
-            return city.rate, f"US-CA {city.location}"
-        county_name = context.ship_to.county or ""
-        county = ca_county(county_name) if county_name else None
-        if county is not None:
-            text = (f"City '{city_name}' is not an incorporated city in CDTFA's table: the rate of "
-                    f"{county.county} County's unincorporated area ({percent_text(county.rate)}%) applies")
-            notes.append(TaxNote(NOTE_CITY_NOT_FOUND, text))
-            return county.rate, f"US-CA {county.location}"
-        text = (f"City '{city_name}' is not in CDTFA's table and no known county was given: the {base} applies; "
-                "district taxes of the place may be due")
-        notes.append(TaxNote(NOTE_CITY_NOT_FOUND, text))
-        return state.rate, "US-CA"
+        ship_to = context.ship_to
+        city_name = (ship_to.city or "").strip()
+        counties = _counties(state.state, ship_to.county, ship_to.postal_code)
+        if state.state == "CA":
+            return _california(city_name, counties, state, notes)
+        local = local_city(state.state, city_name) if city_name else None
+        for county_name, _ in counties:
+            local = local or local_county(state.state, county_name)
+        if local is not None:
+            return local.rate, f"US-{state.state} {local.location}"
+        if state.local_taxes:
+            text = f"Local sales taxes of {state.state} are not in Ordino's tables: the {base} applies"
+            notes.append(TaxNote(NOTE_LOCAL_TAXES_NOT_INCLUDED, text))
+        return state.rate, f"US-{state.state}"
 
     # --- what ------------------------------------------------------------------------------------
 
@@ -222,3 +225,37 @@ class UsSalesTaxCalculator:
             lines, context, parts, regime="us_sales_tax", default_rounding=self.policy.default_rounding,
             notes=notes, rounding_rule=self.policy.rounding_rule,
         )
+
+
+def _counties(state: str, given: str | None, postal_code: str | None) -> list[tuple[str, str | None]]:
+    """The county names to try, each with the ZIP code it was derived from (None: given)."""
+    counties: list[tuple[str, str | None]] = []
+    if given and given.strip():
+        counties.append((given.strip(), None))
+    derived = zip_county(state, postal_code)
+    if derived is not None:
+        counties.append((derived, (postal_code or "").strip()))
+    return counties
+
+
+def _california(
+    city_name: str, counties: list[tuple[str, str | None]], state: StateRate, notes: list[TaxNote]
+) -> tuple[Decimal, str]:
+    """CDTFA's rate of the city, else of the county's unincorporated area (given or from the ZIP code)."""
+    city = ca_city(city_name) if city_name else None
+    if city is not None:
+        return city.rate, f"US-CA {city.location}"
+    for county_name, zip_code in counties:
+        county = ca_county(county_name)
+        if county is None:
+            continue
+        text = (f"City '{city_name}' is not an incorporated city in CDTFA's table: the rate of "
+                f"{county.county} County's unincorporated area ({percent_text(county.rate)}%) applies")
+        if zip_code is not None:
+            text += f" (the county of ZIP code {zip_code})"
+        notes.append(TaxNote(NOTE_CITY_NOT_FOUND, text))
+        return county.rate, f"US-CA {county.location}"
+    text = (f"City '{city_name}' is not in CDTFA's table and no known county was given: the statewide base rate "
+            f"{percent_text(state.rate)}% applies; district taxes of the place may be due")
+    notes.append(TaxNote(NOTE_CITY_NOT_FOUND, text))
+    return state.rate, "US-CA"

@@ -73,19 +73,19 @@ THRESHOLD = {"account": "ACME", "kind": "order_total", "name": "Orders over 1,00
 def test_an_order_over_the_threshold_of_the_parent_account_waits(db, client, w) -> None:  # type: ignore[no-untyped-def]
     # given a threshold of 1,000.00 EUR on the parent account ACME
     rule = _rule(client, w, THRESHOLD)
-    # when bob of ACME-BER places 2,000 bolts at 0.525 (1,050.00) + 12.50 shipping
+    # when bob of ACME-BER places 2,000 bolts at 0.525 (1,050.00) + 12.50 shipping + 19 % VAT (201.88)
     doc = _place(client, w, "bob", order("WEB-1", ("BOLT-M8", 2000, "0.525")))
     # then the order is created waiting for approval, with every step in its history
     assert (doc["status"], doc["available_actions"], doc["totals"]["grand_total"]) == (
-        "pending_approval", ["approve", "reject"], "1062.50")
-    message = "the order total 1062.50 EUR is over 1000.00 EUR (Orders over 1,000 EUR)"
+        "pending_approval", ["approve", "reject"], "1264.38")
+    message = "the order total 1264.38 EUR is over 1000.00 EUR (Orders over 1,000 EUR)"
     assert _history(db, doc["id"]) == [
         ("create", None, "created", "buyer:bob", None),
         ("hold_for_approval", "created", "pending_approval", "buyer:bob", message),
     ]
     # and order.created tells it, with no separate hold event
     created = events(db, "order.created")
-    assert [(e["status"], e["grand_total"]) for e in created] == [("pending_approval", "1062.50")]
+    assert [(e["status"], e["grand_total"]) for e in created] == [("pending_approval", "1264.38")]
     assert events(db, "order.pending_approval") == []
     # and the order knows its buyer, and its stock is held as for any order
     with db.read() as s:
@@ -100,10 +100,10 @@ def test_an_order_over_the_threshold_of_the_parent_account_waits(db, client, w) 
         "id": request["id"],
         "status": "pending",
         "order": {"id": doc["id"], "number": "SO-000001", "status": "pending_approval", "currency": "EUR",
-                  "grand_total": "1062.50"},
+                  "grand_total": "1264.38"},
         "account": "ACME-BER",
         "reasons": [{"kind": "order_total", "rule_id": rule["id"], "message": message,
-                     "detail": {"threshold": "1000.00", "order_total": "1062.50", "currency": "EUR",
+                     "detail": {"threshold": "1000.00", "order_total": "1264.38", "currency": "EUR",
                                 "account": "ACME"}}],
         "buyer_contact": str(w.contacts["bob"]),
         "requested_by": "buyer:bob",
@@ -119,12 +119,12 @@ def test_an_order_over_the_threshold_of_the_parent_account_waits(db, client, w) 
 
 def test_an_order_at_or_under_the_threshold_or_in_another_currency_is_not_held(db, client, w) -> None:  # type: ignore[no-untyped-def]
     _rule(client, w, THRESHOLD)
-    # 1,987.50 + 12.50 = 1,000.00 exactly: not over
-    at = _place(client, w, "bob", order("WEB-1", ("BOLT-M8", 1000, "0.9875")))
+    # 827.84 + 12.50 = 840.34, + 19 % VAT (159.66) = 1,000.00 exactly: not over
+    at = _place(client, w, "bob", order("WEB-1", ("BOLT-M8", 100, "8.2784")))
     # a USD order is not measured against a EUR threshold
     usd = _place(client, w, "bob", order("WEB-2", ("BOLT-M8", 2000, "1.00"), currency="USD"))
     assert (at["totals"]["grand_total"], at["status"]) == ("1000.00", "created")
-    assert (usd["totals"]["grand_total"], usd["status"]) == ("2012.50", "created")
+    assert (usd["totals"]["grand_total"], usd["status"]) == ("2394.88", "created")
     assert count(db, ApprovalRequest) == 0
 
 
@@ -146,7 +146,7 @@ def test_approval_by_an_approver_of_the_parent_account(db, client, w) -> None:  
     assert approved == {
         "id": doc["id"], "from_status": "pending_approval", "status": "approved", "action": "approve",
         "reason": "budget ok", "number": "SO-000001", "account": "ACME-BER",
-        "account_id": str(w.accounts["ACME-BER"]), "channel": "web", "currency": "EUR", "grand_total": "1062.50",
+        "account_id": str(w.accounts["ACME-BER"]), "channel": "web", "currency": "EUR", "grand_total": "1264.38",
         "payments": [{"method": "card", "gateway": "simulator", "token": "tok_visa", "amount": None}],
         "approval_request_id": decided["id"], "decided_by": "buyer:alice",
     }
@@ -224,8 +224,9 @@ def test_an_order_that_is_not_held_cannot_be_approved(db, client, w) -> None:  #
 
 
 def test_a_buyers_monthly_limit_counts_their_orders_of_the_month_but_not_cancelled_ones(db, client, w) -> None:  # type: ignore[no-untyped-def]
-    # given a limit of 500.00 EUR a month for every buyer of ACME-BER
-    limit = {"account": "ACME-BER", "kind": "monthly_spend", "name": "Monthly budget", "amount": "500.00",
+    # given a limit of 595.00 EUR a month for every buyer of ACME-BER (500.00 net + 19 % VAT; the
+    # amounts below are net, the orders' totals add the VAT)
+    limit = {"account": "ACME-BER", "kind": "monthly_spend", "name": "Monthly budget", "amount": "595.00",
              "currency": "EUR"}
     rule = _rule(client, w, limit)
 
@@ -236,12 +237,12 @@ def test_a_buyers_monthly_limit_counts_their_orders_of_the_month_but_not_cancell
     clock.set_clock(lambda: datetime(2026, 10, 31, 23, 59, tzinfo=NOW.tzinfo))
     assert place("OCT-1", "400.00")["status"] == "created"
     clock.set_clock(lambda: NOW)
-    # when bob orders 200.00 and 250.00 this month, both pass (450.00)
+    # when bob orders 200.00 and 250.00 this month, both pass (535.50 with VAT)
     assert [place("NOV-1", "200.00")["status"], place("NOV-2", "250.00")["status"]] == ["created", "created"]
     # then 300.00 more waits
     held = place("NOV-3", "300.00")
     assert held["status"] == "pending_approval"
-    # and once it is rejected it no longer counts: 50.00 reaches the limit exactly and passes
+    # and once it is rejected it no longer counts: 50.00 (59.50) reaches the limit exactly and passes
     client.post(f"/api/v1/orders/{held['id']}/reject", json={"reason": "no"}, headers=w.keys["alice"])
     assert place("NOV-4", "50.00")["status"] == "created"
     # and one cent more waits, with the month's figures
@@ -250,9 +251,9 @@ def test_a_buyers_monthly_limit_counts_their_orders_of_the_month_but_not_cancell
     r = client.get("/api/v1/approvals", params={"order": over["number"]}, headers=w.keys["agent"])
     assert r.json()["items"][0]["reasons"] == [{
         "kind": "monthly_spend", "rule_id": rule["id"],
-        "message": "the buyer's orders of 2026-11 would reach 500.01 EUR, over the monthly limit of 500.00 EUR "
+        "message": "the buyer's orders of 2026-11 would reach 595.01 EUR, over the monthly limit of 595.00 EUR "
                    "(Monthly budget)",
-        "detail": {"limit": "500.00", "spent": "500.00", "order_total": "0.01", "spent_with_order": "500.01",
+        "detail": {"limit": "595.00", "spent": "595.00", "order_total": "0.01", "spent_with_order": "595.01",
                    "currency": "EUR", "month": "2026-11", "contact_id": str(w.contacts["bob"]),
                    "account": "ACME-BER"},
     }]
@@ -289,7 +290,7 @@ def test_restricted_products_always_wait_and_every_reason_is_listed(db, client, 
     reasons = r.json()["items"][0]["reasons"]
     assert [(x["kind"], x["rule_id"], x["detail"]) for x in reasons] == [
         ("restricted_products", restricted["id"], {"skus": ["DRILL-X"], "account": "ACME-BER"}),
-        ("order_total", threshold["id"], {"threshold": "1000.00", "order_total": "1091.30", "currency": "EUR",
+        ("order_total", threshold["id"], {"threshold": "1000.00", "order_total": "1298.65", "currency": "EUR",
                                           "account": "ACME"}),
     ]
 

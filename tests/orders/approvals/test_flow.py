@@ -77,11 +77,11 @@ def test_a_held_order_waits_then_approval_routes_and_authorizes_it(db, client, w
         fos = s.execute(select(FulfillmentOrder.number, FulfillmentOrder.status)).all()
         authorized = s.execute(select(OrderPaymentSummary.authorized_amount)).scalars().all()
     assert [tuple(f) for f in fos] == [("FO-000001", "allocated")]
-    assert _money(db, doc["id"]) == [("authorization", "authorized", 106250)]
-    assert authorized == [106250]
+    assert _money(db, doc["id"]) == [("authorization", "authorized", 126438)]
+    assert authorized == [126438]
     # and delivering everything again changes nothing
     _flow(db, gateway)
-    assert (count(db, FulfillmentOrder), _money(db, doc["id"])) == (1, [("authorization", "authorized", 106250)])
+    assert (count(db, FulfillmentOrder), _money(db, doc["id"])) == (1, [("authorization", "authorized", 126438)])
 
 
 def test_an_order_that_needs_no_approval_is_routed_and_authorized_once(db, client, w, gateway) -> None:  # type: ignore[no-untyped-def]
@@ -91,7 +91,7 @@ def test_an_order_that_needs_no_approval_is_routed_and_authorized_once(db, clien
     assert [e["from_status"] for e in events(db, "order.approved")] == ["created"]
     assert _status(db, doc["id"]) == "approved"
     assert count(db, FulfillmentOrder) == 1
-    assert _money(db, doc["id"]) == [("authorization", "authorized", 2250)]
+    assert _money(db, doc["id"]) == [("authorization", "authorized", 2678)]
 
 
 def test_a_rejected_order_is_never_routed_nor_authorized(db, client, w, gateway) -> None:  # type: ignore[no-untyped-def]

@@ -41,7 +41,7 @@ def now() -> Iterator[list[datetime]]:
 
 @pytest.fixture
 def order_id(db: Database, client: TestClient, admin: dict[str, str], now: list[datetime]) -> uuid.UUID:
-    """The DESIGN §6 order (30.00 EUR), paid by a card the simulator declines."""
+    """The DESIGN §6 order (35.70 EUR with VAT), paid by a card the simulator declines."""
     factories.intake_world(db)
     payload = factories.order_payload(payments=[{"method": "card", "gateway": "simulator", "token": "tok_decline"}])
     r = client.post("/api/v1/orders", json=payload, headers=admin)
@@ -87,7 +87,7 @@ def test_a_declined_authorization_becomes_a_payment_exception_with_the_gateways_
         payment_id = s.execute(select(Payment.id).where(Payment.status == "declined")).scalar_one()
     assert _exceptions(db) == [{
         "category": "payment", "severity": "high", "priority": 2, "status": "new",
-        "message": "Payment 1 (card, simulator) of 30.00 EUR was not authorized: card_declined: The card was declined.",
+        "message": "Payment 1 (card, simulator) of 35.70 EUR was not authorized: card_declined: The card was declined.",
         "description": "gateway error code: card_declined\ngateway error message: The card was declined.",
         "attached_to_type": "payment", "attached_to_id": payment_id, "order_summary_id": order_id,
         "created_by": "system:flows",
