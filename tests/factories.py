@@ -54,7 +54,8 @@ def legal_entity(db: Database, code: str = "ORDINO-DE", **kw: Any) -> uuid.UUID:
     fields = {
         "name": "Ordino Supply GmbH", "line1": "Friedrichstraße 100", "city": "Berlin", "postal_code": "10117",
         "country": "DE", "vat_id": "DE136695976", "iban": "DE89370400440532013000", "bic": "COBADEFFXXX",
-        "bank_name": "Commerzbank", "email": "billing@ordino.example", "is_default": True, **kw,
+        "bank_name": "Commerzbank", "email": "billing@ordino.example", "is_default": True,
+        "contact_name": "Jana Dvořáková", "phone": "+49 30 1234567", **kw,
     }
     return _add(db, LegalEntity(code=code, created_at=now, updated_at=now, **fields))
 

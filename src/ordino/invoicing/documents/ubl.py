@@ -131,6 +131,10 @@ def peppol_errors(doc: Document, flavour: Flavour) -> list[FieldError]:
 
     for path, party in (("seller", doc.seller), ("buyer", doc.buyer)):
         address = endpoint(party, flavour)
+        if address is None and path == "buyer":
+            # A buyer with no electronic address (a consumer) is not on the Peppol network: its
+            # document is still written, complete but for BT-49, rather than refused.
+            continue
         if address is None:
             add(f"{path}.endpoint_id", f"Peppol needs the {path}'s electronic address: set its endpoint scheme and "
                 "identifier (or a VAT ID of a country with a Peppol VAT scheme)")
@@ -269,7 +273,8 @@ class _Writer:
             self.date(root, "DueDate", doc.due_date)
             self.cbc(root, "InvoiceTypeCode", TYPE_CODES[doc.kind])
         notes = [note for note in doc.notes if note.strip()]
-        if len(notes) > 1 and self.flavour is Flavour.PEPPOL and not german_rules(doc, self.flavour):
+        both_german = doc.seller.address.country == "DE" == doc.buyer.address.country
+        if len(notes) > 1 and self.flavour is not Flavour.EN16931 and not both_german:
             notes = ["\n".join(notes)]  # PEPPOL-EN16931-R002: one note, unless seller and buyer are German
         for note in notes:
             self.cbc(root, "Note", note)
