@@ -188,3 +188,33 @@ def test_a_credit_of_an_untaxed_supply_keeps_its_vat_category(
     assert en16931.fatal(ubl.content) == []
     assert "<cbc:TaxExemptionReasonCode>VATEX-EU-AE</cbc:TaxExemptionReasonCode>" in ubl.text
     assert "<cbc:ID>Z</cbc:ID>" not in ubl.text
+
+
+def test_vat_charged_in_a_foreign_currency_is_also_given_in_the_sellers_currency(
+    seller: Database, sim: Any, gateways: Any, api: Any, admin: dict[str, str], en16931: En16931,
+    en16931_cii: En16931, peppol: En16931,
+) -> None:
+    # given a German business paying in CHF: German VAT charged in CHF; 1 EUR = 0.9412 CHF that day
+    factories.account(seller, "SCHMIDT", country="DE", currency="CHF", locale="de-DE", tax_id="DE811907980")
+    assert api.post("/api/v1/fx-rates", json={"rates": [{"base": "EUR", "quote": "CHF", "rate": "0.9412",
+                                                          "effective_on": "2026-11-20"}]},
+                    headers=admin).status_code in (200, 201)
+    body = _order([{"sku": "BOLT-M8", "quantity": 1000, "unit_price": "0.0400"}], shipping="0")
+    body.update(account="SCHMIDT", currency="CHF")
+    order = place(seller, body)
+    drain(seller, gateways)
+    ship(api, admin, fo_id(seller, order["id"]))
+    drain(seller, gateways)
+    # when the invoice is asked for as UBL and as Factur-X
+    ubl = api.get("/api/v1/invoices/INV-2026-000001/document?format=ubl", headers=admin)
+    fx = api.get("/api/v1/invoices/INV-2026-000001/document?format=facturx", headers=admin)
+    # then VAT of CHF 7.60 is also given in EUR (BT-6, BT-111): 7.60 / 0.9412 = 8.0748… → 8.07
+    assert ubl.status_code == 200, ubl.text
+    assert en16931.fatal(ubl.content) == [] and peppol.fatal(ubl.content) == []
+    assert "<cbc:TaxCurrencyCode>EUR</cbc:TaxCurrencyCode>" in ubl.text
+    assert re.search(r'<cac:TaxTotal>\s*<cbc:TaxAmount currencyID="EUR">8.07</cbc:TaxAmount>\s*</cac:TaxTotal>',
+                     ubl.text)
+    assert '<cbc:TaxAmount currencyID="CHF">7.60</cbc:TaxAmount>' in ubl.text
+    _, xml = get_xml_from_pdf(io.BytesIO(fx.content), check_xsd=True)
+    assert en16931_cii.fatal(xml) == []
+    assert b'<ram:TaxTotalAmount currencyID="EUR">8.07</ram:TaxTotalAmount>' in xml

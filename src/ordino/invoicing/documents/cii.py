@@ -39,7 +39,7 @@ from ordino.invoicing.documents.ubl import (
     _decimal_text,
     en16931_errors,
 )
-from ordino.kernel.money import format_price
+from ordino.kernel.money import exponent_of, format_price
 from ordino.tax.domain import Category, percent_text
 
 GUIDELINE_ID = CUSTOMIZATION_ID  # the Factur-X EN 16931 profile uses the EN's own identifier
@@ -219,6 +219,7 @@ class _Writer:
         if direct_debit:
             self.opt(el, "CreditorReferenceID", doc.seller.sepa_creditor_id)  # BT-90
         self.opt(el, "PaymentReference", doc.payment_reference)
+        self.opt(el, "TaxCurrencyCode", doc.tax_currency)
         self.ram(el, "InvoiceCurrencyCode", doc.currency)
         self.payment_means(el)
         for i, row in enumerate(doc.tax_breakdown):
@@ -303,6 +304,9 @@ class _Writer:
             self.amount(el, "AllowanceTotalAmount", t.allowance_total)
         self.amount(el, "TaxBasisTotalAmount", t.tax_exclusive)
         self.amount(el, "TaxTotalAmount", t.tax_total, currencyID=doc.currency)
+        if doc.tax_currency is not None and doc.tax_total_in_tax_currency is not None:  # BT-111
+            self.ram(el, "TaxTotalAmount", _amount_text(doc.tax_total_in_tax_currency, exponent_of(doc.tax_currency)),
+                     currencyID=doc.tax_currency)
         self.amount(el, "GrandTotalAmount", t.tax_inclusive)
         if t.prepaid:
             self.amount(el, "TotalPrepaidAmount", t.prepaid)

@@ -220,6 +220,10 @@ class Document:
     payment_reference: str | None = None  # remittance information (BT-83)
     card: Card | None = None  # with payment means 48/54/55
     mandate: Mandate | None = None  # with payment means 59
+    # The seller's VAT accounting currency when it is not the document's (BT-6), and the VAT total
+    # in it (BT-111, minor units of that currency), converted at the tax point date's rate.
+    tax_currency: str | None = None
+    tax_total_in_tax_currency: int | None = None
     allowances: tuple[AllowanceCharge, ...] = ()
     charges: tuple[AllowanceCharge, ...] = ()
     notes: tuple[str, ...] = ()  # legal mentions and remarks (BT-22)
@@ -336,6 +340,16 @@ def document_errors(doc: Document) -> list[FieldError]:
         doc.locale  # noqa: B018
     except (UnknownLocaleError, ValueError):
         add("language", f"'{doc.language}' is not a known locale")
+    if (doc.tax_currency is None) != (doc.tax_total_in_tax_currency is None):
+        add("tax_currency", "the VAT accounting currency and the VAT total in it go together")
+    elif doc.tax_currency is not None:
+        if doc.tax_currency == doc.currency:
+            add("tax_currency", "is the document's currency: leave it out")
+        else:
+            try:
+                exponent_of(doc.tax_currency)
+            except CurrencyError as exc:
+                add("tax_currency", str(exc))
     if doc.due_date is not None and doc.due_date < doc.issue_date:
         add("due_date", "is before the issue date")
     for i, ref in enumerate(doc.preceding_invoices):

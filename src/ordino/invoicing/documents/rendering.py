@@ -22,10 +22,12 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_UP, Decimal
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
+from babel.numbers import get_territory_currencies
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -45,10 +47,12 @@ from ordino.invoicing.models import (
     PaymentApplication,
     RefundApplication,
 )
-from ordino.kernel.money import allocate_minor, exponent_of
+from ordino.kernel.money import Money, allocate_minor, exponent_of
 from ordino.orders.models import OrderDeliveryGroupSummary, OrderItemSummary, OrderSummary
 from ordino.payments.domain import parse_terms
 from ordino.payments.reads import card_of
+from ordino.pricing import fx_service
+from ordino.pricing.errors import RateNotFound
 from ordino.tax.domain import Category, RoundingMode
 
 _VAT_ID = re.compile(r"^(?:[A-Z]{2}|EL)[0-9A-Z+*.]{2,13}$")
@@ -302,6 +306,26 @@ def _mandate(account: Any) -> d.Mandate:
     return d.Mandate(account.direct_debit_mandate, account.direct_debit_iban)
 
 
+def accounting_currency(country: str) -> str | None:
+    """The currency a seller in `country` keeps its VAT accounts in: the country's legal tender."""
+    current = get_territory_currencies(country, tender=True)
+    return current[0] if current else None
+
+
+def _tax_currency(session: Session, ctx: _Context, currency: str, tax_total: int, on: date) -> dict[str, Any]:
+    """BT-6 and BT-111 when VAT is charged in a currency that is not the seller's: the VAT total
+    converted at the rate in force on the tax point date. Without a rate, both stay out (EN 16931
+    asks for them only together)."""
+    accounting = accounting_currency(ctx.seller.country)
+    if not tax_total or accounting is None or accounting == currency:
+        return {}
+    try:
+        converted = fx_service.convert(session, Money(tax_total, currency), accounting, on)
+    except RateNotFound:
+        return {}
+    return {"tax_currency": accounting, "tax_total_in_tax_currency": converted.result.minor}
+
+
 def invoice_document(session: Session, invoice_id: uuid.UUID) -> d.Document:
     invoice = session.execute(select(Invoice).where(Invoice.id == invoice_id)).scalar_one()
     rows = _rows(session, InvoiceLine, InvoiceLineTax, InvoiceLine.invoice_id, invoice.id)
@@ -336,6 +360,7 @@ def invoice_document(session: Session, invoice_id: uuid.UUID) -> d.Document:
         order_number=ctx.order.number, buyer_reference=_buyer_reference(ctx),
         delivery=_delivery(ctx, invoice.supply_date), payment_terms=_terms(invoice.payment_terms, language),
         payment_means=means, payment_reference=invoice.number, notes=tuple(notes), card=card, mandate=mandate,
+        **_tax_currency(session, ctx, invoice.currency, totals.tax_total, invoice.supply_date or invoice.invoice_date),
         **body,
     )
 
@@ -365,5 +390,6 @@ def credit_memo_document(session: Session, credit_memo_id: uuid.UUID) -> d.Docum
         purchase_order=ctx.order.po_number, order_number=ctx.order.number,
         buyer_reference=_buyer_reference(ctx), payment_means=means, card=card,
         preceding_invoices=tuple(d.InvoiceReference(n, day) for n, day in invoices),
-        notes=tuple(n["text"] for n in ctx.order.tax_notes or []), **body,
+        notes=tuple(n["text"] for n in ctx.order.tax_notes or []),
+        **_tax_currency(session, ctx, memo.currency, totals.tax_total, memo.credit_memo_date), **body,
     )

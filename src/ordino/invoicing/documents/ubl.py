@@ -53,7 +53,7 @@ from ordino.invoicing.documents.domain import (
 from ordino.invoicing.documents.errors import DocumentError
 from ordino.kernel.eas import EMAIL_SCHEME, PEPPOL_SCHEMES, vat_endpoint
 from ordino.kernel.errors import FieldError
-from ordino.kernel.money import EXACT, format_price
+from ordino.kernel.money import EXACT, exponent_of, format_price
 from ordino.tax.domain import Category, RoundingMode, percent_text
 
 
@@ -281,6 +281,7 @@ class _Writer:
         if not self.credit:
             self.date(root, "TaxPointDate", doc.tax_point_date)
         self.cbc(root, "DocumentCurrencyCode", doc.currency)
+        self.opt(root, "TaxCurrencyCode", doc.tax_currency)
         self.opt(root, "BuyerReference", doc.buyer_reference)
         if doc.purchase_order or doc.order_number:
             ref = self.cac(root, "OrderReference")
@@ -445,6 +446,12 @@ class _Writer:
             self.amount(sub, "TaxAmount", row.tax_amount)
             self.tax_category(sub, "TaxCategory", row.category, row.rate, row.exemption_reason,
                               row.exemption_reason_code)
+        if self.doc.tax_currency is not None and self.doc.tax_total_in_tax_currency is not None:
+            # BT-111: the VAT total in the seller's accounting currency, in a TaxTotal of its own.
+            accounting = self.cac(root, "TaxTotal")
+            self.cbc(accounting, "TaxAmount", _amount_text(self.doc.tax_total_in_tax_currency,
+                                                           exponent_of(self.doc.tax_currency)),
+                     currencyID=self.doc.tax_currency)
 
     def monetary_total(self, root: etree._Element) -> None:
         t = self.doc.totals
