@@ -121,6 +121,14 @@ BuyerReference = Annotated[str, StringConstraints(strip_whitespace=True, min_len
 MandateReference = Annotated[str, StringConstraints(min_length=1, max_length=35, pattern=r"^[A-Za-z0-9+?/:().,' -]+$")]
 
 
+
+BuyerEndpointId = Annotated[EndpointId, Field(
+    description="The buyer's electronic address (BT-49) in endpoint_scheme: a Leitweg-ID, GLN, VAT ID …")]
+InvoiceBuyerReference = Annotated[BuyerReference, Field(
+    description="Put on every invoice as the buyer reference (BT-10); a German public buyer's Leitweg-ID")]
+DirectDebitMandate = Annotated[MandateReference, Field(
+    description="SEPA direct-debit mandate: invoices on terms are then collected from direct_debit_iban")]
+
 class CreditLimitIn(Strict):
     amount: DecimalText
     currency: Currency
@@ -138,12 +146,9 @@ class AccountIn(Strict):
     payment_terms: PaymentTerms | None = Field(default=None, description="Invoice terms: net_30, net_30_eom, eom…")
     credit_limit: CreditLimitIn | None = None
     endpoint_scheme: EndpointScheme | None = None
-    endpoint_id: EndpointId | None = Field(default=None, description="The buyer's electronic address (BT-49) in "
-                                           "endpoint_scheme: a Leitweg-ID, GLN, VAT ID …")
-    buyer_reference: BuyerReference | None = Field(default=None, description="Put on every invoice as the buyer "
-                                                   "reference (BT-10); a German public buyer's Leitweg-ID")
-    direct_debit_mandate: MandateReference | None = Field(default=None, description="SEPA direct-debit mandate: "
-                                                          "invoices on terms are then collected from direct_debit_iban")
+    endpoint_id: BuyerEndpointId | None = None
+    buyer_reference: InvoiceBuyerReference | None = None
+    direct_debit_mandate: DirectDebitMandate | None = None
     direct_debit_iban: Iban | None = None
     einvoice_format: EinvoiceFormat = "pdf"
 
@@ -160,12 +165,9 @@ class AccountPatch(Strict):
     payment_terms: PaymentTerms | None = None
     credit_limit: CreditLimitIn | None = None
     endpoint_scheme: EndpointScheme | None = None
-    endpoint_id: EndpointId | None = Field(default=None, description="The buyer's electronic address (BT-49) in "
-                                           "endpoint_scheme: a Leitweg-ID, GLN, VAT ID …")
-    buyer_reference: BuyerReference | None = Field(default=None, description="Put on every invoice as the buyer "
-                                                   "reference (BT-10); a German public buyer's Leitweg-ID")
-    direct_debit_mandate: MandateReference | None = Field(default=None, description="SEPA direct-debit mandate: "
-                                                          "invoices on terms are then collected from direct_debit_iban")
+    endpoint_id: BuyerEndpointId | None = None
+    buyer_reference: InvoiceBuyerReference | None = None
+    direct_debit_mandate: DirectDebitMandate | None = None
     direct_debit_iban: Iban | None = None
     einvoice_format: NotNull[EinvoiceFormat] = None
 
