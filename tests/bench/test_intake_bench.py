@@ -41,7 +41,8 @@ def test_tiny_intake_run_places_every_order_exactly_once() -> None:
     assert all(isinstance(doc[k], float) for k in ("value", "baseline", "ratio", "p50_ms", "p99_ms"))
     assert isinstance(checks["client_cpu_pct"], float)
     assert doc["pricing"] == "order"
-    assert (checks["adjustments_in_db"], checks["tax_lines_in_db"]) == (0, 0)
+    # and each order kept the sender's prices and tax lines: no adjustment, a VAT line on each of its 6 items
+    assert (checks["adjustments_in_db"], checks["tax_lines_in_db"]) == (0, 30 * 6)
     assert set(doc["cpu_ms_per_order"]) == {"client", "server", "db", "total", "baseline_client", "baseline_db",
                                             "baseline_total"}
 

@@ -21,7 +21,7 @@ from ordino.bench.common import BenchDatabase
 from ordino.bench.raw_catalog import place_catalog_order
 from ordino.bench.raw_sql import place_order
 from ordino.bench.seed import CONTRACT_EVERY, TIER_FROM, seed
-from ordino.bench.workload import OrderSource, line_amount_cents
+from ordino.bench.workload import OrderSource, line_amount_cents, vat_cents
 from ordino.kernel.db import Database
 
 _CAST = re.compile(r"::(timestamp with time zone|[a-z]+)")
@@ -137,8 +137,15 @@ def test_raw_baseline_writes_what_ordino_writes(db: Database, app: Any) -> None:
     replay = OrderSource(world, "ROWS", seed=2)
     replay.make(1)
     expected = replay.make(2)
-    grand_total = sum(line_amount_cents(ln) for ln in expected.lines) + 1250
+    # the lines, the 12.50 shipping charge and the VAT the sender put on each of them
+    amounts = [line_amount_cents(ln) for ln in expected.lines] + [1250]
+    grand_total = sum(amounts) + sum(vat_cents(a) for a in amounts)
     assert raw["totals"]["grand_total"] == f"{grand_total // 100}.{grand_total % 100:02d}"
+    # and both keep the tax the sender gave: one VAT line on every item
+    assert (raw["tax"], ours["tax"]) == ("given", "given")
+    assert [[(t["name"], t["rate"], t["amount"], t["category"]) for t in i["tax_lines"]]
+            for i in raw["delivery_groups"][0]["items"]] == [
+        [("VAT 19%", "0.19", f"{v // 100}.{v % 100:02d}", "S")] for v in map(vat_cents, amounts)]
     assert raw["number"] == "SO-000002"
     assert raw["account"] == expected.account
 

@@ -39,8 +39,9 @@ WAREHOUSES = (
 
 @pytest.fixture
 def world(db: Database) -> Database:
-    """Account ACME, channel web, products BOLT-M8 and NUT-M8 (deny) and WASHER-M8 (backorder),
-    and the four warehouses, without stock."""
+    """Account ACME, channel web and its seller, products BOLT-M8 and NUT-M8 (deny) and WASHER-M8
+    (backorder), and the four warehouses, without stock."""
+    factories.legal_entity(db)  # intake taxes the orders, which needs a seller
     factories.account(db, "ACME")
     factories.channel(db, "web")
     factories.product(db, "BOLT-M8")

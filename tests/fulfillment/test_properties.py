@@ -40,6 +40,7 @@ step = st.tuples(
 
 def _world(db: Database, reserve_at_intake: bool) -> dict[str, Any]:
     empty_tables(db)
+    factories.legal_entity(db)  # intake taxes the orders, which needs a seller
     factories.account(db, "ACME")
     factories.channel(db, "web")
     factories.product(db, "BOLT-M8")

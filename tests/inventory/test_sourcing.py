@@ -25,6 +25,7 @@ ADMIN = Principal(uuid.UUID(int=1), "test", Role.ADMIN)
 
 
 def _world(db: Database) -> None:
+    factories.legal_entity(db)  # intake taxes the orders, which needs a seller
     factories.account(db, "ACME")
     factories.channel(db, "web")
     for sku in ("BOLT-M8", "NUT-M8"):

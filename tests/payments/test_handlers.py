@@ -228,7 +228,9 @@ def test_handler_uses_the_service_keys(db: Database, in_process: Any) -> None:
 def test_order_placed_through_the_api_is_authorized(
     db: Database, client: TestClient, admin: dict[str, str], in_process: Any
 ) -> None:
-    # given the DESIGN §6 order (30.00, paid by tok_visa) placed through the intake API
+    # given the DESIGN §6 order (30.00 net, paid by tok_visa) placed through the intake API; it sends
+    # no tax lines, so the engine adds 19 % German VAT on 17.50 of bolts and 12.50 of shipping: 5.70
+    # (the German seller sells to a German business)
     state, holder = in_process
     factories.intake_world(db)
     placed = client.post("/api/v1/orders", json=factories.order_payload(), headers={**admin, "Idempotency-Key": "o1"})
@@ -241,9 +243,10 @@ def test_order_placed_through_the_api_is_authorized(
         str(account_id), [{"method": "card", "gateway": "simulator", "token": "tok_visa", "amount": None}])
     # when the worker delivers order.created to the payments handler
     _dispatcher(db, holder).drain()
-    # then the order's 30.00 is authorized on its card summary
+    # then the order's 35.70 (30.00 + 5.70 VAT) is authorized on its card summary
+    assert placed.json()["totals"]["grand_total"] == "35.70"
     summaries = client.get(f"/api/v1/payment-summaries?order={placed.json()['id']}", headers=admin).json()["items"]
     assert [(x["method"], x["authorized"], x["available_to_capture"]) for x in summaries] == [
-        ("card", "30.00", "30.00")
+        ("card", "35.70", "35.70")
     ]
     assert state.stats()["performed"] == {"authorize": 1}

@@ -63,8 +63,8 @@ def intake(
         "one per core on PostgreSQL.")] = 0,
     warmup: Annotated[float, typer.Option(min=0.0, help="Untimed seconds before each phase.")] = 2.0,
     pricing: Annotated[str, typer.Option(
-        help="order: the lines carry their prices; catalog: no prices sent, so intake reads the price "
-        "books, tiers and promotions and runs the tax engine (EU VAT).")] = "order",
+        help="order: the lines carry their prices and VAT tax lines; catalog: no prices sent, so intake "
+        "reads the price books, tiers and promotions and runs the tax engine (EU VAT).")] = "order",
     json: Annotated[bool, typer.Option("--json", help="Print only the JSON object.")] = False,
 ) -> None:
     """HTTP order placement (5-line orders) against the real server, with its raw SQL baseline."""

@@ -17,7 +17,18 @@ from typing import Any, Protocol
 
 import orjson
 
-from ordino.bench.workload import LINES, SHIP_TO, SHIPPING_CHARGE, OrderSpec, line_amount_cents
+from ordino.bench.workload import (
+    LINES,
+    SHIP_TO,
+    SHIPPING_CHARGE,
+    VAT_CATEGORY,
+    VAT_JURISDICTION,
+    VAT_NAME,
+    VAT_RATE,
+    OrderSpec,
+    line_amount_cents,
+    vat_cents,
+)
 from ordino.kernel.ids import new_id  # the same ids as the product: part of the work
 
 PATH = "/api/v1/orders"
@@ -147,8 +158,8 @@ INSERT_ORDER = (
 INSERT_GROUP = (
     "INSERT INTO order_delivery_group_summary (order_summary_id, position, delivery_method,"
     " ship_to_name, ship_to_line1, ship_to_line2, ship_to_city, ship_to_postal_code, ship_to_region,"
-    " ship_to_country, ship_to_phone, ship_to_email, ship_to_address_id, id)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ship_to_county, ship_to_country, ship_to_phone, ship_to_email, ship_to_address_id, id)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_ADJUSTMENTS = (
     "INSERT INTO order_item_adjustment_line (order_item_summary_id, change_order_id, name, source, reference,"
@@ -249,30 +260,45 @@ def read_refs(
 def place_order(
     cur: Cursor, d: Dialect, order: OrderSpec, *, channel: str, api_key_id: uuid.UUID, key: str
 ) -> None:
-    """Every statement of one order placement with order pricing, inside the caller's transaction."""
+    """Every statement of one order placement with order pricing and the sender's tax lines,
+    inside the caller's transaction."""
     refs = read_refs(cur, d, order, channel=channel, api_key_id=api_key_id, key=key)
     oid, gid = d.id(new_id()), d.id(new_id())
     items: list[tuple[Any, ...]] = []
-    product_total = 0
+    taxes: list[tuple[Any, ...]] = []
+    product_total = tax_total = 0
     for line_number, line in enumerate(order.lines, start=1):
         product = refs.products[line.sku]
         amount = line_amount_cents(line)
+        vat = vat_cents(amount)
         product_total += amount
+        tax_total += vat
+        item_id = d.id(new_id())
         items.append(
             (oid, gid, line_number, "product", product[0], product[1], product[2], "ordered",
-             d.price(Decimal(line.unit_price)), line.quantity, 0, 0, 0, 0, 0, amount, 0, 0, 1,
-             d.id(new_id()))
+             d.price(Decimal(line.unit_price)), line.quantity, 0, 0, 0, 0, 0, amount, 0, vat, 1, item_id)
         )
+        taxes.append(given_tax_row(d, item_id, vat))
     charge = int(Decimal(SHIPPING_CHARGE) * 100)
-    items.append(charge_row(d, oid, gid, len(items) + 1, charge))
-    rows = Written("order", "given", "null", items, [], [], [ln.unit_price for ln in order.lines] + [SHIPPING_CHARGE],
-                   (product_total, 0, charge, 0, product_total + charge))
+    shipping_vat = vat_cents(charge)
+    tax_total += shipping_vat
+    items.append(charge_row(d, oid, gid, len(items) + 1, charge, shipping_vat))
+    taxes.append(given_tax_row(d, items[-1][-1], shipping_vat))
+    rows = Written("order", "given", "null", items, [], taxes,
+                   [ln.unit_price for ln in order.lines] + [SHIPPING_CHARGE],
+                   (product_total, 0, charge, tax_total, product_total + charge + tax_total))
     write_order(cur, d, order, refs, rows)
 
 
-def charge_row(d: Dialect, oid: Any, gid: Any, line_number: int, charge: int) -> tuple[Any, ...]:
+def given_tax_row(d: Dialect, item_id: Any, amount: int) -> tuple[Any, ...]:
+    """A tax line as the sender gave it (no taxable amount: the sender does not send one)."""
+    return (item_id, None, None, VAT_NAME, d.price(VAT_RATE), amount, None, VAT_JURISDICTION, VAT_CATEGORY, None,
+            d.id(new_id()))
+
+
+def charge_row(d: Dialect, oid: Any, gid: Any, line_number: int, charge: int, tax: int = 0) -> tuple[Any, ...]:
     return (oid, gid, line_number, "delivery_charge", None, None, "Shipping: standard", "ordered",
-            d.price(Decimal(charge) / 100), 1, 0, 0, 0, 0, 0, charge, 0, 0, 1, d.id(new_id()))
+            d.price(Decimal(charge) / 100), 1, 0, 0, 0, 0, 0, charge, 0, tax, 1, d.id(new_id()))
 
 
 def write_order(cur: Cursor, d: Dialect, order: OrderSpec, refs: Refs, rows: Written) -> None:
@@ -295,7 +321,7 @@ def write_order(cur: Cursor, d: Dialect, order: OrderSpec, refs: Refs, rows: Wri
     cur.execute(
         d.sql(INSERT_GROUP),
         (oid, 1, "standard", SHIP_TO["name"], SHIP_TO["line1"], None, SHIP_TO["city"],
-         SHIP_TO["postal_code"], None, SHIP_TO["country"], None, None, None, gid),
+         SHIP_TO["postal_code"], None, None, SHIP_TO["country"], None, None, None, gid),
     )
     cur.executemany(d.sql(INSERT_ITEMS), rows.items)
     if rows.adjustments:

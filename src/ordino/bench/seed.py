@@ -1,5 +1,5 @@
-"""The reference data every intake run starts from: one channel, accounts, products, an API key;
-for catalog pricing also the seller, price books with tiers and a promotion (`seed_catalog`)."""
+"""The reference data every intake run starts from: the seller, one channel, accounts, products, an
+API key; for catalog pricing also price books with tiers and a promotion (`seed_catalog`)."""
 
 from __future__ import annotations
 
@@ -71,14 +71,18 @@ def _cents(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
-def seed_catalog(session: Session, now: datetime, channel_id: uuid.UUID, account_ids: list[uuid.UUID],
-                 product_skus: tuple[str, ...]) -> None:
-    """The seller, the standard list book with a tier per entry, a contract book, a promotion."""
+def seed_seller(session: Session, now: datetime) -> None:
+    """The German seller, the default legal entity: whoever taxes the orders, every order has one."""
     session.execute(insert(LegalEntity), [{
         "id": new_id(), "code": "ORDINO-DE", "name": "Ordino Supply GmbH", "line1": "Friedrichstraße 100",
         "city": "Berlin", "postal_code": "10117", "country": "DE", "vat_id": "DE136695976",
         "invalid_vat_id": "refuse", "is_default": True, "active": True, "version": 1, "created_at": now,
         "updated_at": now}])
+
+
+def seed_catalog(session: Session, now: datetime, channel_id: uuid.UUID, account_ids: list[uuid.UUID],
+                 product_skus: tuple[str, ...]) -> None:
+    """The standard list book with a tier per entry, a contract book, a promotion."""
     books = {"EUR-LIST": new_id(), "EUR-CONTRACT": new_id()}
     session.execute(insert(PriceBook), [
         {"id": books["EUR-LIST"], "code": "EUR-LIST", "name": "List EUR", "currency": "EUR", "kind": "list",
@@ -113,8 +117,8 @@ def seed_catalog(session: Session, now: datetime, channel_id: uuid.UUID, account
 def seed(
     db: Database, *, accounts: int = 50, products: int = 1000, api_key: str | None = None, pricing: str = "order"
 ) -> World:
-    """Write the channel, accounts, products and an admin key in one transaction (and the price
-    books, promotion and seller when `pricing` is "catalog")."""
+    """Write the seller, channel, accounts, products and an admin key in one transaction (and the
+    price books and promotion when `pricing` is "catalog")."""
     if pricing not in PRICINGS:
         raise ValueError(f"pricing must be one of {PRICINGS}, not {pricing!r}")
     numbers = account_numbers(accounts)
@@ -126,6 +130,7 @@ def seed(
     account_ids = [new_id() for _ in numbers]
 
     def work(session: Session) -> uuid.UUID:
+        seed_seller(session, now)
         session.execute(
             insert(SalesChannel),
             [{"id": channel_id, "code": CHANNEL, "name": "Web shop", "kind": "web", "active": True,

@@ -301,7 +301,8 @@ def test_a_ten_thousand_line_order_is_routed_and_its_fulfillment_orders_created(
     db: Database, client: Any, admin: dict[str, str]
 ) -> None:
     # given 10,000 products, 50 locations, each SKU stocked at two of them, and a channel that
-    # allows as many splits as there are locations
+    # allows as many splits as there are locations (and its seller: intake taxes the order)
+    factories.legal_entity(db)
     factories.account(db, "ACME")
     factories.channel(db, "web")
     skus = [f"P{i:05d}" for i in range(10_000)]
