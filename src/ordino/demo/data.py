@@ -196,7 +196,7 @@ def _legal_entities(session: Session, stamps: dict[str, Any]) -> None:
             postal_code="94105", region="CA", country="US", email="billing-us@ordino.example",
             us_nexus_states=["CA", "IL", "TX"], is_default=False, active=True, version=1,
             endpoint_scheme="9959", endpoint_id="943127465", contact_name="Dana Whitfield", phone="+1 415 555 0142",
-            **stamps,
+            registration_number="C4812345", tax_number="94-3127465", **stamps,
         ),
     ]
     session.add_all([e for e in entities if e.code not in have])

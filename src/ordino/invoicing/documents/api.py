@@ -27,7 +27,7 @@ FormatQuery = Annotated[Format | None, Query(description=(
     "pdf; ubl or peppol (UBL 2.1, Peppol BIS Billing 3.0); xrechnung (UBL 2.1, XRechnung 3.0); facturx "
     "(PDF/A-3 with the EN 16931 CII embedded); cii (the CII XML). Default: the account's e-invoice format"))]
 DOCUMENT = binary({"application/pdf": "PDF or Factur-X", "application/xml": "UBL 2.1 or CII (EN 16931)"},
-                  problems=(404,))
+                  problems=(404, 409))
 
 
 async def _render(request: Request, fmt: Format | None, build: Callable[[Session], tuple[Document, str]]) -> Response:
