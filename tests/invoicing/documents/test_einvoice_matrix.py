@@ -168,7 +168,7 @@ def _orders(trade: Trade) -> None:
     trade.order(_order(acme, [("BOLT-M8", 300, "0.0350"), ("NUT-M8", 7, "0.333"), ("BOOK-SAFE-2", 3, "9.99")],
                        reference="DE-SPLIT", payments=CARD),
                 parts=[{"BOLT_M8": 150, "NUT_M8": 3}, {"BOLT_M8": 100, "BOOK_SAFE_2": 2, "NUT_M8": 2}])
-    # exempt training with a reason, beside standard goods; gross prices to a consumer
+    # exempt training with a reason, beside standard goods; prices that include VAT
     exempt = trade.order(_order(acme, [("TRAIN-1", 8, "95.00"), ("BOLT-M8", 200, "0.0350")],
                                 reference="DE-EXEMPT", payments=TERMS, shipping="0"))
     trade.order(_order(acme, [("GLOVES-BX", 4, "7.74"), ("BOOK-SAFE-2", 1, "26.64")], reference="DE-GROSS",
@@ -197,7 +197,7 @@ def _orders(trade: Trade) -> None:
     trade.order(_order(bund, [("BOLT-M8", 250, "0.0350"), ("TRAIN-1", 2, "95.00")], reference="DE-BUND",
                        payments=TERMS), parts=[{"TRAIN_1": 2}])
 
-    # returns, appeasements and cancellations credited
+    # returns and appeasements credited (change orders as servicing writes them)
     trade.credit(mixed, "return", [("BOLT-M8", -100, -350, 0, -67)])
     trade.credit(mixed, "appeasement", [("BOOK-SAFE-2", 0, 0, -500, -35)])
     trade.credit(exempt, "appeasement", [("TRAIN-1", 0, 0, -5000, 0)])
