@@ -224,17 +224,19 @@ def _tax_shares(
     for n, (tax, row) in enumerate(zip(taxes, line.taxes, strict=True)):
         key = _vat_key(tax)
         row_base = bases.get(n, base)
-        row["_base"] = row_base
+        if n in bases:
+            row["_base"] = row_base
         rate = Fraction(Decimal(tax.rate)) if tax.rate is not None else Fraction(0)
         out.append(domain.TaxShare(key, rate / (1 + rate) if gross else rate, row_base, int(row["amount"]), completes))
     return out
 
 
 def _set_taxable(line: _Line, gross: bool) -> None:
-    """Each tax line's taxable amount: its share of the line's base, net of its own tax on gross prices."""
+    """A split line's tax lines are each taxable on their share of its base (net of their own tax on
+    gross prices); any other tax line is taxable on the line's net amount."""
     for row in line.taxes:
         base = row.pop("_base", None)
-        if base is not None and len(line.taxes) > 1:
+        if base is not None:
             row["taxable_amount"] = base - int(row["amount"]) if gross else base
 
 
