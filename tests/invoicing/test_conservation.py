@@ -414,11 +414,17 @@ class Conservation(RuleBasedStateMachine):
         self._post(f"/api/v1/fulfillment-orders/{fo}/cancel", {"reason": "out of stock"}, (200,))
         order.fo_open = False
         nothing_shipped = not order.can_appease()
+        invoiced = self.snapshot().invoiced
         changes = []
         for i in order.items:  # what the invoices of the shipped units will not bill
             units = i.left if i.sku is not None else int(nothing_shipped)
             if units:
                 line, adj, tax = (a - b for a, b in zip(i.shares(i.ordered), i.shares(i.ordered - units), strict=True))
+                billed_units, *_, billed_tax = invoiced.get(i.id, (0, 0, 0, 0))
+                if billed_units == i.shipped:
+                    # every unit that will be billed is billed: an invoice's VAT follows its category
+                    # (base × rate), so what is left of the tax is what its invoices did not take
+                    tax = sum(i.taxes) - billed_tax
                 changes.append((i.id, units, -line, -adj, -tax))
                 i.canceled += units
         self._credit(order, "cancel", changes, -sum(sum(c[2:]) for c in changes), drain)

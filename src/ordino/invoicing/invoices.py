@@ -189,7 +189,9 @@ def _item_lines(
             [_tax_row(t, share(t.amount, per_tax.get(t.id, 0))) for t in taxes[item.id]],
         )
         lines.append(line)
-        completes = after == item.quantity_ordered
+        # Nothing left to bill after this invoice (the rest shipped or cancelled): it takes the exact
+        # cumulative share, so billed + cancelled is the item's amount to the minor unit.
+        completes = after + item.quantity_canceled >= item.quantity_ordered
         whole = item.line_amount + sum(a.amount for a in item_adjustments)
         shares += _tax_shares(line, taxes[item.id], whole, completes, gross)
     rows = [row for line in lines for row in line.taxes]
