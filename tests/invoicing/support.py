@@ -213,6 +213,16 @@ def ship(client: Any, headers: dict[str, str], fo: str, **units: int) -> Any:
     return r.json()
 
 
+def place_and_ship(db: Database, gateways: Gateways | dict[str, Any], client: Any, headers: dict[str, str],
+                   payload: dict[str, Any]) -> dict[str, Any]:
+    """Place an order through intake, run its flows, ship all of it through the API and invoice it."""
+    order = place(db, payload)
+    drain(db, gateways)
+    ship(client, headers, fo_id(db, order["id"]))
+    drain(db, gateways)
+    return order
+
+
 def cancel_rest(client: Any, headers: dict[str, str], fo: str) -> None:
     """Cancel a fulfilment order's unshipped units (they are deallocated)."""
     r = client.post(f"/api/v1/fulfillment-orders/{fo}/cancel", json={"reason": "out of stock"}, headers=headers)

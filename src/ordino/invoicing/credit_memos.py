@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ordino.invoicing import domain
 from ordino.invoicing.errors import NotCreditable
-from ordino.invoicing.invoices import ADJ, ITEM, TAX, document_format
+from ordino.invoicing.invoices import ADJ, ITEM, TAX, account_billing
 from ordino.invoicing.models import (
     CreditMemo,
     CreditMemoChangeOrder,
@@ -217,5 +217,5 @@ def _write(
         "id": str(credit_id), "order_id": str(order.id), "account_id": str(order.account_id),
         "change_orders": [str(c) for c in co_ids], "currency": order.currency,
         "total": format_minor(totals.total, order.currency),
-        "document_format": document_format(session, order.account_id),
+        "document_format": account_billing(session, order.account_id).document_format,
     })

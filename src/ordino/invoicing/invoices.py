@@ -247,7 +247,7 @@ def _set_taxable(line: _Line, gross: bool) -> None:
 
 
 def _write_invoice(
-    session: Session, order: Any, account_terms: str | None, kind: str, lines: list[_Line], actor: str | None, *,
+    session: Session, order: Any, account: AccountBilling, kind: str, lines: list[_Line], actor: str | None, *,
     prices_include_tax: bool, fulfillment_order_id: uuid.UUID | None = None, shipment_id: uuid.UUID | None = None,
     supply_date: date | None = None, description: str | None = None,
 ) -> uuid.UUID:
@@ -259,7 +259,7 @@ def _write_invoice(
         raise ValidationFailed([FieldError("amount", "the invoice total is larger than Ordino can store")])
     if net + tax < 0:
         raise NegativeInvoice("the invoice total would be negative")
-    terms = domain.invoice_terms(order.payment_instructions or [], account_terms)
+    terms = domain.invoice_terms(order.payment_instructions or [], account.terms)
     invoice_date = now.date()
     session.execute(insert(INV), [{
         "id": invoice_id, "number": next_number(session, INVOICE, now), "kind": kind,
@@ -292,26 +292,27 @@ def _write_invoice(
         "id": str(invoice_id), "kind": kind, "order_id": str(order.id), "account_id": str(order.account_id),
         "shipment_id": str(shipment_id) if shipment_id else None, "currency": order.currency,
         "total": format_minor(net + tax, order.currency), "due_date": domain.due_date(invoice_date, terms).isoformat(),
-        "document_format": document_format(session, order.account_id),
+        "document_format": account.document_format,
     })
     if net + tax == 0:  # nothing to pay
         _transition(session, invoice_id, "open", "pay", actor)
     return invoice_id
 
 
-def _account_terms(session: Session, account_id: uuid.UUID) -> str | None:
-    terms: str | None = session.execute(
-        select(Account.payment_terms).where(Account.id == account_id)
-    ).scalar_one_or_none()
-    return terms
+@dataclass(frozen=True, slots=True)
+class AccountBilling:
+    """What an account agreed on for its invoices: terms (None: none agreed) and the document format
+    it receives (pdf, peppol, xrechnung, facturx)."""
+
+    terms: str | None = None
+    document_format: str = "pdf"
 
 
-def document_format(session: Session, account_id: uuid.UUID) -> str:
-    """The format the account receives its invoices and credit memos in (pdf, peppol, xrechnung, facturx)."""
-    chosen: str | None = session.execute(
-        select(Account.einvoice_format).where(Account.id == account_id)
-    ).scalar_one_or_none()
-    return chosen or "pdf"
+def account_billing(session: Session, account_id: uuid.UUID) -> AccountBilling:
+    row = session.execute(
+        select(Account.payment_terms, Account.einvoice_format).where(Account.id == account_id)
+    ).one_or_none()
+    return AccountBilling(row.payment_terms, row.einvoice_format) if row is not None else AccountBilling()
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,7 +352,7 @@ def invoice_shipment(
         units[c.id] = 1
     lines = _item_lines(session, [*products, *charges], units, gross=order.prices_include_tax)
     return _write_invoice(
-        session, order, _account_terms(session, order.account_id), "shipment", lines, actor,
+        session, order, account_billing(session, order.account_id), "shipment", lines, actor,
         prices_include_tax=order.prices_include_tax, fulfillment_order_id=fulfillment_order_id,
         shipment_id=shipment_id, supply_date=shipped_at.date() if shipped_at else None,
     )
@@ -377,7 +378,7 @@ def invoice_fee(
           "exemption_reason_code": domain.exemption_reason(t.category, t.exemption_reason_code), "amount": t.amount}
          for t in taxes],
     )
-    return _write_invoice(session, order, _account_terms(session, order.account_id), "fee", [line], actor,
+    return _write_invoice(session, order, account_billing(session, order.account_id), "fee", [line], actor,
                           prices_include_tax=False, description=description)
 
 

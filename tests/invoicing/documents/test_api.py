@@ -29,6 +29,7 @@ from tests.invoicing.support import (  # noqa: F401
     item_ids,
     order_payload,
     place,
+    place_and_ship,
     ship,
     sim,
     sim_server,
@@ -102,10 +103,7 @@ def test_the_document_matches_the_invoice_record(
 def test_an_invoice_terms_order_shows_its_terms_and_bank_details(
     seller: Database, sim: Any, gateways: Any, api: Any, admin: dict[str, str], en16931: En16931, peppol: En16931
 ) -> None:
-    order = place(seller, order_payload(TERMS))
-    drain(seller, gateways)
-    ship(api, admin, fo_id(seller, order["id"]))
-    drain(seller, gateways)
+    place_and_ship(seller, gateways, api, admin, order_payload(TERMS))
     with seller.read() as s:
         doc = invoice_document(s, s.execute(select(Invoice.id)).scalar_one())
     assert (doc.payment_terms, str(doc.due_date), doc.payment_means) == (
@@ -124,10 +122,7 @@ def test_a_reverse_charged_invoice_carries_category_ae_and_the_note(
     body = factories.order_payload(external_reference="WEB-FR", account="DURAND", tax="calculate")
     body["delivery_groups"][0]["ship_to"] = {"name": "Durand", "line1": "1 rue de la Paix", "city": "Lyon",
                                              "postal_code": "69001", "country": "FR"}
-    order = place(seller, body)
-    drain(seller, gateways)
-    ship(api, admin, fo_id(seller, order["id"]))
-    drain(seller, gateways)
+    place_and_ship(seller, gateways, api, admin, body)
     # when the invoice is rendered
     ubl = api.get("/api/v1/invoices/INV-2026-000001/document?format=ubl", headers=admin)
     # then it validates, with category AE, the VATEX code and the Article 196 note
@@ -143,10 +138,7 @@ def test_a_credit_memo_renders_as_a_credit_note_referring_to_the_invoice(
     seller: Database, sim: Any, gateways: Any, api: Any, admin: dict[str, str], en16931: En16931, peppol: En16931
 ) -> None:
     # given a shipped, invoiced order and a return of 100 bolts credited
-    order = place(seller, order_payload(CARD))
-    drain(seller, gateways)
-    ship(api, admin, fo_id(seller, order["id"]))
-    drain(seller, gateways)
+    order = place_and_ship(seller, gateways, api, admin, order_payload(CARD))
     bolts = item_ids(seller, order["id"])["BOLT-M8"]
     co = change_order(seller, order["id"], "return", [(bolts, 100, -350, 0, -67)])
     r = api.post("/api/v1/credit-memos", json={"order": order["id"], "change_orders": [str(co)]}, headers=admin)
@@ -194,10 +186,7 @@ def test_a_card_paid_invoice_names_the_card_and_not_the_sellers_account(
     seller: Database, sim: Any, gateways: Any, api: Any, admin: dict[str, str], en16931: En16931, peppol: En16931
 ) -> None:
     # given a card order placed with the card's brand and last four digits, shipped and invoiced
-    order = place(seller, order_payload(CARD))
-    drain(seller, gateways)
-    ship(api, admin, fo_id(seller, order["id"]))
-    drain(seller, gateways)
+    place_and_ship(seller, gateways, api, admin, order_payload(CARD))
     # when the invoice is asked for as UBL
     ubl = api.get("/api/v1/invoices/INV-2026-000001/document?format=ubl", headers=admin)
     # then it is a Peppol invoice paid by card 4242 (Visa), with no IBAN to pay into, valid for both rule sets
@@ -221,10 +210,7 @@ def test_an_invoice_on_terms_with_a_mandate_is_collected_by_sepa_direct_debit(
     seller.transaction(lambda s: s.execute(update(Account).where(Account.number == "ACME").values(
         direct_debit_mandate="MND-ACME-01", direct_debit_iban="DE02120300000000202051",
         buyer_reference="04011000-1234512345-06")))
-    order = place(seller, order_payload(TERMS))
-    drain(seller, gateways)
-    ship(api, admin, fo_id(seller, order["id"]))
-    drain(seller, gateways)
+    place_and_ship(seller, gateways, api, admin, order_payload(TERMS))
     with seller.read() as s:
         doc = invoice_document(s, s.execute(select(Invoice.id)).scalar_one())
     # then the invoice is paid by SEPA direct debit under the mandate

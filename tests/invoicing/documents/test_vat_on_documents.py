@@ -30,6 +30,7 @@ from tests.invoicing.support import (  # noqa: F401
     gateways,
     item_ids,
     place,
+    place_and_ship,
     ship,
     sim,
     sim_server,
@@ -118,10 +119,8 @@ def test_an_appeasement_is_a_credit_note_line_of_the_price_reduction(
     seller: Database, sim: Any, gateways: Any, api: Any, admin: dict[str, str], en16931: En16931
 ) -> None:
     # given a shipped order and an appeasement of 5.00 (VAT 0.35) on the books, as servicing writes it
-    order = place(seller, _order([{"sku": "BOOK-SAFE-2", "quantity": 2, "unit_price": "24.90"}]))
-    drain(seller, gateways)
-    ship(api, admin, fo_id(seller, order["id"]))
-    drain(seller, gateways)
+    books = _order([{"sku": "BOOK-SAFE-2", "quantity": 2, "unit_price": "24.90"}])
+    order = place_and_ship(seller, gateways, api, admin, books)
     co = change_order(seller, order["id"], "appeasement", [(item_ids(seller, order["id"])["BOOK-SAFE-2"], 0, 0,
                                                             -500, -35)])
     r = api.post("/api/v1/credit-memos", json={"order": order["id"], "change_orders": [str(co)]}, headers=admin)
@@ -174,10 +173,7 @@ def test_a_credit_of_an_untaxed_supply_keeps_its_vat_category(
     body["account"] = "WIEN"
     body["delivery_groups"][0]["ship_to"] = {"name": "Wien", "line1": "Mariahilfer Straße 1", "city": "Wien",
                                              "postal_code": "1060", "country": "AT"}
-    order = place(seller, body)
-    drain(seller, gateways)
-    ship(api, admin, fo_id(seller, order["id"]))
-    drain(seller, gateways)
+    order = place_and_ship(seller, gateways, api, admin, body)
     co = change_order(seller, order["id"], "appeasement", [(item_ids(seller, order["id"])["BOLT-M8"], 0, 0, -200, 0)])
     r = api.post("/api/v1/credit-memos", json={"order": order["id"], "change_orders": [str(co)]}, headers=admin)
     assert r.status_code == 201, r.text
@@ -201,10 +197,7 @@ def test_vat_charged_in_a_foreign_currency_is_also_given_in_the_sellers_currency
                     headers=admin).status_code in (200, 201)
     body = _order([{"sku": "BOLT-M8", "quantity": 1000, "unit_price": "0.0400"}], shipping="0")
     body.update(account="SCHMIDT", currency="CHF")
-    order = place(seller, body)
-    drain(seller, gateways)
-    ship(api, admin, fo_id(seller, order["id"]))
-    drain(seller, gateways)
+    place_and_ship(seller, gateways, api, admin, body)
     # when the invoice is asked for as UBL and as Factur-X
     ubl = api.get("/api/v1/invoices/INV-2026-000001/document?format=ubl", headers=admin)
     fx = api.get("/api/v1/invoices/INV-2026-000001/document?format=facturx", headers=admin)

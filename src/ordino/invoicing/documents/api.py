@@ -7,16 +7,15 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from ordino.accounts.models import Account
 from ordino.invoicing import reads
 from ordino.invoicing.documents.domain import Document
 from ordino.invoicing.documents.formats import EXTENSION, MEDIA, Format, render
 from ordino.invoicing.documents.rendering import credit_memo_document, invoice_document
+from ordino.invoicing.invoices import account_billing
 from ordino.kernel.auth import Principal, Role, database, require
 from ordino.kernel.openapi import binary
 
@@ -44,9 +43,7 @@ async def _render(request: Request, fmt: Format | None, build: Callable[[Session
 
 
 def _format_of(session: Session, document: dict[str, Any]) -> str:
-    account_id = uuid.UUID(str(document["account"]["id"]))
-    chosen: str = session.execute(select(Account.einvoice_format).where(Account.id == account_id)).scalar_one()
-    return chosen
+    return account_billing(session, uuid.UUID(str(document["account"]["id"]))).document_format
 
 
 @router.get("/invoices/{ref}/document", summary="An invoice as PDF, UBL (Peppol, XRechnung), Factur-X or CII",

@@ -22,6 +22,7 @@ from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type hin
 from stdnum import iban
 
 from ordino.invoicing.documents.domain import (
+    CARD_MEANS,
     Address,
     AllowanceCharge,
     Document,
@@ -35,8 +36,8 @@ from ordino.invoicing.documents.ubl import (
     CUSTOMIZATION_ID,
     TAX_NUMBER_SCHEME,
     TYPE_CODES,
-    _amount_text,
-    _decimal_text,
+    amount_text,
+    decimal_text,
     en16931_errors,
 )
 from ordino.kernel.money import exponent_of, format_price
@@ -53,7 +54,6 @@ _UDT = "{" + NS_UDT + "}"
 _QDT = "{" + NS_QDT + "}"
 DATE_FORMAT = "102"  # UNTDID 2379: CCYYMMDD
 VAT_SCHEME = "VA"  # a VAT identifier (BT-31 / BT-48)
-_CARD_MEANS = frozenset({PaymentMeans.BANK_CARD, "54", "55"})
 
 
 def render_cii(doc: Document) -> bytes:
@@ -111,7 +111,7 @@ class _Writer:
         stamp.text = _day(day)
 
     def amount(self, parent: etree._Element, name: str, minor: int, **attrs: str) -> None:
-        self.ram(parent, name, _amount_text(minor, self.exponent), **attrs)
+        self.ram(parent, name, amount_text(minor, self.exponent), **attrs)
 
     def tax(self, parent: etree._Element, name: str, category: Category, rate: Decimal) -> None:
         el = self.ram(parent, name)
@@ -175,7 +175,7 @@ class _Writer:
         self.opt(product, "Description", ln.description)
         price = self.ram(self.ram(el, "SpecifiedLineTradeAgreement"), "NetPriceProductTradePrice")
         self.ram(price, "ChargeAmount", format_price(ln.unit_price, self.doc.currency))
-        self.ram(self.ram(el, "SpecifiedLineTradeDelivery"), "BilledQuantity", _decimal_text(ln.quantity),
+        self.ram(self.ram(el, "SpecifiedLineTradeDelivery"), "BilledQuantity", decimal_text(ln.quantity),
                  unitCode=ln.unit_code)
         settlement = self.ram(el, "SpecifiedLineTradeSettlement")
         self.tax(settlement, "ApplicableTradeTax", ln.category, ln.rate)
@@ -262,7 +262,7 @@ class _Writer:
             return
         el = self.ram(parent, "SpecifiedTradeSettlementPaymentMeans")
         self.ram(el, "TypeCode", means.value)
-        if means in _CARD_MEANS:
+        if means in CARD_MEANS:
             if doc.card is not None:
                 self.opt(el, "Information", doc.card.brand.title() if doc.card.brand else None)
                 self.ram(self.ram(el, "ApplicableTradeSettlementFinancialCard"), "ID", doc.card.last4)
@@ -305,7 +305,7 @@ class _Writer:
         self.amount(el, "TaxBasisTotalAmount", t.tax_exclusive)
         self.amount(el, "TaxTotalAmount", t.tax_total, currencyID=doc.currency)
         if doc.tax_currency is not None and doc.tax_total_in_tax_currency is not None:  # BT-111
-            self.ram(el, "TaxTotalAmount", _amount_text(doc.tax_total_in_tax_currency, exponent_of(doc.tax_currency)),
+            self.ram(el, "TaxTotalAmount", amount_text(doc.tax_total_in_tax_currency, exponent_of(doc.tax_currency)),
                      currencyID=doc.tax_currency)
         self.amount(el, "GrandTotalAmount", t.tax_inclusive)
         if t.prepaid:

@@ -340,16 +340,7 @@ def document_errors(doc: Document) -> list[FieldError]:
         doc.locale  # noqa: B018
     except (UnknownLocaleError, ValueError):
         add("language", f"'{doc.language}' is not a known locale")
-    if (doc.tax_currency is None) != (doc.tax_total_in_tax_currency is None):
-        add("tax_currency", "the VAT accounting currency and the VAT total in it go together")
-    elif doc.tax_currency is not None:
-        if doc.tax_currency == doc.currency:
-            add("tax_currency", "is the document's currency: leave it out")
-        else:
-            try:
-                exponent_of(doc.tax_currency)
-            except CurrencyError as exc:
-                add("tax_currency", str(exc))
+    _tax_currency_errors(doc, add)
     if doc.due_date is not None and doc.due_date < doc.issue_date:
         add("due_date", "is before the issue date")
     for i, ref in enumerate(doc.preceding_invoices):
@@ -384,6 +375,18 @@ def document_errors(doc: Document) -> list[FieldError]:
     _breakdown_errors(doc, add)
     _totals_errors(doc, add)
     return errors
+
+
+def _tax_currency_errors(doc: Document, add: _Add) -> None:
+    if (doc.tax_currency is None) != (doc.tax_total_in_tax_currency is None):
+        add("tax_currency", "the VAT accounting currency and the VAT total in it go together")
+    elif doc.tax_currency == doc.currency:
+        add("tax_currency", "is the document's currency: leave it out")
+    elif doc.tax_currency is not None:
+        try:
+            exponent_of(doc.tax_currency)
+        except CurrencyError as exc:
+            add("tax_currency", str(exc))
 
 
 def _party_errors(party: Party, path: str, add: _Add) -> None:
