@@ -148,6 +148,13 @@ def _invoiced_so_far(session: Session, item_ids: Sequence[uuid.UUID]) -> tuple[
     return per_item, per_adjustment, per_tax
 
 
+def invoiced_so_far(session: Session, item_ids: Sequence[uuid.UUID]) -> tuple[
+    dict[uuid.UUID, tuple[int, int]], dict[uuid.UUID, int], dict[uuid.UUID, int]
+]:
+    """Per item (units, line amount), per adjustment line and per tax line, what live invoices billed."""
+    return _invoiced_so_far(session, item_ids)
+
+
 def _item_lines(
     session: Session, items: Sequence[Any], units: dict[uuid.UUID, int], *, gross: bool
 ) -> list[_Line]:

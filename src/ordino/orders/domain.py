@@ -44,9 +44,24 @@ ENDPOINT_ACTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def available_actions(status: str) -> list[str]:
-    """The actions an order in `status` offers through the API, in lifecycle order."""
-    return [a for a in ORDER_LIFECYCLE.actions_from(status) if status in ENDPOINT_ACTIONS.get(a, ())]
+# Servicing actions (POST /orders/{ref}/cancellations | returns | appeasements) and the statuses
+# they serve; an order offers one only when its items leave something to act on.
+CANCELLABLE = ("created", "pending_approval", "approved", "partially_fulfilled")
+SERVICING_ACTIONS = ("cancel", "return", "appease")
+SERVICING_PATHS = {"cancel": "cancellations", "return": "returns", "appease": "appeasements"}
+
+
+def available_actions(status: str, items: Sequence[tuple[Buckets, int]] = ()) -> list[str]:
+    """The actions an order in `status` offers through the API: the lifecycle's (in its order),
+    then the servicing actions its product items allow; `items` are (buckets, value left)."""
+    actions = [a for a in ORDER_LIFECYCLE.actions_from(status) if status in ENDPOINT_ACTIONS.get(a, ())]
+    if status in CANCELLABLE and any(b.ordered - b.canceled - b.fulfilled > 0 for b, _ in items):
+        actions.append("cancel")
+    if any(b.available_to_return > 0 for b, _ in items):
+        actions.append("return")
+    if status != "closed" and any(b.quantity > 0 and value > 0 for b, value in items):
+        actions.append("appease")
+    return actions
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ordino.accounts.models import Account
@@ -19,6 +19,8 @@ from ordino.kernel.http import page, paginate
 from ordino.kernel.ids import parse_id
 from ordino.orders import domain
 from ordino.orders.models import (
+    ChangeOrder,
+    ChangeOrderItem,
     OrderDeliveryGroupSummary,
     OrderItemAdjustmentLine,
     OrderItemSummary,
@@ -46,19 +48,38 @@ def load_order(session: Session, order_id: uuid.UUID, principal: Principal) -> d
     item_ids = [i["id"] for i in items]
     adjustments = session.execute(
         select(OrderItemAdjustmentLine.__table__).where(
-            OrderItemAdjustmentLine.order_item_summary_id.in_(item_ids)
+            OrderItemAdjustmentLine.order_item_summary_id.in_(item_ids),
+            OrderItemAdjustmentLine.change_order_id.is_(None),
         )
     ).mappings().all()
     taxes = session.execute(
-        select(OrderItemTaxLine.__table__).where(OrderItemTaxLine.order_item_summary_id.in_(item_ids))
+        select(OrderItemTaxLine.__table__).where(
+            OrderItemTaxLine.order_item_summary_id.in_(item_ids), OrderItemTaxLine.change_order_id.is_(None)
+        )
     ).mappings().all()
+    co = ChangeOrder
+    changes = session.execute(
+        select(*(func.sum(c).label(c.key) for c in (
+            co.total_product_amount, co.total_adjustment_amount, co.total_delivery_amount, co.total_tax_amount,
+            co.grand_total_amount)))
+        .where(co.order_summary_id == order_id)
+    ).mappings().first()
+    changed_items = {
+        r[0]: int(r[1]) for r in session.execute(
+            select(ChangeOrderItem.order_item_summary_id,
+                   func.sum(ChangeOrderItem.line_amount + ChangeOrderItem.adjustment_amount))
+            .join(co, co.id == ChangeOrderItem.change_order_id)
+            .where(co.order_summary_id == order_id).group_by(ChangeOrderItem.order_item_summary_id)
+        )
+    }
     account_number = session.execute(
         select(Account.number).where(Account.id == header["account_id"])
     ).scalar_one()
     channel_code = session.execute(
         select(SalesChannel.code).where(SalesChannel.id == header["channel_id"])
     ).scalar_one()
-    return order_document(header, groups, items, adjustments, taxes, account_number, channel_code)
+    return order_document(header, groups, items, adjustments, taxes, account_number, channel_code, changes,
+                          changed_items)
 
 
 def order_id_by_number(session: Session, number: str) -> uuid.UUID | None:

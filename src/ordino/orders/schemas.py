@@ -199,7 +199,9 @@ class OrderIn(Strict):
 OrderStatus = Literal[
     "created", "pending_approval", "approved", "partially_fulfilled", "fulfilled", "closed", "cancelled"
 ]
-OrderAction = Literal["hold_for_approval", "approve", "reject", "cancel", "fulfill_partially", "fulfill", "close"]
+OrderAction = Literal[
+    "hold_for_approval", "approve", "reject", "cancel", "fulfill_partially", "fulfill", "close", "return", "appease"
+]
 
 class AddressOut(Out):
     name: str
@@ -329,7 +331,8 @@ class OrderOut(Out):
     ordered_at: datetime
     bill_to: AddressOut | None
     payments: list[Annotated[TokenPaymentOut | InvoicePaymentOut, Field(discriminator="method")]]
-    totals: OrderTotalsOut
+    totals: OrderTotalsOut = Field(description="The order as it stands: the original plus every change order")
+    original_totals: OrderTotalsOut = Field(description="The order as placed")
     delivery_groups: list[DeliveryGroupOut]
     active_process_exception_count: int
     version: int

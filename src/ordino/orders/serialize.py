@@ -27,8 +27,22 @@ def _rate(value: Decimal | None) -> str | None:
     return None if value is None else format(value.normalize(), "f")
 
 
-def _item(item: Row, currency: str, adjustments: list[Row], taxes: list[Row]) -> dict[str, Any]:
-    b = Buckets(
+_TOTALS = ("product", "adjustment", "delivery", "tax", "grand_total")
+
+
+def _totals(header: Row, currency: str, changes: Row | None) -> dict[str, str]:
+    """Original totals, plus the change orders' when given (totals are derived, never typed in)."""
+    def column(name: str) -> str:
+        return "grand_total_amount" if name == "grand_total" else f"total_{name}_amount"
+
+    return {
+        k: _money(header[column(k)] + (int(changes[column(k)] or 0) if changes is not None else 0), currency)
+        for k in _TOTALS
+    }
+
+
+def _buckets(item: Row) -> Buckets:
+    return Buckets(
         ordered=item["quantity_ordered"],
         canceled=item["quantity_canceled"],
         allocated=item["quantity_allocated"],
@@ -36,6 +50,10 @@ def _item(item: Row, currency: str, adjustments: list[Row], taxes: list[Row]) ->
         return_initiated=item["quantity_return_initiated"],
         returned=item["quantity_returned"],
     )
+
+
+def _item(item: Row, currency: str, adjustments: list[Row], taxes: list[Row]) -> dict[str, Any]:
+    b = _buckets(item)
     total = item["line_amount"] + item["adjustment_amount"]
     return {
         "id": item["id"],
@@ -84,8 +102,13 @@ def order_document(
     taxes: Sequence[Row],
     account_number: str,
     channel_code: str,
+    changes: Row | None = None,
+    changed_items: Mapping[Any, int] | None = None,
 ) -> dict[str, Any]:
+    """`changes`: the sums of the change orders' totals (none yet when absent); `changed_items`:
+    per item, the net its change orders took off."""
     currency = header["currency"]
+    changed_items = changed_items or {}
     adj_by_item: dict[Any, list[Row]] = defaultdict(list)
     for a in adjustments:
         adj_by_item[a["order_item_summary_id"]].append(a)
@@ -101,7 +124,10 @@ def order_document(
         "id": header["id"],
         "number": header["number"],
         "status": header["status"],
-        "available_actions": available_actions(header["status"]),
+        "available_actions": available_actions(header["status"], [
+            (_buckets(i), i["line_amount"] + i["adjustment_amount"] + changed_items.get(i["id"], 0))
+            for i in items if i["type"] == "product"
+        ]),
         "account": account_number,
         "channel": channel_code,
         "external_reference": header["external_reference"],
@@ -114,13 +140,8 @@ def order_document(
         "ordered_at": header["ordered_at"],
         "bill_to": header["bill_to"],
         "payments": header["payment_instructions"],
-        "totals": {
-            "product": _money(header["total_product_amount"], currency),
-            "adjustment": _money(header["total_adjustment_amount"], currency),
-            "delivery": _money(header["total_delivery_amount"], currency),
-            "tax": _money(header["total_tax_amount"], currency),
-            "grand_total": _money(header["grand_total_amount"], currency),
-        },
+        "totals": _totals(header, currency, changes),
+        "original_totals": _totals(header, currency, None),
         "delivery_groups": [
             {
                 "id": g["id"],

@@ -1,0 +1,152 @@
+"""Payloads and answers of the servicing API: cancellations, returns, appeasements and the
+change orders they make."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from ordino.kernel.schema import DecimalText, MoneyText, Name, Out, Quantity, Strict, UuidText
+
+LineNumber = Annotated[int, Field(strict=True, ge=1, le=1_000_000)]
+Reason = Annotated[Name, Field(description="Why: shown on the change order and its credit memo")]
+MAX_LINES = 10_000
+
+
+class LineQuantityIn(Strict):
+    line_number: LineNumber
+    quantity: Quantity
+
+
+class CancelIn(Strict):
+    """Units to cancel (up to each line's unshipped units), the same body for preview and submit."""
+
+    lines: list[LineQuantityIn] = Field(default_factory=list, max_length=MAX_LINES)
+    reason: Reason
+    cancel_shipping: bool = Field(
+        False, description="Also cancel the shipping charges not invoiced yet (always done when the whole rest of "
+        "the order is cancelled)")
+    location_confirmed: bool = Field(
+        False, description="The location confirmed it stops units it picked or packed already")
+
+    @model_validator(mode="after")
+    def _something(self) -> CancelIn:
+        if not self.lines and not self.cancel_shipping:
+            raise ValueError("name lines to cancel, or cancel_shipping")
+        return self
+
+
+class ReturnIn(Strict):
+    """Shipped units given back without goods expected (a blind return), up to each line's
+    available to return."""
+
+    lines: list[LineQuantityIn] = Field(min_length=1, max_length=MAX_LINES)
+    reason: Reason
+
+
+class AppeasementLineIn(Strict):
+    line_number: LineNumber
+    amount: DecimalText | None = Field(None, description="Amount to take off the line (> 0)")
+    percent: DecimalText | None = Field(None, description="Percentage of the line's remaining value (0–100]")
+
+    @model_validator(mode="after")
+    def _one(self) -> AppeasementLineIn:
+        if (self.amount is None) == (self.percent is None):
+            raise ValueError("give either amount or percent")
+        return self
+
+
+class AppeasementIn(Strict):
+    """A price reduction: per line, or for the whole order (spread over its lines by value)."""
+
+    lines: list[AppeasementLineIn] | None = Field(None, max_length=MAX_LINES)
+    amount: DecimalText | None = Field(None, description="Whole-order amount (> 0)")
+    percent: DecimalText | None = Field(None, description="Whole-order percentage (0–100]")
+    includes_tax: bool = Field(True, description="Amounts include tax (else tax is added at the lines' rates)")
+    reason: Reason
+
+    @model_validator(mode="after")
+    def _one(self) -> AppeasementIn:
+        given = [x is not None for x in (self.lines, self.amount, self.percent)]
+        if sum(given) != 1:
+            raise ValueError("give exactly one of lines, amount or percent")
+        return self
+
+
+def positive(value: Decimal | None) -> bool:
+    return value is None or value > 0
+
+
+# ------------------------------------------------------------------------------------------------
+# Answers
+
+
+class ChangeTotalsOut(Out):
+    product: MoneyText
+    adjustment: MoneyText
+    delivery: MoneyText
+    tax: MoneyText
+    grand_total: MoneyText
+
+
+class ChangeItemOut(Out):
+    order_item_id: UuidText
+    line_number: int
+    type: str
+    sku: str | None
+    quantity: int
+    stage: Literal["pre_fulfillment", "in_fulfillment", "post_fulfillment"]
+    line_amount: MoneyText
+    adjustment_amount: MoneyText
+    tax_amount: MoneyText
+    total: MoneyText
+
+
+class ChangeOrderOut(Out):
+    id: UuidText | None
+    number: str | None
+    kind: Literal["cancel", "return", "appeasement", "addition", "return_fee", "exchange", "reship"]
+    reason: str | None
+    items: list[ChangeItemOut]
+    totals: ChangeTotalsOut
+    credit_memo: str | None = None
+    created_at: datetime | None = None
+
+
+class RefundToOut(Out):
+    payment_id: UuidText
+    amount: MoneyText
+
+
+class MoneyConsequenceOut(Out):
+    credit: MoneyText = Field(description="What the credit memo credits (the change orders' total off)")
+    refund: MoneyText = Field(description="Refunded to the captures now")
+    refunds: list[RefundToOut]
+    void: MoneyText = Field(description="Authorized money released (authorizations reduced or voided)")
+    not_charged: MoneyText = Field(description="Never captured, so nothing to give back")
+    open_credit: MoneyText = Field(description="Credited but not refundable yet: applied to open invoices or "
+                                   "refunded once paid")
+
+
+class ServicingOut(Out):
+    """A preview (nothing written) or the change it made: the same balances either way."""
+
+    order: str
+    order_id: UuidText
+    kind: Literal["cancel", "return", "appeasement"]
+    previewed: bool
+    currency: str
+    change_orders: list[ChangeOrderOut]
+    totals: ChangeTotalsOut
+    money: MoneyConsequenceOut
+    credit_memo: str | None
+    order_status: str
+
+
+class ChangeOrdersOut(Out):
+    order: str
+    currency: str
+    items: list[ChangeOrderOut]
