@@ -16,7 +16,7 @@ from ordino.invoicing.domain import CREDIT_MEMO_STATUSES, INVOICE_KINDS, INVOICE
 from ordino.invoicing.schemas import CreditMemoOut, InvoiceOut
 from ordino.orders.approvals.models import REQUEST_STATUSES
 from ordino.orders.approvals.schemas import ApprovalOut
-from ordino.orders.domain import ORDER_LIFECYCLE, ORDER_STATUSES
+from ordino.orders.domain import ORDER_LIFECYCLE, ORDER_STATUSES, SERVICING_ACTIONS
 from ordino.orders.models import ITEM_TYPES
 from ordino.orders.process_exceptions.models import CATEGORIES, SEVERITIES, STATUSES
 from ordino.orders.process_exceptions.schemas import ProcessExceptionOut
@@ -39,7 +39,7 @@ def _values(model: type[BaseModel], field: str) -> set[Any]:
     ("model", "field", "values"),
     [
         (OrderOut, "status", ORDER_STATUSES),
-        (OrderOut, "available_actions", ORDER_LIFECYCLE.transitions),
+        (OrderOut, "available_actions", {*ORDER_LIFECYCLE.transitions, *SERVICING_ACTIONS}),
         (OrderItemOut, "type", ITEM_TYPES),
         (FulfillmentOrderOut, "status", FO_STATUSES),
         (ShipmentOut, "status", SHIPMENT_STATUSES),

@@ -118,6 +118,19 @@ SHIP_TO = {"name": "Receiving", "line1": "Hafenstraße 1", "city": "Hamburg", "p
 CARD = [{"method": "card", "gateway": "simulator", "token": "tok_visa"}]
 ONE_BOLT = [{"sku": "BOLT-M8", "location": "WH-BER", "quantity": 1}]
 
+
+def _one_unit(reason: str) -> dict[str, Any]:
+    return {"lines": [{"line_number": 1, "quantity": 1}], "reason": reason}
+
+
+def _cancel() -> dict[str, Any]:
+    return _one_unit("changed mind")
+
+
+def _appease() -> dict[str, Any]:
+    return {"lines": [{"line_number": 1, "amount": "0.01"}], "reason": "late delivery"}
+
+
 # The body of each write, for a side (operations not named here send none).
 BODIES: dict[str, Body] = {
     "POST /orders": lambda w, s: order_payload(CARD, reference=w.next("WEB"), account=_number(w, s)),
@@ -194,6 +207,12 @@ BODIES: dict[str, Body] = {
     "POST /payments": lambda w, s: {"account": _number(w, s), "amount": "1.00", "currency": "EUR",
                                     "reference": w.next("BANK"), "received_on": "2026-11-27",
                                     "applications": [{"invoice": w.of(s, "fee_invoice"), "amount": "1.00"}]},
+    "POST /orders/{order_ref}/cancellations/preview": lambda w, s: _cancel(),
+    "POST /orders/{order_ref}/cancellations": lambda w, s: _cancel(),
+    "POST /orders/{order_ref}/returns/preview": lambda w, s: _one_unit("damaged"),
+    "POST /orders/{order_ref}/returns": lambda w, s: _one_unit("damaged"),
+    "POST /orders/{order_ref}/appeasements/preview": lambda w, s: _appease(),
+    "POST /orders/{order_ref}/appeasements": lambda w, s: _appease(),
     "POST /orders/{order_ref}/approve": lambda w, s: {"note": "fine"},
     "POST /orders/{order_ref}/reject": lambda w, s: {"reason": "too much"},
     "POST /approval-rules": lambda w, s: {"account": _number(w, s), "kind": "order_total", "name": w.next("Rule"),
@@ -217,6 +236,8 @@ FRESH: dict[str, Callable[[World, str], dict[str, str]]] = {
     "POST /contacts/{contact_id}/erasure": _contact,
     "DELETE /price-books/{ref}/accounts/{account}": _assigned,
     "POST /payments/{payment_id}/refund": lambda w, s: {"payment_id": w.of(s, "capture")},
+    "POST /orders/{order_ref}/cancellations/preview": lambda w, s: {"order_ref": w.of(s, "held_order")},
+    "POST /orders/{order_ref}/cancellations": lambda w, s: {"order_ref": w.of(s, "held_order")},
     "POST /orders/{order_ref}/approve": lambda w, s: {"order_ref": w.of(s, "held_order")},
     "POST /orders/{order_ref}/reject": lambda w, s: {"order_ref": w.of(s, "held_order")},
     "GET /api-keys/{key_id}": _key,

@@ -29,6 +29,7 @@ from ordino.kernel.auth import Principal, Role
 from ordino.kernel.db import Database
 from ordino.kernel.http import dumps
 from ordino.kernel.ids import new_id
+from ordino.kernel.numbering import CHANGE_ORDER, next_number
 from ordino.kernel.outbox import OutboxEvent
 from ordino.kernel.worker import Dispatcher, Registration
 from ordino.orders import intake
@@ -241,13 +242,13 @@ def change_order(db: Database, order_id: Any, kind: str, items: list[tuple[uuid.
 
     def work(session: Any) -> uuid.UUID:
         oid = uuid.UUID(str(order_id))
-        count = session.execute(select(func.count()).select_from(ChangeOrder)).scalar_one()
         co_id = new_id()
         product = sum(line for _, _, line, _, _ in items)
         adjustment = sum(adj for _, _, _, adj, _ in items)
         tax = sum(t for _, _, _, _, t in items)
         session.execute(insert(ChangeOrder), [{
-            "id": co_id, "order_summary_id": oid, "number": f"CO-{count + 1:06d}", "kind": kind, "status": "submitted",
+            "id": co_id, "order_summary_id": oid, "number": next_number(session, CHANGE_ORDER), "kind": kind,
+            "status": "submitted",
             "reason": "customer request", "total_product_amount": product, "total_adjustment_amount": adjustment,
             "total_delivery_amount": 0, "total_tax_amount": tax, "grand_total_amount": product + adjustment + tax,
             "created_by": "tests", "created_at": clock.now(),

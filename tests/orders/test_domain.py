@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from ordino.kernel.money import MAX_MINOR, exponent_of
 from ordino.orders.domain import (
     ORDER_LIFECYCLE,
+    SERVICING_PATHS,
     Buckets,
     ItemAmounts,
     LineAmounts,
@@ -53,10 +54,36 @@ def test_every_offered_action_has_a_route() -> None:
     app = create_app(Settings(database_url="sqlite://", run_worker=False))
     paths = app.openapi()["paths"]
     app.state.db.dispose()
-    offered = {a for s in ORDER_LIFECYCLE.states for a in available_actions(s)}
-    assert sorted(offered) == ["approve", "reject"]
-    assert [a for a in sorted(offered) if "post" in paths.get(f"/api/v1/orders/{{order_ref}}/{a}", {})] == [
-        "approve", "reject"]
+    open_item = [(Buckets(ordered=4, allocated=2, fulfilled=1), 100)]
+    offered = {a for s in ORDER_LIFECYCLE.states for a in available_actions(s, open_item)}
+    assert sorted(offered) == ["appease", "approve", "cancel", "reject", "return"]
+    assert [a for a in sorted(offered)
+            if "post" in paths.get(f"/api/v1/orders/{{order_ref}}/{SERVICING_PATHS.get(a, a)}", {})] == [
+        "appease", "approve", "cancel", "reject", "return"]
+
+
+@pytest.mark.parametrize(
+    ("status", "buckets", "value", "actions"),
+    [
+        # nothing shipped: cancel and appease
+        ("approved", Buckets(ordered=4, allocated=4), 100, ["cancel", "appease"]),
+        # part shipped: the rest can be cancelled, the shipped units returned
+        ("partially_fulfilled", Buckets(ordered=4, allocated=4, fulfilled=1), 100, ["cancel", "return", "appease"]),
+        # all shipped: nothing to cancel
+        ("fulfilled", Buckets(ordered=4, allocated=4, fulfilled=4), 100, ["return", "appease"]),
+        # all returned: nothing to return, nothing left to appease
+        ("fulfilled", Buckets(ordered=4, allocated=4, fulfilled=4, return_initiated=4, returned=4), 100, []),
+        # appeased to nothing: no more appeasement
+        ("approved", Buckets(ordered=4), 0, ["cancel"]),
+        # all cancelled
+        ("cancelled", Buckets(ordered=4, canceled=4), 100, []),
+        ("pending_approval", Buckets(ordered=4), 100, ["approve", "reject", "cancel", "appease"]),
+    ],
+)
+def test_an_order_offers_the_servicing_actions_its_items_allow(
+    status: str, buckets: Buckets, value: int, actions: list[str]
+) -> None:
+    assert available_actions(status, [(buckets, value)]) == actions
 
 
 # --- buckets ------------------------------------------------------------------------------------

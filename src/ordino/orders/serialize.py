@@ -52,6 +52,13 @@ def _buckets(item: Row) -> Buckets:
     )
 
 
+def _actions(status: str, items: Sequence[Row], changed_items: Mapping[Any, int]) -> list[str]:
+    return available_actions(status, [
+        (_buckets(i), i["line_amount"] + i["adjustment_amount"] + changed_items.get(i["id"], 0))
+        for i in items if i["type"] == "product"
+    ])
+
+
 def _item(item: Row, currency: str, adjustments: list[Row], taxes: list[Row]) -> dict[str, Any]:
     b = _buckets(item)
     total = item["line_amount"] + item["adjustment_amount"]
@@ -124,10 +131,7 @@ def order_document(
         "id": header["id"],
         "number": header["number"],
         "status": header["status"],
-        "available_actions": available_actions(header["status"], [
-            (_buckets(i), i["line_amount"] + i["adjustment_amount"] + changed_items.get(i["id"], 0))
-            for i in items if i["type"] == "product"
-        ]),
+        "available_actions": _actions(header["status"], items, changed_items),
         "account": account_number,
         "channel": channel_code,
         "external_reference": header["external_reference"],
