@@ -281,12 +281,12 @@ def percent_of(value: int, percent: Decimal) -> int:
     return round_half_up(Fraction(value) * Fraction(percent) / 100)
 
 
-def appeasement_net(item: Item, *, gross_prices: bool) -> int:
-    """The item's remaining value as an appeasement 'amount without tax' would count it."""
-    if not gross_prices:
+def appeasement_basis(item: Item, *, includes_tax: bool, gross_prices: bool) -> int:
+    """The item's remaining value in the terms of the appeasement's amount: with or without tax."""
+    rates = 1 + sum((Fraction(t.rate) for t in vat_lines(item) if t.rate is not None), Fraction(0))
+    if includes_tax == gross_prices:
         return item.value_left
-    rates = sum((Fraction(t.rate) for t in vat_lines(item) if t.rate is not None), Fraction(0))
-    return round_half_up(Fraction(item.value_left) / (1 + rates))
+    return round_half_up(item.value_left * rates if includes_tax else item.value_left / rates)
 
 
 # ------------------------------------------------------------------------------------------------

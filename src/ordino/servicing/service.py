@@ -253,7 +253,7 @@ def _percent(value: Decimal, path: str) -> Decimal:
 def _whole_order(session: Session, order: Any, data: AppeasementIn, gross: bool,
                  lock: bool) -> list[tuple[str, domain.Item, int]]:
     items = [i for i in state.items_of(session, order.id, types=("product",), lock=lock) if i.value_left > 0]
-    basis = [domain.appeasement_net(i, gross_prices=gross) if not data.includes_tax else i.value_left for i in items]
+    basis = [domain.appeasement_basis(i, includes_tax=data.includes_tax, gross_prices=gross) for i in items]
     if data.percent is not None:
         pct = _percent(data.percent, "percent")
         return [("percent", i, domain.percent_of(b, pct)) for i, b in zip(items, basis, strict=True)]
@@ -272,7 +272,7 @@ def plan_appeasement(session: Session, order: Any, data: AppeasementIn, *, lock:
         errors = []
         for n, line in enumerate(data.lines):
             item = items[line.line_number]
-            basis = item.value_left if data.includes_tax else domain.appeasement_net(item, gross_prices=gross)
+            basis = domain.appeasement_basis(item, includes_tax=data.includes_tax, gross_prices=gross)
             if line.percent is not None:
                 amount = domain.percent_of(basis, _percent(line.percent, f"lines[{n}].percent"))
             else:
