@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, bindparam, insert, select, update
+from sqlalchemy import CursorResult, Integer, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ordino.catalog.models import Location
@@ -52,7 +52,7 @@ RLINE = cast(Table, ReturnReceiptLine.__table__)
 LOC = cast(Table, Location.__table__)
 CO = cast(Table, ChangeOrder.__table__)
 I = ITEM.c  # noqa: E741
-q = bindparam("b_q")
+q = bindparam("b_q", type_=Integer())
 
 
 def _location(session: Session, code: str, field: str) -> uuid.UUID:
@@ -219,7 +219,8 @@ def receive(session: Session, ref: str, data: ReceiptIn, principal: Principal) -
     touch_order(session, order.id)
     doc = get(session, str(ro.id), principal)
     receipt = next(r for r in doc["receipts"] if r["id"] == str(receipt_id))
-    emit(session, "return_order.received", f"return_order/{ro.id}", {**_event(doc), "receipt": {**receipt, "created_at": receipt["created_at"].isoformat()}})
+    receipt = {**receipt, "created_at": receipt["created_at"].isoformat()}
+    emit(session, "return_order.received", f"return_order/{ro.id}", {**_event(doc), "receipt": receipt})
     return doc
 
 
