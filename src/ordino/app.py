@@ -149,7 +149,8 @@ def _serve_metrics(app: FastAPI, metrics: Metrics, token: str | None) -> None:
         return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
 
 
-ROUTERS = (bulk_orders_router, orders_router, servicing_router, return_orders_router, accounts_router, catalog_router, api_keys_router, inventory_router,
+ROUTERS = (bulk_orders_router, orders_router, servicing_router, return_orders_router, accounts_router, catalog_router,
+           api_keys_router, inventory_router,
            pricing_router, fx_router, tax_router, payments_router, fulfillment_router, invoicing_router,
            documents_router, statements_router, approvals_router, quotes_router, process_exceptions_router,
            privacy_router, audit_router)
