@@ -52,6 +52,7 @@ from ordino.pricing.api import router as pricing_router
 from ordino.pricing.fx_api import router as fx_router
 from ordino.privacy.api import router as privacy_router
 from ordino.servicing.api import router as servicing_router
+from ordino.servicing.returns.api import router as return_orders_router
 from ordino.settings import Settings
 from ordino.tax.api import router as tax_router
 from ordino.web.api_docs import install_api_docs
@@ -148,7 +149,8 @@ def _serve_metrics(app: FastAPI, metrics: Metrics, token: str | None) -> None:
         return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
 
 
-ROUTERS = (bulk_orders_router, orders_router, servicing_router, accounts_router, catalog_router, api_keys_router, inventory_router,
+ROUTERS = (bulk_orders_router, orders_router, servicing_router, return_orders_router, accounts_router, catalog_router,
+           api_keys_router, inventory_router,
            pricing_router, fx_router, tax_router, payments_router, fulfillment_router, invoicing_router,
            documents_router, statements_router, approvals_router, quotes_router, process_exceptions_router,
            privacy_router, audit_router)

@@ -15,6 +15,7 @@ from ordino.orders.quotes import models as quotes
 from ordino.payments import models as payments
 from ordino.pricing import models as pricing
 from ordino.privacy import models as privacy
+from ordino.servicing.returns import models as returns
 from ordino.tax import models as tax
 
 metadata = Base.metadata
@@ -22,5 +23,5 @@ metadata = Base.metadata
 __all__ = [
     "accounts", "approvals", "audit", "auth", "catalog", "fulfillment", "idempotency", "inventory", "invoicing",
     "metadata", "numbering", "orders", "outbox", "payments", "pricing", "privacy", "process_exceptions", "quotes",
-    "statemachine", "tax",
+    "returns", "statemachine", "tax",
 ]

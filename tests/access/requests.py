@@ -47,7 +47,7 @@ PARAMS: dict[tuple[str, str], str] = {
     ("remittances", "remittance_id"): "remittance", ("approvals", "request_id"): "approval",
     ("approval-rules", "rule_id"): "rule", ("quotes", "ref"): "quote",
     ("process-exceptions", "exception_id"): "exception", ("process-exceptions", "action"): "=triage",
-    ("contacts", "contact_id"): "contact",
+    ("contacts", "contact_id"): "contact", ("return-orders", "ref"): "return_order",
 }
 
 
@@ -223,6 +223,11 @@ BODIES: dict[str, Body] = {
     "PATCH /quotes/{ref}": lambda w, s: {"notes": "For the Q1 rollout"},
     "POST /quotes/{ref}/price": lambda w, s: {"valid_until": f"{DAY}T12:00:00Z"},
     "POST /quotes/{ref}/reject": lambda w, s: {"reason": "not needed"},
+    "POST /return-orders": lambda w, s: {"order": w.of(s, "order"),
+                                         "lines": [{"line_number": 1, "quantity": 1, "reason": "damaged"}]},
+    "POST /return-orders/{ref}/cancel": lambda w, s: {"reason": "kept"},
+    "POST /return-orders/{ref}/receipts": lambda w, s: {
+        "location": "WH-BER", "lines": [{"line_number": 1, "received": 1, "disposition": "restock"}]},
     "POST /quotes/{ref}/accept": lambda w, s: {"ship_to": SHIP_TO, "payments": CARD},
 }
 

@@ -140,6 +140,9 @@ def _orders(w: World, side: str) -> None:
     co = change_order(db, shipped["id"], "return", [(items["BOLT-M8"], 100, -350, 0, -67)])
     rec["change_order"] = str(co)
     rec["credit_memo"] = w.ok("POST", "/credit-memos", {"order": shipped["id"], "change_orders": [str(co)]})["id"]
+    rec["return_order"] = w.ok("POST", "/return-orders", {"order": shipped["id"], "lines": [
+        {"line_number": 1, "quantity": 50, "reason": "damaged"}]})["id"]
+    w.ok("POST", f"/return-orders/{rec['return_order']}/approve")
     with db.read() as s:
         rec["summary"] = str(s.execute(select(OrderPaymentSummary.id).where(
             OrderPaymentSummary.order_summary_id == uuid.UUID(shipped["id"]))).scalars().first())

@@ -69,8 +69,11 @@ def _change_orders(session: Session, order_id: uuid.UUID, refs: Sequence[str]) -
     ).scalars())
     conflicts = [FieldError(f, f"change order {r.number} has a credit memo already")
                  for f, r in found if r.id in credited]
+    # a return fee is a charge: credited only with change orders that take more off than it adds
+    takes_off = sum(r.grand_total_amount for _, r in found) < 0
     conflicts += [FieldError(f, f"change order {r.number} takes nothing off the order ({r.kind})")
-                  for f, r in found if r.id not in credited and r.grand_total_amount >= 0]
+                  for f, r in found if r.id not in credited and r.grand_total_amount >= 0
+                  and not (r.kind == "return_fee" and takes_off)]
     if conflicts:
         raise NotCreditable(conflicts[0].message if len(conflicts) == 1 else "the change orders cannot be credited",
                             conflicts)
@@ -131,13 +134,19 @@ def _build_rows(
         rows.lines.append({
             "id": line_id, "credit_memo_id": credit_id, "line_number": number, "change_order_id": ci.change_order_id,
             "change_order_item_id": ci.id, "order_item_summary_id": item.id, "type": item.type, "sku": item.sku,
-            "name": item.name, "quantity": abs(int(ci.quantity)), "unit_price": item.unit_price,
+            "name": _fee_name(sources, key) if kinds[ci.change_order_id] == "return_fee" else item.name,
+            "quantity": abs(int(ci.quantity)), "unit_price": item.unit_price,
             "line_amount": amounts.line, "adjustment_amount": amounts.adjustment, "tax_amount": amounts.tax,
             "net_amount": amounts.net, "invoiced": kinds[ci.change_order_id] not in domain.UNINVOICED_KINDS,
         })
         rows.taxes.extend(_tax_row(line_id, t, amounts.net) for t in taxes)
         rows.adjustments.extend(_adjustment_row(line_id, a) for a in adjustments)
     return rows
+
+
+def _fee_name(sources: _Sources, key: tuple[Any, Any]) -> str:
+    """A fee line is named after its charges (restocking fee, return shipping)."""
+    return ", ".join(a.name for a in sources.adjustments[key])[:200] or "Fee"
 
 
 def _adjustment_row(line_id: uuid.UUID, part: domain.CreditedPart[Any]) -> dict[str, Any]:

@@ -55,6 +55,7 @@ CHANGE_ORDER = Series("change_order", "CO-")
 QUOTE = Series("quote", "QT-")
 INVOICE = Series("invoice", "INV-", gap_free=True, yearly=True)
 CREDIT_MEMO = Series("credit_memo", "CM-", gap_free=True, yearly=True)
+RETURN_ORDER = Series("return_order", "RMA-", gap_free=True, yearly=True)
 
 SEQUENCE_SERIES = (ORDER, FULFILLMENT_ORDER, CHANGE_ORDER, QUOTE)
 
