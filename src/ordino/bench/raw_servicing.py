@@ -18,12 +18,13 @@ from ordino.kernel.ids import new_id
 from ordino.orders.domain import Buckets
 
 ACTOR = "admin:bench admin"
-KINDS = {  # kind: (stage, bucket update, the units it may take, event)
-    "cancel": ("pre_fulfillment", "quantity_canceled = quantity_canceled + ?",
-               "quantity_ordered - quantity_canceled - quantity_allocated >= ?", "order.canceled"),
-    "return": ("post_fulfillment",
-               "quantity_return_initiated = quantity_return_initiated + ?, quantity_returned = quantity_returned + ?",
-               "quantity_fulfilled - quantity_return_initiated >= ?", "order.returned"),
+KINDS = {  # kind: (stage, the conditional bucket update, event)
+    "cancel": ("pre_fulfillment", "UPDATE order_item_summary SET quantity_canceled = quantity_canceled + ?,"
+               " version = version + 1 WHERE id = ? AND quantity_ordered - quantity_canceled - quantity_allocated >= ?",
+               "order.canceled"),
+    "return": ("post_fulfillment", "UPDATE order_item_summary SET quantity_return_initiated ="
+               " quantity_return_initiated + ?, quantity_returned = quantity_returned + ?, version = version + 1"
+               " WHERE id = ? AND quantity_fulfilled - quantity_return_initiated >= ?", "order.returned"),
 }
 SELECT_ORDER = "SELECT id, number, account_id, currency FROM order_summary WHERE id = ?"
 SELECT_ITEM = (
@@ -98,7 +99,7 @@ def _money(minor: int) -> str:
 # long: one transaction read top to bottom, in the order servicing writes it
 def service_line(cur: Cursor, d: Dialect, kind: str, order_id: uuid.UUID, line_number: int, quantity: int) -> None:
     """Cancel or return `quantity` units of one line, inside the caller's transaction."""
-    stage, bucket, may, event = KINDS[kind]
+    stage, bucket, event = KINDS[kind]
     now = datetime.now(UTC)
     at = d.ts(now)
     cur.execute(d.sql(SELECT_ORDER + (" FOR UPDATE" if d.name == "postgresql" else "")), (d.id(order_id),))
@@ -119,8 +120,7 @@ def service_line(cur: Cursor, d: Dialect, kind: str, order_id: uuid.UUID, line_n
                                             d.id(new_id())) for r, t in taxes if t])
     cur.execute(d.sql(INSERT_CHANGE), (oid, item_id, ci_id, kind, stage, "bench", quantity, at, d.id(new_id())))
     bumps = (quantity, quantity) if kind == "return" else (quantity,)
-    cur.execute(d.sql(f"UPDATE order_item_summary SET {bucket}, version = version + 1 WHERE id = ? AND {may}"),
-                (*bumps, item_id, quantity))
+    cur.execute(d.sql(bucket), (*bumps, item_id, quantity))
     if cur.rowcount != 1:
         raise RuntimeError(f"line {line_number} has fewer than {quantity} units to {kind}")
     canceled, allocated, fulfilled, initiated, returned = item[6:11]

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy import insert, select, text
@@ -40,6 +41,7 @@ from ordino.kernel.db import Database
 from ordino.kernel.ids import new_id
 from ordino.kernel.worker import Event
 from ordino.orders import intake
+from ordino.orders.recording import Placed
 from ordino.orders.schemas import OrderIn
 from ordino.servicing import service
 from ordino.servicing.schemas import CancelIn, LineQuantityIn, ReturnIn
@@ -87,7 +89,15 @@ def _ship(db: Database, order_id: uuid.UUID, principal: Principal) -> None:
         fos = [str(f) for f in s.execute(select(FulfillmentOrder.id)
                                          .where(FulfillmentOrder.order_summary_id == order_id)).scalars()]
     for fo in fos:
-        db.transaction(lambda s, fo=fo: fulfillment_orders.ship(s, fo, ShipIn(carrier="DHL"), principal))
+        db.transaction(partial(_ship_one, fo=fo, principal=principal))
+
+
+def _ship_one(session: Session, *, fo: str, principal: Principal) -> None:
+    fulfillment_orders.ship(session, fo, ShipIn(carrier="DHL"), principal)
+
+
+def _place(session: Session, *, order: OrderIn, principal: Principal) -> Placed:
+    return intake.place_order(session, order, principal)
 
 
 def prepare_orders(bench_db: BenchDatabase, count: int) -> Prepared:
@@ -102,7 +112,7 @@ def prepare_orders(bench_db: BenchDatabase, count: int) -> Prepared:
         for n in range(count):
             spec = source.make(n)
             order = OrderIn.model_validate(spec.payload(world.channel))
-            placed = db.transaction(lambda s, order=order: intake.place_order(s, order, principal))
+            placed = db.transaction(partial(_place, order=order, principal=principal))
             order_id, number = uuid.UUID(str(placed.document["id"])), str(placed.document["number"])
             kind = KINDS[n % 2]
             if kind == "return":
@@ -156,16 +166,14 @@ def _raw_op(work: Work, kind: str) -> Operation:
     return op
 
 
-def _phases(db: BenchDatabase, opts: ServicingOptions, make: Callable[[], Operation], *, write: bool,
-            server_pids: list[int] | None = None) -> tuple[Tally, Tally]:
+def _phases(db: BenchDatabase, opts: ServicingOptions, op: Operation, *, write: bool) -> tuple[Tally, Tally]:
     """An untimed warm-up, then the timed phase with the CPU meter."""
     size = opts.size if opts.size > 0 else 1 << 62
-    op = make()
     warm = run_threads(db, op, threads=opts.clients, seconds=opts.warmup, size=size,
                        write=write) if opts.warmup > 0 else Tally()
     checkpoint(db)
     timed = run_threads(db, op, threads=opts.clients, seconds=opts.seconds, size=size, write=write,
-                        meter=CpuMeter(server_pids or [], database=db.pg_name))
+                        meter=CpuMeter(database=db.pg_name))
     return warm, timed
 
 
@@ -225,10 +233,10 @@ def run_servicing(opts: ServicingOptions, note: Callable[[str], None] = lambda _
             for kind in KINDS:
                 note(f"raw {kind}s: {opts.clients} threads, {opts.seconds:g} s")
                 raw_work = Work(raw_prepared, kind, opts.clients)
-                raw_warm, raw = _phases(raw_db, opts, lambda: _raw_op(raw_work, kind), write=True)
+                raw_warm, raw = _phases(raw_db, opts, _raw_op(raw_work, kind), write=True)
                 note(f"ordino {kind}s: {opts.clients} threads, {opts.seconds:g} s")
                 work = Work(prepared, kind, opts.clients)
-                warm, timed = _phases(app_db, opts, lambda: _ordino_op(database, work, kind, prepared.principal),
+                warm, timed = _phases(app_db, opts, _ordino_op(database, work, kind, prepared.principal),
                                       write=False)
                 tallies[kind] = (warm, timed, raw_warm, raw)
         finally:
