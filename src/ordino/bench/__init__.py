@@ -231,4 +231,22 @@ def inventory_sync(
     _run("inventory-sync", run_sync, opts, passed, json)
 
 
+@bench_app.command("servicing")
+def servicing(
+    database_url: DatabaseUrl = None,
+    orders: Annotated[int, typer.Option(min=2, help="Orders prepared through intake; half of them shipped.")] = 400,
+    clients: Annotated[int, typer.Option(min=1, help="Concurrent threads on each side.")] = 8,
+    seconds: Seconds = 20.0,
+    warmup: Warmup = 2.0,
+    size: Annotated[int, typer.Option(min=0, help="Stop each timed phase after this many attempts.")] = 0,
+    json: Json = False,
+) -> None:
+    """Cancels and blind returns (one unit of one line each) through the servicing use case, against
+    the same writes by hand, with the invariants counted after the run."""
+    from ordino.bench.servicing import ServicingOptions, passed, run_servicing
+
+    opts = ServicingOptions(database_url, orders=orders, clients=clients, seconds=seconds, warmup=warmup, size=size)
+    _run("servicing", run_servicing, opts, passed, json)
+
+
 __all__ = ["bench_app"]
