@@ -184,11 +184,20 @@ def flows(gateways: Gateways | dict[str, Any]) -> dict[str, list[Registration]]:
                                          invoicing_handlers.make_ensure_funds_handler(gateways))],
         "credit_memo.created": [Registration("invoicing.ensure_refunds",
                                              invoicing_handlers.make_ensure_refunds_handler(gateways))],
+        "order.items_added": [Registration("payments.authorize_added_items", make_order_created_handler(gateways))],
+        "order.exchanged": [Registration("payments.authorize_added_items", make_order_created_handler(gateways))],
     }
 
 
 def drain(db: Database, gateways: Gateways | dict[str, Any]) -> int:
     return Dispatcher(db, flows(gateways)).drain()
+
+
+def fo_ids(db: Database, order_id: Any) -> list[str]:
+    """The order's fulfilment orders, oldest first."""
+    with db.read() as s:
+        return [str(i) for i in s.execute(select(FulfillmentOrder.id).where(
+            FulfillmentOrder.order_summary_id == uuid.UUID(str(order_id))).order_by(FulfillmentOrder.id)).scalars()]
 
 
 def fo_id(db: Database, order_id: Any) -> str:

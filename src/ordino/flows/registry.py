@@ -25,6 +25,9 @@ def handlers(gateways: Gateways) -> Mapping[str, Sequence[Registration]]:
         # New orders are approved and routed; those the approval rules or a credit limit held wait for
         # order.approved. Payments come after routing: a gateway that is down delays only the payment.
         "order.created": (invoicing_handlers.credit_checked(ROUTE_NEW_ORDERS), unless_held(authorize)),
+        # Items added to an order (an addition, an exchange's new items): the difference is authorized.
+        "order.items_added": (payments_handlers.authorize_added_items(gateways),),
+        "order.exchanged": (payments_handlers.authorize_added_items(gateways),),
         # An approver released a held order: it goes on as a new order would.
         "order.approved": (after_approval(ROUTE_NEW_ORDERS), after_approval(authorize)),
         # Backordered holds that became stock are routed.

@@ -60,10 +60,15 @@ def captures(session: Session, order_id: uuid.UUID) -> list[CaptureFunds]:
     return out
 
 
+# Change orders of units not invoiced yet: cancels take them off what is still to invoice, added
+# items (additions, an exchange's new items, reships) put them on it.
+UNINVOICED_CHANGES = ("cancel", "addition", "exchange", "reship")
+
+
 def still_to_pay(session: Session, order_id: uuid.UUID) -> int:
     """What the order's captured money must still pay for: the balances of its open invoices and
     what is still to be invoiced for the order (its grand total less what shipment invoices
-    billed, less what cancel change orders took off)."""
+    billed, less what cancel change orders took off, plus the items change orders added)."""
     grand_total = session.execute(select(ORDER.c.grand_total_amount).where(ORDER.c.id == order_id)).scalar_one()
     invoiced = session.execute(
         select(func.coalesce(func.sum(INV.c.total_amount), 0))
@@ -71,7 +76,7 @@ def still_to_pay(session: Session, order_id: uuid.UUID) -> int:
     ).scalar_one()
     cancelled = session.execute(
         select(func.coalesce(func.sum(CO.c.grand_total_amount), 0))
-        .where(CO.c.order_summary_id == order_id, CO.c.kind == "cancel")
+        .where(CO.c.order_summary_id == order_id, CO.c.kind.in_(UNINVOICED_CHANGES))
     ).scalar_one()
     open_balances = session.execute(
         select(func.coalesce(func.sum(INV.c.balance_amount), 0))

@@ -29,6 +29,8 @@ ORDER_LIFECYCLE = Lifecycle.build(
         ("fulfill_partially", ["approved"], "partially_fulfilled"),
         ("fulfill", ["approved", "partially_fulfilled"], "fulfilled"),
         ("close", ["fulfilled", "cancelled"], "closed"),
+        # items added after fulfilment (an exchange's, a reship's) are routed and shipped again
+        ("reopen", ["fulfilled"], "partially_fulfilled"),
     ],
     terminal=("closed",),
 )

@@ -200,7 +200,8 @@ OrderStatus = Literal[
     "created", "pending_approval", "approved", "partially_fulfilled", "fulfilled", "closed", "cancelled"
 ]
 OrderAction = Literal[
-    "hold_for_approval", "approve", "reject", "cancel", "fulfill_partially", "fulfill", "close", "return", "appease"
+    "hold_for_approval", "approve", "reject", "cancel", "fulfill_partially", "fulfill", "close", "reopen", "return",
+    "appease",
 ]
 
 class AddressOut(Out):

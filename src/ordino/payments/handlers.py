@@ -106,7 +106,7 @@ def _begin_one(
             return service.begin_authorization(
                 session, adapters, order_summary_id=order_id, account_id=account_id, currency=currency,
                 amount_minor=amount, method=spec, actor=ACTOR,
-                idempotency_key=f"order/{order_id}/payments/{index}/authorize",
+                idempotency_key=f"{data.get('authorization_key') or f'order/{order_id}'}/payments/{index}/authorize",
             )
     except Problem as problem:  # retrying the event would not change it
         return _failure(data, index, instruction, problem.slug, problem.detail, amount)
@@ -169,3 +169,10 @@ def make_order_created_handler(gateways: Gateways | Callable[[], Gateways]) -> H
 def authorize_order_payments(gateways: Gateways | Callable[[], Gateways]) -> Registration:
     """For flows/registry.py, after routing: a gateway that is down then delays only the payment."""
     return Registration(NAME, make_order_created_handler(gateways))
+
+
+def authorize_added_items(gateways: Gateways | Callable[[], Gateways]) -> Registration:
+    """`order.items_added` (the data of `order.created`, with the added amount as `grand_total`
+    and an `authorization_key` of its own): the difference is authorized next to the first
+    authorization, which stays as it is."""
+    return Registration("payments.authorize_added_items", make_order_created_handler(gateways))

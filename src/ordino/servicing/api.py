@@ -3,6 +3,7 @@ nothing), and an order's change orders. Submits run under the request's Idempote
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -14,8 +15,17 @@ from ordino.kernel.auth import Principal, Role, require
 from ordino.kernel.endpoint import body_schema, parse_body, read_json, run_command
 from ordino.kernel.http import dumps
 from ordino.kernel.openapi import documented
-from ordino.servicing import reads, service
-from ordino.servicing.schemas import AppeasementIn, CancelIn, ChangeOrdersOut, ReturnIn, ServicingOut
+from ordino.servicing import additions, reads, service
+from ordino.servicing.schemas import (
+    AdditionIn,
+    AppeasementIn,
+    CancelIn,
+    ChangeOrdersOut,
+    ExchangeIn,
+    ReshipIn,
+    ReturnIn,
+    ServicingOut,
+)
 
 router = APIRouter(prefix="/api/v1/orders", tags=["servicing"])
 
@@ -28,7 +38,19 @@ _ACTIONS: list[tuple[str, str, type[BaseModel], str]] = [
     ("cancellations", "cancel", CancelIn, "Cancel unshipped units (and shipping charges)"),
     ("returns", "return", ReturnIn, "Return shipped units without goods expected back (blind return)"),
     ("appeasements", "appeasement", AppeasementIn, "Lower the price of lines or of the whole order (appeasement)"),
+    ("additions", "addition", AdditionIn, "Add lines before the order is fulfilled"),
+    ("exchanges", "exchange", ExchangeIn, "Exchange shipped units for other products"),
+    ("reships", "reship", ReshipIn, "Ship units again at no charge (lost or damaged)"),
 ]
+_USE_CASES: dict[str, Callable[..., dict[str, Any]]] = {
+    "addition": additions.addition, "exchange": additions.exchange, "reship": additions.reship,
+}
+
+
+def _run(session: Session, kind: str, ref: str, data: Any, principal: Principal, submit: bool) -> dict[str, Any]:
+    if kind in _USE_CASES:
+        return _USE_CASES[kind](session, ref, data, principal, submit=submit)
+    return service.service(session, kind, ref, data, principal, submit=submit)
 
 
 def _routes(path: str, kind: str, model: type[BaseModel], summary: str) -> None:
@@ -40,7 +62,7 @@ def _routes(path: str, kind: str, model: type[BaseModel], summary: str) -> None:
     )
     async def preview(order_ref: str, request: Request, principal: Servicer) -> Response:
         data = parse_body(model, await request.body())
-        return await read_json(request, lambda s: service.service(s, kind, order_ref, data, principal, submit=False))
+        return await read_json(request, lambda s: _run(s, kind, order_ref, data, principal, False))
 
     @router.post(
         f"/{{order_ref}}/{path}", status_code=201, summary=summary,
@@ -54,7 +76,7 @@ def _routes(path: str, kind: str, model: type[BaseModel], summary: str) -> None:
         data = parse_body(model, body)
 
         def work(session: Session) -> tuple[int, bytes]:
-            doc: dict[str, Any] = service.service(session, kind, order_ref, data, principal, submit=True)
+            doc = _run(session, kind, order_ref, data, principal, True)
             return 201, dumps(doc)
 
         return await run_command(request, principal, work, body)

@@ -4,12 +4,12 @@ change orders they make."""
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from ordino.kernel.schema import DecimalText, MoneyText, Name, Out, Quantity, Strict, UuidText
+from ordino.orders.schemas import LineIn, TaxLineIn
 
 LineNumber = Annotated[int, Field(strict=True, ge=1, le=1_000_000)]
 Reason = Annotated[Name, Field(description="Why: shown on the change order and its credit memo")]
@@ -76,8 +76,43 @@ class AppeasementIn(Strict):
         return self
 
 
-def positive(value: Decimal | None) -> bool:
-    return value is None or value > 0
+class AdditionIn(Strict):
+    """Lines to add (before the order is fulfilled): priced and taxed as intake does, or as given."""
+
+    lines: list[LineIn] = Field(min_length=1, max_length=MAX_LINES)
+    delivery_group: int = Field(1, ge=1, description="The delivery group (its position) they ship with")
+    reason: Reason
+
+
+class ReshipIn(Strict):
+    """Shipped units sent again at no charge (lost or damaged)."""
+
+    lines: list[LineQuantityIn] = Field(min_length=1, max_length=MAX_LINES)
+    reason: Reason
+    carrier_claim: Annotated[str, Field(min_length=1, max_length=60)] | None = None
+
+
+class ExchangeLineIn(Strict):
+    line_number: LineNumber
+    quantity: Quantity
+    sku: Annotated[str, Field(min_length=1, max_length=64, description="The product sent instead")]
+    unit_price: DecimalText | None = Field(None, description="Its price, for orders priced by the channel")
+    tax_lines: list[TaxLineIn] = Field(default_factory=list, max_length=20)
+
+
+class ExchangeIn(Strict):
+    """Shipped units taken back and other products sent instead (even or uneven)."""
+
+    lines: list[ExchangeLineIn] = Field(min_length=1, max_length=MAX_LINES)
+    reason: Reason
+
+    def returning(self) -> ReturnIn:
+        return ReturnIn(lines=[LineQuantityIn(line_number=x.line_number, quantity=x.quantity) for x in self.lines],
+                        reason=self.reason)
+
+    def new_lines(self) -> list[LineIn]:
+        return [LineIn(sku=x.sku, quantity=x.quantity, unit_price=x.unit_price, tax_lines=x.tax_lines)
+                for x in self.lines]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -129,6 +164,8 @@ class MoneyConsequenceOut(Out):
     not_charged: MoneyText = Field(description="Never captured, so nothing to give back")
     open_credit: MoneyText = Field(description="Credited but not refundable yet: applied to open invoices or "
                                    "refunded once paid")
+    authorize: MoneyText | None = Field(None, description="Authorized more on the order's card (added items)")
+    difference: MoneyText | None = Field(None, description="An exchange: the new items less the returned ones")
 
 
 class ServicingOut(Out):
@@ -136,7 +173,7 @@ class ServicingOut(Out):
 
     order: str
     order_id: UuidText
-    kind: Literal["cancel", "return", "appeasement"]
+    kind: Literal["cancel", "return", "appeasement", "addition", "exchange", "reship"]
     previewed: bool
     currency: str
     change_orders: list[ChangeOrderOut]

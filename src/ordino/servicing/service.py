@@ -36,7 +36,7 @@ from ordino.servicing.errors import LocationMustConfirm, NotAvailable
 from ordino.servicing.money import consequence
 from ordino.servicing.schemas import AppeasementIn, CancelIn, LineQuantityIn, ReturnIn
 from ordino.servicing.state import ITEM, ORDER
-from ordino.servicing.writing import write_change_order
+from ordino.servicing.writing import CO, write_change_order
 
 Doc = dict[str, Any]
 I = ITEM.c  # noqa: E741
@@ -54,6 +54,7 @@ class Plan:
     withdraw: list[tuple[withdrawal.OpenUnits, int]] = field(default_factory=list)
     unallocated: dict[object, int] = field(default_factory=dict)  # units released from reservations
     whole: bool = False  # nothing of the order is left to ship
+    kinds: list[str] | None = None  # each change order's kind, when they differ (an exchange)
 
     @property
     def credit(self) -> int:
@@ -70,7 +71,7 @@ def find_order(session: Session, ref: str, principal: Principal, *, lock: bool) 
     return row
 
 
-def _named(session: Session, order: Any, lines: Sequence[LineQuantityIn | Any], *,
+def named(session: Session, order: Any, lines: Sequence[LineQuantityIn | Any], *,
            lock: bool) -> dict[int, domain.Item]:
     """The named items by line number; 422 naming each unknown or repeated line."""
     numbers = [line.line_number for line in lines]
@@ -90,7 +91,7 @@ def _named(session: Session, order: Any, lines: Sequence[LineQuantityIn | Any], 
     return items
 
 
-def _over(lines: Sequence[LineQuantityIn], available: dict[int, int], what: str) -> None:
+def over(lines: Sequence[LineQuantityIn], available: dict[int, int], what: str) -> None:
     """409 naming every line asking for more than is available."""
     over = [(n, line, available[line.line_number]) for n, line in enumerate(lines)
             if line.quantity > available[line.line_number]]
@@ -112,8 +113,8 @@ def plan_cancel(session: Session, order: Any, data: CancelIn, *, lock: bool) -> 
     if order.status not in CANCELLABLE:
         raise InvalidTransition(f"an order that is {order.status.replace('_', ' ')} cannot be cancelled",
                                 extra={"current_status": order.status})
-    items = _named(session, order, data.lines, lock=lock)
-    _over(data.lines, {n: i.unshipped for n, i in items.items()}, "cancel")
+    items = named(session, order, data.lines, lock=lock)
+    over(data.lines, {n: i.unshipped for n, i in items.items()}, "cancel")
     plan = Plan(order, "cancel", data.reason, [[]])
     from_fo: dict[uuid.UUID, int] = {}
     for line in data.lines:
@@ -173,7 +174,7 @@ def _units() -> BindParameter[int]:
     return bindparam("b_q", type_=Integer())
 
 
-def _bump(session: Session, rows: list[dict[str, Any]], values: dict[str, Any], where: Any) -> None:
+def bump(session: Session, rows: list[dict[str, Any]], values: dict[str, Any], where: Any) -> None:
     if not rows:
         return
     done = cast(CursorResult[Any], session.execute(
@@ -196,7 +197,7 @@ def _apply_cancel(session: Session, plan: Plan, actor: str) -> None:
     withdrawal.withdraw(session, plan.withdraw, actor=actor, reason=plan.reason)
     _release_unallocated(session, plan)
     q = _units()
-    _bump(session, [{"b_id": c.item.id, "b_q": c.quantity} for c in plan.change_orders[0]],
+    bump(session, [{"b_id": c.item.id, "b_q": c.quantity} for c in plan.change_orders[0]],
           {"quantity_canceled": I.quantity_canceled + q},
           I.quantity_ordered - I.quantity_canceled - I.quantity_allocated >= q)
     order = plan.order
@@ -217,15 +218,15 @@ def _any_fulfilled(session: Session, order: Any) -> bool:
 
 
 def plan_return(session: Session, order: Any, data: ReturnIn, *, lock: bool) -> Plan:
-    items = _named(session, order, data.lines, lock=lock)
-    _over(data.lines, {n: i.available_to_return for n, i in items.items()}, "return")
+    items = named(session, order, data.lines, lock=lock)
+    over(data.lines, {n: i.available_to_return for n, i in items.items()}, "return")
     return Plan(order, "return", data.reason, [[domain.give_back(items[line.line_number], line.quantity)
                                                 for line in data.lines]])
 
 
 def _apply_return(session: Session, plan: Plan, actor: str) -> None:
     q = _units()
-    _bump(session, [{"b_id": c.item.id, "b_q": c.quantity} for c in plan.change_orders[0]],
+    bump(session, [{"b_id": c.item.id, "b_q": c.quantity} for c in plan.change_orders[0]],
           {"quantity_return_initiated": I.quantity_return_initiated + q, "quantity_returned": I.quantity_returned + q},
           I.quantity_fulfilled - I.quantity_return_initiated >= q)
 
@@ -268,7 +269,7 @@ def plan_appeasement(session: Session, order: Any, data: AppeasementIn, *, lock:
     gross = bool(order.prices_include_tax)
     wanted: list[tuple[str, domain.Item, int]] = []
     if data.lines is not None:
-        items = _named(session, order, data.lines, lock=lock)
+        items = named(session, order, data.lines, lock=lock)
         errors = []
         for n, line in enumerate(data.lines):
             item = items[line.line_number]
@@ -307,7 +308,8 @@ PLANNERS: dict[str, Callable[..., Plan]] = {"cancel": plan_cancel, "return": pla
 APPLIERS: dict[str, Callable[[Session, Plan, str], None]] = {"cancel": _apply_cancel, "return": _apply_return}
 
 
-def _doc(plan: Plan, money: Doc, written: list[Any] | None, credit_memo: str | None, status: str) -> Doc:
+def document(plan: Plan, money: Doc, written: list[Any] | None, credit_memo: str | None, status: str) -> Doc:
+    """The answer of a preview (`written` None) or a submit: the same balances either way."""
     cur = plan.order.currency
     gross = bool(plan.order.prices_include_tax)
 
@@ -321,7 +323,7 @@ def _doc(plan: Plan, money: Doc, written: list[Any] | None, credit_memo: str | N
         t = domain.totals(changes, prices_include_tax=gross)
         cos.append({
             "id": str(written[n].id) if written else None, "number": written[n].number if written else None,
-            "kind": plan.kind, "reason": plan.reason, "credit_memo": credit_memo,
+            "kind": plan.kinds[n] if plan.kinds else plan.kind, "reason": plan.reason, "credit_memo": credit_memo,
             "items": [{"order_item_id": str(c.item.id), "line_number": c.item.line_number, "type": c.item.type,
                        "sku": c.item.sku, "quantity": c.quantity, "stage": c.stage,
                        "line_amount": format_minor(c.line_amount, cur),
@@ -335,30 +337,48 @@ def _doc(plan: Plan, money: Doc, written: list[Any] | None, credit_memo: str | N
             "totals": totals(everything), "money": money, "credit_memo": credit_memo, "order_status": status}
 
 
+def current_total(session: Session, order: Any) -> int:
+    """The order's grand total as it stands: the original plus every change order."""
+    changed = session.execute(select(func.coalesce(func.sum(CO.c.grand_total_amount), 0))
+                              .where(CO.c.order_summary_id == order.id)).scalar_one()
+    return int(order.grand_total_amount) + int(changed)
+
+
+def credit(session: Session, order: Any, written: Sequence[Any], actor: str) -> str | None:
+    """One credit memo for the change orders that take something off; its number."""
+    credited = [str(w.id) for w in written if w.grand_total < 0]
+    if not credited:
+        return None
+    credit_id = create_credit_memo(session, order, credited, actor)
+    return str(session.execute(select(CM.c.number).where(CM.c.id == credit_id)).scalar_one())
+
+
+def finish(session: Session, order: Any, plan: Plan, money: Doc, written: list[Any], credit_memo: str | None,
+           event: str, extra: Doc | None = None) -> Doc:
+    """After the writes: the order's new version, the answer, and the event (with `extra` data)."""
+    touch_order(session, order.id)
+    status = session.execute(select(ORDER.c.status).where(ORDER.c.id == order.id)).scalar_one()
+    doc = document(plan, money, written, credit_memo, status)
+    emit(session, event, f"order/{order.id}", {
+        "order_id": str(order.id), "number": order.number, "account_id": str(order.account_id),
+        "change_orders": [w.number for w in written], "credit_memo": credit_memo, "currency": order.currency,
+        "total": doc["totals"]["grand_total"],
+        "lines": [{"line_number": c.item.line_number, "quantity": c.quantity} for g in plan.change_orders for c in g],
+        **(extra or {}),
+    })
+    return doc
+
+
 def service(session: Session, kind: str, ref: str, data: Any, principal: Principal, *, submit: bool) -> Doc:
     """Preview (`submit=False`, nothing written) or submit a cancel, return or appeasement."""
     order = find_order(session, ref, principal, lock=submit)
     plan = PLANNERS[kind](session, order, data, lock=submit)
     money = consequence(session, order, max(0, plan.credit), invoiced=kind != "cancel")
     if not submit:
-        return _doc(plan, money, None, None, order.status)
+        return document(plan, money, None, None, order.status)
     actor = principal.actor
     written = [write_change_order(session, order, kind, plan.reason, changes, plan.stages, actor)
                for changes in plan.change_orders]
     if kind in APPLIERS:
         APPLIERS[kind](session, plan, actor)
-    credited = [str(w.id) for w in written if w.grand_total < 0]
-    credit_memo = None
-    if credited:
-        credit_id = create_credit_memo(session, order, credited, actor)
-        credit_memo = str(session.execute(select(CM.c.number).where(CM.c.id == credit_id)).scalar_one())
-    touch_order(session, order.id)
-    status = session.execute(select(ORDER.c.status).where(ORDER.c.id == order.id)).scalar_one()
-    doc = _doc(plan, money, written, credit_memo, status)
-    emit(session, EVENTS[kind], f"order/{order.id}", {
-        "order_id": str(order.id), "number": order.number, "account_id": str(order.account_id),
-        "change_orders": [w.number for w in written], "credit_memo": credit_memo, "currency": order.currency,
-        "total": doc["totals"]["grand_total"],
-        "lines": [{"line_number": c.item.line_number, "quantity": c.quantity} for g in plan.change_orders for c in g],
-    })
-    return doc
+    return finish(session, order, plan, money, written, credit(session, order, written, actor), EVENTS[kind])

@@ -39,10 +39,11 @@ class Written:
 
 def write_change_order(
     session: Session, order: Any, kind: str, reason: str, changes: Sequence[domain.ItemChange],
-    stages: dict[object, list[tuple[str, int]]], actor: str,
+    stages: dict[object, list[tuple[str, int]]], actor: str, *, own_lines: bool = True,
 ) -> Written:
     """One change order with its items; `stages` gives an item's units per fulfilment stage when
-    they are not all in the change's own stage."""
+    they are not all in the change's own stage. Without `own_lines` the changes' adjustment and tax
+    lines are not written (items the change order adds carry them as their own original lines)."""
     now = clock.now()
     co_id = new_id()
     number = next_number(session, CHANGE_ORDER, now)
@@ -63,6 +64,8 @@ def write_change_order(
         items.append({"id": ci_id, "change_order_id": co_id, "order_item_summary_id": item_id,
                       "quantity": c.quantity, "line_amount": c.line_amount,
                       "adjustment_amount": c.adjustment_amount, "tax_amount": c.tax_amount})
+        if not own_lines:
+            c = domain.ItemChange(c.item, c.stage, c.quantity, c.line_amount)  # amounts kept in the item row above
         adj_ids = [new_id() for _ in c.adjustments]
         adjustments += [
             {"id": a_id, "order_item_summary_id": item_id, "change_order_id": co_id, "name": a.name,

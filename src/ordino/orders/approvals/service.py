@@ -208,9 +208,20 @@ def review_new_order(
     same batch placed after this one (already written), which its monthly spend must not count."""
     if not accounts.may_buy(session, principal):
         raise NotABuyer("the contact of this API key does not have the buyer role")
+    reasons = approval_reasons(session, header, items, later=later)
+    if not reasons:
+        return str(header["status"])
+    hold_for_approval(session, header["id"], reasons, principal.actor, announce=False)
+    return "pending_approval"
+
+
+def approval_reasons(
+    session: Session, header: Mapping[str, Any], items: Sequence[Mapping[str, Any]], *, later: Sequence[uuid.UUID] = (),
+) -> list[Reason]:
+    """Why the approval rules would hold an order with this header (its grand total) and items."""
     rules = _rules_for(session, header["account_id"])
     if not rules:
-        return str(header["status"])
+        return []
     month_start, _ = approval_rules.month_of(header["created_at"])
     facts = OrderFacts(
         currency=header["currency"], grand_total=header["grand_total_amount"],
@@ -221,11 +232,7 @@ def review_new_order(
     if any(approval_rules.spend_rule_applies(rule, facts) for rule in rules):
         facts = OrderFacts(facts.currency, facts.grand_total, facts.buyer_contact_id, facts.skus,
                            _month_spend(session, header, later), facts.month)
-    reasons = approval_rules.evaluate(rules, facts)
-    if not reasons:
-        return str(header["status"])
-    hold_for_approval(session, header["id"], reasons, principal.actor, announce=False)
-    return "pending_approval"
+    return list(approval_rules.evaluate(rules, facts))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from ordino.servicing.errors import NotAvailable
 from ordino.servicing.returns import domain
 from ordino.servicing.returns.models import ReturnOrder, ReturnOrderLine, ReturnReceipt, ReturnReceiptLine
 from ordino.servicing.returns.schemas import FeesIn, ReceiptIn, ReturnOrderCancelIn, ReturnOrderIn
-from ordino.servicing.service import _bump, find_order
+from ordino.servicing.service import bump, find_order
 from ordino.servicing.state import ITEM, ORDER
 from ordino.servicing.writing import write_change_order
 
@@ -102,7 +102,7 @@ def create(session: Session, data: ReturnOrderIn, principal: Principal) -> Doc:
             extra={"lines": [{"line_number": x.line_number, "requested": x.quantity, "available": a}
                              for _, x, a in over]})
     location = _location(session, data.return_location, "return_location") if data.return_location else None
-    _bump(session, [{"b_id": items[x.line_number].id, "b_q": x.quantity} for x in data.lines],
+    bump(session, [{"b_id": items[x.line_number].id, "b_q": x.quantity} for x in data.lines],
           {"quantity_return_initiated": I.quantity_return_initiated + q},
           I.quantity_fulfilled - I.quantity_return_initiated >= q)
     now, ro_id = clock.now(), new_id()
@@ -155,7 +155,7 @@ def cancel(session: Session, ref: str, data: ReturnOrderCancelIn, principal: Pri
     ro = _find(session, ref, principal, lock=True)
     _history(session, ro, "cancel", principal.actor, data.reason)
     lines = session.execute(select(*LINE.c).where(LINE.c.return_order_id == ro.id)).all()
-    _bump(session, [{"b_id": x.order_item_summary_id, "b_q": x.quantity_expected - x.quantity_received
+    bump(session, [{"b_id": x.order_item_summary_id, "b_q": x.quantity_expected - x.quantity_received
                      - x.quantity_rejected} for x in lines],
           {"quantity_return_initiated": I.quantity_return_initiated - q},
           I.quantity_return_initiated - I.quantity_returned >= q)
@@ -230,9 +230,9 @@ def _move_buckets(session: Session, lines: dict[int, Any], data: ReceiptIn) -> N
         quantity_rejected=LINE.c.quantity_rejected + bindparam("l_out")),
         [{"l_id": lines[x.line_number].id, "l_in": x.received, "l_out": x.rejected} for x in data.lines])
     moved = [(lines[x.line_number].order_item_summary_id, x) for x in data.lines]
-    _bump(session, [{"b_id": i, "b_q": x.received} for i, x in moved if x.received],
+    bump(session, [{"b_id": i, "b_q": x.received} for i, x in moved if x.received],
           {"quantity_returned": I.quantity_returned + q}, I.quantity_return_initiated - I.quantity_returned >= q)
-    _bump(session, [{"b_id": i, "b_q": x.rejected} for i, x in moved if x.rejected],
+    bump(session, [{"b_id": i, "b_q": x.rejected} for i, x in moved if x.rejected],
           {"quantity_return_initiated": I.quantity_return_initiated - q},
           I.quantity_return_initiated - I.quantity_returned >= q)
 
