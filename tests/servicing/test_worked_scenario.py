@@ -19,7 +19,8 @@ The order (pricing "order": the channel sends prices, the discount and the VAT l
     9     SKU-09   5    7.77    38.85   19 %  194.2590 → 194           −1.94     36.91    7.01 (7.0129)
     10    SKU-10   1   13.37    13.37    7 %   66.8531 → 66 + 1        −0.67     12.70    0.89 (0.889)
     goods 650.77; 5 % = 32.5385 → 32.54 (3254 cents), allocated in proportion to the goods by largest
-    remainder: the floors sum to 3251, the 3 cents left go to the largest remainders (lines 4, 10, 6).
+    remainder: the floors sum to 3251, the 3 cents left go to the largest
+    remainders: lines 4 (.9230), 6 (.8569), 10 (.8531).
     shipping 5.00, VAT 19 % 0.95.
 
     original: product 650.77, adjustment −32.54, delivery 5.00,
