@@ -127,6 +127,14 @@ def _cancel() -> dict[str, Any]:
     return _one_unit("changed mind")
 
 
+def _add() -> dict[str, Any]:
+    return {"lines": [{"sku": "NUT-M8", "quantity": 1, "unit_price": "0.50"}], "reason": "forgot one"}
+
+
+def _exchange() -> dict[str, Any]:
+    return {"lines": [{"line_number": 1, "quantity": 1, "sku": "NUT-M8", "unit_price": "0.04"}], "reason": "size"}
+
+
 def _appease() -> dict[str, Any]:
     return {"lines": [{"line_number": 1, "amount": "0.01"}], "reason": "late delivery"}
 
@@ -213,6 +221,12 @@ BODIES: dict[str, Body] = {
     "POST /orders/{order_ref}/returns": lambda w, s: _one_unit("damaged"),
     "POST /orders/{order_ref}/appeasements/preview": lambda w, s: _appease(),
     "POST /orders/{order_ref}/appeasements": lambda w, s: _appease(),
+    "POST /orders/{order_ref}/additions/preview": lambda w, s: _add(),
+    "POST /orders/{order_ref}/additions": lambda w, s: _add(),
+    "POST /orders/{order_ref}/exchanges/preview": lambda w, s: _exchange(),
+    "POST /orders/{order_ref}/exchanges": lambda w, s: _exchange(),
+    "POST /orders/{order_ref}/reships/preview": lambda w, s: _one_unit("lost in transit"),
+    "POST /orders/{order_ref}/reships": lambda w, s: _one_unit("lost in transit"),
     "POST /orders/{order_ref}/approve": lambda w, s: {"note": "fine"},
     "POST /orders/{order_ref}/reject": lambda w, s: {"reason": "too much"},
     "POST /approval-rules": lambda w, s: {"account": _number(w, s), "kind": "order_total", "name": w.next("Rule"),
@@ -243,6 +257,8 @@ FRESH: dict[str, Callable[[World, str], dict[str, str]]] = {
     "POST /payments/{payment_id}/refund": lambda w, s: {"payment_id": w.of(s, "capture")},
     "POST /orders/{order_ref}/cancellations/preview": lambda w, s: {"order_ref": w.of(s, "held_order")},
     "POST /orders/{order_ref}/cancellations": lambda w, s: {"order_ref": w.of(s, "held_order")},
+    "POST /orders/{order_ref}/additions/preview": lambda w, s: {"order_ref": w.of(s, "held_order")},
+    "POST /orders/{order_ref}/additions": lambda w, s: {"order_ref": w.of(s, "held_order")},
     "POST /orders/{order_ref}/approve": lambda w, s: {"order_ref": w.of(s, "held_order")},
     "POST /orders/{order_ref}/reject": lambda w, s: {"order_ref": w.of(s, "held_order")},
     "GET /api-keys/{key_id}": _key,

@@ -110,7 +110,7 @@ def test_build_rejects_unknown_states_and_duplicate_actions(kwargs: dict[str, An
         ("pending_approval", ["approve", "reject", "cancel"]),
         ("approved", ["cancel", "fulfill_partially", "fulfill"]),
         ("partially_fulfilled", ["fulfill"]),
-        ("fulfilled", ["close"]),
+        ("fulfilled", ["close", "reopen"]),
         ("cancelled", ["close"]),
         ("closed", []),
     ],

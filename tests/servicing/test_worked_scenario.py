@@ -1,6 +1,6 @@
 """A worked scenario, every amount computed by hand: a 10-line EUR card order at 19 % and 7 % VAT
 with a 5 % order discount; a cancel before shipment, two shipments, an RMA return with a restocking
-fee and an appeasement; then every change order, invoice, credit memo, payment and the order's
+fee, an appeasement and an exchange of one unit for another size; then every change order, invoice, credit memo, payment and the order's
 totals are compared with the hand computation, and every document is validated as an e-invoice.
 
 Rounding is half up throughout (to the cent). Amounts below are in cents unless written in euros.
@@ -48,6 +48,7 @@ from tests.invoicing.support import (  # noqa: F401
     credit_memos,
     drain,
     fo_id,
+    fo_ids,
     frozen,
     gateways,
     invoices,
@@ -172,11 +173,35 @@ def _appease(api: Any, admin: dict[str, str], order: dict[str, Any]) -> None:
         "CM-2026-000003", "10.00", "10.00", "0.00")
 
 
+EXCHANGE = {"lines": [{"line_number": 9, "quantity": 1, "sku": "SKU-09-L", "unit_price": "7.77",
+                       "adjustments": [{"name": "Order discount 5 %", "amount": "-0.39", "reference": "ORDER5"}],
+                       "tax_lines": vat("1.40")}], "reason": "another size"}
+
+
+def _exchange(api: Any, admin: dict[str, str], order: dict[str, Any]) -> None:
+    # 1 of line 9's 5 units comes back (from the bottom: round(amount × 1/5) of each amount):
+    #   goods 38.85 / 5 = 7.77 → −7.77; discount −1.94 / 5 = −0.388 → −0.39 → +0.39;
+    #   VAT 7.01 / 5 = 1.402 → 1.40 → −1.40; return total −8.78, credited and refunded
+    # the other size at the same price and discount: 7.77 − 0.39 = 7.38, VAT 7.38 × 0.19 = 1.4022 → 1.40:
+    #   +8.78, authorized on the card; the difference is 0.00 (an even exchange)
+    preview = _post(api, admin, f"/api/v1/orders/{order['number']}/exchanges/preview", EXCHANGE, 200)
+    done = _post(api, admin, f"/api/v1/orders/{order['number']}/exchanges", EXCHANGE)
+    assert (done["totals"], done["money"]) == (preview["totals"], preview["money"])
+    assert [(c["number"], c["kind"], c["totals"]) for c in done["change_orders"]] == [
+        ("CO-000005", "return", _totals("-7.77", "0.39", "0.00", "-1.40", "-8.78")),
+        ("CO-000006", "exchange", _totals("7.77", "-0.39", "0.00", "1.40", "8.78")),
+    ]
+    assert (done["credit_memo"], done["money"]["refund"], done["money"]["authorize"], done["money"]["difference"]) == (
+        "CM-2026-000004", "8.78", "8.78", "0.00")
+
+
 def _serviced(world: Database, gateways: Any, api: Any, admin: dict[str, str]) -> dict[str, Any]:
     """The order of the module's table placed, cancelled in part, shipped in two, returned in part
     through an RMA and appeased, each step checked as it answers."""
     # given the order of the module's table, paid by card, authorized for 721.93
     _seller_and_goods(world)
+    factories.product(world, "SKU-09-L", name="Artikel SKU-09 (L)")
+    factories.position(world, "SKU-09-L", "WH-BER", on_hand=100)
     order = place(world, _payload())
     drain(world, gateways)
     doc = api.get(f"/api/v1/orders/{order['number']}", headers=admin).json()
@@ -201,7 +226,11 @@ def _serviced(world: Database, gateways: Any, api: Any, admin: dict[str, str]) -
     _appease(api, admin, order)
     drain(world, gateways)
 
-    # exchange of 1 unit of line 9: added once exchanges exist
+    # and 1 unit of line 9 is exchanged for another size at the same price, and ships
+    _exchange(api, admin, order)
+    drain(world, gateways)
+    ship(api, admin, fo_ids(world, order["id"])[-1])
+    drain(world, gateways)
     return order
 
 
@@ -221,12 +250,15 @@ def test_a_worked_order_matches_the_hand_computation_to_the_cent(
     #   7 %:  base 28.47 + 28.50 + 12.70 = 69.67, × 0.07 = 4.8769 → 4.88 = 1.99 + 2.00 + 0.89
     #   total 189.86 + 36.07 + 69.67 + 4.88 = 300.48
     # together 404.49 + 300.48 = 704.97 = 721.93 − 16.96 (what the cancel left); each captured, so paid
+    # invoice 3: the exchanged size, 7.38 + VAT 1.40 = 8.78
     assert invoices(world, order["id"]) == [("INV-2026-000001", "paid", 40449, 40449, 0),
-                                            ("INV-2026-000002", "paid", 30048, 30048, 0)]
+                                            ("INV-2026-000002", "paid", 30048, 30048, 0),
+                                            ("INV-2026-000003", "paid", 878, 878, 0)]
     # and the credit memos: the cancel never charged, the return and the appeasement refunded
     assert credit_memos(world) == [("CM-2026-000001", "closed", 1696, 0, 1696, 0),
                                    ("CM-2026-000002", "closed", 3053, 3053, 0, 0),
-                                   ("CM-2026-000003", "closed", 1000, 1000, 0, 0)]
+                                   ("CM-2026-000003", "closed", 1000, 1000, 0, 0),
+                                   ("CM-2026-000004", "closed", 878, 878, 0, 0)]
     # and the change orders, one by one
     listed = api.get(f"/api/v1/orders/{order['number']}/change-orders", headers=admin).json()["items"]
     assert [(c["number"], c["kind"], c["credit_memo"], c["totals"]) for c in listed] == [
@@ -234,13 +266,15 @@ def test_a_worked_order_matches_the_hand_computation_to_the_cent(
         ("CO-000002", "return", "CM-2026-000002", _totals("-30.00", "1.50", "0.00", "-5.42", "-33.92")),
         ("CO-000003", "return_fee", "CM-2026-000002", _totals("0.00", "2.85", "0.00", "0.54", "3.39")),
         ("CO-000004", "appeasement", "CM-2026-000003", _totals("0.00", "-8.40", "0.00", "-1.60", "-10.00")),
+        ("CO-000005", "return", "CM-2026-000004", _totals("-7.77", "0.39", "0.00", "-1.40", "-8.78")),
+        ("CO-000006", "exchange", None, _totals("7.77", "-0.39", "0.00", "1.40", "8.78")),
     ]
-    # and the money: both invoices captured (404.49 + 300.48 = 704.97), refunded 30.53 + 10.00 = 40.53
-    # (the refunds go to the newest capture first)
-    assert summary(world, order["id"])[1:] == (70497, 4053)
+    # and the money: the invoices captured (404.49 + 300.48 + 8.78 = 713.75), refunded
+    # 30.53 + 10.00 + 8.78 = 49.31 (the refunds go to the newest capture first)
+    assert summary(world, order["id"])[1:] == (71375, 4931)
     assert [p for p in payments(world) if p[0] in ("capture", "refund")] == [
-        ("capture", "succeeded", 40449), ("capture", "succeeded", 30048),
-        ("refund", "succeeded", 3053), ("refund", "succeeded", 1000)]
+        ("capture", "succeeded", 40449), ("capture", "succeeded", 30048), ("refund", "succeeded", 3053),
+        ("refund", "succeeded", 1000), ("refund", "succeeded", 878), ("capture", "succeeded", 878)]
     # and the order's totals are the original plus every change order:
     #   product    650.77 − 15.00 − 30.00                        = 605.77
     #   adjustment −32.54 + 0.75 + 1.50 + 2.85 − 8.40             = −35.84
@@ -250,7 +284,8 @@ def test_a_worked_order_matches_the_hand_computation_to_the_cent(
     doc = api.get(f"/api/v1/orders/{order['number']}", headers=admin).json()
     assert doc["original_totals"] == _totals("650.77", "-32.54", "5.00", "98.70", "721.93")
     assert doc["totals"] == _totals("605.77", "-35.84", "5.00", "89.51", "664.44")
-    # and the money kept is what the customer owes now: captured − refunded = 704.97 − 40.53 = 664.44
+    # (the exchange's return −8.78 and new size +8.78 cancel out)
+    # and the money kept is what the customer owes now: captured − refunded = 713.75 − 49.31 = 664.44
     assert api.get(f"/api/v1/payment-summaries?order={order['number']}", headers=admin).json()["items"][0][
         "available_to_refund"] == "664.44"
 
@@ -266,23 +301,24 @@ def test_the_cancel_releases_its_share_of_the_authorization(
     order = _serviced(world, gateways, api, admin)
     # then the authorization of 721.93 was reduced by the cancel's 16.96 to 704.97, all of it captured
     # (404.49 + 300.48), so nothing more can be captured on the card
-    assert summary(world, order["id"]) == (70497, 70497, 4053)
+    # (and the exchange's 8.78 was authorized on its own, and captured)
+    assert summary(world, order["id"]) == (71375, 71375, 4931)
     doc = api.get(f"/api/v1/payment-summaries?order={order['number']}", headers=admin).json()["items"][0]
-    assert (doc["authorized"], doc["available_to_capture"]) == ("704.97", "0.00")
+    assert (doc["authorized"], doc["available_to_capture"]) == ("713.75", "0.00")
 
 
 def test_every_document_of_the_worked_order_is_a_valid_peppol_e_invoice(
     world: Database, sim: Sim, gateways: Any, api: Any, admin: dict[str, str], en16931: Validator,
     peppol: Validator,
 ) -> None:
-    # given the worked order, invoiced twice and credited three times
+    # given the worked order, invoiced three times and credited four times
     _serviced(world, gateways, api, admin)
     # when each invoice and credit memo is asked for as UBL, then EN 16931 and Peppol BIS 3 find nothing fatal
     with world.read() as s:
         numbers = [("invoices", n) for n in s.execute(select(Invoice.number).order_by(Invoice.number)).scalars()]
         numbers += [("credit-memos", n)
                     for n in s.execute(select(CreditMemo.number).order_by(CreditMemo.number)).scalars()]
-    assert len(numbers) == 5
+    assert len(numbers) == 7
     found: dict[str, list[str]] = {}
     for path, number in numbers:
         r = api.get(f"/api/v1/{path}/{number}/document?format=ubl", headers=admin)

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from ordino.kernel.schema import DecimalText, MoneyText, Name, Out, Quantity, Strict, UuidText
-from ordino.orders.schemas import LineIn, TaxLineIn
+from ordino.orders.schemas import AdjustmentIn, LineIn, TaxLineIn
 
 LineNumber = Annotated[int, Field(strict=True, ge=1, le=1_000_000)]
 Reason = Annotated[Name, Field(description="Why: shown on the change order and its credit memo")]
@@ -97,6 +97,7 @@ class ExchangeLineIn(Strict):
     quantity: Quantity
     sku: Annotated[str, Field(min_length=1, max_length=64, description="The product sent instead")]
     unit_price: DecimalText | None = Field(None, description="Its price, for orders priced by the channel")
+    adjustments: list[AdjustmentIn] = Field(default_factory=list, max_length=50)
     tax_lines: list[TaxLineIn] = Field(default_factory=list, max_length=20)
 
 
@@ -111,8 +112,8 @@ class ExchangeIn(Strict):
                         reason=self.reason)
 
     def new_lines(self) -> list[LineIn]:
-        return [LineIn(sku=x.sku, quantity=x.quantity, unit_price=x.unit_price, tax_lines=x.tax_lines)
-                for x in self.lines]
+        return [LineIn(sku=x.sku, quantity=x.quantity, unit_price=x.unit_price, adjustments=x.adjustments,
+                       tax_lines=x.tax_lines) for x in self.lines]
 
 
 # ------------------------------------------------------------------------------------------------
