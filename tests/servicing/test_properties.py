@@ -42,6 +42,7 @@ from ordino.models import metadata
 from ordino.orders.domain import Buckets
 from ordino.orders.models import ChangeOrder, OrderItemSummary, OrderSummary
 from ordino.payments.gateway import HttpGateway
+from ordino.payments.models import Payment
 from ordino.servicing.service import CANCELLABLE
 from tests import factories
 from tests.conftest import api_key
@@ -145,7 +146,13 @@ class Servicing(RuleBasedStateMachine):
         return counts, items
 
     def _serve(self, order: Placed, path: str, body: dict[str, Any]) -> None:
-        """Preview, then submit the same body: the same balances, or the same refusal and nothing written."""
+        """Preview, then submit the same body: the same balances, or the same refusal and nothing written.
+        Every other change of a card order starts settled and is settled after: its refunds are then
+        the ones the preview announced."""
+        settle = not order.terms and self.count % 2 == 0
+        if settle:
+            self._drain()
+        refunded = self._refunded(order)
         before = self._written()
         preview = self.client.post(f"{BASE}/{order.number}/{path}/preview", json=body, headers=self.headers)
         assert self._written() == before, ("a preview wrote", path, body)
@@ -177,6 +184,16 @@ class Servicing(RuleBasedStateMachine):
         shown = {co["number"]: co["totals"] for co in listed}
         for co in s["change_orders"]:
             assert shown[co["number"]] == co["totals"], (co, shown)
+        if settle:
+            self._drain()
+            assert self._refunded(order) - refunded == minor(s["money"]["refund"]), (path, body, s["money"])
+            OUTCOMES["refunds as announced"] += 1
+
+    def _refunded(self, order: Placed) -> int:
+        with self.db.read() as s:
+            return int(s.execute(select(func.coalesce(func.sum(Payment.amount), 0)).where(
+                Payment.order_summary_id == order.id, Payment.kind == "refund", Payment.status == "succeeded",
+            )).scalar_one())
 
     # -- rules -------------------------------------------------------------------------------------
 
