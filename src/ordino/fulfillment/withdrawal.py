@@ -70,10 +70,13 @@ def withdraw(session: Session, taken: Sequence[tuple[OpenUnits, int]], *, actor:
     """Release and deallocate the planned units; close fulfilment orders left with nothing to ship."""
     if not taken:
         return
-    for u, n in sorted(taken, key=lambda t: (t[0].item_id, t[0].location_id)):
-        held = inventory_reads.open_at(session, [str(u.item_id)], u.location_id).get((str(u.item_id), u.sku), 0)
-        if min(n, held):
-            inventory.release(session, str(u.item_id), u.sku, min(n, held), location=u.location_id)
+    held = {(h.reference, h.sku, h.location_id): h.open
+            for h in inventory_reads.held_by(session, sorted({str(u.item_id) for u, _ in taken}))}
+    inventory.release_many(session, [
+        inventory.Release(str(u.item_id), u.sku, min(n, held.get((str(u.item_id), u.sku, u.location_id), 0)),
+                          u.location_id)
+        for u, n in taken
+    ])
     changed = session.execute(
         update(FOI).where(FOI.c.id == bindparam("f_id"),
                           FOI.c.quantity - FOI.c.quantity_fulfilled - FOI.c.quantity_canceled >= bindparam("f_q"))

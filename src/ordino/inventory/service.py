@@ -61,17 +61,31 @@ from ordino.inventory.ledger import (
 )
 from ordino.inventory.models import InventoryReservation
 from ordino.inventory.reserving import Pending, out_of_stock, prepare_reserve, reserve
-from ordino.inventory.stock import POSITION, current_figures
+from ordino.inventory.stock import POSITION, chunks, current_figures
 from ordino.kernel import clock
 from ordino.kernel.auth import Principal
 from ordino.kernel.errors import FieldError, NotFound, ValidationFailed
 from ordino.kernel.http import page, paginate
 from ordino.kernel.ids import new_id
-from ordino.kernel.outbox import emit
+from ordino.kernel.outbox import emit, emit_many, event_row
 
 __all__ = [
-    "Line", "LineLike", "Pending", "ReservationFilter", "allocate_backorders", "expire_holds", "fulfil",
-    "fulfil_lines", "list_reservations", "prepare_reserve", "release", "reservations_of", "reserve", "transfer",
+    "Line",
+    "LineLike",
+    "Pending",
+    "Release",
+    "ReservationFilter",
+    "allocate_backorders",
+    "expire_holds",
+    "fulfil",
+    "fulfil_lines",
+    "list_reservations",
+    "prepare_reserve",
+    "release",
+    "release_many",
+    "reservations_of",
+    "reserve",
+    "transfer",
 ]
 
 # ------------------------------------------------------------------------------------------------
@@ -115,6 +129,62 @@ def release(
     if released:
         emit(session, "inventory.released", f"reservation/{reference}", {"reference": reference, "lines": released})
     return {"reference": reference, "released": released, "reservations": reservations_of(session, reference, *seen)}
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """`quantity` open units of `sku` that `reference` holds, at `location_id` (anywhere: None)."""
+
+    reference: str
+    sku: str
+    quantity: int
+    location_id: uuid.UUID | None = None
+
+
+def release_many(session: Session, wanted: Sequence[Release]) -> None:
+    """Release units of many references at once (a cancellation of thousands of lines): the rows
+    locked in a few statements, each release planned as `release` plans it (newest reservations
+    and backordered units first), the positions changed in key order; one `inventory.released`
+    event per reference. Raises InsufficientReservation when a reference holds fewer units."""
+    wanted = [w for w in wanted if w.quantity > 0]
+    if not wanted:
+        return
+    now = clock.now()
+    rows: list[Any] = []
+    for part in chunks(sorted({w.reference for w in wanted}), 1000):
+        rows += lock_active(session, R.reference.in_(part))
+    by_key: dict[tuple[str, str, uuid.UUID | None], list[Any]] = {}
+    for r in rows:  # newest first, as lock_active sorts them
+        by_key.setdefault((r.reference, r.sku, None), []).append(r)
+        by_key.setdefault((r.reference, r.sku, r.location_id), []).append(r)
+    takes: list[domain.Take] = []
+    used: dict[uuid.UUID, tuple[int, int]] = {}  # what earlier releases of this call took of each row
+    for w in wanted:
+        holds = [domain.Hold(r.id, r.open_quantity - used.get(r.id, (0, 0))[0],
+                             r.backordered_quantity - used.get(r.id, (0, 0))[1])
+                 for r in by_key.get((w.reference, w.sku, w.location_id), [])]
+        if sum(h.open for h in holds) < w.quantity:
+            raise InsufficientReservation(f"reference '{w.reference}' holds fewer than {w.quantity} open units of"
+                                          f" {w.sku}", [FieldError("quantity", f"at most {w.quantity}")])
+        for t in domain.plan_release(holds, w.quantity).takes:
+            q, b = used.get(t.id, (0, 0))
+            used[t.id] = (q + t.quantity, b + t.backordered)
+            takes.append(t)
+    plan = Plan(takes)
+    give_back(session, position_changes(rows, plan), now)
+    close_rows(session, rows, plan, "released", now)
+    codes = location_codes(session, [r.location_id for r in rows])
+    by_id = {r.id: r for r in rows}
+    lines: dict[str, list[Doc]] = {}
+    for t in takes:
+        row = by_id[t.id]
+        lines.setdefault(row.reference, []).append({
+            "reservation_id": str(t.id), "sku": row.sku, "location": codes[row.location_id], "quantity": t.quantity,
+            "backordered_quantity": t.backordered})
+    emit_many(session, [
+        event_row("inventory.released", f"reservation/{reference}", {"reference": reference, "lines": docs})
+        for reference, docs in lines.items()
+    ])
 
 
 def transfer(

@@ -162,12 +162,14 @@ def _release_unallocated(session: Session, plan: Plan) -> None:
     fo_units: Counter[tuple[str, uuid.UUID]] = Counter()
     for u in withdrawal.open_units(session, [cast(uuid.UUID, k) for k in wanted]):
         fo_units[(str(u.item_id), u.location_id)] += u.remaining
+    releases = []
     for held in sorted(inventory_reads.held_by(session, refs), key=lambda h: (h.reference, str(h.location_id))):
         left = wanted[uuid.UUID(held.reference)]
         free = min(left, held.open - fo_units[(held.reference, held.location_id)])
         if free > 0:
-            inventory.release(session, held.reference, held.sku, free, location=held.location_id)
+            releases.append(inventory.Release(held.reference, held.sku, free, held.location_id))
             wanted[uuid.UUID(held.reference)] = left - free
+    inventory.release_many(session, releases)
 
 
 def _units() -> BindParameter[int]:
