@@ -23,12 +23,13 @@ from sqlalchemy.orm import Session
 from ordino.fulfillment.items import set_order_status
 from ordino.fulfillment.routing.allocation import route_order
 from ordino.kernel.auth import Principal
-from ordino.kernel.errors import Conflict, FieldError, InvalidTransition
+from ordino.kernel.errors import FieldError, InvalidTransition
 from ordino.kernel.money import format_minor
 from ordino.orders.additions import Added, prepare_items, write_items
 from ordino.orders.approvals.service import approval_reasons, hold_for_approval
 from ordino.orders.schemas import LineIn, TaxLineIn
 from ordino.servicing import domain, service
+from ordino.servicing.errors import NeedsApproval
 from ordino.servicing.money import consequence
 from ordino.servicing.schemas import AdditionIn, ExchangeIn, ReshipIn
 from ordino.servicing.service import CANCELLABLE, Plan, find_order
@@ -36,11 +37,6 @@ from ordino.servicing.writing import write_change_order
 
 ROUTED = ("approved", "partially_fulfilled")
 SHIPPED_STATUSES = ("partially_fulfilled", "fulfilled")
-
-
-class NeedsApproval(Conflict):
-    slug = "approval-required"
-    title = "The change needs approval"
 
 
 def _new_items(added: Added) -> list[domain.ItemChange]:

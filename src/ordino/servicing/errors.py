@@ -15,3 +15,10 @@ class NotAvailable(Conflict):
 class LocationMustConfirm(Conflict):
     slug = "location-must-confirm"
     title = "The location must confirm"
+
+
+class NeedsApproval(Conflict):
+    """Items added to an approved order would bring it under an approval rule."""
+
+    slug = "approval-required"
+    title = "The change needs approval"
