@@ -19,12 +19,13 @@ After every step, per order and over all orders, in minor units:
                                                       unapplied money; ≥ 0 per capture)
 
   every refund is a refund application of a credit memo or of excess funds, same amount and status;
-  invoice.total = net + tax = Σ applied applications (captures + remittances) + balance;
-  credit_memo.total = Σ applied refunds + not_charged + balance; statuses follow the balances;
+  invoice.total = net + tax = Σ applied applications (captures, remittances, credit memos) + balance;
+  credit_memo.total = Σ applied refunds + not_charged + applied to invoices + balance (applied only
+  on orders with invoice terms); statuses follow the balances;
   per authorization captured + pending ≤ authorized, per capture refunded + pending ≤ captured,
   summaries are the sums of their records, nothing is negative;
-  the simulator performed exactly the captures and refunds the engine recorded (succeeded, or
-  pending with a lost answer), one per record, same amounts: nothing twice;
+  the simulator performed exactly the captures, refunds and voids the engine recorded (succeeded,
+  or pending with a lost answer), one per record, same amounts: nothing twice;
   invoiced units ≤ shipped units, an item's invoiced amounts are round_half_up(amount × invoiced
   units / ordered) exactly, a fully invoiced order without change orders is invoiced for its grand
   total, and the credit memos total what their change orders take off.
@@ -32,8 +33,9 @@ After every step, per order and over all orders, in minor units:
 Every example ends settled (gateway back, events retried, periodic jobs, ensure funds on open
 invoices, `POST /refunds` per order), then again once the rest has shipped: nothing is pending,
 every shipped unit is invoiced, and an order paid by cards that work has every invoice paid, every
-credit memo closed and keeps no captured money beyond what it must still pay (none once every unit
-is shipped or cancelled).
+credit memo closed, keeps no captured money beyond what it must still pay, and its authorizations
+hold no more than what that captured money leaves to pay (none once every unit is shipped or
+cancelled).
 
 CI runs a fixed, derandomized set of examples; `ORDINO_CONSERVATION_EXAMPLES=300` runs more.
 """
@@ -67,7 +69,7 @@ from ordino.kernel.db import Database
 from ordino.kernel.outbox import OutboxEvent
 from ordino.kernel.worker import Dispatcher
 from ordino.models import metadata
-from ordino.orders.models import OrderItemSummary
+from ordino.orders.models import OrderItemSummary, OrderSummary
 from ordino.payments import service as payments
 from ordino.payments.gateway import CallRecord, GatewayResult, GatewayUnavailable, HttpGateway
 from ordino.payments.models import GatewayCall, OrderPaymentSummary, Payment
@@ -582,7 +584,9 @@ class Snapshot:
     answers: dict[str, dict[str, Any]]  # the simulator's answer per idempotency key (a payment id)
     sim_captures: dict[str, tuple[int, int]]  # id → (amount, refunded)
     sim_captured: dict[str, int]  # authorization → captured
+    sim_reversed: dict[str, int]  # authorization → reversed
     approved: dict[str, int]
+    on_terms: set[uuid.UUID]  # orders with an invoice payment instruction
 
     @staticmethod
     def take(db: Database, sim: Sim) -> Snapshot:
@@ -598,11 +602,14 @@ class Snapshot:
                 .group_by(line.order_item_summary_id))}
             snap = Snapshot(rows(Payment), rows(OrderPaymentSummary), rows(PaymentApplication), rows(RefundApplication),
                             rows(Invoice), invoiced, rows(CreditMemo), rows(Remittance),
-                            {r.id: r for r in rows(OrderItemSummary)}, {}, {}, {}, {})
+                            {r.id: r for r in rows(OrderItemSummary)}, {}, {}, {}, {}, {}, set())
+            snap.on_terms = {o.id for o in s.execute(select(OrderSummary.id, OrderSummary.payment_instructions))
+                             if any(i.get("method") == "invoice" for i in o.payment_instructions or [])}
         with sim.state.lock:
             snap.answers = {k: v[2] for k, v in sim.state.answers.items()}
             snap.sim_captures = {c.id: (c.amount, c.refunded) for c in sim.state.captures.values()}
             snap.sim_captured = {a.id: a.captured for a in sim.state.authorizations.values()}
+            snap.sim_reversed = {a.id: a.reversed for a in sim.state.authorizations.values()}
             snap.approved = dict(sim.state.approved)
         return snap
 
@@ -680,9 +687,11 @@ def check_documents(snap: Snapshot) -> None:
         assert i.status in (expected, "cancelled"), (i.number, i.status, applied, i.balance_amount)
     for m in snap.memos:
         refunded = sum(r.amount for r in snap.refunds if r.credit_memo_id == m.id and r.status == "applied")
-        assert m.refunded_amount == refunded, m.number
-        assert m.total_amount == refunded + m.not_charged_amount + m.balance_amount, m.number
+        credited = sum(a.amount for a in snap.applications if a.credit_memo_id == m.id and a.status == "applied")
+        assert (m.refunded_amount, m.applied_amount) == (refunded, credited), m.number
+        assert m.total_amount == refunded + m.not_charged_amount + credited + m.balance_amount, m.number
         assert min(m.total_amount, m.not_charged_amount, m.balance_amount) >= 0, m.number
+        assert credited == 0 or m.order_summary_id in snap.on_terms, ("a credit applied on a card order", m.number)
         expected = "closed" if m.balance_amount == 0 else "partially_refunded" if refunded else "open"
         assert m.status == expected, (m.number, m.status, refunded, m.balance_amount)
     for r in snap.remittances:
@@ -723,7 +732,8 @@ def check_payments(snap: Snapshot) -> None:
 def check_simulator(snap: Snapshot) -> None:
     """The simulator performed one capture (refund) per engine record that succeeded, or that is
     pending because its answer was lost, with the same amounts; nothing else, nothing twice."""
-    done = {"authorization": ("authorized", "closed", "expired"), "capture": ("succeeded",), "refund": ("succeeded",)}
+    done = {"authorization": ("authorized", "closed", "expired"), "capture": ("succeeded",), "refund": ("succeeded",),
+            "void": ("succeeded",)}
     for p in snap.payments:
         answer = snap.answers.get(str(p.id))
         if p.status in done.get(p.kind, ()):
@@ -733,14 +743,18 @@ def check_simulator(snap: Snapshot) -> None:
             assert not snap.performed(p), ("the simulator did what the engine recorded as failed", p.id)
     captures = [p for p in snap.payments if p.kind == "capture" and snap.performed(p)]
     refunds = [p for p in snap.payments if p.kind == "refund" and snap.performed(p)]
+    voids = [p for p in snap.payments if p.kind == "void" and snap.performed(p)]
     assert sorted(snap.answers[str(p.id)]["id"] for p in captures) == sorted(snap.sim_captures)
-    assert (snap.approved.get("capture", 0), snap.approved.get("refund", 0)) == (len(captures), len(refunds))
+    assert (snap.approved.get("capture", 0), snap.approved.get("refund", 0), snap.approved.get("void", 0)) == (
+        len(captures), len(refunds), len(voids))
     for c in captures:
         assert snap.sim_captures[snap.answers[str(c.id)]["id"]] == (
             c.amount, sum(r.amount for r in refunds if r.parent_id == c.id)), c.id
     for a in snap.payments:
         if a.kind == "authorization" and a.gateway_reference in snap.sim_captured:
             assert snap.sim_captured[a.gateway_reference] == sum(c.amount for c in captures if c.parent_id == a.id)
+            if a.status != "expired":  # one void per record, of its amount
+                assert snap.sim_reversed[a.gateway_reference] == sum(v.amount for v in voids if v.parent_id == a.id)
 
 
 def check_invoiced_units(snap: Snapshot, orders: list[Order], settled: bool = False) -> None:
@@ -778,8 +792,13 @@ def check_settled_order(snap: Snapshot, order: Order) -> None:
     still_to_pay = order.grand_total - sum(v.total_amount for v in invoices if v.kind == "shipment") - cancelled
     unapplied = order_money(snap, order.id)["unapplied"]
     assert 0 <= unapplied <= still_to_pay, (order.number, unapplied, still_to_pay)
+    # and its authorizations hold no more than what captured money does not cover
+    held = sum(p.amount - p.captured_amount - p.pending_capture_amount - p.reversed_amount - p.pending_reverse_amount
+               for p in snap.payments if p.order_summary_id == order.id and p.kind == "authorization"
+               and p.status == "authorized")
+    assert held <= still_to_pay - unapplied, (order.number, held, still_to_pay, unapplied)
     if not any(i.left for i in order.products):
-        assert (still_to_pay, unapplied) == (0, 0), (order.number, still_to_pay, unapplied)
+        assert (still_to_pay, unapplied, held) == (0, 0, 0), (order.number, still_to_pay, unapplied, held)
 
 
 def record_paths(db: Database, snap: Snapshot) -> None:
@@ -796,6 +815,8 @@ def record_paths(db: Database, snap: Snapshot) -> None:
         "refund of unapplied money": any(r.source == "unapplied" and r.status == "applied" for r in snap.refunds),
         "refund of excess funds": any(r.credit_memo_id is None for r in snap.refunds),
         "credit memo settled as not charged": any(m.not_charged_amount for m in snap.memos),
+        "credit memo applied to an open invoice": any(m.applied_amount for m in snap.memos),
+        "authorization released by a void": any(p.kind == "void" and p.status == "succeeded" for p in snap.payments),
         "credit memo left open": any(m.balance_amount for m in snap.memos),
         "declined or failed payment": any(p.status in ("declined", "failed") for p in snap.payments),
         **{f"{c.operation} settled after a timeout": True for c in calls

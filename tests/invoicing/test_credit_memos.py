@@ -86,7 +86,8 @@ def test_a_return_is_credited_line_by_line_and_refunded_from_the_invoice_payment
     ]
     assert memo["lines"][1]["adjustments"] == [{"name": "Loyalty discount", "reference": "LOYAL10", "amount": "-0.03"}]
     assert (memo["number"], memo["status"], memo["totals"]) == ("CM-2026-000001", "open", {
-        "net": "3.80", "tax": "0.73", "total": "4.53", "refunded": "0.00", "not_charged": "0.00", "balance": "4.53"})
+        "net": "3.80", "tax": "0.73", "total": "4.53", "refunded": "0.00", "not_charged": "0.00", "applied": "0.00",
+        "balance": "4.53"})
     assert sorted(c["number"] for c in memo["change_orders"]) == ["CO-000001", "CO-000002"]
     # when the worker ensures its refund
     drain(world, gateways)
@@ -178,10 +179,11 @@ def test_a_cancel_of_units_never_charged_is_settled_without_a_refund(
     # when the cancel is credited and the worker ensures refunds
     _credit(api, admin, order, co)
     drain(world, gateways)
-    # then nothing is refunded: the credit memo is closed as never charged
+    # then nothing is refunded: the credit memo is closed as never charged, and what the
+    # authorization held for the cancelled units is released
     assert credit_memos(world) == [("CM-2026-000001", "closed", 417, 0, 417, 0)]
-    assert sim.stats()["performed"] == {"authorize": 1, "capture": 1}
-    assert summary(world, order["id"]) == (3678, 3261, 0)
+    assert sim.stats()["performed"] == {"authorize": 1, "capture": 1, "void": 1}
+    assert summary(world, order["id"]) == (3261, 3261, 0)
 
 
 def test_excess_funds_of_a_cancelled_order_are_refunded(

@@ -41,7 +41,11 @@ from ordino.kernel.ids import parse_id
 from ordino.kernel.openapi import documented
 from ordino.kernel.schema import Page
 from ordino.payments import orchestrator
+from ordino.payments import reads as payment_reads
 from ordino.payments.gateway import gateways_of
+from ordino.payments.schemas import PaymentOut, RefundIn
+from ordino.payments.schemas import to_minor as payment_minor
+from ordino.payments.service import Intent
 
 router = APIRouter(prefix="/api/v1", tags=["invoicing"])
 
@@ -220,6 +224,34 @@ async def ensure_refunds(request: Request, principal: Mover) -> Response:
         return orchestrator.run_then_answer(db, command, run, answer)
 
     return await run_in_steps(request, principal, body, steps)
+
+
+@router.post(
+    "/payments/{payment_id}/refund", status_code=201, summary="Refund a capture (partial allowed)", tags=["payments"],
+    description="Gives back captured money that no invoice uses (excess funds), at most what the capture has "
+    "of it; it is recorded as a refund of the order's excess funds. Money applied to invoices goes back only with "
+    "a credit memo, so that invoices less credit memos stay what was captured less what was refunded: a refund "
+    "that would take it is refused (409 `paid-for-invoices`, nothing written) and names the actions to use "
+    "instead: a return, an appeasement, or `POST /credit-memos` then `POST /refunds`.",
+    openapi_extra=body_schema(RefundIn),
+    responses=documented(PaymentOut, 201, problems=(404, 409, 502)),
+)
+async def refund_capture(payment_id: str, request: Request, principal: Mover) -> Response:
+    pid = parse_id(payment_id)
+    if pid is None:
+        raise NotFound("payment not found")
+    body = await request.body()
+    data = parse_body(RefundIn, body)
+    gateways = gateways_of(request)
+
+    def begin(session: Session, record_key: str) -> Intent:
+        amount = payment_minor(data.amount, payment_reads.get_payment(session, pid, principal)["currency"])
+        return service.begin_capture_refund(session, gateways, pid, amount, idempotency_key=record_key,
+                                            principal=principal, reason=data.reason)
+
+    return await run_in_steps(request, principal, body, lambda db, command: orchestrator.run_command(
+        db, gateways, command, begin, actor=principal.actor,
+        then=lambda s, intent: service.settle_capture_refund(s, intent, principal.actor)))
 
 
 # ------------------------------------------------------------------------------------------------

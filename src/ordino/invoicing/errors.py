@@ -33,3 +33,9 @@ class NotCreditable(Conflict):
     """Change orders that credit nothing or were credited already; the change orders are named."""
 
     slug = "not-creditable"
+
+
+class PaidForInvoices(Conflict):
+    """A refund of a capture's money that pays invoices: it goes back with a credit memo (a return, an appeasement)."""
+
+    slug = "paid-for-invoices"

@@ -51,6 +51,13 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
+# Exactly one source: a capture, a remittance or a credit memo.
+APPLICATION_SOURCE = (
+    "(CASE WHEN payment_id IS NULL THEN 0 ELSE 1 END) + (CASE WHEN remittance_id IS NULL THEN 0 ELSE 1 END)"
+    " + (CASE WHEN credit_memo_id IS NULL THEN 0 ELSE 1 END) = 1"
+)
+
+
 class Invoice(IdMixin, Base):
     """An amount to be paid: one per shipment of a fulfilment order, or a fee on an order."""
 
@@ -165,10 +172,12 @@ class CreditMemo(IdMixin, Base):
     net_amount: Mapped[int] = mapped_column(BigInteger)
     tax_amount: Mapped[int] = mapped_column(BigInteger)
     total_amount: Mapped[int] = mapped_column(BigInteger)
-    # Settled by refunds, or without one where the credit is for amounts never charged
-    # (cancelled units that were never invoiced nor paid for).
+    # Settled by refunds, without one where the credit is for amounts never charged
+    # (cancelled units that were never invoiced nor paid for), or by applying it to the order's
+    # open invoices (invoiced amounts not paid yet, on invoice terms).
     refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     not_charged_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    applied_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     balance_amount: Mapped[int] = mapped_column(BigInteger)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[str | None] = mapped_column(String(120))
@@ -182,8 +191,8 @@ class CreditMemo(IdMixin, Base):
         CheckConstraint(_in("status", CREDIT_MEMO_STATUSES), name="status"),
         CheckConstraint("total_amount = net_amount + tax_amount AND total_amount > 0", name="total"),
         CheckConstraint(
-            "refunded_amount >= 0 AND not_charged_amount >= 0 AND balance_amount >= 0"
-            " AND balance_amount = total_amount - refunded_amount - not_charged_amount",
+            "refunded_amount >= 0 AND not_charged_amount >= 0 AND applied_amount >= 0 AND balance_amount >= 0"
+            " AND balance_amount = total_amount - refunded_amount - not_charged_amount - applied_amount",
             name="balance",
         ),
     )
@@ -272,13 +281,15 @@ class Remittance(IdMixin, Base):
 
 
 class PaymentApplication(IdMixin, Base):
-    """Money applied to an invoice: a capture (`payment_id`) or a remittance."""
+    """What is applied to an invoice: money (a capture, `payment_id`, or a remittance), or a credit
+    memo of the order (`credit_memo_id`) crediting an invoice not paid yet."""
 
     __tablename__ = "payment_application"
 
     invoice_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("invoice.id"))
     payment_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("payment.id"), index=True)
     remittance_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("remittance.id"), index=True)
+    credit_memo_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("credit_memo.id"), index=True)
     order_summary_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("order_summary.id"))
     account_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("account.id"))
     currency: Mapped[str] = mapped_column(String(3))
@@ -291,12 +302,14 @@ class PaymentApplication(IdMixin, Base):
     __table_args__ = (
         UniqueConstraint("invoice_id", "payment_id"),
         UniqueConstraint("invoice_id", "remittance_id"),
+        UniqueConstraint("invoice_id", "credit_memo_id"),
         Index("ix_payment_application_invoice", "invoice_id", "id"),
         Index("ix_payment_application_order", "order_summary_id", "status"),
-        CheckConstraint("(payment_id IS NULL) <> (remittance_id IS NULL)", name="source"),
+        CheckConstraint(APPLICATION_SOURCE, name="source"),
         CheckConstraint("amount > 0", name="amount"),
         CheckConstraint(_in("status", APPLICATION_STATUSES), name="status"),
         CheckConstraint("remittance_id IS NULL OR status = 'applied'", name="remittance_status"),
+        CheckConstraint("credit_memo_id IS NULL OR status = 'applied'", name="credit_memo_status"),
     )
 
 

@@ -112,13 +112,19 @@ def invoice_documents(session: Session, rows: Sequence[Any], *, details: bool) -
             doc["lines"] = [_line_doc(ln, r.currency, adjustments[ln.id], taxes[ln.id])
                             for ln in sorted(lines[r.id], key=lambda x: x.line_number)]
             doc["applications"] = [
-                {"id": a.id, "source": "capture" if a.payment_id else "remittance", "payment_id": a.payment_id,
-                 "remittance_id": a.remittance_id, "amount": money(a.amount), "status": a.status,
+                {"id": a.id, "source": _source(a), "payment_id": a.payment_id, "remittance_id": a.remittance_id,
+                 "credit_memo_id": a.credit_memo_id, "amount": money(a.amount), "status": a.status,
                  "created_at": a.created_at, "applied_at": a.applied_at}
                 for a in applications[r.id]
             ]
         docs.append(doc)
     return docs
+
+
+def _source(application: Any) -> str:
+    if application.payment_id is not None:
+        return "capture"
+    return "remittance" if application.remittance_id is not None else "credit_memo"
 
 
 def get_invoice(session: Session, ref: str, principal: Principal | None) -> Doc:
@@ -180,6 +186,7 @@ def credit_memo_documents(session: Session, rows: Sequence[Any], *, details: boo
     adjustments = _children(session, CM_ADJ, "credit_memo_line_id", line_ids)
     taxes = _children(session, CM_TAX, "credit_memo_line_id", line_ids)
     refunds = _children(session, REFUND_APP, "credit_memo_id", ids) if details else {}
+    applied = _applied_credits(session, ids) if details else {}
     docs = []
     for r in rows:
         money = _money(r.currency)
@@ -192,7 +199,7 @@ def credit_memo_documents(session: Session, rows: Sequence[Any], *, details: boo
             "credit_memo_date": r.credit_memo_date,
             "totals": {"net": money(r.net_amount), "tax": money(r.tax_amount), "total": money(r.total_amount),
                        "refunded": money(r.refunded_amount), "not_charged": money(r.not_charged_amount),
-                       "balance": money(r.balance_amount)},
+                       "applied": money(r.applied_amount), "balance": money(r.balance_amount)},
             "version": r.version, "created_at": r.created_at, "updated_at": r.updated_at,
         }
         if details:
@@ -207,8 +214,25 @@ def credit_memo_documents(session: Session, rows: Sequence[Any], *, details: boo
                  "applied_at": a.applied_at}
                 for a in refunds[r.id]
             ]
+            doc["applications"] = [
+                {"id": a.id, "invoice": {"id": a.invoice_id, "number": a.number}, "amount": money(a.amount),
+                 "applied_at": a.applied_at}
+                for a in applied[r.id]
+            ]
         docs.append(doc)
     return docs
+
+
+def _applied_credits(session: Session, ids: list[Any]) -> dict[Any, list[Any]]:
+    """Per credit memo, its applications to invoices."""
+    found: dict[Any, list[Any]] = defaultdict(list)
+    if ids:
+        for a in session.execute(
+            select(APP.c.id, APP.c.credit_memo_id, APP.c.invoice_id, APP.c.amount, APP.c.applied_at, INV.c.number)
+            .join(INV, INV.c.id == APP.c.invoice_id).where(APP.c.credit_memo_id.in_(ids)).order_by(APP.c.id)
+        ):
+            found[a.credit_memo_id].append(a)
+    return found
 
 
 def get_credit_memo(session: Session, ref: str, principal: Principal | None) -> Doc:

@@ -8,15 +8,18 @@ units). Per run, with the order and the credit memo locked (invoicing.ledger for
   captured money must still pay (invoicing.ledger.still_to_pay); the rest was never charged and
   is settled as `not_charged`, without a refund;
 - the invoiced part is refunded from money applied to the order's invoices, as far as it was
-  paid; what was not paid yet stays open until it is.
+  paid; on an order with invoice terms, what was never paid is applied to the order's open
+  invoices (invoicing.credit_applications); what is left stays open until it is paid;
+- what the order's live authorizations hold beyond what the order still needs is voided
+  (invoicing.voids), with the refunds.
 
 Refunds go to the order's captures, newest first, never above what each can refund, through
 payments.service with the idempotency key `credit_memo/<id>/capture/<capture id>/<source>/<n>`
 (`order/<id>/excess/...` for excess funds). Like ensure funds, a run begins every refund and its
-pending application in one transaction, calls the gateways with none open, then settles; pending
-applications are taken up first on the next run, with their keys. The payment orchestrator runs
-the steps (payments.orchestrator); the worker's handler begins in its own transaction
-(`begin_refunds`).
+pending application, and every void, in one transaction, calls the gateways with none open, then
+settles; pending applications and voids are taken up first on the next run, with their keys. The
+payment orchestrator runs the steps (payments.orchestrator); the worker's handler begins in its
+own transaction (`begin_refunds`).
 """
 
 from __future__ import annotations
@@ -28,11 +31,14 @@ from typing import Any, cast
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from ordino.invoicing import domain, ledger
+from ordino.invoicing import domain, ledger, voids
+from ordino.invoicing.credit_applications import apply_credit, on_invoice_terms
 from ordino.invoicing.credit_memos import CM, CM_LINE
+from ordino.invoicing.errors import PaidForInvoices
 from ordino.invoicing.invoices import _Record, lock_order
 from ordino.invoicing.models import RefundApplication
 from ordino.kernel import clock
+from ordino.kernel.auth import Principal
 from ordino.kernel.db import Database
 from ordino.kernel.errors import Problem
 from ordino.kernel.ids import new_id
@@ -54,6 +60,14 @@ class _Pending:
     credit_memo_id: uuid.UUID | None
     amount: int
     intent: payments.Intent
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    order: Any
+    credit_memo: Any | None
+    refunds: list[_Pending]
+    voids: list[payments.Intent]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,12 +142,13 @@ def _pending_of(session: Session, where: Any) -> list[_Pending]:
 
 
 def _move_credit_memo(session: Session, credit_memo_id: uuid.UUID, actor: str | None, *, refunded: int = 0,
-                      not_charged: int = 0) -> None:
+                      not_charged: int = 0, applied: int = 0) -> None:
+    settled = refunded + not_charged + applied
     row = session.execute(
-        update(CM).where(CM.c.id == credit_memo_id, CM.c.balance_amount >= refunded + not_charged)
+        update(CM).where(CM.c.id == credit_memo_id, CM.c.balance_amount >= settled)
         .values(refunded_amount=CM.c.refunded_amount + refunded, not_charged_amount=CM.c.not_charged_amount
-                + not_charged, balance_amount=CM.c.balance_amount - refunded - not_charged,
-                version=CM.c.version + 1, updated_at=clock.now())
+                + not_charged, applied_amount=CM.c.applied_amount + applied,
+                balance_amount=CM.c.balance_amount - settled, version=CM.c.version + 1, updated_at=clock.now())
         .returning(CM.c.status, CM.c.balance_amount, CM.c.refunded_amount, CM.c.number, CM.c.order_summary_id,
                    CM.c.currency)
     ).one()
@@ -145,16 +160,27 @@ def _move_credit_memo(session: Session, credit_memo_id: uuid.UUID, actor: str | 
         session.execute(update(CM).where(CM.c.id == credit_memo_id).values(status=after))
 
 
+def _reporter(session: Session, order: Any, credit_memo: Any | None, actor: str | None) -> voids.Report:
+    return lambda message, dedup: _exception(session, order, credit_memo, message, dedup, actor)
+
+
+def _release(session: Session, gateways: Gateways, order: Any, credit_memo: Any | None,
+             actor: str | None) -> list[payments.Intent]:
+    """Voids of what the order's authorizations hold beyond its need (after this run's refunds)."""
+    owner = f"credit_memo/{credit_memo.id}" if credit_memo is not None else f"order/{order.id}/excess"
+    return voids.begin_voids(session, gateways, order, owner, actor, _reporter(session, order, credit_memo, actor))
+
+
 def _plan_credit_memo(session: Session, gateways: Gateways, credit_memo_id: uuid.UUID,
-                      actor: str | None) -> list[_Pending]:
+                      actor: str | None) -> _Plan | None:
     head = session.execute(select(CM.c.order_summary_id).where(CM.c.id == credit_memo_id)).first()
     if head is None:
-        return []
+        return None
     order = lock_order(session, head.order_summary_id)
     credit_memo = session.execute(select(*CM.c).where(CM.c.id == credit_memo_id).with_for_update()).one()
     pending = _pending_of(session, REFUND_APP.c.credit_memo_id == credit_memo.id)
     if credit_memo.status not in domain.OPEN_CREDIT_MEMO_STATUSES:
-        return pending
+        return _Plan(order, credit_memo, pending, _release(session, gateways, order, credit_memo, actor))
     parts = {
         bool(row[0]): int(row[1]) for row in session.execute(
             select(CM_LINE.c.invoiced, func.sum(CM_LINE.c.net_amount + CM_LINE.c.tax_amount))
@@ -163,7 +189,7 @@ def _plan_credit_memo(session: Session, gateways: Gateways, credit_memo_id: uuid
     }
     refunded = _refunded_by(session, credit_memo.id)
     uninvoiced_left = max(0, parts.get(False, 0) - refunded.get("unapplied", 0) - credit_memo.not_charged_amount)
-    invoiced_left = max(0, parts.get(True, 0) - refunded.get("applied", 0))
+    invoiced_left = max(0, parts.get(True, 0) - refunded.get("applied", 0) - credit_memo.applied_amount)
     captures = ledger.captures(session, order.id)
     spare = max(0, sum(max(0, c.unapplied) for c in captures) - ledger.still_to_pay(session, order.id))
     from_unapplied = min(uninvoiced_left, spare)
@@ -176,28 +202,38 @@ def _plan_credit_memo(session: Session, gateways: Gateways, credit_memo_id: uuid
     pending += _begin(session, gateways, order, credit_memo, plan, actor)
     if uninvoiced_left > from_unapplied:  # money for these units was never taken
         _move_credit_memo(session, credit_memo.id, actor, not_charged=uninvoiced_left - from_unapplied)
-    return pending
+    if invoiced_left > from_applied and on_invoice_terms(order):  # never paid: lower what is still owed
+        credited = apply_credit(session, order, credit_memo.id, invoiced_left - from_applied, actor)
+        if credited:
+            _move_credit_memo(session, credit_memo.id, actor, applied=credited)
+    return _Plan(order, credit_memo, pending, _release(session, gateways, order, credit_memo, actor))
 
 
-def _plan_excess(session: Session, gateways: Gateways, order_id: uuid.UUID, actor: str | None) -> list[_Pending]:
+def _plan_excess(session: Session, gateways: Gateways, order_id: uuid.UUID, actor: str | None) -> _Plan | None:
     order = lock_order(session, order_id)
     if order is None:
-        return []
+        return None
     pending = _pending_of(session, (REFUND_APP.c.order_summary_id == order.id) & REFUND_APP.c.credit_memo_id.is_(None))
-    if pending:
-        return pending
-    captures = ledger.captures(session, order.id)
-    excess = max(0, sum(max(0, c.unapplied) for c in captures) - ledger.still_to_pay(session, order.id))
-    plan = domain.plan_refunds(captures, from_unapplied=excess, from_applied=0)
-    return _begin(session, gateways, order, None, plan, actor)
+    if not pending:
+        captures = ledger.captures(session, order.id)
+        excess = max(0, sum(max(0, c.unapplied) for c in captures) - ledger.still_to_pay(session, order.id))
+        plan = domain.plan_refunds(captures, from_unapplied=excess, from_applied=0)
+        pending = _begin(session, gateways, order, None, plan, actor)
+    return _Plan(order, None, pending, _release(session, gateways, order, None, actor))
 
 
-def _begun(pending: list[_Pending], actor: str | None) -> orchestrator.Begun[RefundsResult]:
+def _begun(plan: _Plan | None, actor: str | None) -> orchestrator.Begun[RefundsResult]:
+    pending = plan.refunds if plan is not None else []
+    released = plan.voids if plan is not None else []
+
     def settle(session: Session, _answers: orchestrator.Answers) -> RefundsResult:
         refunded = sum(_settle(session, p, actor) for p in pending)
+        if plan is not None and released:
+            voids.settle_voids(session, released, plan.order.currency,
+                               _reporter(session, plan.order, plan.credit_memo, actor))
         return RefundsResult(refunded, sum(p.amount for p in pending) - refunded)
 
-    return orchestrator.Begun([p.intent for p in pending], settle)
+    return orchestrator.Begun([p.intent for p in pending] + released, settle)
 
 
 def _settle(session: Session, p: _Pending, actor: str | None) -> int:
@@ -254,3 +290,54 @@ def ensure_order_refunds(db: Database, gateways: Gateways, order_id: uuid.UUID,
     r = orchestrator.run(db, gateways, lambda s: _begun(_plan_excess(s, gateways, order_id, actor), actor),
                          actor=actor)
     return RefundsResult(refunded + r.refunded, pending + r.pending)
+
+
+# ------------------------------------------------------------------------------------------------
+# A refund asked of a capture itself (POST /payments/{id}/refund)
+
+
+def begin_capture_refund(session: Session, gateways: Gateways, capture_id: uuid.UUID, amount: int | None, *,
+                         idempotency_key: str, principal: Principal, reason: str | None) -> payments.Intent:
+    """Step 1 of a refund of a capture's money that no invoice uses (excess funds), recorded as a
+    refund of the order's excess funds. Money applied to invoices goes back only with a credit
+    memo (PaidForInvoices, nothing written), so invoices − credit memos stay captured − refunded."""
+    payment = reads.get_payment(session, capture_id, principal)  # 404 for a payment the key cannot see
+    if reads.key_used(session, idempotency_key):  # a retry: begun (and checked) before
+        return payments.begin_refund(session, gateways, capture_id, amount, idempotency_key=idempotency_key,
+                                     actor=principal.actor, reason=reason, by=principal)
+    order = lock_order(session, payment["order_summary_id"])
+    funds = next((c for c in ledger.captures(session, payment["order_summary_id"]) if c.capture_id == capture_id), None)
+    wanted = amount if amount is not None or funds is None else funds.available_to_refund
+    if funds is not None and wanted is not None and max(0, funds.unapplied) < wanted <= funds.available_to_refund:
+        raise _paid_for_invoices(wanted, max(0, funds.unapplied), payment["currency"], order)
+    intent = payments.begin_refund(session, gateways, capture_id, amount, idempotency_key=idempotency_key,
+                                   actor=principal.actor, reason=reason, by=principal)
+    if order is None:  # a payment of no order invoicing knows: nothing of it is invoiced
+        return intent
+    session.execute(insert(REFUND_APP), [{
+        "id": new_id(), "credit_memo_id": None, "order_summary_id": payment["order_summary_id"],
+        "capture_id": capture_id, "refund_id": intent.payment_id, "source": "unapplied", "currency": intent.currency,
+        "amount": intent.amount, "status": "pending", "created_by": principal.actor, "created_at": clock.now(),
+        "applied_at": None,
+    }])
+    return intent
+
+
+def _paid_for_invoices(wanted: int, unapplied: int, currency: str, order: Any) -> PaidForInvoices:
+    ref = order.number if order is not None else "{order}"
+    return PaidForInvoices(
+        f"{format_minor(wanted, currency)} {currency} is more than the {format_minor(unapplied, currency)} {currency}"
+        " of this capture that no invoice uses: money paid for invoices goes back with a credit memo. Use a"
+        f" return (POST /api/v1/orders/{ref}/returns), an appeasement (POST /api/v1/orders/{ref}/appeasements),"
+        " or POST /api/v1/credit-memos then POST /api/v1/refunds",
+        extra={"refundable_without_credit_memo": format_minor(unapplied, currency)},
+    )
+
+
+def settle_capture_refund(session: Session, intent: payments.Intent, actor: str | None) -> None:
+    """Step 3 of a refund asked of a capture: its refund application follows the refund."""
+    row = session.execute(
+        select(REFUND_APP.c.id, REFUND_APP.c.amount).where(REFUND_APP.c.refund_id == intent.payment_id)
+    ).first()
+    if row is not None:
+        _settle(session, _Pending(row.id, None, row.amount, intent), actor)

@@ -151,10 +151,13 @@ class InvoiceTotalsOut(Out):
 
 
 class InvoiceApplicationOut(Out):
+    """A capture, a remittance or a credit memo of the order applied to the invoice."""
+
     id: UuidText
-    source: Literal["capture", "remittance"]
+    source: Literal["capture", "remittance", "credit_memo"]
     payment_id: UuidText | None
     remittance_id: UuidText | None
+    credit_memo_id: UuidText | None
     amount: MoneyText
     status: ApplicationStatus
     created_at: datetime
@@ -202,6 +205,7 @@ class CreditMemoTotalsOut(Out):
     total: MoneyText
     refunded: MoneyText
     not_charged: MoneyText
+    applied: MoneyText  # to the order's open invoices
     balance: MoneyText
 
 
@@ -221,8 +225,17 @@ class CreditMemoRefundOut(Out):
     applied_at: datetime | None
 
 
+class CreditMemoApplicationOut(Out):
+    """Part of the credit memo applied to an open invoice of the order (never paid, so not refunded)."""
+
+    id: UuidText
+    invoice: NumberedRefOut
+    amount: MoneyText
+    applied_at: datetime | None
+
+
 class CreditMemoOut(Out):
-    """A credit memo; `lines` and `refunds` are in the single read, not in lists."""
+    """A credit memo; `lines`, `refunds` and `applications` are in the single read, not in lists."""
 
     id: UuidText
     number: str
@@ -240,6 +253,7 @@ class CreditMemoOut(Out):
     updated_at: datetime
     lines: list[CreditMemoLineOut] | None = None
     refunds: list[CreditMemoRefundOut] | None = None
+    applications: list[CreditMemoApplicationOut] | None = None
 
 
 class OrderRefundOut(Out):

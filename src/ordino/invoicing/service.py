@@ -29,7 +29,15 @@ from ordino.invoicing.invoices import (
     invoice_shipment,
 )
 from ordino.invoicing.invoices import cancel_invoice as _cancel_invoice
-from ordino.invoicing.refunds import REFUND_APP, RefundsResult, begin_refunds, ensure_order_refunds, ensure_refunds
+from ordino.invoicing.refunds import (
+    REFUND_APP,
+    RefundsResult,
+    begin_capture_refund,
+    begin_refunds,
+    ensure_order_refunds,
+    ensure_refunds,
+    settle_capture_refund,
+)
 from ordino.invoicing.remittances import Application, RemittanceIn, record_remittance
 from ordino.invoicing.schemas import CreditMemoIn, FeeInvoiceIn, to_minor
 from ordino.invoicing.schemas import RemittanceIn as RemittancePayload
@@ -41,10 +49,11 @@ from ordino.kernel.worker import AfterCommit
 from ordino.payments.gateway import Gateways, GatewayUnavailable
 
 __all__ = [
-    "FundsResult", "RefundsResult", "ShippedUnits", "apply_to_invoice", "begin_funds", "begin_refunds",
+    "FundsResult", "RefundsResult", "ShippedUnits", "apply_to_invoice", "begin_capture_refund", "begin_funds",
+    "begin_refunds",
     "cancel_invoice", "capture_key", "create_credit_memo", "create_fee_invoice", "ensure_funds",
-    "ensure_order_refunds", "ensure_refunds", "invoice_shipment", "recorded_remittance", "settle", "settle_pending",
-    "settle_pending_job", "stale", "visible_invoice",
+    "ensure_order_refunds", "ensure_refunds", "invoice_shipment", "recorded_remittance", "settle",
+    "settle_capture_refund", "settle_pending", "settle_pending_job", "stale", "visible_invoice",
 ]
 
 Doc = dict[str, Any]

@@ -6,6 +6,9 @@ transaction, the gateway is called outside any transaction, and the outcome is r
 together with the Idempotency-Key response in a second one. A retry with the same
 key replays the stored response; a retry after a gateway timeout (502) finds the pending record
 and settles it, and the gateway, called with the same key, moves no money twice.
+
+`POST /payments/{id}/refund` is served by invoicing (invoicing.api): only it knows which of a
+capture's money pays invoices, and that money goes back with a credit memo, never bare.
 """
 
 from __future__ import annotations
@@ -35,7 +38,6 @@ from ordino.payments.schemas import (
     PaymentOut,
     PaymentSummaryOut,
     ReauthorizeIn,
-    RefundIn,
     to_minor,
 )
 from ordino.payments.service import Intent, MethodSpec
@@ -287,27 +289,6 @@ async def capture(payment_id: str, request: Request, principal: Mover) -> Respon
     def begin(session: Session, record_key: str) -> Intent:
         amount = to_minor(data.amount, _visible_currency(session, pid, principal))
         return service.begin_capture(session, gateways, pid, amount, idempotency_key=record_key, actor=principal.actor)
-
-    return await _move(request, principal, body, begin)
-
-
-@router.post(
-    "/payments/{payment_id}/refund", status_code=201, summary="Refund a capture (partial allowed)",
-    openapi_extra=body_schema(RefundIn),
-    responses=documented(PaymentOut, 201, problems=MONEY_PROBLEMS),
-)
-async def refund(payment_id: str, request: Request, principal: Mover) -> Response:
-    pid = _id(payment_id, "payment")
-    body = await request.body()
-    data = parse_body(RefundIn, body)
-    gateways = gateways_of(request)
-
-    def begin(session: Session, record_key: str) -> Intent:
-        amount = to_minor(data.amount, _visible_currency(session, pid, principal))
-        return service.begin_refund(
-            session, gateways, pid, amount, idempotency_key=record_key, actor=principal.actor, reason=data.reason,
-            by=principal,
-        )
 
     return await _move(request, principal, body, begin)
 

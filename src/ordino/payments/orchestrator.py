@@ -123,12 +123,13 @@ def settle_now_or_later(
 
 def run_command(
     db: Database, gateways: Gateways, command: Command, begin: Callable[[Session, str], Intent], *,
-    actor: str | None = None,
+    actor: str | None = None, then: Callable[[Session, Intent], object] | None = None,
 ) -> Outcome:
     """A money movement asked through the API, answered 201 with its payment record. `begin`
-    gets the record's idempotency key, made of the API key's and the request's; step 3 stores
-    the answer under the Idempotency-Key, and a key answered before replays without beginning
-    anything. A gateway that does not answer is 502, the record staying pending."""
+    gets the record's idempotency key, made of the API key's and the request's; step 3 runs
+    `then` (the caller's bookkeeping of the settled record), stores the answer under the
+    Idempotency-Key, and a key answered before replays without beginning anything. A gateway that
+    does not answer is 502, the record staying pending."""
     with db.read() as session:
         answered = command.answered(session)
     if answered:
@@ -137,7 +138,13 @@ def run_command(
 
     def step1(session: Session) -> Begun[tuple[int, bytes]]:
         intent = begin(session, key)
-        return Begun([intent], lambda s, _answers: (201, dumps(reads.get_payment(s, intent.payment_id))))
+
+        def answer(s: Session, _answers: Answers) -> tuple[int, bytes]:
+            if then is not None:
+                then(s, intent)
+            return 201, dumps(reads.get_payment(s, intent.payment_id))
+
+        return Begun([intent], answer)
 
     begun = db.transaction(step1)
     try:

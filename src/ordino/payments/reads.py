@@ -259,6 +259,39 @@ def capturable_authorizations(session: Session, summary_id: uuid.UUID) -> list[A
     return [Available(r[0], int(r[1])) for r in rows]
 
 
+def live_authorizations(session: Session, order_summary_id: uuid.UUID, currency: str) -> list[Available]:
+    """The order's authorized, unexpired authorizations in `currency` with money left to capture
+    (what they still hold), newest first."""
+    available = domain.AUTHORIZATION_TO_CAPTURE.over(PAYMENT.c)
+    rows = session.execute(
+        select(PAYMENT.c.id, available)
+        .where(PAYMENT.c.order_summary_id == order_summary_id, PAYMENT.c.kind == "authorization",
+               PAYMENT.c.currency == currency, PAYMENT.c.status == "authorized", available > 0,
+               (PAYMENT.c.expires_at.is_(None)) | (PAYMENT.c.expires_at > clock.now()))
+        .order_by(PAYMENT.c.id.desc())
+    ).all()
+    return [Available(r[0], int(r[1])) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Keyed:
+    id: uuid.UUID
+    parent_id: uuid.UUID | None
+    status: str
+    idempotency_key: str
+
+
+def keyed(session: Session, order_summary_id: uuid.UUID, prefix: str) -> list[Keyed]:
+    """The order's payment records whose idempotency key starts with `prefix`, oldest first."""
+    rows = session.execute(
+        select(PAYMENT.c.id, PAYMENT.c.parent_id, PAYMENT.c.status, PAYMENT.c.idempotency_key)
+        .where(PAYMENT.c.order_summary_id == order_summary_id,
+               PAYMENT.c.idempotency_key.startswith(prefix, autoescape=True))
+        .order_by(PAYMENT.c.id)
+    ).all()
+    return [Keyed(r.id, r.parent_id, r.status, r.idempotency_key) for r in rows]
+
+
 def refundable_captures(session: Session, order_summary_id: uuid.UUID) -> list[Available]:
     """The order's succeeded captures, oldest first, with what each can still refund."""
     rows = session.execute(
