@@ -43,7 +43,7 @@ def test_order_fulfilment_invoice_and_payment_answers_match_their_declared_model
     assert (order.number, order.status, order.currency, order.pricing, order.tax) == (
         "SO-000001", "created", "EUR", "order", "given"
     )
-    assert order.available_actions == ["cancel", "appease"]
+    assert order.available_actions == ["cancel", "appease", "add"]
     assert order.totals.model_dump() == {
         "product": "18.50", "adjustment": "-0.10", "delivery": "12.50", "tax": "5.88", "grand_total": "36.78"
     }

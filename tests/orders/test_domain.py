@@ -56,28 +56,29 @@ def test_every_offered_action_has_a_route() -> None:
     app.state.db.dispose()
     open_item = [(Buckets(ordered=4, allocated=2, fulfilled=1), 100)]
     offered = {a for s in ORDER_LIFECYCLE.states for a in available_actions(s, open_item)}
-    assert sorted(offered) == ["appease", "approve", "cancel", "reject", "return"]
+    assert sorted(offered) == ["add", "appease", "approve", "cancel", "exchange", "reject", "reship", "return"]
     assert [a for a in sorted(offered)
             if "post" in paths.get(f"/api/v1/orders/{{order_ref}}/{SERVICING_PATHS.get(a, a)}", {})] == [
-        "appease", "approve", "cancel", "reject", "return"]
+        "add", "appease", "approve", "cancel", "exchange", "reject", "reship", "return"]
 
 
 @pytest.mark.parametrize(
     ("status", "buckets", "value", "actions"),
     [
         # nothing shipped: cancel and appease
-        ("approved", Buckets(ordered=4, allocated=4), 100, ["cancel", "appease"]),
+        ("approved", Buckets(ordered=4, allocated=4), 100, ["cancel", "appease", "add"]),
         # part shipped: the rest can be cancelled, the shipped units returned
-        ("partially_fulfilled", Buckets(ordered=4, allocated=4, fulfilled=1), 100, ["cancel", "return", "appease"]),
+        ("partially_fulfilled", Buckets(ordered=4, allocated=4, fulfilled=1), 100,
+         ["cancel", "return", "appease", "add", "exchange", "reship"]),
         # all shipped: nothing to cancel
-        ("fulfilled", Buckets(ordered=4, allocated=4, fulfilled=4), 100, ["return", "appease"]),
+        ("fulfilled", Buckets(ordered=4, allocated=4, fulfilled=4), 100, ["return", "appease", "exchange", "reship"]),
         # all returned: nothing to return, nothing left to appease
         ("fulfilled", Buckets(ordered=4, allocated=4, fulfilled=4, return_initiated=4, returned=4), 100, []),
         # appeased to nothing: no more appeasement
-        ("approved", Buckets(ordered=4), 0, ["cancel"]),
+        ("approved", Buckets(ordered=4), 0, ["cancel", "add"]),
         # all cancelled
         ("cancelled", Buckets(ordered=4, canceled=4), 100, []),
-        ("pending_approval", Buckets(ordered=4), 100, ["approve", "reject", "cancel", "appease"]),
+        ("pending_approval", Buckets(ordered=4), 100, ["approve", "reject", "cancel", "appease", "add"]),
     ],
 )
 def test_an_order_offers_the_servicing_actions_its_items_allow(

@@ -107,7 +107,7 @@ def test_a_generated_client_places_an_order_and_reads_it_back_typed(
     )
     assert (order.pricing, order.tax, order.po_number) == ("order", "calculate", "PO-4711")
     assert order.ordered_at == datetime(2026, 11, 26, 10, tzinfo=UTC)
-    assert [str(a) for a in order.available_actions] == ["cancel", "appease"]
+    assert [str(a) for a in order.available_actions] == ["cancel", "appease", "add"]
     assert order.totals.to_dict() == {
         "product": "17.50", "adjustment": "0.00", "delivery": "12.50", "tax": "5.70", "grand_total": "35.70"
     }

@@ -49,8 +49,9 @@ ENDPOINT_ACTIONS: dict[str, tuple[str, ...]] = {
 # Servicing actions (POST /orders/{ref}/cancellations | returns | appeasements) and the statuses
 # they serve; an order offers one only when its items leave something to act on.
 CANCELLABLE = ("created", "pending_approval", "approved", "partially_fulfilled")
-SERVICING_ACTIONS = ("cancel", "return", "appease")
-SERVICING_PATHS = {"cancel": "cancellations", "return": "returns", "appease": "appeasements"}
+SERVICING_ACTIONS = ("cancel", "return", "appease", "add", "exchange", "reship")
+SERVICING_PATHS = {"cancel": "cancellations", "return": "returns", "appease": "appeasements", "add": "additions",
+                   "exchange": "exchanges", "reship": "reships"}
 
 
 def available_actions(status: str, items: Sequence[tuple[Buckets, int]] = ()) -> list[str]:
@@ -63,6 +64,12 @@ def available_actions(status: str, items: Sequence[tuple[Buckets, int]] = ()) ->
         actions.append("return")
     if status != "closed" and any(b.quantity > 0 and value > 0 for b, value in items):
         actions.append("appease")
+    if status in CANCELLABLE and items:
+        actions.append("add")
+    if any(b.available_to_return > 0 for b, _ in items):
+        actions.append("exchange")
+    if status != "closed" and any(b.fulfilled - b.returned > 0 for b, _ in items):
+        actions.append("reship")
     return actions
 
 

@@ -201,7 +201,7 @@ OrderStatus = Literal[
 ]
 OrderAction = Literal[
     "hold_for_approval", "approve", "reject", "cancel", "fulfill_partially", "fulfill", "close", "reopen", "return",
-    "appease",
+    "appease", "add", "exchange", "reship",
 ]
 
 class AddressOut(Out):

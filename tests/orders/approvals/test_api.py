@@ -77,7 +77,7 @@ def test_an_order_over_the_threshold_of_the_parent_account_waits(db, client, w) 
     doc = _place(client, w, "bob", order("WEB-1", ("BOLT-M8", 2000, "0.525")))
     # then the order is created waiting for approval, with every step in its history
     assert (doc["status"], doc["available_actions"], doc["totals"]["grand_total"]) == (
-        "pending_approval", ["approve", "reject", "cancel", "appease"], "1264.38")
+        "pending_approval", ["approve", "reject", "cancel", "appease", "add"], "1264.38")
     message = "the order total 1264.38 EUR is over 1000.00 EUR (Orders over 1,000 EUR)"
     assert _history(db, doc["id"]) == [
         ("create", None, "created", "buyer:bob", None),
