@@ -172,3 +172,39 @@ def test_a_reship_sends_units_again_at_no_charge(
                  json={"lines": [{"line_number": 2, "quantity": 4}], "reason": "lost"})
     assert (r.status_code, r.json()["lines"]) == (409, [{"line_number": 2, "requested": 4, "available": 3}])
 
+
+
+def test_an_exchange_linked_to_a_return_order_sends_the_new_items_and_the_receipt_credits_the_old(
+    world: Database, sim: Sim, gateways: Any, api: Any, admin: dict[str, str]
+) -> None:
+    # given a card order shipped and paid, and a return order expecting 100 bolts
+    order = _placed(world, gateways)
+    _ship_all(world, gateways, api, admin, order)
+    r = api.post("/api/v1/return-orders", headers=admin, json={
+        "order": order["number"], "lines": [{"line_number": 1, "quantity": 100, "reason": "wrong size"}]})
+    assert r.status_code == 201, r.text
+    rma = r.json()["number"]
+    # when 100 bolts are exchanged for 100 of another size at the same price, linked to it
+    body = {"lines": [{"line_number": 1, "quantity": 100, "sku": "BOLT-M8", "unit_price": "0.0350",
+                       "tax_lines": _vat("0.67")}], "reason": "another size", "return_order": rma}
+    done = _post(api, admin, order, "exchanges", body)
+    # then only the new items are a change order: the return order will credit the old ones
+    assert [(c["kind"], c["reason"], c["totals"]["grand_total"]) for c in done["change_orders"]] == [
+        ("exchange", f"another size (returned with {rma})", "4.17")]
+    # the 100 bolts' share of the line is 3.50 + 0.67 VAT: an even exchange
+    assert (done["credit_memo"], done["money"]["refund"], done["money"]["difference"]) == (None, "0.00", "0.00")
+    # when more than the return order still expects is exchanged: 409 naming the line
+    r = api.post(f"/api/v1/orders/{order['number']}/exchanges", headers=admin,
+                 json={**body, "lines": [{**body["lines"][0], "quantity": 101}]})
+    assert (r.status_code, r.json()["lines"]) == (409, [{"line_number": 1, "requested": 101, "available": 100}])
+    # when the return order is received, its receipt credits the returned bolts
+    assert api.post(f"/api/v1/return-orders/{rma}/approve", headers=admin).status_code == 200
+    r = api.post(f"/api/v1/return-orders/{rma}/receipts", headers=admin, json={
+        "location": "WH-BER", "lines": [{"line_number": 1, "received": 100, "disposition": "restock"}]})
+    assert r.status_code == 201, r.text
+    drain(world, gateways)
+    assert credit_memos(world) == [("CM-2026-000001", "closed", 417, 417, 0, 0)]
+    # an unknown return order is named
+    r = api.post(f"/api/v1/orders/{order['number']}/exchanges", headers=admin, json={**body, "return_order": "RMA-X"})
+    assert (r.status_code, r.json()["errors"]) == (422, [{"field": "return_order",
+                                                          "message": "no return order 'RMA-X' of this order"}])

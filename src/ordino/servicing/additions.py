@@ -18,12 +18,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ordino.fulfillment.items import set_order_status
 from ordino.fulfillment.routing.allocation import route_order
 from ordino.kernel.auth import Principal
-from ordino.kernel.errors import FieldError, InvalidTransition
+from ordino.kernel.errors import FieldError, InvalidTransition, ValidationFailed
+from ordino.kernel.ids import parse_id
 from ordino.kernel.money import format_minor
 from ordino.orders.additions import Added, prepare_items, write_items
 from ordino.orders.approvals.service import approval_reasons, hold_for_approval
@@ -31,7 +33,9 @@ from ordino.orders.schemas import LineIn, TaxLineIn
 from ordino.servicing import domain, service
 from ordino.servicing.errors import NeedsApproval
 from ordino.servicing.money import consequence
-from ordino.servicing.schemas import AdditionIn, ExchangeIn, ReshipIn
+from ordino.servicing.returns.service import LINE as RO_LINE
+from ordino.servicing.returns.service import RO
+from ordino.servicing.schemas import AdditionIn, ExchangeIn, LineQuantityIn, ReshipIn
 from ordino.servicing.service import CANCELLABLE, Plan, find_order
 from ordino.servicing.writing import write_change_order
 
@@ -141,22 +145,49 @@ def reship(session: Session, ref: str, data: ReshipIn, principal: Principal, *, 
     return service.finish(session, order, plan, money, written, None, "order.reshipped")
 
 
+def _rma_lines(session: Session, order: Any, ref: str, data: ExchangeIn) -> str:
+    """The return order the exchange's units come back with: of this order, still expecting them.
+    Its receipt credits them; the exchange only sends the new items."""
+    ident = parse_id(ref)
+    rma = session.execute(select(RO.c.id, RO.c.number, RO.c.status).where(
+        RO.c.order_summary_id == order.id, RO.c.id == ident if ident is not None else RO.c.number == ref)).first()
+    if rma is None:
+        raise ValidationFailed([FieldError("return_order", f"no return order '{ref}' of this order")])
+    if rma.status not in ("requested", "approved", "partially_received"):
+        raise InvalidTransition(f"return order {rma.number} is {rma.status.replace('_', ' ')}",
+                                extra={"current_status": rma.status})
+    expected = {r.line_number: int(r.left) for r in session.execute(
+        select(RO_LINE.c.line_number,
+               (RO_LINE.c.quantity_expected - RO_LINE.c.quantity_received - RO_LINE.c.quantity_rejected).label("left"))
+        .where(RO_LINE.c.return_order_id == rma.id))}
+    service.over([LineQuantityIn(line_number=x.line_number, quantity=x.quantity) for x in data.lines],
+                 {x.line_number: expected.get(x.line_number, 0) for x in data.lines}, "exchange")
+    return str(rma.number)
+
+
 def exchange(session: Session, ref: str, data: ExchangeIn, principal: Principal, *, submit: bool) -> dict[str, Any]:
     order = find_order(session, ref, principal, lock=submit)
-    back = service.plan_return(session, order, data.returning(), lock=submit)
+    rma = _rma_lines(session, order, data.return_order, data) if data.return_order is not None else None
+    back = service.plan_return(session, order, data.returning(), lock=submit, available=rma is None)
     added = prepare_items(session, order, data.new_lines(), principal, new_group=True)
-    plan = Plan(order, "exchange", data.reason, [back.change_orders[0], _new_items(added)],
-                kinds=["return", "exchange"])
+    reason = data.reason if rma is None else f"{data.reason} (returned with {rma})"[:200]
+    if rma is None:
+        plan = Plan(order, "exchange", reason, [back.change_orders[0], _new_items(added)], kinds=["return", "exchange"])
+    else:  # the return order's receipt credits the units
+        plan = Plan(order, "exchange", reason, [_new_items(added)])
     returned = back.credit
-    gained = domain.totals(plan.change_orders[1], prices_include_tax=bool(order.prices_include_tax)).grand_total
-    money = consequence(session, order, returned, invoiced=True)
+    gained = domain.totals(plan.change_orders[-1], prices_include_tax=bool(order.prices_include_tax)).grand_total
+    money = consequence(session, order, returned if rma is None else 0, invoiced=True)
     money["authorize"] = format_minor(max(0, gained) if _authorization(order) else 0, order.currency)
     money["difference"] = format_minor(gained - returned, order.currency)
     if not submit:
         return service.document(plan, money, None, None, order.status)
-    back_written = write_change_order(session, order, "return", data.reason, back.change_orders[0], {}, principal.actor)
-    service.APPLIERS["return"](session, back, principal.actor)
-    written = [back_written, *_write(session, order, plan, added, "exchange", principal)]
-    credit_memo = service.credit(session, order, [back_written], principal.actor)
+    written: list[Any] = []
+    if rma is None:
+        written.append(write_change_order(session, order, "return", reason, back.change_orders[0], {},
+                                          principal.actor))
+        service.APPLIERS["return"](session, back, principal.actor)
+    written += _write(session, order, plan, added, "exchange", principal)
+    credit_memo = service.credit(session, order, written[:-1], principal.actor)
     return service.finish(session, order, plan, money, written, credit_memo, "order.exchanged",
-                          _payment(order, written[1], written[1].grand_total))
+                          _payment(order, written[-1], written[-1].grand_total))

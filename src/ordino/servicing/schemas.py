@@ -106,6 +106,9 @@ class ExchangeIn(Strict):
 
     lines: list[ExchangeLineIn] = Field(min_length=1, max_length=MAX_LINES)
     reason: Reason
+    return_order: Annotated[str, Field(min_length=1, max_length=60)] | None = Field(
+        None, description="A return order (id or number) expecting the units: its receipt credits them, the "
+        "exchange sends the new items")
 
     def returning(self) -> ReturnIn:
         return ReturnIn(lines=[LineQuantityIn(line_number=x.line_number, quantity=x.quantity) for x in self.lines],

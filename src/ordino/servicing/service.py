@@ -219,9 +219,11 @@ def _any_fulfilled(session: Session, order: Any) -> bool:
 # Blind return
 
 
-def plan_return(session: Session, order: Any, data: ReturnIn, *, lock: bool) -> Plan:
+def plan_return(session: Session, order: Any, data: ReturnIn, *, lock: bool, available: bool = True) -> Plan:
+    """`available`: check the units against available to return (not when a return order holds them)."""
     items = named(session, order, data.lines, lock=lock)
-    over(data.lines, {n: i.available_to_return for n, i in items.items()}, "return")
+    if available:
+        over(data.lines, {n: i.available_to_return for n, i in items.items()}, "return")
     return Plan(order, "return", data.reason, [[domain.give_back(items[line.line_number], line.quantity)
                                                 for line in data.lines]])
 
