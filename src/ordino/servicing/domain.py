@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
+from ordino.invoicing.domain import round_half_up
 from ordino.kernel.money import allocate_minor
 from ordino.orders.domain import ItemAmounts, Totals
 from ordino.orders.domain import totals as order_totals
@@ -33,12 +34,6 @@ from ordino.orders.domain import totals as order_totals
 STAGES = ("pre_fulfillment", "in_fulfillment", "post_fulfillment")
 KINDS = ("cancel", "return", "appeasement", "addition", "return_fee", "exchange", "reship")
 APPEASEMENT = "appeasement"  # the reference of an appeasement's adjustment lines
-
-
-def round_half_up(value: Fraction) -> int:
-    magnitude = abs(value)
-    rounded = (magnitude.numerator * 2 + magnitude.denominator) // (magnitude.denominator * 2)
-    return -rounded if value < 0 else rounded
 
 
 def share(amount: int, units: int, of: int) -> int:
