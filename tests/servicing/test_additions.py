@@ -208,3 +208,22 @@ def test_an_exchange_linked_to_a_return_order_sends_the_new_items_and_the_receip
     r = api.post(f"/api/v1/orders/{order['number']}/exchanges", headers=admin, json={**body, "return_order": "RMA-X"})
     assert (r.status_code, r.json()["errors"]) == (422, [{"field": "return_order",
                                                           "message": "no return order 'RMA-X' of this order"}])
+
+
+def test_an_addition_that_brings_an_approved_order_over_an_approval_rule_is_refused(
+    world: Database, sim: Sim, gateways: Any, api: Any, admin: dict[str, str]
+) -> None:
+    # given ACME's orders over 40.00 EUR need approval, and an approved order of 36.78
+    r = api.post("/api/v1/approval-rules", headers=admin, json={
+        "account": "ACME", "kind": "order_total", "name": "Over 40", "amount": "40.00", "currency": "EUR"})
+    assert r.status_code == 201, r.text
+    order = _placed(world, gateways)
+    assert api.get(f"/api/v1/orders/{order['number']}", headers=admin).json()["status"] == "approved"
+    # when 5.95 of nuts would be added (42.73): 409 naming the rule, nothing written
+    r = api.post(f"/api/v1/orders/{order['number']}/additions", json=TEN_NUTS, headers=admin)
+    assert (r.status_code, r.json()["type"].rsplit("/", 1)[1]) == (409, "approval-required")
+    assert "Over 40" in r.json()["detail"]
+    assert (count(world, ChangeOrder), count(world, OrderItemSummary)) == (0, 3)
+    # and its preview answers the same
+    r = api.post(f"/api/v1/orders/{order['number']}/additions/preview", json=TEN_NUTS, headers=admin)
+    assert (r.status_code, r.json()["type"].rsplit("/", 1)[1]) == (409, "approval-required")

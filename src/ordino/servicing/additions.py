@@ -67,18 +67,17 @@ def _authorization(order: Any) -> list[dict[str, Any]]:
     return []
 
 
-def _approval(session: Session, order: Any, added_total: int, items: list[dict[str, Any]], actor: str) -> None:
+def _approval(session: Session, order: Any, added_total: int, items: list[dict[str, Any]]) -> list[Any]:
+    """The approval rules on the new total: refused (409) for an order approved already; for an
+    order not yet approved, the reasons it is to be held for."""
     header = {**order._mapping, "grand_total_amount": service.current_total(session, order) + added_total}
     reasons = approval_reasons(session, header, items)
-    if not reasons:
-        return
-    if order.status == "created":
-        hold_for_approval(session, order.id, reasons, actor)
-    elif order.status != "pending_approval":
+    if reasons and order.status not in ("created", "pending_approval"):
         raise NeedsApproval(
             "with this addition the order would need approval: " + "; ".join(r.message for r in reasons),
             [FieldError("lines", "the new total needs approval")],
         )
+    return reasons if order.status == "created" else []
 
 
 def _write(session: Session, order: Any, plan: Plan, added: Added, kind: str, principal: Principal) -> list[Any]:
@@ -115,9 +114,11 @@ def addition(session: Session, ref: str, data: AdditionIn, principal: Principal,
     added = prepare_items(session, order, data.lines, principal, group_position=data.delivery_group)
     plan = Plan(order, "addition", data.reason, [_new_items(added)])
     money = _money(order, plan)
+    hold = _approval(session, order, -plan.credit, added.items)
     if not submit:
         return service.document(plan, money, None, None, order.status)
-    _approval(session, order, -plan.credit, added.items, principal.actor)
+    if hold:
+        hold_for_approval(session, order.id, hold, principal.actor)
     written = _write(session, order, plan, added, "addition", principal)
     return service.finish(session, order, plan, money, written, None, "order.items_added",
                           _payment(order, written[0], written[0].grand_total))
