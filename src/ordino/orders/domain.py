@@ -49,6 +49,9 @@ ENDPOINT_ACTIONS: dict[str, tuple[str, ...]] = {
 # Servicing actions (POST /orders/{ref}/cancellations | returns | appeasements) and the statuses
 # they serve; an order offers one only when its items leave something to act on.
 CANCELLABLE = ("created", "pending_approval", "approved", "partially_fulfilled")
+# Change orders whose items are new items, at their own amounts (already on the item rows): not a
+# change to an item's value.
+ADDING_KINDS = ("addition", "exchange", "reship")
 SERVICING_ACTIONS = ("cancel", "return", "appease", "add", "exchange", "reship")
 SERVICING_PATHS = {"cancel": "cancellations", "return": "returns", "appease": "appeasements", "add": "additions",
                    "exchange": "exchanges", "reship": "reships"}

@@ -69,7 +69,8 @@ def load_order(session: Session, order_id: uuid.UUID, principal: Principal) -> d
             select(ChangeOrderItem.order_item_summary_id,
                    func.sum(ChangeOrderItem.line_amount + ChangeOrderItem.adjustment_amount))
             .join(co, co.id == ChangeOrderItem.change_order_id)
-            .where(co.order_summary_id == order_id).group_by(ChangeOrderItem.order_item_summary_id)
+            .where(co.order_summary_id == order_id, co.kind.not_in(domain.ADDING_KINDS))
+            .group_by(ChangeOrderItem.order_item_summary_id)
         )
     }
     account_number = session.execute(

@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 
 from ordino.inventory.stock import chunks
 from ordino.invoicing.invoices import invoiced_so_far
+from ordino.orders.domain import ADDING_KINDS
 from ordino.orders.models import (
+    ChangeOrder,
     ChangeOrderItem,
     OrderItemAdjustmentLine,
     OrderItemSummary,
@@ -27,6 +29,7 @@ ITEM = cast(Table, OrderItemSummary.__table__)
 ADJ = cast(Table, OrderItemAdjustmentLine.__table__)
 TAX = cast(Table, OrderItemTaxLine.__table__)
 CO_ITEM = cast(Table, ChangeOrderItem.__table__)
+CO = cast(Table, ChangeOrder.__table__)
 
 
 def _tax(t: Any, invoiced: int = 0) -> Tax:
@@ -66,7 +69,9 @@ def _assemble(session: Session, rows: list[Any]) -> list[Item]:
         changed.update(
             (r[0], int(r[1])) for r in session.execute(
                 select(CO_ITEM.c.order_item_summary_id, func.sum(CO_ITEM.c.line_amount + CO_ITEM.c.adjustment_amount))
-                .where(CO_ITEM.c.order_item_summary_id.in_(part)).group_by(CO_ITEM.c.order_item_summary_id)
+                .join(CO, CO.c.id == CO_ITEM.c.change_order_id)
+                .where(CO_ITEM.c.order_item_summary_id.in_(part), CO.c.kind.not_in(ADDING_KINDS))
+                .group_by(CO_ITEM.c.order_item_summary_id)
             )
         )
         units, adj, tax = invoiced_so_far(session, part)
