@@ -287,3 +287,20 @@ def test_an_order_on_terms_cancelled_in_part_before_shipping_owes_less(
     drain(world, gateways)
     # then its invoice bills exactly what is left
     assert invoices(world, order["id"]) == [("INV-2026-000001", "open", 3261, 0, 3261)]
+
+
+def test_a_return_of_part_of_an_appeased_line_gives_back_its_units_share_of_the_appeasement(
+    world: Database, sim: Sim, gateways: Any, api: Any, admin: dict[str, str]
+) -> None:
+    # given 3 nuts (1.00 − 0.10 = 0.90 net, VAT 0.17), 1 shipped, the line appeased by 0.60 net
+    order = _placed(world, gateways)
+    ship(api, admin, fo_id(world, order["id"]), NUT_M8=1)
+    drain(world, gateways)
+    _post(api, admin, order, "appeasements", {"lines": [{"line_number": 2, "amount": "0.60"}], "includes_tax": False,
+                                              "reason": "late"})
+    # when the shipped nut comes back
+    back = _post(api, admin, order, "returns", {"lines": [{"line_number": 2, "quantity": 1}], "reason": "late"})
+    # then it credits its share of the line (0.33 − 0.03, VAT 0.06) less a third of the appeasement
+    # (the 3 live units share 0.60 and its 0.11 VAT: 0.20 and 0.04): 0.30 − 0.20 + 0.06 − 0.04 = 0.12
+    assert back["totals"] == {"product": "-0.33", "adjustment": "0.23", "delivery": "0.00", "tax": "-0.02",
+                              "grand_total": "-0.12"}

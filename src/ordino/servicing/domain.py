@@ -200,15 +200,15 @@ def give_back(item: Item, units: int) -> ItemChange:
     change.adjustments = [AdjustmentDelta(a.name, a.source, a.reference, take(a.amount)) for a in item.adjustments]
     change.taxes = [TaxDelta(t, take(t.amount)) for t in item.taxes]
     still_appeased = sum(a.amount for a in item.appeased)
-    shipped_left = item.fulfilled - item.returned
-    if still_appeased and shipped_left:
-        back = -share(still_appeased, units, shipped_left)
+    live = item.live  # the appeasement lowered the price of every unit still on the order
+    if still_appeased and live:
+        back = -share(still_appeased, units, live)
         change.adjustments.append(AdjustmentDelta("Appeasement returned", "manual", APPEASEMENT, back))
         n = len(change.adjustments) - 1
         for taxes in _by_key(item.appeased_taxes).values():
             amount = sum(t.amount for t in taxes)
             if amount:
-                change.taxes.append(TaxDelta(taxes[0], -share(amount, units, shipped_left), of_adjustment=n))
+                change.taxes.append(TaxDelta(taxes[0], -share(amount, units, live), of_adjustment=n))
     return change
 
 
