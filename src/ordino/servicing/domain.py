@@ -202,13 +202,17 @@ def give_back(item: Item, units: int) -> ItemChange:
     still_appeased = sum(a.amount for a in item.appeased)
     live = item.live  # the appeasement lowered the price of every unit still on the order
     if still_appeased and live:
-        back = -share(still_appeased, units, live)
-        change.adjustments.append(AdjustmentDelta("Appeasement returned", "manual", APPEASEMENT, back))
+        # never more than the units' own share gives: a return credits, it never charges
+        back = min(-share(still_appeased, units, live), -(change.line_amount + change.adjustment_amount))
+        change.adjustments.append(AdjustmentDelta("Appeasement returned", "manual", APPEASEMENT, max(0, back)))
         n = len(change.adjustments) - 1
+        room = max(0, -change.tax_amount)
         for taxes in _by_key(item.appeased_taxes).values():
             amount = sum(t.amount for t in taxes)
-            if amount:
-                change.taxes.append(TaxDelta(taxes[0], -share(amount, units, live), of_adjustment=n))
+            tax_back = min(-share(amount, units, live), room) if amount else 0
+            if tax_back > 0:
+                change.taxes.append(TaxDelta(taxes[0], tax_back, of_adjustment=n))
+                room -= tax_back
     return change
 
 
