@@ -32,17 +32,15 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from hypothesis.stateful import run_state_machine_as_test as run_machine
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from ordino.fulfillment.domain import SHIPPABLE
 from ordino.fulfillment.models import FulfillmentOrder, FulfillmentOrderItem
 from ordino.inventory import reads as inventory_reads
 from ordino.invoicing.models import CreditMemo
 from ordino.kernel import clock
-from ordino.kernel.auth import forget_cached_keys
 from ordino.kernel.db import Database
 from ordino.kernel.outbox import OutboxEvent
-from ordino.models import metadata
 from ordino.orders.domain import Buckets
 from ordino.orders.models import ChangeOrder, OrderItemSummary, OrderSummary
 from ordino.payments.gateway import HttpGateway
@@ -50,7 +48,6 @@ from ordino.payments.models import Payment
 from ordino.servicing.returns.models import ReturnOrder
 from ordino.servicing.service import CANCELLABLE
 from tests import factories
-from tests.conftest import api_key
 from tests.invoicing import support
 from tests.invoicing.support import NOW, Sim, frozen, sim, sim_server  # noqa: F401
 from tests.invoicing.test_conservation import (
@@ -59,6 +56,7 @@ from tests.invoicing.test_conservation import (
     check_documents,
     check_identity,
     check_payments,
+    new_world,
     order_money,
 )
 
@@ -121,17 +119,7 @@ class Servicing(RuleBasedStateMachine):
         self.db, self.sim, self.client, self.gateways = db, sim, client, gateways
         self.now = NOW
         clock.set_clock(lambda: self.now)
-        with db.engine.begin() as conn:  # a new world per example
-            for table in reversed(metadata.sorted_tables):
-                conn.execute(text(f"DELETE FROM {table.name}"))
-        forget_cached_keys()
-        factories.account(db, "ACME")
-        factories.channel(db, "web")
-        factories.location(db, "WH-BER")
-        for sku in SKUS:
-            factories.product(db, sku, name=f"Product {sku}")
-            factories.position(db, sku, "WH-BER", on_hand=1_000_000)
-        self.headers = api_key(db)
+        self.headers = new_world(db, SKUS)  # a new world per example
         self.orders: list[Placed] = []
         self.rmas: list[str] = []  # return order numbers
         self.count = 0

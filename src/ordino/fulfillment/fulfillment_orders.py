@@ -72,7 +72,7 @@ def _lock(session: Session, ref: str | uuid.UUID, principal: Principal, action: 
     return fo
 
 
-def _move(session: Session, fo: Any, action: str, actor: str, *, reason: str | None = None,
+def move(session: Session, fo: Any, action: str, actor: str, *, reason: str | None = None,
           data: dict[str, Any] | None = None, **values: Any) -> str:
     after = apply(session, LIFECYCLE, _Record(fo.id, fo.status), action, actor=actor, reason=reason,
                   data={"number": fo.number, "order_id": str(fo.order_summary_id), **(data or {})})
@@ -94,7 +94,7 @@ def _remaining(item: Any) -> int:
     return int(item.quantity - item.quantity_fulfilled - item.quantity_canceled)
 
 
-def _shipped_before(session: Session, fo_id: uuid.UUID) -> int:
+def shipped_before(session: Session, fo_id: uuid.UUID) -> int:
     return int(session.execute(select(func.count()).where(SHIPMENT.c.fulfillment_order_id == fo_id)).scalar_one())
 
 
@@ -107,7 +107,7 @@ def advance(session: Session, ref: str, action: str, principal: Principal, reaso
     if action not in ("assign", "pick", "pack"):
         raise ValueError(action)
     fo = _lock(session, ref, principal, action, action)
-    _move(session, fo, action, principal.actor, reason=reason)
+    move(session, fo, action, principal.actor, reason=reason)
     return fulfillment_order_doc(session, fo.id)
 
 
@@ -176,7 +176,7 @@ def ship(session: Session, ref: str, data: ShipIn, principal: Principal) -> Doc:
         raise ConcurrentChange("the fulfillment order was changed at the same time; reload it")
     change_buckets(session, [(i.order_item_summary_id, 0, wanted[i.id]) for i in ordered])
 
-    sequence = _shipped_before(session, fo.id) + 1
+    sequence = shipped_before(session, fo.id) + 1
     shipment_id = new_id()
     number = f"{fo.number}-{sequence}"
     session.execute(insert(SHIPMENT), [{
@@ -198,7 +198,7 @@ def ship(session: Session, ref: str, data: ShipIn, principal: Principal) -> Doc:
                 "shipped_at": clock.ensure_utc(data.shipped_at or now).isoformat(),
                 "items": [{"sku": i.sku, "order_item_summary_id": str(i.order_item_summary_id),
                            "quantity": wanted[i.id]} for i in ordered]}
-    _move(session, fo, "fulfill" if done else "ship_partially", principal.actor, data={"shipment": shipment})
+    move(session, fo, "fulfill" if done else "ship_partially", principal.actor, data={"shipment": shipment})
     if fo.capacity_day is not None and sequence == 1:
         capacity.confirm_capacity(session, fo.location_id, fo.capacity_day, 1)
     follow_shipments(session, fo.order_summary_id, actor=principal.actor)
@@ -262,16 +262,16 @@ def _take_back(session: Session, fo: Any) -> int:
     return sum(_remaining(i) for i in items)
 
 
-def _give_back_capacity(session: Session, fo: Any) -> None:
-    if fo.capacity_day is not None and not _shipped_before(session, fo.id):
+def give_back_capacity(session: Session, fo: Any) -> None:
+    if fo.capacity_day is not None and not shipped_before(session, fo.id):
         capacity.release_capacity(session, fo.location_id, fo.capacity_day, 1)
 
 
 def cancel(session: Session, ref: str, principal: Principal, reason: str | None = None) -> Doc:
     fo = _lock(session, ref, principal, "cancel", "cancel")
     units = _take_back(session, fo)
-    _move(session, fo, "cancel", principal.actor, reason=reason, data={"units": units}, status_reason=reason)
-    _give_back_capacity(session, fo)
+    move(session, fo, "cancel", principal.actor, reason=reason, data={"units": units}, status_reason=reason)
+    give_back_capacity(session, fo)
     touch_order(session, fo.order_summary_id)
     return fulfillment_order_doc(session, fo.id)
 
@@ -279,8 +279,8 @@ def cancel(session: Session, ref: str, principal: Principal, reason: str | None 
 def reject(session: Session, ref: str, reason: str, principal: Principal) -> Doc:
     fo = _lock(session, ref, principal, "reject", "reject")
     units = _take_back(session, fo)
-    _move(session, fo, "reject", principal.actor, reason=reason, data={"units": units}, status_reason=reason)
-    _give_back_capacity(session, fo)
+    move(session, fo, "reject", principal.actor, reason=reason, data={"units": units}, status_reason=reason)
+    give_back_capacity(session, fo)
     order = order_ref(session, fo.order_summary_id)
     attempts = count_attempt(session, order.id, fo.delivery_group_id)
     maximum = channel_routing(session, order.channel_id).max_routing_attempts

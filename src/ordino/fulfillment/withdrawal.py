@@ -10,13 +10,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import CursorResult, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ordino.fulfillment.documents import FO, FOI
 from ordino.fulfillment.domain import OPEN
-from ordino.fulfillment.fulfillment_orders import _give_back_capacity, _move, _rowcount, _shipped_before
+from ordino.fulfillment.fulfillment_orders import give_back_capacity, move, shipped_before
 from ordino.fulfillment.items import change_buckets
 from ordino.inventory import reads as inventory_reads
 from ordino.inventory import service as inventory
@@ -83,7 +84,7 @@ def withdraw(session: Session, taken: Sequence[tuple[OpenUnits, int]], *, actor:
         .values(quantity_canceled=FOI.c.quantity_canceled + bindparam("f_q")),
         [{"f_id": u.fo_item_id, "f_q": n} for u, n in taken],
     )
-    if _rowcount(changed) != len(taken):
+    if cast(CursorResult[Any], changed).rowcount != len(taken):
         raise ConcurrentChange("the fulfillment order was changed at the same time; reload it")
     change_buckets(session, [(u.item_id, -n, 0) for u, n in taken])
     for fo_id in sorted({u.fulfillment_order_id for u, _ in taken}):
@@ -94,8 +95,8 @@ def withdraw(session: Session, taken: Sequence[tuple[OpenUnits, int]], *, actor:
         ).scalars().all()
         if any(left):
             continue
-        if _shipped_before(session, fo_id):
-            _move(session, fo, "fulfill", actor, reason=reason)
+        if shipped_before(session, fo_id):
+            move(session, fo, "fulfill", actor, reason=reason)
         else:
-            _move(session, fo, "cancel", actor, reason=reason, status_reason=reason)
-            _give_back_capacity(session, fo)
+            move(session, fo, "cancel", actor, reason=reason, status_reason=reason)
+            give_back_capacity(session, fo)

@@ -12,12 +12,11 @@ from ordino.invoicing.credit_memos import CM, CM_CO
 from ordino.kernel.auth import Principal
 from ordino.kernel.money import format_minor
 from ordino.orders.models import OrderItemSummaryChange
-from ordino.servicing.service import find_order
+from ordino.servicing.service import TOTALS, find_order
 from ordino.servicing.state import ITEM
 from ordino.servicing.writing import CO, CO_ITEM
 
 CHANGE = cast(Table, OrderItemSummaryChange.__table__)
-TOTALS = ("product", "adjustment", "delivery", "tax", "grand_total")
 
 
 def change_orders(session: Session, ref: str, principal: Principal) -> dict[str, Any]:
@@ -36,12 +35,12 @@ def change_orders(session: Session, ref: str, principal: Principal) -> dict[str,
         .join(CO, CO.c.id == CO_ITEM.c.change_order_id)
         .where(CO.c.order_summary_id == order.id).order_by(ITEM.c.line_number, CHANGE.c.id)
     ).all()
+    gross = bool(order.prices_include_tax)
     seen = set()
     for r in rows:
         if r.id in seen:  # one item split over two stages: shown once, at its first stage
             continue
         seen.add(r.id)
-        gross = bool(order.prices_include_tax)
         net = r.line_amount + r.adjustment_amount
         items[r.change_order_id].append({
             "order_item_id": str(r.order_item_summary_id), "line_number": r.line_number, "type": r.type,

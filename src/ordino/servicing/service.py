@@ -41,6 +41,7 @@ from ordino.servicing.writing import CO, write_change_order
 Doc = dict[str, Any]
 I = ITEM.c  # noqa: E741
 CANCELLABLE = ("created", "pending_approval", "approved", "partially_fulfilled")
+TOTALS = ("product", "adjustment", "delivery", "tax", "grand_total")
 EVENTS = {"cancel": "order.canceled", "return": "order.returned", "appeasement": "order.adjusted"}
 
 
@@ -318,8 +319,7 @@ def document(plan: Plan, money: Doc, written: list[Any] | None, credit_memo: str
     gross = bool(plan.order.prices_include_tax)
 
     def totals(t: Any) -> Doc:
-        return {k: format_minor(getattr(t, k), cur) for k in ("product", "adjustment", "delivery", "tax",
-                                                               "grand_total")}
+        return {k: format_minor(getattr(t, k), cur) for k in TOTALS}
 
     cos = []
     everything = domain.totals([c for changes in plan.change_orders for c in changes], prices_include_tax=gross)
