@@ -22,7 +22,8 @@ from ordino.catalog.api import router as catalog_router
 from ordino.catalog.logos import MAX_LOGO_BYTES
 from ordino.channels.files.api import MAX_REQUEST_BYTES as BULK_REQUEST_BYTES
 from ordino.channels.files.api import router as bulk_orders_router
-from ordino.flows.registry import build_dispatcher
+from ordino.flows.api import router as flows_router
+from ordino.flows.registry import build_dispatcher, load_plan
 from ordino.fulfillment.api import router as fulfillment_router
 from ordino.inventory.api import router as inventory_router
 from ordino.invoicing.api import router as invoicing_router
@@ -153,7 +154,7 @@ ROUTERS = (bulk_orders_router, orders_router, servicing_router, return_orders_ro
            api_keys_router, inventory_router,
            pricing_router, fx_router, tax_router, payments_router, fulfillment_router, invoicing_router,
            documents_router, statements_router, approvals_router, quotes_router, process_exceptions_router,
-           privacy_router, audit_router)
+           privacy_router, audit_router, flows_router)
 
 
 def _set_state(app: FastAPI, settings: Settings, database: Database, gateways: Gateways) -> None:
@@ -181,6 +182,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None,
     settings = _server_settings(settings)
     database = db or Database(settings.database_url, pool_size=settings.db_pool_size)
     payment_gateways = gateways_from_env() if gateways is None else gateways
+    plan = load_plan(settings.flows_dir)  # a flow file that cannot run stops the start here
     metrics = Metrics()
 
     @asynccontextmanager
@@ -188,7 +190,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None,
         if settings.admin_api_key:
             admin_key = settings.admin_api_key
             database.transaction(lambda s: ensure_bootstrap_admin(s, admin_key))
-        dispatcher = build_dispatcher(database, payment_gateways) if settings.worker_in_process() else None
+        dispatcher = build_dispatcher(database, payment_gateways, plan=plan) if settings.worker_in_process() else None
         if dispatcher:
             dispatcher.start_thread()
         if db is None:  # a server process: what start-up built lives as long as the process
@@ -209,6 +211,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None,
         lifespan=lifespan,
     )
     _set_state(app, settings, database, payment_gateways)
+    app.state.flow_plan = plan
     install_problem_handlers(app)
     install_api_docs(app)
     install_openapi(app)

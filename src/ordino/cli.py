@@ -7,13 +7,16 @@ import dataclasses
 import getpass
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from ordino.settings import Settings
+
+if TYPE_CHECKING:
+    from ordino.flows.domain import Plan
 
 app = typer.Typer(help="Ordino: order management for B2B commerce.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
@@ -68,6 +71,7 @@ def serve(
 
     settings = _settings(database_url)
     _use_server_secret(settings)  # a missing secret stops here, with the reason, not in uvicorn
+    _check_flows(settings)
     os.environ["ORDINO_DATABASE_URL"] = settings.database_url
     uvicorn.run(
         "ordino.app:create_app",
@@ -94,7 +98,7 @@ def worker(
 
     settings = _settings(database_url)
     db = Database(settings.database_url)
-    dispatcher = build_dispatcher(db, gateways_from_env())
+    dispatcher = build_dispatcher(db, gateways_from_env(), plan=_check_flows(settings))
     if once:
         done = dispatcher.drain(batch)
         console.print(f"Processed {done} events")
@@ -149,6 +153,18 @@ def demo(
         summary = load_demo(db, orders=orders, seed=seed, progress=progress)
     db.dispose()
     console.print(summary.message)
+
+
+def _check_flows(settings: Settings) -> Plan:
+    """The flows the process runs; a file that cannot run stops it here, naming file, line and step."""
+    from ordino.flows.registry import load_plan
+    from ordino.settings import ConfigurationError
+
+    try:
+        return load_plan(settings.flows_dir)
+    except ConfigurationError as exc:
+        console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from None
 
 
 def _use_server_secret(settings: Settings) -> None:
@@ -273,8 +289,10 @@ def fx_import(
 
 def _mount_bench() -> None:
     from ordino.bench import bench_app
+    from ordino.flows.commands import flows_app
 
     app.add_typer(bench_app, name="bench", help="Benchmarks against their raw baselines (DESIGN §8).")
+    app.add_typer(flows_app, name="flows")
 
 
 _mount_bench()

@@ -89,6 +89,8 @@ class Settings:
     # parsed as they arrive, so theirs may be much larger.
     max_body_bytes: int = 4 * MIB
     max_import_bytes: int = 1024 * MIB
+    # A deployment's flow files (flows/registry): they add to, replace or switch off the packaged flows.
+    flows_dir: Path | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -106,6 +108,7 @@ class Settings:
             metrics_token=os.environ.get("ORDINO_METRICS_TOKEN") or None,
             max_body_bytes=_bytes("ORDINO_MAX_BODY_BYTES", 4 * MIB),
             max_import_bytes=_bytes("ORDINO_MAX_IMPORT_BYTES", 1024 * MIB),
+            flows_dir=Path(os.environ["ORDINO_FLOWS_DIR"]) if os.environ.get("ORDINO_FLOWS_DIR") else None,
         )
 
     def server_secret(self) -> str:

@@ -48,6 +48,7 @@ PARAMS: dict[tuple[str, str], str] = {
     ("approval-rules", "rule_id"): "rule", ("quotes", "ref"): "quote",
     ("process-exceptions", "exception_id"): "exception", ("process-exceptions", "action"): "=triage",
     ("contacts", "contact_id"): "contact", ("return-orders", "ref"): "return_order",
+    ("flows", "name"): "=order-activation",
 }
 
 

@@ -1,73 +1,115 @@
-"""Which handlers react to which events. Capabilities add their handlers here as they grow."""
+"""The loader of the flow files: which handlers react to which events, and the periodic jobs.
+
+The prebuilt flows are YAML files shipped in `flows/definitions/`; a deployment adds, replaces
+(for everyone or for one channel or account) or switches them off with files of its own in
+`ORDINO_FLOWS_DIR`. Both are read and checked when a process starts: a file that cannot run stops
+it with an error naming the file, the line and the step (`ordino flows validate` says the same).
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
+from importlib import resources
+from pathlib import Path
 
-from ordino.fulfillment.handlers import ROUTE_ARRIVED_STOCK, ROUTE_NEW_ORDERS
-from ordino.inventory import service as inventory
-from ordino.invoicing import handlers as invoicing_handlers
-from ordino.invoicing import service as invoicing
+from sqlalchemy.orm import Session
+
+from ordino.flows.actions import ACTIONS, JOBS, job_descriptions, specs
+from ordino.flows.context import event_fields, order_fields
+from ordino.flows.domain import Bound, Flow, FlowError, Plan, compose, parse_flow
 from ordino.kernel.db import Database
-from ordino.kernel.worker import Dispatcher, Periodic, Registration
-from ordino.orders.approvals.service import after_approval, unless_held
+from ordino.kernel.worker import AfterCommit, Dispatcher, Event, Periodic, Registration
 from ordino.orders.process_exceptions import handlers as process_exceptions
-from ordino.orders.quotes import service as quotes
-from ordino.payments import handlers as payments_handlers
-from ordino.payments import service as payments
 from ordino.payments.gateway import Gateways
+from ordino.settings import ConfigurationError
+
+# The packaged flows, in the order their steps run on an event they share.
+PACKAGED = ("order-activation", "fulfillment", "servicing", "payment", "schedules")
+SUFFIXES = (".yaml", ".yml")
 
 
-def handlers(gateways: Gateways) -> Mapping[str, Sequence[Registration]]:
-    """Which handlers react to which events, with the payment gateways they call."""
-    authorize = payments_handlers.authorize_order_payments(gateways)
-    return {
-        # New orders are approved and routed; those the approval rules or a credit limit held wait for
-        # order.approved. Payments come after routing: a gateway that is down delays only the payment.
-        "order.created": (invoicing_handlers.credit_checked(ROUTE_NEW_ORDERS), unless_held(authorize)),
-        # Items added to an order (an addition, an exchange's new items): the difference is authorized.
-        "order.items_added": (payments_handlers.authorize_added_items(gateways),),
-        "order.exchanged": (payments_handlers.authorize_added_items(gateways),),
-        # An approver released a held order: it goes on as a new order would.
-        "order.approved": (after_approval(ROUTE_NEW_ORDERS), after_approval(authorize)),
-        # Backordered holds that became stock are routed.
-        "inventory.backorders_allocated": (ROUTE_ARRIVED_STOCK,),
-        # Every shipment is invoiced; every invoice is paid from the order's funds (ensure funds);
-        # every credit memo is refunded to the order's captures (ensure refunds).
-        "fulfillment_order.partially_shipped": (invoicing_handlers.INVOICE_SHIPMENTS,),
-        "fulfillment_order.fulfilled": (invoicing_handlers.INVOICE_SHIPMENTS,),
-        "invoice.created": (invoicing_handlers.ensure_funds(gateways),),
-        "credit_memo.created": (invoicing_handlers.ensure_refunds(gateways),),
-        # A payment the gateway would not authorize needs a person: a payment process exception.
-        payments_handlers.AUTHORIZATION_FAILED: (process_exceptions.RAISE_AUTHORIZATION_FAILURES,),
-    }
+@functools.cache
+def packaged_flows() -> tuple[Flow, ...]:
+    folder = resources.files("ordino.flows") / "definitions"
+    return tuple(
+        parse_flow((folder / f"{name}.yaml").read_text(encoding="utf-8"), f"ordino/flows/definitions/{name}.yaml",
+                   specs(), job_descriptions(), packaged=True)
+        for name in PACKAGED
+    )
 
 
-def periodic(gateways: Gateways) -> Sequence[Periodic]:
+def deployment_flows(directory: Path) -> tuple[Flow, ...]:
+    """The flow files of a deployment (ORDINO_FLOWS_DIR), in file name order."""
+    if not directory.is_dir():
+        raise FlowError(str(directory), 0, "ORDINO_FLOWS_DIR is not a folder")
+    files = sorted(p for p in directory.iterdir() if p.suffix in SUFFIXES and p.is_file())
+    return tuple(
+        parse_flow(p.read_text(encoding="utf-8"), str(p), specs(), job_descriptions(), packaged=False) for p in files
+    )
+
+
+def load(flows_dir: Path | None = None) -> Plan:
+    """What runs: the packaged flows with the deployment's files over them. Raises FlowError."""
+    return compose(packaged_flows(), deployment_flows(flows_dir) if flows_dir else (), specs())
+
+
+def load_plan(flows_dir: Path | None) -> Plan:
+    """`load`, for a process starting: a flow file that cannot run is a configuration error."""
+    try:
+        return load(flows_dir)
+    except FlowError as exc:
+        raise ConfigurationError(f"flows: {exc}") from None
+
+
+def _applies(session: Session, event: Event, bound: Bound) -> bool:
+    order = None
+    if bound.only is not None or bound.excluded or (bound.step.when is not None and bound.step.when.needs_order):
+        order = order_fields(session, event)
+    for scope in (bound.only, *bound.excluded):
+        if scope is None:
+            continue
+        inside = order is not None and order.get(scope.key) == scope.value
+        if inside != (scope is bound.only):
+            return False
+    return bound.step.when is None or bound.step.when.holds(event_fields(event), order)
+
+
+def _bind(bound: Bound, gateways: Gateways) -> Registration:
+    registration = ACTIONS[bound.step.action].build(gateways)
+    if bound.step.when is None and bound.only is None and not bound.excluded:
+        return registration
+
+    def handle(session: Session, event: Event) -> AfterCommit | None:
+        return registration.handle(session, event) if _applies(session, event, bound) else None
+
+    return Registration(registration.name + bound.receipt_suffix, handle)
+
+
+def handlers(gateways: Gateways, plan: Plan | None = None) -> Mapping[str, Sequence[Registration]]:
+    """Which handlers react to which events (the packaged flows unless a plan is given), with the
+    payment gateways they call."""
+    plan = load() if plan is None else plan
+    return {event: tuple(_bind(b, gateways) for b in steps) for event, steps in plan.on_event.items()}
+
+
+def periodic(gateways: Gateways, plan: Plan | None = None) -> Sequence[Periodic]:
     """The worker's periodic jobs, with the payment gateways they call."""
-    return (
-        # Cart holds are released within seconds of expiring.
-        Periodic("inventory.expire_holds", 5.0, lambda session: inventory.expire_holds(session)),
-        # Backordered reservations move onto stock as it arrives, oldest first.
-        Periodic("inventory.allocate_backorders", 5.0, lambda session: inventory.allocate_backorders(session)),
-        # Authorizations past their expiry stop counting as available to capture.
-        Periodic("payments.expire_authorizations", 60.0, lambda session: payments.expire_authorizations(session)),
-        # Money movements left pending by a crash or a timeout are settled from the gateway's record.
-        Periodic("payments.resolve_pending", 60.0, payments.resolve_pending_job(gateways)),
-        # Invoices and credit memos whose capture or refund was left pending are settled.
-        Periodic("invoicing.settle_pending", 60.0, invoicing.settle_pending_job(gateways)),
-        # Quotes past their validity are marked expired.
-        Periodic("quotes.expire", 60.0, lambda session: quotes.expire_quotes(session)),
+    plan = load() if plan is None else plan
+    return tuple(
+        Periodic(b.step.action, b.step.every or 0.0, JOBS[b.step.action].build(gateways)) for b in plan.schedules
     )
 
 
 def build_dispatcher(
-    db: Database, gateways: Gateways, registered: Mapping[str, Sequence[Registration]] | None = None
+    db: Database, gateways: Gateways, registered: Mapping[str, Sequence[Registration]] | None = None,
+    *, plan: Plan | None = None,
 ) -> Dispatcher:
     """The worker of `ordino worker` and of `ordino serve` on SQLite; both build `gateways` with
-    payments.gateway.gateways_from_env, as create_app does for the API. An event whose handler keeps
-    failing becomes a process exception."""
+    payments.gateway.gateways_from_env, as create_app does for the API, and the plan with `load`
+    from the settings' flows folder. An event whose handler keeps failing becomes a process exception."""
+    plan = load() if plan is None else plan
     return Dispatcher(
-        db, handlers(gateways) if registered is None else registered, periodic=periodic(gateways),
+        db, handlers(gateways, plan) if registered is None else registered, periodic=periodic(gateways, plan),
         on_dead_letter=process_exceptions.on_dead_letter,
     )

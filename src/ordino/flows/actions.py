@@ -1,0 +1,117 @@
+"""The actions and jobs a flow file may name: each a service call of a capability, built with the
+payment gateways it needs. A flow step names the action; the catalog says what it emits.
+
+An action's `receipt` is the worker's receipt key of its handler: two actions that are the same
+handler behind a different guard (routing a new order, routing an approved one) share it, so an
+event never runs that handler twice whichever flow names it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from ordino.flows.domain import ActionSpec
+from ordino.fulfillment.handlers import ROUTE_ARRIVED_STOCK, ROUTE_NEW_ORDERS
+from ordino.inventory import service as inventory
+from ordino.invoicing import handlers as invoicing_handlers
+from ordino.invoicing import service as invoicing
+from ordino.kernel.worker import Registration
+from ordino.orders.approvals.service import after_approval, unless_held
+from ordino.orders.process_exceptions import handlers as process_exceptions
+from ordino.orders.quotes import service as quotes
+from ordino.payments import handlers as payments_handlers
+from ordino.payments import service as payments
+from ordino.payments.gateway import Gateways
+
+ROUTED = ("order.approved", "order.routed", "order.backordered", "order.routing_failed", "fulfillment_order.created")
+AUTHORIZED = (payments_handlers.AUTHORIZATION_FAILED,)
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    spec: ActionSpec
+    build: Callable[[Gateways], Registration]
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    description: str
+    build: Callable[[Gateways], Callable[[Session], object]]
+
+
+def _fixed(registration: Registration) -> Callable[[Gateways], Registration]:
+    return lambda _gateways: registration
+
+
+ACTIONS: Mapping[str, Action] = {
+    "orders.credit_check_and_route": Action(
+        ActionSpec(("order.pending_approval", *ROUTED),
+                   "Hold an order on account past its credit limit; else approve it and route it to locations",
+                   ROUTE_NEW_ORDERS.name),
+        _fixed(invoicing_handlers.credit_checked(ROUTE_NEW_ORDERS)),
+    ),
+    "orders.route_approved": Action(
+        ActionSpec(ROUTED[1:], "Route an order an approver released", ROUTE_NEW_ORDERS.name),
+        _fixed(after_approval(ROUTE_NEW_ORDERS)),
+    ),
+    "payments.authorize_order": Action(
+        ActionSpec(AUTHORIZED, "Authorize the order's card payments at their gateway (not while held)",
+                   payments_handlers.NAME),
+        lambda gateways: unless_held(payments_handlers.authorize_order_payments(gateways)),
+    ),
+    "payments.authorize_approved": Action(
+        ActionSpec(AUTHORIZED, "Authorize the payments of an order an approver released", payments_handlers.NAME),
+        lambda gateways: after_approval(payments_handlers.authorize_order_payments(gateways)),
+    ),
+    "payments.authorize_added_items": Action(
+        ActionSpec(AUTHORIZED, "Authorize the amount items added to an order cost, next to the first authorization"),
+        payments_handlers.authorize_added_items,
+    ),
+    "fulfillment.route_arrived_stock": Action(
+        ActionSpec(ROUTED[1:], "Route the delivery groups whose backordered units became stock",
+                   ROUTE_ARRIVED_STOCK.name),
+        _fixed(ROUTE_ARRIVED_STOCK),
+    ),
+    "invoicing.invoice_shipment": Action(
+        ActionSpec(("invoice.created",), "Invoice what a fulfilment order shipped"),
+        _fixed(invoicing_handlers.INVOICE_SHIPMENTS),
+    ),
+    "invoicing.ensure_funds": Action(
+        ActionSpec((), "Pay an invoice from the order's authorizations (capture), or leave it open on terms"),
+        invoicing_handlers.ensure_funds,
+    ),
+    "invoicing.ensure_refunds": Action(
+        ActionSpec(("refund.created",), "Refund a credit memo to the order's captures, or apply it to open invoices"),
+        invoicing_handlers.ensure_refunds,
+    ),
+    "process_exceptions.authorization_failed": Action(
+        ActionSpec(("process_exception.created",), "Raise a payment process exception on the order"),
+        _fixed(process_exceptions.RAISE_AUTHORIZATION_FAILURES),
+    ),
+}
+
+JOBS: Mapping[str, Job] = {
+    "inventory.expire_holds": Job("Release cart holds past their expiry",
+                                  lambda _g: lambda session: inventory.expire_holds(session)),
+    "inventory.allocate_backorders": Job("Move backordered reservations onto arrived stock, oldest first",
+                                         lambda _g: lambda session: inventory.allocate_backorders(session)),
+    "payments.expire_authorizations": Job("Stop counting authorizations past their expiry as capturable",
+                                          lambda _g: lambda session: payments.expire_authorizations(session)),
+    "payments.resolve_pending": Job("Settle money movements a crash or a timeout left pending, from the gateway",
+                                    payments.resolve_pending_job),
+    "invoicing.settle_pending": Job("Settle invoices and credit memos whose capture or refund was left pending",
+                                    invoicing.settle_pending_job),
+    "quotes.expire": Job("Mark quotes past their validity expired",
+                         lambda _g: lambda session: quotes.expire_quotes(session)),
+}
+
+
+def specs() -> dict[str, ActionSpec]:
+    return {name: action.spec for name, action in ACTIONS.items()}
+
+
+def job_descriptions() -> dict[str, str]:
+    return {name: job.description for name, job in JOBS.items()}
