@@ -23,6 +23,7 @@ from ordino.orders.approvals.service import after_approval, unless_held
 from ordino.orders.process_exceptions import handlers as process_exceptions
 from ordino.orders.quotes import service as quotes
 from ordino.payments import handlers as payments_handlers
+from ordino.payments import renewal
 from ordino.payments import service as payments
 from ordino.payments.gateway import Gateways
 
@@ -102,6 +103,8 @@ JOBS: Mapping[str, Job] = {
                                           lambda _g: lambda session: payments.expire_authorizations(session)),
     "payments.resolve_pending": Job("Settle money movements a crash or a timeout left pending, from the gateway",
                                     payments.resolve_pending_job),
+    "payments.reauthorize_expiring": Job("Re-authorize what is left of authorizations that lapse within a day",
+                                         renewal.reauthorize_expiring_job),
     "invoicing.settle_pending": Job("Settle invoices and credit memos whose capture or refund was left pending",
                                     invoicing.settle_pending_job),
     "quotes.expire": Job("Mark quotes past their validity expired",
