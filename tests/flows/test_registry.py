@@ -46,7 +46,7 @@ def test_the_packaged_flows_run_the_chain_in_its_order() -> None:
         ("inventory.expire_holds", 5.0), ("inventory.allocate_backorders", 5.0),
         ("payments.expire_authorizations", 60.0), ("payments.reauthorize_expiring", 600.0),
         ("payments.resolve_pending", 60.0),
-        ("invoicing.settle_pending", 60.0), ("quotes.expire", 60.0),
+        ("invoicing.settle_pending", 60.0), ("invoicing.remind_overdue", 3600.0), ("quotes.expire", 60.0),
     ]
 
 

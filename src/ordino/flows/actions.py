@@ -17,6 +17,7 @@ from ordino.flows.domain import ActionSpec
 from ordino.fulfillment.handlers import ROUTE_ARRIVED_STOCK, ROUTE_NEW_ORDERS
 from ordino.inventory import service as inventory
 from ordino.invoicing import handlers as invoicing_handlers
+from ordino.invoicing import reminders
 from ordino.invoicing import service as invoicing
 from ordino.kernel.worker import Registration
 from ordino.orders.approvals.service import after_approval, unless_held
@@ -107,6 +108,8 @@ JOBS: Mapping[str, Job] = {
                                          renewal.reauthorize_expiring_job),
     "invoicing.settle_pending": Job("Settle invoices and credit memos whose capture or refund was left pending",
                                     invoicing.settle_pending_job),
+    "invoicing.remind_overdue": Job("Announce invoices left open past their due date (invoice.overdue), once per stage",
+                                    lambda _g: lambda session: reminders.remind_overdue(session)),
     "quotes.expire": Job("Mark quotes past their validity expired",
                          lambda _g: lambda session: quotes.expire_quotes(session)),
 }

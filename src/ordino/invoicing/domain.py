@@ -47,6 +47,13 @@ INVOICE_LIFECYCLE = Lifecycle.build(
     terminal=("paid", "cancelled"),
 )
 INVOICE_STATUSES = tuple(sorted(INVOICE_LIFECYCLE.states))
+# Payment reminders of an open invoice: the days past its due date at which each is sent.
+REMINDER_DAYS = (1, 7, 14, 30)
+
+
+def reminder_level(days_overdue: int) -> int:
+    """The reminder an invoice this many days past due should have had: 0 (none) … 4."""
+    return sum(1 for days in REMINDER_DAYS if days_overdue >= days)
 OPEN_INVOICE_STATUSES = ("open", "partially_paid")
 
 CREDIT_MEMO_LIFECYCLE = Lifecycle.build(

@@ -84,6 +84,8 @@ class Invoice(IdMixin, Base):
     total_amount: Mapped[int] = mapped_column(BigInteger)
     applied_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     balance_amount: Mapped[int] = mapped_column(BigInteger)
+    # The last payment reminder announced for it overdue (invoicing.reminders); 0: none.
+    reminder_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -91,6 +93,7 @@ class Invoice(IdMixin, Base):
 
     __table_args__ = (
         Index("ix_invoice_order", "order_summary_id", "id"),
+        Index("ix_invoice_due", "status", "due_date"),
         Index("ix_invoice_account_status", "account_id", "status", "id"),
         Index("ix_invoice_status", "status", "id"),
         CheckConstraint(_in("kind", INVOICE_KINDS), name="kind"),
