@@ -9,6 +9,7 @@ e.g. `order.channel == "POS" && order.grand_total >= 100000` (grand_total in min
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +31,12 @@ ORDER_FIELDS = (
 # CEL's global functions and macros; methods (`startsWith`, `exists`…) are called on a value.
 FUNCTIONS = ("size", "has", "int", "uint", "double", "string", "bool", "bytes", "duration", "timestamp", "type",
              "dyn", "matches")
-_ENV = celpy.Environment()
+
+
+@functools.cache
+def _env() -> celpy.Environment:
+    """Built on first use: CEL's parser takes a moment to build, and most flows have no condition."""
+    return celpy.Environment()
 
 
 class ConditionError(ValueError):
@@ -93,7 +99,7 @@ def _root_ident(node: Any) -> str | None:
 
 def compile_condition(source: str) -> Condition:
     try:
-        tree = _ENV.compile(source)
+        tree = _env().compile(source)
     except CELParseError as exc:
         raise ConditionError(f"not valid CEL: {_first_line(exc)}") from None
     roots, fields = _names(tree)
@@ -104,4 +110,4 @@ def compile_condition(source: str) -> Condition:
         known = ORDER_FIELDS if root == "order" else EVENT_FIELDS if root == "event" else None
         if known is not None and name not in known:
             raise ConditionError(f"{root}.{name}: {root} has {', '.join(known)}")
-    return Condition(source, _ENV.program(tree), "order" in roots)
+    return Condition(source, _env().program(tree), "order" in roots)
