@@ -11,6 +11,7 @@ writes to the log and runs the `ordino worker` command with that variable; the p
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -112,10 +113,8 @@ class Forked:
 
     def kill(self, pid: int) -> None:
         """SIGKILL the worker's process group and wait until it is reaped."""
-        try:
+        with contextlib.suppress(ProcessLookupError):  # it died on its own
             os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self._until(lambda: pid in self.exits, f"worker {pid} was not reaped")
 
     def close(self) -> None:

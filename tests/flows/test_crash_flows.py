@@ -73,7 +73,8 @@ SERVICING = [
 # BOLT-M8 10 × 1.00 and NUT-M8 5 × 2.00, shipping 12.50, VAT 19 %: 38.68 authorized. Shipped whole,
 # it is captured whole. Else the bolts and the shipping ship and are captured (26.78), the nuts are
 # cancelled (11.90 voided) and 4 bolts come back (4.76 refunded).
-LINES = [{"sku": "BOLT-M8", "quantity": 10, "unit_price": "1.00"}, {"sku": "NUT-M8", "quantity": 5, "unit_price": "2.00"}]
+LINES = [{"sku": "BOLT-M8", "quantity": 10, "unit_price": "1.00"},
+         {"sku": "NUT-M8", "quantity": 5, "unit_price": "2.00"}]
 
 
 @dataclass
@@ -208,7 +209,8 @@ def then_the_gateway_moved_money_once(simulator: RunningServer, boundary: str, p
 
 
 def one_invoice_per_shipment(engine: Engine, o: str) -> None:
-    assert scalar(engine, f"SELECT count(*) - count(DISTINCT shipment_id) FROM invoice WHERE order_summary_id = {o}") == 0
+    assert scalar(engine, f"SELECT count(*) - count(DISTINCT shipment_id) FROM invoice "
+                          f"WHERE order_summary_id = {o}") == 0
 
 
 @pytest.mark.parametrize("boundary", FULFILMENT)
