@@ -62,6 +62,13 @@ RETRY_PAUSE = 0.05
 def database() -> Iterator[Database]:
     """A fresh, migrated PostgreSQL database with a seller, the account ACME, the web channel
     reserving at WH-BER (ON_HAND of each SKU); dropped afterwards."""
+    with stocked_database() as db:
+        yield db
+
+
+@contextlib.contextmanager
+def stocked_database() -> Iterator[Database]:
+    """The `database` fixture's world, for fixtures of other scopes."""
     url, name = _create_pg_database()
     try:
         upgrade(url)
@@ -296,15 +303,21 @@ def test_orders_survive_the_api_server_killed_three_times(database: Database, tm
 # --- 2. the worker killed while it delivers order.created ------------------------------------------
 
 
-def start_worker(database_url: str, simulator_url: str, log_path: Path) -> subprocess.Popen[bytes]:
-    """`ordino worker` in a process group of its own."""
-    env = {
+def worker_env(database_url: str, simulator_url: str) -> dict[str, str]:
+    """The environment of `ordino worker` (with this very ordino and these tests importable)."""
+    return {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([SRC, *filter(None, [os.environ.get("PYTHONPATH")])]),
+        "PYTHONPATH": os.pathsep.join([SRC, str(Path(__file__).resolve().parents[1]),
+                                       *filter(None, [os.environ.get("PYTHONPATH")])]),
         "ORDINO_DATABASE_URL": database_url,
         "ORDINO_SECRET_KEY": key_digests().secret,
         "ORDINO_GATEWAY_SIMULATOR_URL": simulator_url,
     }
+
+
+def start_worker(database_url: str, simulator_url: str, log_path: Path) -> subprocess.Popen[bytes]:
+    """`ordino worker` in a process group of its own."""
+    env = worker_env(database_url, simulator_url)
     with open(log_path, "ab") as log:
         return subprocess.Popen([sys.executable, "-c", "from ordino.cli import app; app()", "worker"], env=env,
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

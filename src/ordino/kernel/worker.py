@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from ordino.kernel import clock
+from ordino.kernel import clock, faults
 from ordino.kernel.db import Database, describe_error, redact_database_errors
 from ordino.kernel.outbox import HandlerReceipt, OutboxEvent
 
@@ -104,6 +104,7 @@ class Dispatcher:
         self.max_attempts = max_attempts
         self.on_dead_letter = on_dead_letter
         self._stop = threading.Event()
+        self._crash_at = faults.CRASH_AT  # tests only: None in production
 
     def _claim(self, session: Session, limit: int) -> list[Event]:
         now = clock.now()
@@ -147,7 +148,11 @@ class Dispatcher:
                 receipt(session)
             return later
 
+        if self._crash_at:
+            faults.crash_point(f"{reg.name}:before")
         later = self.db.transaction(work)
+        if self._crash_at:
+            faults.crash_point(f"{reg.name}:after_handler")
         if later is not None:
             later.run(self.db, receipt)
 
@@ -193,6 +198,9 @@ class Dispatcher:
                 log.exception("handler %s failed on event %s", reg.name, event.id)
                 error, failed = f"{reg.name}: {describe_error(exc)}", reg.name
                 break
+        if self._crash_at and error is None:
+            for reg in self.handlers.get(event.type, ()):
+                faults.crash_point(f"{reg.name}:before_settle")
         self._settle(event, error, failed)
         return error is None
 

@@ -29,6 +29,7 @@ from typing import Generic, TypeVar
 from sqlalchemy.orm import Session
 
 from ordino.kernel.db import Database
+from ordino.kernel.faults import crash_point
 from ordino.kernel.http import dumps
 from ordino.kernel.idempotency import Command, Outcome
 from ordino.kernel.ids import new_id
@@ -69,10 +70,12 @@ def complete(
     answered: list[tuple[Intent, GatewayResult]] = []
     unanswered: list[tuple[Intent, GatewayUnavailable]] = []
     for intent in begun.to_send:
+        crash_point(f"payments.{intent.operation}:before_gateway")
         try:
             answered.append((intent, call_gateway(gateways, intent)))
         except GatewayUnavailable as exc:
             unanswered.append((intent, exc))
+        crash_point(f"payments.{intent.operation}:after_gateway_before_settle")
 
     def settle(session: Session) -> T:
         for intent, exc in unanswered:
