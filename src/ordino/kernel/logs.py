@@ -143,7 +143,8 @@ def logging_config(fmt: str = "json", level: str = "INFO") -> dict[str, Any]:
         "root": {"handlers": ["stderr"], "level": level.upper()},
         "loggers": {name: {"handlers": [], "propagate": True, "level": level.upper()}
                     for name in ("uvicorn", "uvicorn.error", "uvicorn.access")}
-                   | {"sqlalchemy.engine": {"level": "WARNING"}},  # never statements with their values
+                   # never statements with their values; never outgoing URLs with their queries (tokens)
+                   | {"sqlalchemy.engine": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
     }
 
 
