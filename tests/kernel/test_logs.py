@@ -20,7 +20,6 @@ from ordino.kernel.worker import Dispatcher, Registration
 from ordino.settings import Settings
 from tests import factories
 
-
 Lines = Callable[[], list[dict[str, Any]]]
 
 

@@ -108,18 +108,10 @@ def exposition(db: Database) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     directory = multiprocess_dir()
     if directory:
-        MultiProcessCollector(registry, path=directory)
+        MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
     else:
         registry.register(REGISTRY)
         registry.register(PROCESS_COLLECTOR)
     registry.register(OutboxCollector(db))
     return generate_latest(registry)
 
-
-def process_exited(pid: int) -> None:
-    """Drop a dead process's live gauges (multiprocess mode; a server's worker-exit hook)."""
-    directory = multiprocess_dir()
-    if directory:
-        from prometheus_client import multiprocess
-
-        multiprocess.mark_process_dead(pid, directory)

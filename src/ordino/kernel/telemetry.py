@@ -39,22 +39,55 @@ def _provider(exporter: SpanExporter | None) -> Any:
 
 
 def trace_engine(engine: Engine, exporter: SpanExporter | None = None, provider: Any = None) -> Callable[[], None]:
-    """SQL spans for `engine` (the worker's, which has no FastAPI app); returns what undoes it."""
-    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+    """SQL spans for `engine` (the worker's, which has no FastAPI app); returns what undoes it.
+
+    The engine's tracer is attached directly: SQLAlchemyInstrumentor().instrument() would also
+    patch create_engine and import sqlalchemy.ext.asyncio (which needs greenlet), and its declared
+    range stops below SQLAlchemy 2.1; the engine events the tracer listens to are unchanged.
+    """
+    from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+    from opentelemetry.instrumentation.sqlalchemy.version import __version__ as version
+    from opentelemetry.metrics import NoOpMeterProvider
 
     provider = provider or _provider(exporter)
-    instrumentor = SQLAlchemyInstrumentor()
-    instrumentor.instrument(engine=engine, tracer_provider=provider)
-    _trace_httpx(provider)
-    return lambda: instrumentor.uninstrument()
+    tracer = provider.get_tracer("opentelemetry.instrumentation.sqlalchemy", version)
+    usage = NoOpMeterProvider().get_meter(__name__).create_up_down_counter("db.client.connections.usage")
+    EngineTracer(tracer, engine, usage)  # type: ignore[no-untyped-call]
+    undo_httpx = _trace_httpx(provider)
+
+    def undo() -> None:
+        EngineTracer.remove_all_event_listeners()  # type: ignore[no-untyped-call]
+        undo_httpx()
+
+    return undo
 
 
-def _trace_httpx(provider: Any) -> None:
+def _trace_httpx(provider: Any) -> Callable[[], None]:
+    """Client spans for every httpx client of the process (gateways, webhooks)."""
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
     instrumentor = HTTPXClientInstrumentor()
-    if not instrumentor.is_instrumented_by_opentelemetry:
-        instrumentor.instrument(tracer_provider=provider)
+    if instrumentor.is_instrumented_by_opentelemetry:
+        return lambda: None
+    instrumentor.instrument(tracer_provider=provider)
+    return lambda: instrumentor.uninstrument()
+
+
+_URL_ATTRIBUTES = ("http.target", "http.url", "url.full")
+
+
+def _without_query(span: Any, _scope: Any) -> None:
+    """A server span keeps the path, not the query string: search filters may hold a name or an
+    e-mail address."""
+    if not span.is_recording():
+        return
+    attributes = getattr(span, "attributes", None) or {}
+    for name in _URL_ATTRIBUTES:
+        value = attributes.get(name)
+        if isinstance(value, str) and "?" in value:
+            span.set_attribute(name, value.split("?", 1)[0])
+    if "url.query" in attributes:
+        span.set_attribute("url.query", "")
 
 
 def trace_app(app: FastAPI, engine: Engine, exporter: SpanExporter | None = None) -> Callable[[], None]:
@@ -63,7 +96,8 @@ def trace_app(app: FastAPI, engine: Engine, exporter: SpanExporter | None = None
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
     provider = _provider(exporter)
-    FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls=EXCLUDED_URLS)
+    FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls=EXCLUDED_URLS,
+                                       server_request_hook=_without_query)
     undo_sql = trace_engine(engine, provider=provider)
 
     def undo() -> None:
