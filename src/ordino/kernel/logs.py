@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import logging
 import logging.config
+import os
 import re
-import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,11 +60,20 @@ def log_context(request_id: str | None = None) -> Iterator[LogContext]:
         _context.reset(token)
 
 
+def enter(request_id: str | None = None) -> Token[LogContext | None]:
+    """`log_context` without a context manager (a middleware's hot path); `leave` ends it."""
+    return _context.set(LogContext(request_id=request_id))
+
+
+def leave(token: Token[LogContext | None]) -> None:
+    _context.reset(token)
+
+
 def request_id(given: str | None) -> str:
     """The client's request id when it is a plain token, else a new one."""
     if given and _REQUEST_ID.match(given):
         return given
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 def bind_order(ref: str) -> None:

@@ -5,7 +5,7 @@ module is first imported: prometheus_client chooses its storage then), every pro
 values to files in that directory and a scrape of any process adds them up (MultiProcessCollector),
 so several API processes (`ordino serve --workers N`) and `ordino worker` processes on one machine
 report as one. The outbox gauges are not counted by anyone: `OutboxCollector` queries them at
-scrape time (three indexed queries).
+scrape time (two queries on the pending index).
 
 Names are stable: dashboards and alerts use them. Label values are bounded: route templates,
 never raw paths.

@@ -15,6 +15,7 @@ import re
 import time
 
 from fastapi import Request
+from prometheus_client import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ordino.kernel import logs
@@ -38,12 +39,25 @@ class ObserveRequests:
     def __init__(self, app: ASGIApp, *, access: bool = True) -> None:
         self.app = app
         self.access = access
+        # labelled children, looked up once: labels() costs more than the observation
+        self._timers: dict[tuple[str, str, int], Histogram] = {}
+
+    def _observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status // 100)
+        timer = self._timers.get(key)
+        if timer is None:
+            timer = self._timers.setdefault(key, HTTP_DURATION.labels(method, route, status_class(status)))
+        timer.observe(seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = next((v.decode("latin-1") for k, v in scope["headers"] if k == _HEADER), None)
+        given = None
+        for name, value in scope["headers"]:
+            if name == _HEADER:
+                given = value.decode("latin-1")
+                break
         rid = logs.request_id(given)
         header = (_HEADER, rid.encode("ascii"))
         started = time.perf_counter()
@@ -57,18 +71,19 @@ class ObserveRequests:
             await send(message)
 
         HTTP_IN_PROGRESS.inc()
-        with logs.log_context(rid):
-            try:
-                await self.app(scope, receive, send_observed)
-            finally:
-                HTTP_IN_PROGRESS.dec()
-                seconds = time.perf_counter() - started
-                route = route_template(scope)
-                HTTP_DURATION.labels(scope["method"], route, status_class(status)).observe(seconds)
-                if self.access:
-                    access_log.info("%s %s %d", scope["method"], route, status, extra={
-                        "method": scope["method"], "route": route, "status": status,
-                        "duration_ms": round(seconds * 1000, 3)})
+        token = logs.enter(rid)
+        try:
+            await self.app(scope, receive, send_observed)
+        finally:
+            HTTP_IN_PROGRESS.dec()
+            seconds = time.perf_counter() - started
+            route = route_template(scope)
+            self._observe(scope["method"], route, status, seconds)
+            if self.access and access_log.isEnabledFor(logging.INFO):
+                access_log.info("%s %s %d", scope["method"], route, status, extra={
+                    "method": scope["method"], "route": route, "status": status,
+                    "duration_ms": round(seconds * 1000, 3)})
+            logs.leave(token)
 
 
 async def bind_order_from_path(request: Request) -> None:
