@@ -93,3 +93,11 @@ def test_text_format_appends_the_context() -> None:
 def test_an_unknown_log_format_is_refused() -> None:
     with pytest.raises(ValueError, match="log format 'xml'"):
         logs.logging_config("xml")
+
+
+def test_uvicorn_access_lines_are_off_and_its_colours_dropped() -> None:
+    # uvicorn's access line quotes the path with its query string; ours names the route
+    assert logs.logging_config()["loggers"]["uvicorn.access"] == {"handlers": [], "propagate": False}
+    record = logging.LogRecord("uvicorn.error", logging.INFO, __file__, 1, "Started", None, None)
+    record.color_message = "\x1b[1mStarted\x1b[0m"
+    assert json.loads(logs.json_formatter().format(record)).keys() == {"time", "level", "logger", "message"}

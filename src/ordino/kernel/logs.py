@@ -22,6 +22,7 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import Any
 
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 FORMATS = ("json", "text")
@@ -133,6 +134,7 @@ def json_formatter() -> logging.Formatter:
         ["asctime", "levelname", "name", "message"],
         rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
         datefmt="%Y-%m-%dT%H:%M:%S%z",
+        reserved_attrs=[*RESERVED_ATTRS, "color_message"],  # uvicorn's message with terminal colours
     )
 
 
@@ -151,7 +153,9 @@ def logging_config(fmt: str = "json", level: str = "INFO") -> dict[str, Any]:
                                 "stream": "ext://sys.stderr"}},
         "root": {"handlers": ["stderr"], "level": level.upper()},
         "loggers": {name: {"handlers": [], "propagate": True, "level": level.upper()}
-                    for name in ("uvicorn", "uvicorn.error", "uvicorn.access")}
+                    for name in ("uvicorn", "uvicorn.error")}
+                   # uvicorn's access lines quote the path with its query string: ours (kernel.observe) do not
+                   | {"uvicorn.access": {"handlers": [], "propagate": False}}
                    # never statements with their values; never outgoing URLs with their queries (tokens)
                    | {"sqlalchemy.engine": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
     }
