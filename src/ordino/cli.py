@@ -94,13 +94,16 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # read when prometheus_client is imp
 def _metrics_directory(settings: Settings, workers: int) -> None:
     """Several server processes share their metrics through files (kernel.metrics): the
     operator's PROMETHEUS_MULTIPROC_DIR (made if missing), or a new one for these processes."""
+    import atexit
+    import shutil
     import tempfile
 
     directory = os.environ.get(MULTIPROC_ENV)
     if directory:
         Path(directory).mkdir(parents=True, exist_ok=True)
     elif settings.metrics and workers > 1:
-        os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="ordino-metrics-")
+        os.environ[MULTIPROC_ENV] = made = tempfile.mkdtemp(prefix="ordino-metrics-")
+        atexit.register(shutil.rmtree, made, ignore_errors=True)  # this process outlives the servers
 
 
 @app.command()
