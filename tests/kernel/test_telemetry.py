@@ -13,7 +13,9 @@ from opentelemetry.trace import SpanKind
 
 from ordino.app import create_app
 from ordino.kernel.db import Database
-from ordino.kernel.telemetry import trace_app
+from ordino.kernel.outbox import emit
+from ordino.kernel.telemetry import trace_app, trace_engine
+from ordino.kernel.worker import Dispatcher, Registration
 from ordino.settings import Settings
 from tests.conftest import api_key
 
@@ -57,6 +59,24 @@ def test_a_request_is_a_server_span_with_its_sql_as_children(db: Database) -> No
     assert all("SO-404" not in str(s.attributes) for s in sql)
     assert (server.attributes or {})["http.target"] == "/api/v1/orders/SO-404"
     assert "erika" not in str([s.attributes for s in spans])
+
+
+def test_the_worker_makes_a_span_per_event_over_its_handlers_statements(db: Database) -> None:
+    # given an event and a traced engine
+    db.transaction(lambda s: emit(s, "thing.happened", "thing/1", {"i": 1}))
+    exporter = InMemorySpanExporter()
+    undo = trace_engine(db.engine, exporter)
+    try:
+        # when the worker delivers it
+        Dispatcher(db, {"thing.happened": [Registration("test.trace", lambda _s, _e: None)]}).drain()
+    finally:
+        undo()
+    # then one span covers the event, and the receipt's statements are its children
+    spans = exporter.get_finished_spans()
+    events = [s for s in spans if s.name == "event thing.happened"]
+    assert len(events) == 1
+    children = [s for s in spans if s.parent is not None and s.parent.span_id == events[0].context.span_id]
+    assert any("handler_receipt" in str((s.attributes or {}).get("db.statement")) for s in children)
 
 
 def test_with_tracing_off_no_opentelemetry_module_is_imported() -> None:

@@ -16,8 +16,8 @@ import logging
 import logging.config
 import os
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import Any
@@ -100,6 +100,23 @@ def bind_event(subject: str | None, data: Mapping[str, Any]) -> None:
     number = data.get("order_number") or (data.get("number") if is_order else None)
     if isinstance(number, str):
         ctx.order_number = number
+
+
+# Set by kernel.telemetry when tracing is on: a span around the handling of one event.
+event_span: Callable[[str], AbstractContextManager[object]] | None = None
+
+
+@contextmanager
+def event_context(event_type: str, subject: str | None, data: Mapping[str, Any]) -> Iterator[LogContext]:
+    """The worker's context for delivering one event: a fresh log context naming its order, and
+    a span (`event <type>`) over its handlers' SQL when tracing is on."""
+    with log_context() as ctx:
+        bind_event(subject, data)
+        if event_span is None:
+            yield ctx
+        else:
+            with event_span(event_type):
+                yield ctx
 
 
 class ContextFilter(logging.Filter):

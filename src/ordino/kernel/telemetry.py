@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
+from ordino.kernel import logs
+
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
 
@@ -39,7 +41,8 @@ def _provider(exporter: SpanExporter | None) -> Any:
 
 
 def trace_engine(engine: Engine, exporter: SpanExporter | None = None, provider: Any = None) -> Callable[[], None]:
-    """SQL spans for `engine` (the worker's, which has no FastAPI app); returns what undoes it.
+    """SQL spans for `engine`, and a span per event the worker delivers, over its handlers'
+    statements; returns what undoes it.
 
     The engine's tracer is attached directly: SQLAlchemyInstrumentor().instrument() would also
     patch create_engine and import sqlalchemy.ext.asyncio (which needs greenlet), and its declared
@@ -54,10 +57,13 @@ def trace_engine(engine: Engine, exporter: SpanExporter | None = None, provider:
     usage = NoOpMeterProvider().get_meter(__name__).create_up_down_counter("db.client.connections.usage")
     EngineTracer(tracer, engine, usage)  # type: ignore[no-untyped-call]
     undo_httpx = _trace_httpx(provider)
+    worker_tracer = provider.get_tracer("ordino.worker")
+    logs.event_span = lambda event_type: worker_tracer.start_as_current_span(f"event {event_type}")
 
     def undo() -> None:
         EngineTracer.remove_all_event_listeners()  # type: ignore[no-untyped-call]
         undo_httpx()
+        logs.event_span = None
 
     return undo
 

@@ -186,8 +186,7 @@ class Dispatcher:
 
     def process(self, event: Event) -> bool:
         """Run every handler of the event; True when all succeeded."""
-        with logs.log_context():  # its lines name the order the event is about
-            logs.bind_event(event.subject, event.data)
+        with logs.event_context(event.type, event.subject, event.data):  # log lines name its order
             return self._process(event)
 
     def _process(self, event: Event) -> bool:
