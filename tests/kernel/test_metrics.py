@@ -138,3 +138,14 @@ def test_processes_sharing_a_multiprocess_directory_add_up(db: Database, tmp_pat
     assert sample(text, "ordino_webhook_deliveries_total", endpoint="https://erp.example/hook",
                   outcome="delivered") == 1
     assert "# TYPE ordino_outbox_pending_events gauge" in text
+
+
+def test_without_the_database_the_scrape_answers_without_the_outbox_gauges(tmp_path: Path) -> None:
+    # given a database that cannot be opened
+    gone = Database(f"sqlite:///{tmp_path / 'missing' / 'ordino.db'}")
+    # when /metrics is scraped
+    text = exposition(gone).decode()
+    # then the request metrics are there, the outbox gauges are not
+    assert "# TYPE ordino_http_request_duration_seconds histogram" in text
+    assert "ordino_outbox_pending_events" not in text
+    gone.dispose()

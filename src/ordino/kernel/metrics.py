@@ -13,6 +13,7 @@ never raw paths.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable
 from datetime import datetime
@@ -24,8 +25,11 @@ from prometheus_client.registry import Collector
 from sqlalchemy import case, func, select
 
 from ordino.kernel import clock
-from ordino.kernel.db import Database
+from ordino.kernel.db import Database, describe_error, redact_database_errors
 from ordino.kernel.outbox import OutboxEvent
+
+log = logging.getLogger("ordino.metrics")
+redact_database_errors(log.name)
 
 CONTENT_TYPE = "text/plain; version=0.0.4"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -81,6 +85,19 @@ class OutboxCollector(Collector):
         self.db = db
 
     def collect(self) -> Iterable[Metric]:
+        try:
+            pending, dead, age = self._read()
+        except Exception as exc:  # the request metrics are still answered: they tell of the outage
+            log.warning("outbox metrics not read: %s", describe_error(exc))
+            return
+        yield GaugeMetricFamily("ordino_outbox_pending_events", "Outbox events waiting for delivery (not dead).",
+                                value=pending)
+        yield GaugeMetricFamily("ordino_outbox_oldest_pending_age_seconds",
+                                "Age of the oldest event waiting for delivery; 0 when none waits.", value=age)
+        yield GaugeMetricFamily("ordino_outbox_dead_letters", "Dead-lettered outbox events awaiting an operator.",
+                                value=dead)
+
+    def _read(self) -> tuple[int, int, float]:
         undelivered = OutboxEvent.dispatched_at.is_(None)
         with self.db.read() as session:
             pending, dead = session.execute(
@@ -94,12 +111,7 @@ class OutboxCollector(Collector):
                 .order_by(OutboxEvent.dispatched_at, OutboxEvent.position).limit(1)
             ).scalar()
         age = max(0.0, (clock.now() - oldest).total_seconds()) if oldest is not None else 0.0
-        yield GaugeMetricFamily("ordino_outbox_pending_events", "Outbox events waiting for delivery (not dead).",
-                                value=pending)
-        yield GaugeMetricFamily("ordino_outbox_oldest_pending_age_seconds",
-                                "Age of the oldest event waiting for delivery; 0 when none waits.", value=age)
-        yield GaugeMetricFamily("ordino_outbox_dead_letters", "Dead-lettered outbox events awaiting an operator.",
-                                value=dead)
+        return int(pending), int(dead), age
 
 
 def exposition(db: Database) -> bytes:
