@@ -98,3 +98,30 @@ def test_digests_counts_active_keys_by_their_secret(db, monkeypatch) -> None:  #
     # then there is one key under the current secret
     assert result.exit_code == 0, result.output
     assert result.output.split() == ["current", "1", "previous", "0", "legacy", "0", "unknown", "0"]
+
+
+def test_serve_with_several_processes_gives_them_a_metrics_directory_and_json_logs(  # type: ignore[no-untyped-def]
+    db, monkeypatch
+) -> None:
+    # given metrics switched on and no PROMETHEUS_MULTIPROC_DIR
+    import os
+    from pathlib import Path
+
+    import uvicorn
+
+    ran: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: ran.update(kw))
+    monkeypatch.setenv("ORDINO_METRICS", "on")
+    monkeypatch.setenv("ORDINO_LOG_FORMAT", "json")
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    # when the API is served by two processes
+    result = CliRunner().invoke(app, ["serve", "--database-url", db.url, "--workers", "2"])
+    # then they share a new, empty metrics directory, and uvicorn logs through the JSON formatter
+    directory = os.environ.pop("PROMETHEUS_MULTIPROC_DIR")
+    assert result.exit_code == 0, result.output
+    assert Path(directory).is_dir() and list(Path(directory).iterdir()) == []
+    Path(directory).rmdir()
+    config = ran["log_config"]
+    assert isinstance(config, dict)
+    assert (ran["workers"], ran["access_log"], config["root"]["handlers"]) == (2, False, ["stderr"])
+    assert config["loggers"]["uvicorn.error"] == {"handlers": [], "propagate": True, "level": "INFO"}

@@ -14,7 +14,8 @@ SECRET = "s" * 40
 
 def _env(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
     for name in ("ORDINO_SECRET_KEY", "ORDINO_SECRET_KEY_FILE", "ORDINO_SECRET_KEY_PREVIOUS",
-                 "ORDINO_SECRET_KEY_PREVIOUS_FILE", "ORDINO_METRICS", "ORDINO_METRICS_TOKEN"):
+                 "ORDINO_SECRET_KEY_PREVIOUS_FILE", "ORDINO_METRICS", "ORDINO_METRICS_TOKEN",
+                 "ORDINO_LOG_FORMAT", "ORDINO_LOG_LEVEL", "ORDINO_ACCESS_LOG"):
         monkeypatch.delenv(name, raising=False)
     for name, value in values.items():
         monkeypatch.setenv(name, value)
@@ -71,3 +72,21 @@ def test_metrics_are_off_unless_switched_on_or_given_a_token(monkeypatch: pytest
     assert (Settings.from_env().metrics, Settings.from_env().metrics_token) == (True, None)
     _env(monkeypatch, ORDINO_METRICS_TOKEN="t" * 40)
     assert (Settings.from_env().metrics, Settings.from_env().metrics_token) == (True, "t" * 40)
+
+
+def test_logs_are_json_at_info_with_access_lines_unless_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    _env(monkeypatch)
+    s = Settings.from_env()
+    assert (s.log_format, s.log_level, s.access_log) == ("json", "INFO", True)
+    _env(monkeypatch, ORDINO_LOG_FORMAT="Text", ORDINO_LOG_LEVEL="warning", ORDINO_ACCESS_LOG="off")
+    s = Settings.from_env()
+    assert (s.log_format, s.log_level, s.access_log) == ("text", "WARNING", False)
+
+
+def test_an_unknown_log_format_or_level_stops_the_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    _env(monkeypatch, ORDINO_LOG_FORMAT="xml")
+    with pytest.raises(ValueError, match="ORDINO_LOG_FORMAT: 'xml' is not one of json, text"):
+        Settings.from_env()
+    _env(monkeypatch, ORDINO_LOG_LEVEL="loud")
+    with pytest.raises(ValueError, match="ORDINO_LOG_LEVEL: 'loud' is not one of DEBUG, INFO, WARNING, ERROR"):
+        Settings.from_env()

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import gc
-import threading
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from sqlalchemy import text
-from starlette.responses import PlainTextResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.responses import Response
 
 from ordino import __version__
 from ordino.accounts.api import router as accounts_router
@@ -40,6 +37,9 @@ from ordino.kernel.db import Database, redact_database_errors
 from ordino.kernel.errors import Unauthorized
 from ordino.kernel.guard import RequestGuard
 from ordino.kernel.http import json_response
+from ordino.kernel.logs import configure_logging
+from ordino.kernel.metrics import CONTENT_TYPE, exposition
+from ordino.kernel.observe import ObserveRequests, bind_order_from_path
 from ordino.kernel.openapi import install_openapi
 from ordino.kernel.problem_handlers import install_problem_handlers
 from ordino.orders.api import router as orders_router
@@ -59,61 +59,6 @@ from ordino.tax.api import router as tax_router
 from ordino.web.api_docs import install_api_docs
 
 
-class Metrics:
-    """Request counters in the Prometheus text format (no client library needed for this)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests: dict[tuple[str, int], int] = {}
-        self.seconds: dict[str, float] = {}
-
-    def observe(self, method: str, status: int, seconds: float) -> None:
-        with self._lock:
-            self.requests[(method, status)] = self.requests.get((method, status), 0) + 1
-            self.seconds[method] = self.seconds.get(method, 0.0) + seconds
-
-    def render(self) -> str:
-        lines = [
-            "# HELP ordino_http_requests_total HTTP requests by method and status.",
-            "# TYPE ordino_http_requests_total counter",
-        ]
-        for (method, status), count in sorted(self.requests.items()):
-            lines.append(f'ordino_http_requests_total{{method="{method}",status="{status}"}} {count}')
-        lines += [
-            "# HELP ordino_http_request_seconds_total Time spent answering requests.",
-            "# TYPE ordino_http_request_seconds_total counter",
-        ]
-        for method, total in sorted(self.seconds.items()):
-            lines.append(f'ordino_http_request_seconds_total{{method="{method}"}} {total:.6f}')
-        return "\n".join(lines) + "\n"
-
-
-class MetricsMiddleware:
-    """Pure ASGI middleware (no per-request task or body buffering) counting requests."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            self.metrics.observe(scope["method"], status, time.perf_counter() - started)
-
-
 def _freeze_startup_objects() -> None:
     """Move every object alive after start-up out of the collector's sight. A full collection
     walks all of them (the app, SQLAlchemy, pydantic: about 240,000 objects, some 120 ms), and
@@ -128,6 +73,7 @@ def _server_settings(settings: Settings | None) -> Settings:
     from the environment (an error when it names none); tests' only if they give one."""
     if settings is None:
         settings = Settings.from_env()
+        configure_logging(settings.log_format, settings.log_level)
         use_server_secret(settings.server_secret(), [p for p in [settings.secret_key_previous] if p])
     elif settings.secret_key:
         use_server_secret(settings.secret_key, [p for p in [settings.secret_key_previous] if p])
@@ -135,7 +81,7 @@ def _server_settings(settings: Settings | None) -> Settings:
     return settings
 
 
-def _serve_metrics(app: FastAPI, metrics: Metrics, token: str | None) -> None:
+def _serve_metrics(app: FastAPI, database: Database, token: str | None) -> None:
     """/metrics; with a token, to that bearer only, wrong tokens counting as failed authentications."""
 
     @app.get("/metrics", include_in_schema=False)
@@ -147,7 +93,7 @@ def _serve_metrics(app: FastAPI, metrics: Metrics, token: str | None) -> None:
             if not bearer_matches(request.headers.get("authorization"), token):
                 throttle.failed(client)
                 raise Unauthorized("send 'Authorization: Bearer <metrics token>'")
-        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+        return Response(exposition(database), media_type=CONTENT_TYPE)
 
 
 ROUTERS = (bulk_orders_router, orders_router, servicing_router, return_orders_router, accounts_router, catalog_router,
@@ -183,7 +129,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None,
     database = db or Database(settings.database_url, pool_size=settings.db_pool_size)
     payment_gateways = gateways_from_env() if gateways is None else gateways
     plan = load_plan(settings.flows_dir)  # a flow file that cannot run stops the start here
-    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -209,6 +154,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None,
         docs_url=None,  # served from the package's own assets: see web.api_docs
         redoc_url=None,
         lifespan=lifespan,
+        dependencies=[Depends(bind_order_from_path)],  # the order a request is about, in its logs
     )
     _set_state(app, settings, database, payment_gateways)
     app.state.flow_plan = plan
@@ -217,7 +163,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None,
     install_openapi(app)
 
     _install_request_guard(app, settings)  # before the metrics: inside them, its refusals count
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(ObserveRequests, access=settings.access_log)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> Response:
@@ -226,8 +172,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None,
         return json_response({"status": "ok", "version": __version__, "database": database.dialect})
 
     if settings.metrics:  # off by default: request counts are not for the public listener
-        _serve_metrics(app, metrics, settings.metrics_token)
+        _serve_metrics(app, database, settings.metrics_token)
 
     for router in ROUTERS:
         app.include_router(router)
+    if settings.otel_enabled:
+        from ordino.kernel.telemetry import trace_app
+
+        trace_app(app, database.engine)
     return app

@@ -69,10 +69,13 @@ def serve(
     """Serve the API (and, on SQLite, the event worker in-process)."""
     import uvicorn
 
+    from ordino.kernel.logs import logging_config
+
     settings = _settings(database_url)
     _use_server_secret(settings)  # a missing secret stops here, with the reason, not in uvicorn
     _check_flows(settings)
     os.environ["ORDINO_DATABASE_URL"] = settings.database_url
+    _metrics_directory(settings, workers)
     uvicorn.run(
         "ordino.app:create_app",
         factory=True,
@@ -80,9 +83,27 @@ def serve(
         port=port,
         workers=workers,
         reload=reload,
-        log_level="info",
-        access_log=False,
+        log_config=logging_config(settings.log_format, settings.log_level),
+        access_log=False,  # ours (kernel.observe) names the route, not the path and its query
     )
+
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # read when prometheus_client is imported: not imported here
+
+
+def _metrics_directory(settings: Settings, workers: int) -> None:
+    """Several server processes share their metrics through files (kernel.metrics): the
+    operator's PROMETHEUS_MULTIPROC_DIR (made if missing), or a new one for these processes."""
+    import atexit
+    import shutil
+    import tempfile
+
+    directory = os.environ.get(MULTIPROC_ENV)
+    if directory:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+    elif settings.metrics and workers > 1:
+        os.environ[MULTIPROC_ENV] = made = tempfile.mkdtemp(prefix="ordino-metrics-")
+        atexit.register(shutil.rmtree, made, ignore_errors=True)  # this process outlives the servers
 
 
 @app.command()
@@ -94,10 +115,16 @@ def worker(
     """Deliver outbox events to their handlers (run as many as you like on PostgreSQL)."""
     from ordino.flows.registry import build_dispatcher
     from ordino.kernel.db import Database
+    from ordino.kernel.logs import configure_logging
     from ordino.payments.gateway import gateways_from_env
 
     settings = _settings(database_url)
+    configure_logging(settings.log_format, settings.log_level)
     db = Database(settings.database_url)
+    if settings.otel_enabled:
+        from ordino.kernel.telemetry import trace_engine
+
+        trace_engine(db.engine)
     dispatcher = build_dispatcher(db, gateways_from_env(), plan=_check_flows(settings))
     if once:
         done = dispatcher.drain(batch)

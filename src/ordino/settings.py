@@ -60,6 +60,24 @@ def _bytes(name: str, default: int) -> int:
 
 
 MIB = 1024 * 1024
+LOG_FORMATS = ("json", "text")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name, "").strip() or default
+    folded = value.upper() if choices[0].isupper() else value.lower()
+    if folded not in choices:
+        raise ValueError(f"{name}: '{value}' is not one of {', '.join(choices)}")
+    return folded
+
+
+def _otel_enabled() -> bool:
+    """ORDINO_OTEL_ENABLED, or, when it is not set, whether an OTLP endpoint is configured."""
+    flag = _flag(os.environ.get("ORDINO_OTEL_ENABLED"))
+    if flag is not None:
+        return flag
+    return bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +109,13 @@ class Settings:
     max_import_bytes: int = 1024 * MIB
     # A deployment's flow files (flows/registry): they add to, replace or switch off the packaged flows.
     flows_dir: Path | None = None
+    # Logs of `ordino serve` and `ordino worker`: one JSON object per line (for a collector) or
+    # text (for a terminal); one `ordino.access` line per request unless switched off.
+    log_format: str = "json"
+    log_level: str = "INFO"
+    access_log: bool = True
+    # OpenTelemetry traces over OTLP (the optional `ordino[otel]` packages): kernel.telemetry.
+    otel_enabled: bool = False
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -109,6 +134,10 @@ class Settings:
             max_body_bytes=_bytes("ORDINO_MAX_BODY_BYTES", 4 * MIB),
             max_import_bytes=_bytes("ORDINO_MAX_IMPORT_BYTES", 1024 * MIB),
             flows_dir=Path(os.environ["ORDINO_FLOWS_DIR"]) if os.environ.get("ORDINO_FLOWS_DIR") else None,
+            log_format=_choice("ORDINO_LOG_FORMAT", "json", LOG_FORMATS),
+            log_level=_choice("ORDINO_LOG_LEVEL", "INFO", LOG_LEVELS),
+            access_log=_flag(os.environ.get("ORDINO_ACCESS_LOG")) is not False,
+            otel_enabled=_otel_enabled(),
         )
 
     def server_secret(self) -> str:

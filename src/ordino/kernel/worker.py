@@ -30,8 +30,9 @@ from typing import Any
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from ordino.kernel import clock, faults
+from ordino.kernel import clock, faults, logs
 from ordino.kernel.db import Database, describe_error, redact_database_errors
+from ordino.kernel.metrics import HANDLER_DELIVERIES, HANDLER_FAILURES
 from ordino.kernel.outbox import HandlerReceipt, OutboxEvent
 
 log = logging.getLogger("ordino.worker")
@@ -190,11 +191,17 @@ class Dispatcher:
 
     def process(self, event: Event) -> bool:
         """Run every handler of the event; True when all succeeded."""
+        with logs.event_context(event.type, event.subject, event.data):  # log lines name its order
+            return self._process(event)
+
+    def _process(self, event: Event) -> bool:
         error, failed = None, ""
         for reg in self.handlers.get(event.type, ()):
+            HANDLER_DELIVERIES.labels(reg.name).inc()
             try:
                 self._run_handler(reg, event)
             except Exception as exc:  # a failing handler must not stop the others' events
+                HANDLER_FAILURES.labels(reg.name).inc()
                 log.exception("handler %s failed on event %s", reg.name, event.id)
                 error, failed = f"{reg.name}: {describe_error(exc)}", reg.name
                 break
