@@ -91,17 +91,23 @@ def worker(
     from ordino.flows.registry import build_dispatcher
     from ordino.kernel.db import Database
     from ordino.payments.gateway import gateways_from_env
+    from ordino.webhooks.delivery import Sender
 
     settings = _settings(database_url)
     db = Database(settings.database_url)
     dispatcher = build_dispatcher(db, gateways_from_env())
+    sender = Sender(db, allow_private=settings.webhooks_allow_private)
     if once:
         done = dispatcher.drain(batch)
-        console.print(f"Processed {done} events")
+        sent = sender.drain()
+        sender.close()
+        console.print(f"Processed {done} events, sent {sent} webhook deliveries")
         return
-    console.print("[bold]Ordino worker[/bold] delivering events; Ctrl+C stops it")
+    console.print("[bold]Ordino worker[/bold] delivering events and webhooks; Ctrl+C stops it")
+    sender.start_thread()  # its own threads: a slow receiver never holds up the events
     with contextlib.suppress(KeyboardInterrupt):
         dispatcher.run_forever(batch)
+    sender.close()
 
 
 @app.command("gateway-sim")

@@ -89,6 +89,9 @@ class Settings:
     # parsed as they arrive, so theirs may be much larger.
     max_body_bytes: int = 4 * MIB
     max_import_bytes: int = 1024 * MIB
+    # Webhook receivers on loopback or private networks (and plain http to loopback): refused unless
+    # on, so that a subscription cannot make the server call its own network (SSRF). Development, tests.
+    webhooks_allow_private: bool = False
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -106,6 +109,7 @@ class Settings:
             metrics_token=os.environ.get("ORDINO_METRICS_TOKEN") or None,
             max_body_bytes=_bytes("ORDINO_MAX_BODY_BYTES", 4 * MIB),
             max_import_bytes=_bytes("ORDINO_MAX_IMPORT_BYTES", 1024 * MIB),
+            webhooks_allow_private=bool(_flag(os.environ.get("ORDINO_WEBHOOKS_ALLOW_PRIVATE"))),
         )
 
     def server_secret(self) -> str:

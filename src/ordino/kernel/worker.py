@@ -186,7 +186,8 @@ class Dispatcher:
     def process(self, event: Event) -> bool:
         """Run every handler of the event; True when all succeeded."""
         error, failed = None, ""
-        for reg in self.handlers.get(event.type, ()):
+        # Handlers under "*" (webhooks' fan-out) run for every event, after the type's own.
+        for reg in (*self.handlers.get(event.type, ()), *self.handlers.get("*", ())):
             try:
                 self._run_handler(reg, event)
             except Exception as exc:  # a failing handler must not stop the others' events
