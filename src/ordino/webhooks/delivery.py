@@ -210,7 +210,10 @@ class Sender:
             for due in dues:
                 with self._lock:
                     self._busy += 1
-                self._pool.submit(self._release, due)
+                try:
+                    self._pool.submit(self._release, due)
+                except RuntimeError:  # closed meanwhile: the lease runs out and another round sends it
+                    return
             if not dues:
                 self._stop.wait(idle_seconds)
 
@@ -221,10 +224,11 @@ class Sender:
 
     def stop(self) -> None:
         self._stop.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
-        self.stop()
+        """Stop, let the attempts under way finish (each within the timeout), release the client."""
+        self._stop.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
         self._client.close()
 
 
