@@ -104,6 +104,7 @@ class Sender:
         self._busy = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     # -- claiming -------------------------------------------------------------------------------
 
@@ -218,9 +219,9 @@ class Sender:
                 self._stop.wait(idle_seconds)
 
     def start_thread(self) -> threading.Thread:
-        thread = threading.Thread(target=self.run_forever, name="ordino-webhooks", daemon=True)
-        thread.start()
-        return thread
+        self._thread = threading.Thread(target=self.run_forever, name="ordino-webhooks", daemon=True)
+        self._thread.start()
+        return self._thread
 
     def stop(self) -> None:
         self._stop.set()
@@ -228,6 +229,8 @@ class Sender:
     def close(self) -> None:
         """Stop, let the attempts under way finish (each within the timeout), release the client."""
         self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._client.close()
 
