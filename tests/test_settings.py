@@ -71,3 +71,12 @@ def test_metrics_are_off_unless_switched_on_or_given_a_token(monkeypatch: pytest
     assert (Settings.from_env().metrics, Settings.from_env().metrics_token) == (True, None)
     _env(monkeypatch, ORDINO_METRICS_TOKEN="t" * 40)
     assert (Settings.from_env().metrics, Settings.from_env().metrics_token) == (True, "t" * 40)
+
+
+def test_private_webhook_targets_are_refused_unless_switched_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ORDINO_WEBHOOKS_ALLOW_PRIVATE", raising=False)
+    assert Settings.from_env().webhooks_allow_private is False
+    monkeypatch.setenv("ORDINO_WEBHOOKS_ALLOW_PRIVATE", "off")
+    assert Settings.from_env().webhooks_allow_private is False
+    monkeypatch.setenv("ORDINO_WEBHOOKS_ALLOW_PRIVATE", "on")
+    assert Settings.from_env().webhooks_allow_private is True

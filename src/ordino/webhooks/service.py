@@ -109,7 +109,7 @@ def replay(session: Session, ref: str, delivery_ref: str) -> Doc:
         raise WebhookDisabled(f"webhook '{sub.id}' is disabled: enable it first")
     d = reads.find_delivery(session, sub, delivery_ref, lock=True)
     d.status, d.failures, d.trigger = "pending", 0, "replay"
-    d.next_attempt_at, d.lease_until = clock.now(), None
+    d.next_attempt_at = clock.now()  # a lease under way stays: its attempt is not sent twice at once
     session.flush()
     return reads.delivery_with_attempts(session, d)
 
