@@ -251,3 +251,28 @@ def test_a_name_that_resolves_to_a_private_address_is_refused(db: Database, at_t
         sender.close()
     assert (result.status, result.error) == (None, "hooks.example.com resolves to a private address (10.0.0.7)")
     assert base64.b64decode(result.headers["webhook-signature"].split(",")[1])  # signed all the same
+
+
+def test_claimed_deliveries_are_leased_to_one_sender_until_the_lease_runs_out(
+    db: Database, api: TestClient, admin: dict[str, str], receiver: Receiver, at_t0: datetime
+) -> None:
+    # given six due deliveries and two senders
+    subscribe(api, admin, receiver)
+    for i in range(6):
+        fire(db, "order.created", {"id": f"o-{i}"}, f"order/o-{i}")
+    fan_out(db)
+    first, second = Sender(db, allow_private=True), Sender(db, allow_private=True)
+    try:
+        # when both claim
+        mine, theirs = first.claim(4), second.claim(6)
+        # then each delivery went to one of them
+        assert (len(mine), len(theirs)) == (4, 2)
+        assert {d.id for d in mine} | {d.id for d in theirs} == {d.id for d in deliveries(db)}
+        assert second.claim(6) == []
+        # and once the leases have run out (their sender died), they are claimed again
+        later(seconds=61)
+        assert len(second.claim(6)) == 6
+    finally:
+        first.close()
+        second.close()
+    assert receiver.received == []

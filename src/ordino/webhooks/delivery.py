@@ -122,10 +122,12 @@ class Sender:
         pick = pick.order_by(d.next_attempt_at, d.id).limit(limit)
         if self.db.dialect == "postgresql":
             pick = pick.with_for_update(skip_locked=True, of=d)
-        ids = list(session.scalars(pick))
+        # One statement, as kernel.worker claims events: two claimers never both take a delivery.
+        ids = list(session.scalars(
+            update(d).where(d.id.in_(pick.scalar_subquery())).values(lease_until=now + self.lease).returning(d.id)
+        ))
         if not ids:
             return []
-        session.execute(update(d).where(d.id.in_(ids)).values(lease_until=now + self.lease))
         rows = session.execute(
             select(d.id, d.subscription_id, d.message_id, d.payload, d.trigger, sub.url, sub.secret,
                    sub.previous_secret, sub.previous_secret_until)
@@ -165,7 +167,7 @@ class Sender:
                         break
                 text = domain.excerpt(bytes(body[:BODY_BYTES]).decode("utf-8", "replace"))
                 return Result(headers, answer.status_code, text, _ms(started), None)
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # whatever keeps the call from completing is the attempt's result
             return Result(headers, None, None, _ms(started), domain.excerpt(f"{type(exc).__name__}: {exc}"))
 
     def attempt(self, due: Due) -> Result:
