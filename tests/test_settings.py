@@ -90,3 +90,12 @@ def test_an_unknown_log_format_or_level_stops_the_process(monkeypatch: pytest.Mo
     _env(monkeypatch, ORDINO_LOG_LEVEL="loud")
     with pytest.raises(ValueError, match="ORDINO_LOG_LEVEL: 'loud' is not one of DEBUG, INFO, WARNING, ERROR"):
         Settings.from_env()
+
+
+def test_private_webhook_targets_are_refused_unless_switched_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ORDINO_WEBHOOKS_ALLOW_PRIVATE", raising=False)
+    assert Settings.from_env().webhooks_allow_private is False
+    monkeypatch.setenv("ORDINO_WEBHOOKS_ALLOW_PRIVATE", "off")
+    assert Settings.from_env().webhooks_allow_private is False
+    monkeypatch.setenv("ORDINO_WEBHOOKS_ALLOW_PRIVATE", "on")
+    assert Settings.from_env().webhooks_allow_private is True

@@ -57,6 +57,8 @@ from ordino.servicing.returns.api import router as return_orders_router
 from ordino.settings import Settings
 from ordino.tax.api import router as tax_router
 from ordino.web.api_docs import install_api_docs
+from ordino.webhooks.api import router as webhooks_router
+from ordino.webhooks.delivery import Sender
 
 
 def _freeze_startup_objects() -> None:
@@ -100,7 +102,7 @@ ROUTERS = (bulk_orders_router, orders_router, servicing_router, return_orders_ro
            api_keys_router, inventory_router,
            pricing_router, fx_router, tax_router, payments_router, fulfillment_router, invoicing_router,
            documents_router, statements_router, approvals_router, quotes_router, process_exceptions_router,
-           privacy_router, audit_router, flows_router)
+           privacy_router, audit_router, flows_router, webhooks_router)
 
 
 def _set_state(app: FastAPI, settings: Settings, database: Database, gateways: Gateways) -> None:
@@ -136,13 +138,16 @@ def create_app(settings: Settings | None = None, db: Database | None = None,
             admin_key = settings.admin_api_key
             database.transaction(lambda s: ensure_bootstrap_admin(s, admin_key))
         dispatcher = build_dispatcher(database, payment_gateways, plan=plan) if settings.worker_in_process() else None
-        if dispatcher:
+        sender = Sender(database, allow_private=settings.webhooks_allow_private) if dispatcher else None
+        if dispatcher and sender:
             dispatcher.start_thread()
+            sender.start_thread()  # its own threads: a slow receiver never holds up the events
         if db is None:  # a server process: what start-up built lives as long as the process
             _freeze_startup_objects()
         yield
-        if dispatcher:
+        if dispatcher and sender:
             dispatcher.stop()
+            sender.close()
         if db is None:
             database.dispose()
 

@@ -117,6 +117,7 @@ def worker(
     from ordino.kernel.db import Database
     from ordino.kernel.logs import configure_logging
     from ordino.payments.gateway import gateways_from_env
+    from ordino.webhooks.delivery import Sender
 
     settings = _settings(database_url)
     configure_logging(settings.log_format, settings.log_level)
@@ -126,13 +127,18 @@ def worker(
 
         trace_engine(db.engine)
     dispatcher = build_dispatcher(db, gateways_from_env(), plan=_check_flows(settings))
+    sender = Sender(db, allow_private=settings.webhooks_allow_private)
     if once:
         done = dispatcher.drain(batch)
-        console.print(f"Processed {done} events")
+        sent = sender.drain()
+        sender.close()
+        console.print(f"Processed {done} events, sent {sent} webhook deliveries")
         return
-    console.print("[bold]Ordino worker[/bold] delivering events; Ctrl+C stops it")
+    console.print("[bold]Ordino worker[/bold] delivering events and webhooks; Ctrl+C stops it")
+    sender.start_thread()  # its own threads: a slow receiver never holds up the events
     with contextlib.suppress(KeyboardInterrupt):
         dispatcher.run_forever(batch)
+    sender.close()
 
 
 @app.command("gateway-sim")

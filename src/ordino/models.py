@@ -17,11 +17,12 @@ from ordino.pricing import models as pricing
 from ordino.privacy import models as privacy
 from ordino.servicing.returns import models as returns
 from ordino.tax import models as tax
+from ordino.webhooks import models as webhooks
 
 metadata = Base.metadata
 
 __all__ = [
     "accounts", "approvals", "audit", "auth", "catalog", "fulfillment", "idempotency", "inventory", "invoicing",
     "metadata", "numbering", "orders", "outbox", "payments", "pricing", "privacy", "process_exceptions", "quotes",
-    "returns", "statemachine", "tax",
+    "returns", "statemachine", "tax", "webhooks",
 ]

@@ -116,6 +116,9 @@ class Settings:
     access_log: bool = True
     # OpenTelemetry traces over OTLP (the optional `ordino[otel]` packages): kernel.telemetry.
     otel_enabled: bool = False
+    # Webhook receivers on loopback or private networks (and plain http to loopback): refused unless
+    # on, so that a subscription cannot make the server call its own network (SSRF). Development, tests.
+    webhooks_allow_private: bool = False
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -138,6 +141,7 @@ class Settings:
             log_level=_choice("ORDINO_LOG_LEVEL", "INFO", LOG_LEVELS),
             access_log=_flag(os.environ.get("ORDINO_ACCESS_LOG")) is not False,
             otel_enabled=_otel_enabled(),
+            webhooks_allow_private=bool(_flag(os.environ.get("ORDINO_WEBHOOKS_ALLOW_PRIVATE"))),
         )
 
     def server_secret(self) -> str:

@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PIL import Image
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from ordino.kernel import clock
+from ordino.kernel.outbox import emit
+from ordino.kernel.worker import Event
+from ordino.webhooks.models import WebhookDelivery
+from ordino.webhooks.service import fan_out
 from tests.access.world import DAY, World
 from tests.invoicing.support import order_payload
 
@@ -92,6 +99,25 @@ def _rule(w: World, side: str) -> dict[str, str]:
 
 def _key(w: World, side: str) -> dict[str, str]:
     return {"key_id": w.ok("POST", "/api-keys", {"name": w.next("key"), "role": "agent"})["id"]}
+
+
+def _webhook(w: World, side: str) -> dict[str, str]:
+    return {"webhook_id": w.ok("POST", "/webhooks", {"url": "https://hooks.example.com/ordino",
+                                                      "event_types": ["order.*"]})["id"]}
+
+
+def _delivery(w: World, side: str) -> dict[str, str]:
+    """A webhook with a delivery of an event fanned out to it."""
+    hook = _webhook(w, side)
+
+    def work(session: Session) -> str:
+        data = {"id": w.next("order")}
+        event_id = emit(session, "order.created", None, data)
+        fan_out(session, Event(event_id, "order.created", None, clock.now(), data))
+        return str(session.execute(select(WebhookDelivery.id).where(
+            WebhookDelivery.subscription_id == uuid.UUID(hook["webhook_id"]))).scalar_one())
+
+    return {**hook, "delivery_id": w.db.transaction(work)}
 
 
 def _assigned(w: World, side: str) -> dict[str, str]:
@@ -244,6 +270,9 @@ BODIES: dict[str, Body] = {
     "POST /return-orders/{ref}/receipts": lambda w, s: {
         "location": "WH-BER", "lines": [{"line_number": 1, "received": 1, "disposition": "restock"}]},
     "POST /quotes/{ref}/accept": lambda w, s: {"ship_to": SHIP_TO, "payments": CARD},
+    "POST /webhooks": lambda w, s: {"url": "https://hooks.example.com/ordino", "event_types": ["order.*"]},
+    "PATCH /webhooks/{webhook_id}": lambda w, s: {"description": "ERP"},
+    "POST /webhooks/{webhook_id}/rotate-secret": lambda w, s: {"overlap_hours": 1},
 }
 
 # Operations whose path names a record made for the request (a delete takes it away), or another
@@ -263,6 +292,12 @@ FRESH: dict[str, Callable[[World, str], dict[str, str]]] = {
     "POST /orders/{order_ref}/approve": lambda w, s: {"order_ref": w.of(s, "held_order")},
     "POST /orders/{order_ref}/reject": lambda w, s: {"order_ref": w.of(s, "held_order")},
     "GET /api-keys/{key_id}": _key,
+    "GET /webhooks/{webhook_id}": _webhook,
+    "PATCH /webhooks/{webhook_id}": _webhook,
+    "DELETE /webhooks/{webhook_id}": _webhook,
+    "POST /webhooks/{webhook_id}/rotate-secret": _webhook,
+    "GET /webhooks/{webhook_id}/deliveries": _delivery,
+    "POST /webhooks/{webhook_id}/deliveries/{delivery_id}/replay": _delivery,
 }
 
 PARAMS_OF: dict[str, dict[str, str]] = {

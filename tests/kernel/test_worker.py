@@ -195,3 +195,17 @@ def test_periodic_jobs_run_when_due_in_their_own_transaction(db: Database) -> No
     assert ran == [["test.tick"], [], ["test.tick"]]
     with db.read() as s:
         assert s.execute(select(func.count()).where(OutboxEvent.type == "tick.happened")).scalar_one() == 2
+
+
+def test_handlers_under_star_run_for_every_event_after_the_types_own(db: Database) -> None:
+    # given a handler of one type and one registered under "*"
+    _emit(db, 1, "thing.happened")
+    _emit(db, 1, "other.happened")
+    order: list[tuple[str, str]] = []
+    own = Registration("test.own", lambda _s, e: order.append(("own", e.type)))
+    every = Registration("test.every", lambda _s, e: order.append(("every", e.type)))
+    # when the worker drains the outbox
+    Dispatcher(db, {"thing.happened": [own], "*": [every]}).drain()
+    # then the type's handler ran first, and the "*" one for both events
+    assert order == [("own", "thing.happened"), ("every", "thing.happened"), ("every", "other.happened")]
+    assert _pending(db) == 0

@@ -27,6 +27,7 @@ from ordino.payments import handlers as payments_handlers
 from ordino.payments import renewal
 from ordino.payments import service as payments
 from ordino.payments.gateway import Gateways
+from ordino.webhooks import handlers as webhooks
 
 ROUTED = ("order.approved", "order.routed", "order.backordered", "order.routing_failed", "fulfillment_order.created")
 AUTHORIZED = (payments_handlers.AUTHORIZATION_FAILED,)
@@ -92,6 +93,10 @@ ACTIONS: Mapping[str, Action] = {
     "process_exceptions.authorization_failed": Action(
         ActionSpec(("process_exception.created",), "Raise a payment process exception on the order"),
         _fixed(process_exceptions.RAISE_AUTHORIZATION_FAILURES),
+    ),
+    "webhooks.fan_out": Action(
+        ActionSpec((), "Queue a signed delivery for every webhook subscription the event matches"),
+        _fixed(webhooks.REGISTRATION),
     ),
 }
 

@@ -25,7 +25,7 @@ from ordino.payments.gateway import Gateways
 from ordino.settings import ConfigurationError
 
 # The packaged flows, in the order their steps run on an event they share.
-PACKAGED = ("order-activation", "fulfillment", "servicing", "payment", "schedules")
+PACKAGED = ("order-activation", "fulfillment", "servicing", "payment", "schedules", "webhooks")
 SUFFIXES = (".yaml", ".yml")
 
 

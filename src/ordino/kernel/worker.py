@@ -196,7 +196,8 @@ class Dispatcher:
 
     def _process(self, event: Event) -> bool:
         error, failed = None, ""
-        for reg in self.handlers.get(event.type, ()):
+        # Handlers under "*" (webhooks' fan-out) run for every event, after the type's own.
+        for reg in (*self.handlers.get(event.type, ()), *self.handlers.get("*", ())):
             HANDLER_DELIVERIES.labels(reg.name).inc()
             try:
                 self._run_handler(reg, event)

@@ -1,0 +1,1 @@
+"""Outbound webhooks: subscriptions, signed CloudEvents deliveries, retries, replays."""
