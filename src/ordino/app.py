@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
@@ -20,6 +20,7 @@ from ordino.catalog.logos import MAX_LOGO_BYTES
 from ordino.channels.files.api import MAX_REQUEST_BYTES as BULK_REQUEST_BYTES
 from ordino.channels.files.api import router as bulk_orders_router
 from ordino.flows.api import router as flows_router
+from ordino.flows.domain import Plan
 from ordino.flows.registry import build_dispatcher, load_plan
 from ordino.fulfillment.api import router as fulfillment_router
 from ordino.inventory.api import router as inventory_router
@@ -123,6 +124,21 @@ def _install_request_guard(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(RequestGuard, routes=app.router.routes, max_body=settings.max_body_bytes, uploads=uploads)
 
 
+def _start_worker(settings: Settings, database: Database, gateways: Gateways, plan: Plan) -> Callable[[], None]:
+    """The in-process event worker and its webhook sender (their own threads: a slow receiver
+    never holds up the events); returns what stops them."""
+    dispatcher = build_dispatcher(database, gateways, plan=plan)
+    sender = Sender(database, allow_private=settings.webhooks_allow_private)
+    dispatcher.start_thread()
+    sender.start_thread()
+
+    def stop() -> None:
+        dispatcher.stop()
+        sender.close()
+
+    return stop
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None,
                gateways: Gateways | None = None) -> FastAPI:
     """The application; `gateways` (tests pass their own) default to those of the environment,
@@ -137,17 +153,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None,
         if settings.admin_api_key:
             admin_key = settings.admin_api_key
             database.transaction(lambda s: ensure_bootstrap_admin(s, admin_key))
-        dispatcher = build_dispatcher(database, payment_gateways, plan=plan) if settings.worker_in_process() else None
-        sender = Sender(database, allow_private=settings.webhooks_allow_private) if dispatcher else None
-        if dispatcher and sender:
-            dispatcher.start_thread()
-            sender.start_thread()  # its own threads: a slow receiver never holds up the events
+        stop = _start_worker(settings, database, payment_gateways, plan) if settings.worker_in_process() else None
         if db is None:  # a server process: what start-up built lives as long as the process
             _freeze_startup_objects()
         yield
-        if dispatcher and sender:
-            dispatcher.stop()
-            sender.close()
+        if stop:
+            stop()
         if db is None:
             database.dispose()
 

@@ -41,6 +41,7 @@ def test_the_packaged_flows_run_the_chain_in_its_order() -> None:
         "order.items_added": ["payments.authorize_added_items"],
         "order.exchanged": ["payments.authorize_added_items"],
         "payment.authorization_failed": ["process_exceptions.authorization_failed"],
+        "*": ["webhooks.fan_out"],
     }
     assert [(job.name, job.seconds) for job in periodic({})] == [
         ("inventory.expire_holds", 5.0), ("inventory.allocate_backorders", 5.0),
