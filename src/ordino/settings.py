@@ -62,6 +62,14 @@ def _bytes(name: str, default: int) -> int:
 MIB = 1024 * 1024
 
 
+def _port(value: str) -> int:
+    if not value.strip():
+        return 587
+    if not value.strip().isdigit() or not 0 < int(value) < 65536:
+        raise ValueError(f"ORDINO_SMTP_PORT: '{value}' is not a port number")
+    return int(value)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -89,6 +97,14 @@ class Settings:
     # parsed as they arrive, so theirs may be much larger.
     max_body_bytes: int = 4 * MIB
     max_import_bytes: int = 1024 * MIB
+    # E-mail notifications (ordino.notifications): without an SMTP host they are recorded, not sent.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    mail_from: str = "Ordino <noreply@ordino.invalid>"
+    operations_email: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -106,6 +122,13 @@ class Settings:
             metrics_token=os.environ.get("ORDINO_METRICS_TOKEN") or None,
             max_body_bytes=_bytes("ORDINO_MAX_BODY_BYTES", 4 * MIB),
             max_import_bytes=_bytes("ORDINO_MAX_IMPORT_BYTES", 1024 * MIB),
+            smtp_host=os.environ.get("ORDINO_SMTP_HOST") or None,
+            smtp_port=_port(os.environ.get("ORDINO_SMTP_PORT", "")),
+            smtp_username=os.environ.get("ORDINO_SMTP_USERNAME") or None,
+            smtp_password=os.environ.get("ORDINO_SMTP_PASSWORD") or None,
+            smtp_starttls=_flag(os.environ.get("ORDINO_SMTP_STARTTLS")) is not False,
+            mail_from=os.environ.get("ORDINO_MAIL_FROM") or "Ordino <noreply@ordino.invalid>",
+            operations_email=os.environ.get("ORDINO_OPERATIONS_EMAIL") or None,
         )
 
     def server_secret(self) -> str:
