@@ -63,7 +63,6 @@ def build(draft: Draft) -> bytes:
     msg["Subject"] = draft.subject
     msg["Date"] = format_datetime(draft.date)
     msg["Message-ID"] = draft.message_id
-    msg["Content-Language"] = draft.language
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to these
     msg.set_content(draft.text)
     msg.add_alternative(draft.html, subtype="html")
@@ -71,6 +70,7 @@ def build(draft: Draft) -> bytes:
         maintype, subtype = draft.attachment.content_type.split("/", 1)
         msg.add_attachment(draft.attachment.data, maintype=maintype, subtype=subtype,
                            filename=draft.attachment.filename)
+    msg["Content-Language"] = draft.language  # after the parts: making them moves Content-* headers into them
     return msg.as_bytes()
 
 
