@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
+
 from tests.notifications.support import (
     Inbox,
     config_for,
@@ -124,3 +126,107 @@ def test_invoice_in_the_accounts_e_invoice_format(  # type: ignore[no-untyped-de
     assert b"urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0" in xml
     assert f"<cbc:ID>{number}</cbc:ID>".encode() in xml
     assert "Betrag: 1.483,94\xa0€" in msg.get_body(("plain",)).get_content()
+
+
+def _redeliver(db, event_type: str, *, unsend: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """Put the event back in the queue as a crash before its receipts would; with `unsend`, also as if
+    the worker crashed after sending and before marking the message sent."""
+    from sqlalchemy import delete, update
+
+    from ordino.kernel.outbox import HandlerReceipt, OutboxEvent
+    from ordino.notifications.models import NotificationMessage
+
+    def work(s):  # type: ignore[no-untyped-def]
+        ids = list(s.execute(select(OutboxEvent.id).where(OutboxEvent.type == event_type)).scalars())
+        s.execute(update(OutboxEvent).where(OutboxEvent.id.in_(ids)).values(dispatched_at=None))
+        s.execute(delete(HandlerReceipt).where(HandlerReceipt.event_id.in_(ids),
+                                               HandlerReceipt.handler.like("notifications.%")))
+        if unsend:
+            s.execute(update(NotificationMessage).where(NotificationMessage.event_id.in_(ids))
+                      .values(status="pending", receipt=None, sent_at=None))
+
+    db.transaction(work)
+
+
+def test_a_redelivered_event_sends_nothing_more(db, frozen: datetime, smtp: tuple[Inbox, int]) -> None:  # type: ignore[no-untyped-def]
+    # given an order confirmed by mail
+    inbox, port = smtp
+    world = make_world(db, locale="de")
+    place(world)
+    worker = dispatcher(db, config_for(port))
+    worker.drain()
+    assert len(inbox.received) == 1
+    # when order.created is delivered again (its notification receipt lost)
+    _redeliver(db, "order.created")
+    worker.drain()
+    # then no second message is written or sent
+    assert len(inbox.received) == 1
+    assert messages(db) == [("order_confirmation", "anna@acme.example", "sent", "de")]
+
+
+def test_a_message_sent_again_after_a_crash_keeps_its_message_id(  # type: ignore[no-untyped-def]
+    db, frozen: datetime, smtp: tuple[Inbox, int]
+) -> None:
+    # given an order confirmed by mail
+    inbox, port = smtp
+    world = make_world(db, locale="de")
+    place(world)
+    worker = dispatcher(db, config_for(port))
+    worker.drain()
+    # when the worker had crashed after sending and before marking it sent, and the event comes again
+    _redeliver(db, "order.created", unsend=True)
+    worker.drain()
+    # then the same message (same Message-ID and Date) is sent again, for the receiver to recognise, and
+    # one row records it, sent
+    assert len(inbox.received) == 2
+    first, again = (r.message for r in inbox.received)
+    assert (again["Message-ID"], again["Date"], again["Subject"]) == (first["Message-ID"], first["Date"],
+                                                                     first["Subject"])
+    assert messages(db) == [("order_confirmation", "anna@acme.example", "sent", "de")]
+
+
+def test_without_an_smtp_host_messages_are_recorded_not_sent(db, frozen: datetime) -> None:  # type: ignore[no-untyped-def]
+    from ordino.kernel.outbox import OutboxEvent
+    from ordino.notifications.models import NotificationMessage
+
+    # given no SMTP host configured
+    world = make_world(db, locale="de")
+    place(world)
+    # when the worker delivers the events
+    dispatcher(db, config_for(None)).drain()
+    # then the confirmation is recorded as not sent, saying why, and every event was delivered
+    assert messages(db) == [("order_confirmation", "anna@acme.example", "not_sent", "de")]
+    with db.read() as s:
+        receipt = s.execute(select(NotificationMessage.receipt)).scalar_one()
+        undelivered = s.execute(select(OutboxEvent.type).where(OutboxEvent.dispatched_at.is_(None))).all()
+    assert receipt == "not sent: no SMTP host is configured (ORDINO_SMTP_HOST)"
+    assert undelivered == []
+
+
+def test_a_refusing_server_retries_the_event(db, frozen: datetime, smtp: tuple[Inbox, int]) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import update
+
+    from ordino.kernel.outbox import OutboxEvent
+
+    # given a server that answers 451 to every message
+    inbox, port = smtp
+    inbox.refuse = True
+    world = make_world(db, locale="de")
+    place(world)
+    worker = dispatcher(db, config_for(port))
+    # when the worker delivers order.created
+    worker.drain()
+    # then the event waits for another attempt with the handler's error, and the message is pending
+    with db.read() as s:
+        event = s.execute(select(OutboxEvent.attempts, OutboxEvent.last_error, OutboxEvent.dispatched_at)
+                          .where(OutboxEvent.type == "order.created")).one()
+    assert (event.attempts, event.dispatched_at) == (1, None)
+    assert event.last_error.startswith("notifications.order_confirmation: ")
+    assert messages(db) == [("order_confirmation", "anna@acme.example", "pending", "de")]
+    # when the server accepts again and the event's time comes
+    inbox.refuse = False
+    db.transaction(lambda s: s.execute(update(OutboxEvent).values(available_at=None)))
+    worker.drain()
+    # then the message is sent once
+    assert len(inbox.received) == 1
+    assert messages(db) == [("order_confirmation", "anna@acme.example", "sent", "de")]
