@@ -148,3 +148,39 @@ def test_a_contact_without_an_address_is_skipped_for_the_buyers(  # type: ignore
     # then the account's other buyer is told instead
     assert [(r.envelope_to, r.message["Subject"].split()[0]) for r in inbox.received] == [
         (["dieter@acme.example"], "Order")]
+
+
+def test_a_sent_quote_reaches_the_contact_who_asked_for_it(  # type: ignore[no-untyped-def]
+    db, client, smtp: tuple[Inbox, int]
+) -> None:
+    from ordino.kernel import clock
+    from tests.orders.support import NOW, build, price_book
+
+    # given the buyer bob of ACME-BER (German) with an address, and carol, another buyer there
+    inbox, port = smtp
+    clock.set_clock(lambda: NOW)
+    try:
+        w = build(db)
+        price_book(db, {"BOLT-M8": "0.0400", "NUT-M8": "0.0100", "DRILL-X": "89.90"})
+        for name in ("bob", "carol"):
+            db.transaction(lambda s, n=name: s.execute(
+                update(Contact).where(Contact.id == w.contacts[n]).values(email=f"{n}@acme.example")))
+        # when bob asks for a quote and an agent prices and sends it
+        r = client.post("/api/v1/quotes", json={"account": "ACME-BER", "channel": "web", "lines": [
+            {"sku": "DRILL-X", "quantity": 2}]}, headers=w.keys["bob"])
+        assert r.status_code == 201, r.text
+        quote = r.json()
+        r = client.post(f"/api/v1/quotes/{quote['id']}/price", json={"valid_until": "2026-12-10T00:00:00Z",
+                                                                       "shipping_charge": "25.00"},
+                        headers=w.keys["agent"])
+        assert r.status_code == 200, r.text
+        assert client.post(f"/api/v1/quotes/{quote['id']}/send", headers=w.keys["agent"]).status_code == 200
+        dispatcher(db, config_for(port)).drain()
+    finally:
+        clock.set_clock(None)
+    # then bob alone is told, in German: 2 × 89.90 + 25.00 = 204.80
+    assert [(r.envelope_to, str(r.message["Subject"])) for r in inbox.received] == [
+        (["bob@acme.example"], f"Ihr Angebot {quote['number']}")]
+    text = inbox.received[0].message.get_body(("plain",)).get_content()
+    assert f"Ihr Angebot {quote['number']} liegt vor: 204,80\xa0€." in text
+    assert "Es ist gültig bis 10. Dezember 2026." in text
