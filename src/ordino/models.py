@@ -23,6 +23,6 @@ metadata = Base.metadata
 
 __all__ = [
     "accounts", "approvals", "audit", "auth", "catalog", "fulfillment", "idempotency", "inventory", "invoicing",
-    "metadata", "notifications", "numbering", "orders", "outbox", "payments", "pricing", "privacy", "process_exceptions", "quotes",
-    "returns", "statemachine", "tax",
+    "metadata", "notifications", "numbering", "orders", "outbox", "payments", "pricing", "privacy",
+    "process_exceptions", "quotes", "returns", "statemachine", "tax",
 ]

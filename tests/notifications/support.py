@@ -49,7 +49,7 @@ class Inbox:
     received: list[Received] = field(default_factory=list)
     refuse: bool = False  # answer every message with 451 (a temporary failure)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # the name aiosmtpd calls
         if self.refuse:
             return "451 Requested action aborted: try again later"
         msg = email.message_from_bytes(envelope.original_content, policy=default)
