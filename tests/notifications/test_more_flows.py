@@ -184,3 +184,30 @@ def test_a_sent_quote_reaches_the_contact_who_asked_for_it(  # type: ignore[no-u
     text = inbox.received[0].message.get_body(("plain",)).get_content()
     assert f"Ihr Angebot {quote['number']} liegt vor: 204,80\xa0€." in text
     assert "Es ist gültig bis 10. Dezember 2026." in text
+
+
+def test_an_erased_contacts_messages_forget_them(db, frozen: datetime, smtp: tuple[Inbox, int]) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from ordino.kernel.outbox import emit
+    from ordino.notifications.models import NotificationMessage, NotificationPreference
+
+    # given a confirmation sent to the buyer, and the buyer's preference
+    inbox, port = smtp
+    world = make_world(db, locale="de")
+    order = place(world)
+    worker = dispatcher(db, config_for(port))
+    worker.drain()
+    assert len(inbox.received) == 1
+    db.transaction(lambda s: service.set_preference(s, world.buyer, "invoice", True))
+    # when privacy announces the buyer's erasure
+    db.transaction(lambda s: emit(s, "contact.erased", f"contact/{world.buyer}",
+                                  {"id": str(world.buyer), "account": "ACME"}))
+    worker.drain()
+    # then the message keeps its kind, subject and status, and nothing of the person
+    with db.read() as s:
+        row = s.execute(select(NotificationMessage.recipient, NotificationMessage.raw, NotificationMessage.subject,
+                               NotificationMessage.status)).one()
+        prefs = s.execute(select(NotificationPreference.kind)).all()
+    assert tuple(row) == ("erased", b"", f"Bestellung {order['number']} bestätigt", "sent")
+    assert prefs == []

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from sqlalchemy.orm import Session
 
+from ordino.kernel.ids import parse_id
 from ordino.kernel.worker import AfterCommit, Event, Registration
 from ordino.notifications import compose, service
 from ordino.notifications.domain import Kind
@@ -22,6 +23,15 @@ def registration(kind: Kind, config: MailConfig, build: Compose) -> Registration
         return service.handle(session, event, kind, config, build)
 
     return Registration(f"notifications.{kind.value}", handle)
+
+
+def _erase_contact(session: Session, event: Event) -> None:
+    contact_id = parse_id(str(event.data.get("id")))
+    if contact_id is not None:
+        service.erase_contact(session, contact_id)
+
+
+ERASE_CONTACT = Registration("notifications.erase_contact", _erase_contact)
 
 
 def _held_only(reg: Registration) -> Registration:
@@ -50,6 +60,8 @@ def registrations(config: MailConfig) -> dict[str, tuple[Registration, ...]]:
         "return_order.received": (registration(Kind.RETURN_CREDITED, config, compose.return_credited),),
         "quote.sent": (registration(Kind.QUOTE_SENT, config, compose.quote_sent),),
         "process_exception.created": (registration(Kind.PROCESS_EXCEPTION, config, compose.process_exception),),
+        # An erased contact's messages keep no address, body or attachment (privacy erases the rest).
+        "contact.erased": (ERASE_CONTACT,),
     }
 
 

@@ -203,3 +203,20 @@ def contact_kinds(session: Session, contact_id: uuid.UUID) -> dict[str, bool]:
     me = ContactInfo(row.id, row.email or "-", tuple(row.roles or ()))
     prefs = preferences_of(session, [contact_id])
     return {k.value: bool(domain.recipients(k, [me], prefs, placer=contact_id)) for k in domain.CONTACT_KINDS}
+
+
+# ----------------------------------------------------------------------------------------------
+# Erasure (privacy)
+
+ERASED = "erased"
+
+
+def erase_contact(session: Session, contact_id: uuid.UUID) -> int:
+    """Forget what the messages to an erased contact held of them: address, body and attachment
+    (the kind, subject, status and times stay); one still pending is not sent. Returns how many."""
+    session.execute(update(MSG).where(MSG.c.contact_id == contact_id, MSG.c.status == "pending")
+                    .values(status="not_sent", receipt="not sent: the contact was erased"))
+    result = session.execute(update(MSG).where(MSG.c.contact_id == contact_id, MSG.c.recipient != ERASED)
+                             .values(recipient=ERASED, raw=b"", attachment=None))
+    session.execute(PREF.delete().where(PREF.c.contact_id == contact_id))
+    return int(result.rowcount)  # type: ignore[attr-defined]
