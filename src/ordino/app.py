@@ -41,6 +41,7 @@ from ordino.kernel.guard import RequestGuard
 from ordino.kernel.http import json_response
 from ordino.kernel.openapi import install_openapi
 from ordino.kernel.problem_handlers import install_problem_handlers
+from ordino.notifications.api import router as notifications_router
 from ordino.orders.api import router as orders_router
 from ordino.orders.approvals.api import router as approvals_router
 from ordino.orders.process_exceptions.api import router as process_exceptions_router
@@ -153,7 +154,7 @@ ROUTERS = (bulk_orders_router, orders_router, servicing_router, return_orders_ro
            api_keys_router, inventory_router,
            pricing_router, fx_router, tax_router, payments_router, fulfillment_router, invoicing_router,
            documents_router, statements_router, approvals_router, quotes_router, process_exceptions_router,
-           privacy_router, audit_router)
+           privacy_router, audit_router, notifications_router)
 
 
 def _set_state(app: FastAPI, settings: Settings, database: Database, gateways: Gateways) -> None:

@@ -12,7 +12,7 @@ the messages are recorded as `not_sent`, and the handler completes.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -191,6 +191,24 @@ def set_preference(session: Session, contact_id: uuid.UUID, kind: str, enabled: 
     if enabled is not None:
         session.execute(PREF.insert().values(contact_id=contact_id, kind=kind, enabled=enabled,
                                              updated_at=clock.now()))
+
+
+def set_preferences(session: Session, contact_id: uuid.UUID, kinds: Mapping[str, bool | None]) -> None:
+    """Several choices at once; every kind is checked before anything is written (422 naming it)."""
+    unknown = [FieldError(f"kinds.{k}", f"is not one of {', '.join(domain.CONTACT_KINDS)}")
+               for k in kinds if k not in domain.CONTACT_KINDS]
+    if unknown:
+        raise ValidationFailed(unknown)
+    for kind, enabled in sorted(kinds.items()):
+        set_preference(session, contact_id, kind, enabled)
+
+
+def notifications_doc(session: Session, contact_id: uuid.UUID) -> dict[str, Any]:
+    received = contact_kinds(session, contact_id)
+    prefs = preferences_of(session, [contact_id])
+    return {"contact_id": str(contact_id), "kinds": {
+        k.value: {"receives": received[k.value], "preference": prefs.get((contact_id, k.value))}
+        for k in domain.CONTACT_KINDS}}
 
 
 def contact_kinds(session: Session, contact_id: uuid.UUID) -> dict[str, bool]:
