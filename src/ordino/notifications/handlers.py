@@ -14,6 +14,7 @@ from ordino.notifications.domain import Kind
 from ordino.notifications.mail import MailConfig
 from ordino.notifications.service import Outgoing
 from ordino.orders.approvals.service import after_approval, unless_held
+from ordino.settings import Settings
 
 Compose = Callable[[Session, Event, MailConfig], Sequence[Outgoing]]
 
@@ -71,3 +72,9 @@ def merged(flows: Mapping[str, Sequence[Registration]], config: MailConfig) -> d
     for event_type, regs in registrations(config).items():
         out[event_type] = out.get(event_type, ()) + regs
     return out
+
+
+def from_settings(settings: Settings) -> dict[str, tuple[Registration, ...]]:
+    """The registrations with the SMTP settings of the environment (ORDINO_SMTP_*, ORDINO_MAIL_FROM,
+    ORDINO_OPERATIONS_EMAIL)."""
+    return registrations(MailConfig.from_settings(settings))

@@ -3,7 +3,8 @@
 Each kind has `templates/<kind>.txt` (its `subject` and `body` blocks) and `templates/<kind>.html`
 (its `body` block). Texts are marked with `{% trans %}`; the catalogs are the `.po` files under
 `locale/<language>/LC_MESSAGES/`, read once per process and compiled in memory (no `.mo` files to
-build or ship). `messages.pot` lists every msgid (`make notifications-pot` extracts it again).
+build or ship). `locale/messages.pot` lists every msgid (extracted with `pybabel extract -F babel.cfg`, see
+docs/architecture.md).
 """
 
 from __future__ import annotations
