@@ -211,3 +211,25 @@ def test_an_erased_contacts_messages_forget_them(db, frozen: datetime, smtp: tup
         prefs = s.execute(select(NotificationPreference.kind)).all()
     assert tuple(row) == ("erased", b"", f"Bestellung {order['number']} bestätigt", "sent")
     assert prefs == []
+
+
+def test_an_order_held_at_intake_asks_the_approver(  # type: ignore[no-untyped-def]
+    db, client, admin, frozen: datetime, smtp: tuple[Inbox, int]
+) -> None:
+    # given an approval rule for orders over 1,000.00 EUR on an English-speaking account
+    inbox, port = smtp
+    world = make_world(db, locale="en_GB")
+    r = client.post("/api/v1/approval-rules", json={"account": "ACME", "kind": "order_total", "name": "Big orders",
+                                                    "amount": "1000.00", "currency": "EUR"}, headers=admin)
+    assert r.status_code == 201, r.text
+    # when the buyer places an order of 1,483.94 EUR and the worker runs
+    order = place(world)
+    assert order["status"] == "pending_approval"
+    dispatcher(db, config_for(port)).drain()
+    # then the approver alone is asked, in English, with the rule's reason
+    assert [(r.envelope_to, str(r.message["Subject"])) for r in inbox.received] == [
+        (["clara@acme.example"], f"Order {order['number']} needs your approval")]
+    text = inbox.received[0].message.get_body(("plain",)).get_content()
+    assert f"Order {order['number']} of ACME GmbH over €1,483.94 is held for your approval." in text
+    assert "Why it is held:\n\n  - the order total 1483.94 EUR is over 1000.00 EUR (Big orders)\n" in text
+    assert messages(db) == [("approval_requested", "clara@acme.example", "sent", "en")]
