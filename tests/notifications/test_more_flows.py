@@ -231,5 +231,5 @@ def test_an_order_held_at_intake_asks_the_approver(  # type: ignore[no-untyped-d
         (["clara@acme.example"], f"Order {order['number']} needs your approval")]
     text = inbox.received[0].message.get_body(("plain",)).get_content()
     assert f"Order {order['number']} of ACME GmbH over €1,483.94 is held for your approval." in text
-    assert "Why it is held:\n\n  - the order total 1483.94 EUR is over 1000.00 EUR (Big orders)\n" in text
+    assert "Why it is held:\r\n\r\n  - the order total 1483.94 EUR is over 1000.00 EUR (Big orders)\r\n" in text
     assert messages(db) == [("approval_requested", "clara@acme.example", "sent", "en")]
