@@ -43,6 +43,8 @@ from ordino.kernel.metrics import CONTENT_TYPE, exposition
 from ordino.kernel.observe import ObserveRequests, bind_order_from_path
 from ordino.kernel.openapi import install_openapi
 from ordino.kernel.problem_handlers import install_problem_handlers
+from ordino.notifications.api import router as notifications_router
+from ordino.notifications.mail import MailConfig
 from ordino.orders.api import router as orders_router
 from ordino.orders.approvals.api import router as approvals_router
 from ordino.orders.process_exceptions.api import router as process_exceptions_router
@@ -103,7 +105,8 @@ ROUTERS = (bulk_orders_router, orders_router, servicing_router, return_orders_ro
            api_keys_router, inventory_router,
            pricing_router, fx_router, tax_router, payments_router, fulfillment_router, invoicing_router,
            documents_router, statements_router, approvals_router, quotes_router, process_exceptions_router,
-           privacy_router, audit_router, flows_router, webhooks_router)
+           privacy_router, audit_router, flows_router, webhooks_router,
+           notifications_router)
 
 
 def _set_state(app: FastAPI, settings: Settings, database: Database, gateways: Gateways) -> None:
@@ -127,7 +130,7 @@ def _install_request_guard(app: FastAPI, settings: Settings) -> None:
 def _start_worker(settings: Settings, database: Database, gateways: Gateways, plan: Plan) -> Callable[[], None]:
     """The in-process event worker and its webhook sender (their own threads: a slow receiver
     never holds up the events); returns what stops them."""
-    dispatcher = build_dispatcher(database, gateways, plan=plan)
+    dispatcher = build_dispatcher(database, gateways, plan=plan, mail=MailConfig.from_settings(settings))
     sender = Sender(database, allow_private=settings.webhooks_allow_private)
     dispatcher.start_thread()
     sender.start_thread()

@@ -116,6 +116,7 @@ def worker(
     from ordino.flows.registry import build_dispatcher
     from ordino.kernel.db import Database
     from ordino.kernel.logs import configure_logging
+    from ordino.notifications.mail import MailConfig
     from ordino.payments.gateway import gateways_from_env
     from ordino.webhooks.delivery import Sender
 
@@ -126,7 +127,8 @@ def worker(
         from ordino.kernel.telemetry import trace_engine
 
         trace_engine(db.engine)
-    dispatcher = build_dispatcher(db, gateways_from_env(), plan=_check_flows(settings))
+    dispatcher = build_dispatcher(db, gateways_from_env(), plan=_check_flows(settings),
+                                  mail=MailConfig.from_settings(settings))
     sender = Sender(db, allow_private=settings.webhooks_allow_private)
     if once:
         done = dispatcher.drain(batch)

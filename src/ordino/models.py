@@ -8,6 +8,7 @@ from ordino.inventory import models as inventory
 from ordino.invoicing import models as invoicing
 from ordino.kernel import auth, idempotency, numbering, outbox, statemachine
 from ordino.kernel.db import Base
+from ordino.notifications import models as notifications
 from ordino.orders import models as orders
 from ordino.orders.approvals import models as approvals
 from ordino.orders.process_exceptions import models as process_exceptions
@@ -23,6 +24,6 @@ metadata = Base.metadata
 
 __all__ = [
     "accounts", "approvals", "audit", "auth", "catalog", "fulfillment", "idempotency", "inventory", "invoicing",
-    "metadata", "numbering", "orders", "outbox", "payments", "pricing", "privacy", "process_exceptions", "quotes",
-    "returns", "statemachine", "tax", "webhooks",
+    "metadata", "notifications", "numbering", "orders", "outbox", "payments", "pricing", "privacy",
+    "process_exceptions", "quotes", "returns", "statemachine", "tax", "webhooks",
 ]

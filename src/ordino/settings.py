@@ -80,6 +80,14 @@ def _otel_enabled() -> bool:
     return bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
 
 
+def _port(value: str) -> int:
+    if not value.strip():
+        return 587
+    if not value.strip().isdigit() or not 0 < int(value) < 65536:
+        raise ValueError(f"ORDINO_SMTP_PORT: '{value}' is not a port number")
+    return int(value)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -119,6 +127,14 @@ class Settings:
     # Webhook receivers on loopback or private networks (and plain http to loopback): refused unless
     # on, so that a subscription cannot make the server call its own network (SSRF). Development, tests.
     webhooks_allow_private: bool = False
+    # E-mail notifications (ordino.notifications): without an SMTP host they are recorded, not sent.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    mail_from: str = "Ordino <noreply@ordino.invalid>"
+    operations_email: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -142,6 +158,13 @@ class Settings:
             access_log=_flag(os.environ.get("ORDINO_ACCESS_LOG")) is not False,
             otel_enabled=_otel_enabled(),
             webhooks_allow_private=bool(_flag(os.environ.get("ORDINO_WEBHOOKS_ALLOW_PRIVATE"))),
+            smtp_host=os.environ.get("ORDINO_SMTP_HOST") or None,
+            smtp_port=_port(os.environ.get("ORDINO_SMTP_PORT", "")),
+            smtp_username=os.environ.get("ORDINO_SMTP_USERNAME") or None,
+            smtp_password=os.environ.get("ORDINO_SMTP_PASSWORD") or None,
+            smtp_starttls=_flag(os.environ.get("ORDINO_SMTP_STARTTLS")) is not False,
+            mail_from=os.environ.get("ORDINO_MAIL_FROM") or "Ordino <noreply@ordino.invalid>",
+            operations_email=os.environ.get("ORDINO_OPERATIONS_EMAIL") or None,
         )
 
     def server_secret(self) -> str:

@@ -173,6 +173,7 @@ BODIES: dict[str, Body] = {
     "PATCH /accounts/{ref}": lambda w, s: {"locale": "de"},
     "POST /accounts/{ref}/contacts": lambda w, s: {"first_name": "Erik", "last_name": "Neu"},
     "PATCH /accounts/{ref}/contacts/{contact_id}": lambda w, s: {"title": "Purchasing"},
+    "PUT /accounts/{ref}/contacts/{contact_id}/notifications": lambda w, s: {"kinds": {"invoice": True}},
     "POST /accounts/{ref}/addresses": lambda w, s: {"kind": "shipping", "name": "Dock 2", "line1": "Kai 2",
                                                      "city": "Hamburg", "country": "DE"},
     "PATCH /accounts/{ref}/addresses/{address_id}": lambda w, s: {"phone": "+49 40 123456"},

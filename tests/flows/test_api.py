@@ -21,7 +21,8 @@ def test_the_packaged_flows_are_listed_in_the_order_they_run(client: TestClient,
     assert [(f["name"], f["version"], f["origin"], f["status"], f["step_count"]) for f in answer.json()["items"]] == [
         ("order-activation", 1, "packaged", "active", 4), ("fulfillment", 1, "packaged", "active", 4),
         ("servicing", 1, "packaged", "active", 3), ("payment", 1, "packaged", "active", 1),
-        ("schedules", 1, "packaged", "active", 8), ("webhooks", 1, "packaged", "active", 1),
+        ("schedules", 1, "packaged", "active", 8), ("notifications", 1, "packaged", "active", 11),
+        ("webhooks", 1, "packaged", "active", 1),
     ]
 
 

@@ -14,7 +14,7 @@ runner = CliRunner()
 def test_validate_says_the_packaged_flows_are_valid() -> None:
     result = runner.invoke(app, ["flows", "validate"], env={"ORDINO_FLOWS_DIR": ""})
 
-    assert (result.exit_code, result.output.strip()) == (0, "6 flows, 21 steps: valid")
+    assert (result.exit_code, result.output.strip()) == (0, "7 flows, 32 steps: valid")
 
 
 def test_validate_names_the_file_line_and_step_of_a_wrong_file(tmp_path: Path) -> None:

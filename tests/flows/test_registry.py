@@ -31,16 +31,23 @@ from tests.invoicing.support import (  # noqa: F401
 
 def test_the_packaged_flows_run_the_chain_in_its_order() -> None:
     assert {event: [r.name for r in regs] for event, regs in handlers({}).items()} == {
-        "order.created": ["fulfillment.approve_and_route", "payments.authorize_order"],
-        "order.approved": ["fulfillment.approve_and_route", "payments.authorize_order"],
+        "order.created": ["fulfillment.approve_and_route", "payments.authorize_order",
+                          "notifications.order_confirmation", "notifications.approval_requested"],
+        "order.approved": ["fulfillment.approve_and_route", "payments.authorize_order",
+                           "notifications.order_confirmation"],
         "inventory.backorders_allocated": ["fulfillment.route_arrived_stock"],
-        "fulfillment_order.partially_shipped": ["invoicing.invoice_shipment"],
-        "fulfillment_order.fulfilled": ["invoicing.invoice_shipment"],
-        "invoice.created": ["invoicing.ensure_funds"],
+        "fulfillment_order.partially_shipped": ["invoicing.invoice_shipment", "notifications.shipment"],
+        "fulfillment_order.fulfilled": ["invoicing.invoice_shipment", "notifications.shipment"],
+        "invoice.created": ["invoicing.ensure_funds", "notifications.invoice"],
         "credit_memo.created": ["invoicing.ensure_refunds"],
         "order.items_added": ["payments.authorize_added_items"],
         "order.exchanged": ["payments.authorize_added_items"],
         "payment.authorization_failed": ["process_exceptions.authorization_failed"],
+        "order.pending_approval": ["notifications.approval_requested"],
+        "return_order.received": ["notifications.return_credited"],
+        "quote.sent": ["notifications.quote_sent"],
+        "process_exception.created": ["notifications.process_exception"],
+        "contact.erased": ["notifications.erase_contact"],
         "*": ["webhooks.fan_out"],
     }
     assert [(job.name, job.seconds) for job in periodic({})] == [

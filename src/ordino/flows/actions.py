@@ -9,7 +9,7 @@ event never runs that handler twice whichever flow names it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,8 @@ from ordino.invoicing import handlers as invoicing_handlers
 from ordino.invoicing import reminders
 from ordino.invoicing import service as invoicing
 from ordino.kernel.worker import Registration
+from ordino.notifications import handlers as notifications
+from ordino.notifications.mail import MailConfig
 from ordino.orders.approvals.service import after_approval, unless_held
 from ordino.orders.process_exceptions import handlers as process_exceptions
 from ordino.orders.quotes import service as quotes
@@ -34,9 +36,17 @@ AUTHORIZED = (payments_handlers.AUTHORIZATION_FAILED,)
 
 
 @dataclass(frozen=True, slots=True)
+class Wiring:
+    """What actions are built with: the payment gateways, the mail settings."""
+
+    gateways: Gateways
+    mail: MailConfig = field(default_factory=MailConfig)
+
+
+@dataclass(frozen=True, slots=True)
 class Action:
     spec: ActionSpec
-    build: Callable[[Gateways], Registration]
+    build: Callable[[Wiring], Registration]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +55,13 @@ class Job:
     build: Callable[[Gateways], Callable[[Session], object]]
 
 
-def _fixed(registration: Registration) -> Callable[[Gateways], Registration]:
-    return lambda _gateways: registration
+def _fixed(registration: Registration) -> Callable[[Wiring], Registration]:
+    return lambda _wiring: registration
+
+
+def _mail(name: str, description: str, receipt: str = "") -> Action:
+    build = notifications.ACTIONS[name]
+    return Action(ActionSpec((), description, receipt), lambda w: build(w.mail))
 
 
 ACTIONS: Mapping[str, Action] = {
@@ -63,15 +78,15 @@ ACTIONS: Mapping[str, Action] = {
     "payments.authorize_order": Action(
         ActionSpec(AUTHORIZED, "Authorize the order's card payments at their gateway (not while held)",
                    payments_handlers.NAME),
-        lambda gateways: unless_held(payments_handlers.authorize_order_payments(gateways)),
+        lambda w: unless_held(payments_handlers.authorize_order_payments(w.gateways)),
     ),
     "payments.authorize_approved": Action(
         ActionSpec(AUTHORIZED, "Authorize the payments of an order an approver released", payments_handlers.NAME),
-        lambda gateways: after_approval(payments_handlers.authorize_order_payments(gateways)),
+        lambda w: after_approval(payments_handlers.authorize_order_payments(w.gateways)),
     ),
     "payments.authorize_added_items": Action(
         ActionSpec(AUTHORIZED, "Authorize the amount items added to an order cost, next to the first authorization"),
-        payments_handlers.authorize_added_items,
+        lambda w: payments_handlers.authorize_added_items(w.gateways),
     ),
     "fulfillment.route_arrived_stock": Action(
         ActionSpec(ROUTED[1:], "Route the delivery groups whose backordered units became stock",
@@ -84,16 +99,36 @@ ACTIONS: Mapping[str, Action] = {
     ),
     "invoicing.ensure_funds": Action(
         ActionSpec((), "Pay an invoice from the order's authorizations (capture), or leave it open on terms"),
-        invoicing_handlers.ensure_funds,
+        lambda w: invoicing_handlers.ensure_funds(w.gateways),
     ),
     "invoicing.ensure_refunds": Action(
         ActionSpec(("refund.created",), "Refund a credit memo to the order's captures, or apply it to open invoices"),
-        invoicing_handlers.ensure_refunds,
+        lambda w: invoicing_handlers.ensure_refunds(w.gateways),
     ),
     "process_exceptions.authorization_failed": Action(
         ActionSpec(("process_exception.created",), "Raise a payment process exception on the order"),
         _fixed(process_exceptions.RAISE_AUTHORIZATION_FAILURES),
     ),
+    "notifications.order_confirmation": _mail(
+        "notifications.order_confirmation", "E-mail the buyer the order confirmation (not while held)"),
+    "notifications.order_confirmation_approved": _mail(
+        "notifications.order_confirmation_approved", "E-mail the order confirmation of an order an approver released",
+        "notifications.order_confirmation"),
+    "notifications.approval_requested_at_intake": _mail(
+        "notifications.approval_requested_at_intake", "E-mail the approvers an order held for approval at intake",
+        "notifications.approval_requested"),
+    "notifications.approval_requested": _mail(
+        "notifications.approval_requested", "E-mail the approvers an order held for approval"),
+    "notifications.shipment": _mail("notifications.shipment", "E-mail the buyer a shipment with its tracking links"),
+    "notifications.invoice": _mail(
+        "notifications.invoice", "E-mail the invoice, its document attached in the account's format"),
+    "notifications.return_credited": _mail(
+        "notifications.return_credited", "E-mail the buyer a return received and credited"),
+    "notifications.quote_sent": _mail("notifications.quote_sent", "E-mail the contact who asked for it a quote sent"),
+    "notifications.process_exception": _mail(
+        "notifications.process_exception", "E-mail the operations address a new process exception"),
+    "notifications.erase_contact": _mail(
+        "notifications.erase_contact", "Forget an erased contact's messages (address, body, attachment)"),
     "webhooks.fan_out": Action(
         ActionSpec((), "Queue a signed delivery for every webhook subscription the event matches"),
         _fixed(webhooks.REGISTRATION),

@@ -15,17 +15,18 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from ordino.flows.actions import ACTIONS, JOBS, job_descriptions, specs
+from ordino.flows.actions import ACTIONS, JOBS, Wiring, job_descriptions, specs
 from ordino.flows.context import event_fields, order_fields
 from ordino.flows.domain import Bound, Flow, FlowError, Plan, compose, parse_flow
 from ordino.kernel.db import Database
 from ordino.kernel.worker import AfterCommit, Dispatcher, Event, Periodic, Registration
+from ordino.notifications.mail import MailConfig
 from ordino.orders.process_exceptions import handlers as process_exceptions
 from ordino.payments.gateway import Gateways
 from ordino.settings import ConfigurationError
 
 # The packaged flows, in the order their steps run on an event they share.
-PACKAGED = ("order-activation", "fulfillment", "servicing", "payment", "schedules", "webhooks")
+PACKAGED = ("order-activation", "fulfillment", "servicing", "payment", "schedules", "notifications", "webhooks")
 SUFFIXES = (".yaml", ".yml")
 
 
@@ -75,8 +76,8 @@ def _applies(session: Session, event: Event, bound: Bound) -> bool:
     return bound.step.when is None or bound.step.when.holds(event_fields(event), order)
 
 
-def _bind(bound: Bound, gateways: Gateways) -> Registration:
-    registration = ACTIONS[bound.step.action].build(gateways)
+def _bind(bound: Bound, wiring: Wiring) -> Registration:
+    registration = ACTIONS[bound.step.action].build(wiring)
     if bound.step.when is None and bound.only is None and not bound.excluded:
         return registration
 
@@ -86,11 +87,14 @@ def _bind(bound: Bound, gateways: Gateways) -> Registration:
     return Registration(registration.name + bound.receipt_suffix, handle)
 
 
-def handlers(gateways: Gateways, plan: Plan | None = None) -> Mapping[str, Sequence[Registration]]:
+def handlers(
+    gateways: Gateways, plan: Plan | None = None, mail: MailConfig | None = None
+) -> Mapping[str, Sequence[Registration]]:
     """Which handlers react to which events (the packaged flows unless a plan is given), with the
-    payment gateways they call."""
+    payment gateways they call and the mail settings they send with (none: e-mails recorded)."""
     plan = load() if plan is None else plan
-    return {event: tuple(_bind(b, gateways) for b in steps) for event, steps in plan.on_event.items()}
+    wiring = Wiring(gateways, mail or MailConfig())
+    return {event: tuple(_bind(b, wiring) for b in steps) for event, steps in plan.on_event.items()}
 
 
 def periodic(gateways: Gateways, plan: Plan | None = None) -> Sequence[Periodic]:
@@ -103,13 +107,14 @@ def periodic(gateways: Gateways, plan: Plan | None = None) -> Sequence[Periodic]
 
 def build_dispatcher(
     db: Database, gateways: Gateways, registered: Mapping[str, Sequence[Registration]] | None = None,
-    *, plan: Plan | None = None,
+    *, plan: Plan | None = None, mail: MailConfig | None = None,
 ) -> Dispatcher:
     """The worker of `ordino worker` and of `ordino serve` on SQLite; both build `gateways` with
-    payments.gateway.gateways_from_env, as create_app does for the API, and the plan with `load`
-    from the settings' flows folder. An event whose handler keeps failing becomes a process exception."""
+    payments.gateway.gateways_from_env, as create_app does for the API, the plan with `load`
+    from the settings' flows folder and `mail` from the settings. An event whose handler keeps
+    failing becomes a process exception."""
     plan = load() if plan is None else plan
     return Dispatcher(
-        db, handlers(gateways, plan) if registered is None else registered, periodic=periodic(gateways, plan),
+        db, handlers(gateways, plan, mail) if registered is None else registered, periodic=periodic(gateways, plan),
         on_dead_letter=process_exceptions.on_dead_letter,
     )
