@@ -69,5 +69,5 @@ def build_dispatcher(
     failing becomes a process exception."""
     return Dispatcher(
         db, handlers(gateways) if registered is None else registered, periodic=periodic(gateways),
-        on_dead_letter=process_exceptions.on_dead_letter,
+        on_dead_letter=process_exceptions.on_dead_letter, on_recovered=process_exceptions.on_recovered,
     )
