@@ -202,6 +202,10 @@ def sync_payment_hold(session: Session, order_id: uuid.UUID | None) -> bool | No
     return held
 
 
+def on_payment_hold(session: Session, order_id: uuid.UUID) -> bool:
+    return bool(session.execute(select(ORDER.c.payment_hold).where(ORDER.c.id == order_id)).scalar_one_or_none())
+
+
 def _active_or_conflict(session: Session, exception_id: uuid.UUID, doing: str) -> Any:
     row = session.execute(select(*PE.c).where(PE.c.id == exception_id)).first()
     if row is None:
