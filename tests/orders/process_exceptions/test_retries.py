@@ -134,7 +134,8 @@ def test_a_resolved_exception_is_not_retried_and_nothing_changes(
     db = world
     order_id, pe = _declined_order(db, api, gateways, admin)
     r = api.post(f"{PES}/{pe['id']}/resolve", json={"note": "paid by bank transfer"}, headers=admin)
-    assert (r.status_code, r.json()["resolution_note"], r.json()["status"]) == (200, "paid by bank transfer", "resolved")
+    assert (r.status_code, r.json()["resolution_note"], r.json()["status"]) == (
+        200, "paid by bank transfer", "resolved")
     assert _hold(db, order_id) == (False, 0)
     before = (api.get(f"{PES}/{pe['id']}", headers=admin).json(), _authorizations(db, order_id),
               sim.performed("authorize"))

@@ -38,7 +38,9 @@ Text = Annotated[str, Field(min_length=1, max_length=500)]
 
 class ActionIn(Strict):
     reason: Text | None = None
-    note: Annotated[str, Field(min_length=1, max_length=2000, description="resolve only: the resolution note")] | None = None
+    note: Annotated[
+        str, Field(min_length=1, max_length=2000, description="resolve only: the resolution note")
+    ] | None = None
 
 
 class AssignIn(Strict):

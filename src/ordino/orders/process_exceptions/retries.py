@@ -142,7 +142,8 @@ def _claim(session: Session, exception_id: uuid.UUID, retriers: Retriers, paymen
         raise ValidationFailed([FieldError("payment_method", "only a declined authorization takes a payment method")])
     data: dict[str, Any] = {}
     if claim.event_id is not None:
-        data = session.execute(select(OutboxEvent.data).where(OutboxEvent.id == claim.event_id)).scalar_one_or_none() or {}
+        found = session.execute(select(OutboxEvent.data).where(OutboxEvent.id == claim.event_id)).scalar_one_or_none()
+        data = found or {}
     req = RetryRequest(claim, data, payment_method, actor)
     if claim.attached_to_type == "outbox_event":
         if not retry_failed(session, claim.attached_to_id):

@@ -20,12 +20,12 @@ from sqlalchemy.orm import Session
 from ordino.kernel import clock
 from ordino.kernel.auth import Principal
 from ordino.kernel.errors import ConcurrentChange, FieldError, NotFound, ValidationFailed
-from ordino.orders.process_exceptions.errors import ProcessExceptionClosed
 from ordino.kernel.http import page, paginate
 from ordino.kernel.ids import new_id, parse_id
 from ordino.kernel.outbox import emit
 from ordino.kernel.statemachine import Lifecycle, StatusHistory, apply, initial_history
 from ordino.orders.models import OrderSummary
+from ordino.orders.process_exceptions.errors import ProcessExceptionClosed
 from ordino.orders.process_exceptions.models import ACTIVE_STATUSES, CATEGORIES, SEVERITIES, STATUSES, ProcessException
 
 PROCESS_EXCEPTION_LIFECYCLE = Lifecycle.build(
@@ -130,17 +130,21 @@ def raise_process_exception(
         insert(StatusHistory), [initial_history(PROCESS_EXCEPTION_LIFECYCLE, exception_id, actor=actor, at=now)]
     )
     _count_change(session, order_summary_id, +1)
+    _announce(session, row)
+    return cast(uuid.UUID, row["id"])
+
+
+def _announce(session: Session, row: dict[str, Any]) -> None:
     emit(session, "process_exception.created", f"process_exception/{row['id']}", {
         "id": str(row["id"]),
-        "category": category,
-        "severity": severity,
-        "priority": priority,
+        "category": row["category"],
+        "severity": row["severity"],
+        "priority": row["priority"],
         "message": row["message"],
-        "attached_to": {"type": attached_to_type, "id": str(attached_to_id)},
-        "order_id": str(order_summary_id) if order_summary_id else None,
-        "step": step,
+        "attached_to": {"type": row["attached_to_type"], "id": str(row["attached_to_id"])},
+        "order_id": str(row["order_summary_id"]) if row["order_summary_id"] else None,
+        "step": row["step"],
     })
-    return cast(uuid.UUID, row["id"])
 
 
 @dataclass(slots=True)
