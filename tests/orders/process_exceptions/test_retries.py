@@ -9,9 +9,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from ordino.flows.registry import build_dispatcher
+from ordino.inventory.models import InventoryPosition
 from ordino.kernel.db import Database
 from ordino.kernel.outbox import OutboxEvent, emit
 from ordino.kernel.worker import Event, Registration
@@ -78,8 +79,10 @@ def test_a_declined_card_holds_the_order_and_a_retry_with_a_fixed_card_completes
     assert (pe["category"], pe["status"], pe["step"], pe["error"], pe["event_id"], pe["retry_count"],
             pe["retryable"]) == (
         "payment", "new", "payments.authorize", "card_declined: The card was declined.", str(event_id), 0, True)
-    # and the order is held: its fulfilment order does not ship
+    # and the order is held, and shows it: its fulfilment order does not ship
     assert _hold(db, order_id) == (True, 1)
+    shown = api.get(f"/api/v1/orders/{order_id}", headers=admin).json()
+    assert (shown["payment_hold"], shown["active_process_exception_count"]) == (True, 1)
     fo = fo_id(db, order_id)
     r = api.post(f"/api/v1/fulfillment-orders/{fo}/ship", json=SHIP, headers=admin)
     assert (r.status_code, r.json()["type"].rsplit("/", 1)[1]) == (409, "payment-hold")
@@ -93,6 +96,7 @@ def test_a_declined_card_holds_the_order_and_a_retry_with_a_fixed_card_completes
     assert (body["status"], body["retry_count"], body["active"], body["retryable"]) == ("resolved", 1, False, False)
     assert body["resolution_note"].startswith("retry 1: payment ") and body["resolution_note"].endswith(" authorized")
     assert _hold(db, order_id) == (False, 0)
+    assert api.get(f"/api/v1/orders/{order_id}", headers=admin).json()["payment_hold"] is False
     assert _authorizations(db, order_id)[1] == (
         "authorized", 3678, f"process_exception/{pe['id']}/retry/1/authorize")
     assert sim.performed("authorize") == authorized_before + 1
@@ -198,3 +202,31 @@ def test_a_dead_letter_retried_is_delivered_and_its_exception_resolved(
     with db.read() as s:
         assert s.execute(select(func.count()).where(OutboxEvent.id == event_id,
                                                     OutboxEvent.dispatched_at.is_not(None))).scalar_one() == 1
+
+
+def test_an_unroutable_group_is_one_exception_until_routing_succeeds(
+    world: Database, api: Any, gateways: Gateways, admin: dict[str, str],
+) -> None:
+    db = world
+    # given an order for bolts when no location has any, its flows run
+    payload = order_payload()
+    payload["delivery_groups"][0]["lines"] = payload["delivery_groups"][0]["lines"][:1]
+    db.transaction(lambda s: s.execute(update(InventoryPosition).where(InventoryPosition.sku == "BOLT-M8")
+                                        .values(on_hand=0)))
+    order = place(db, payload)
+    _drain(db, gateways)
+    (pe,) = api.get(PES, params={"order": order["id"], "category": "fulfillment"}, headers=admin).json()["items"]
+    assert (pe["step"], pe["status"], pe["attached_to"]["type"], bool(pe["error"])) == (
+        "fulfillment.route_order", "new", "order_delivery_group_summary", True)
+    # when routing is tried again and fails again: still one exception
+    assert api.post(f"/api/v1/orders/{order['id']}/routing", headers=admin).status_code == 200
+    assert [p["id"] for p in api.get(PES, params={"order": order["id"], "category": "fulfillment"},
+                                     headers=admin).json()["items"]] == [pe["id"]]
+    # when stock arrives and routing succeeds
+    db.transaction(lambda s: s.execute(update(InventoryPosition).where(InventoryPosition.sku == "BOLT-M8")
+                                        .values(on_hand=10_000)))
+    assert api.post(f"/api/v1/orders/{order['id']}/routing", headers=admin).status_code == 200
+    # then the exception is resolved with a note, and the order has no active exception
+    got = api.get(f"{PES}/{pe['id']}", headers=admin).json()
+    assert (got["status"], got["resolution_note"].startswith("routed by routing decision ")) == ("resolved", True)
+    assert _hold(db, order["id"]) == (False, 0)

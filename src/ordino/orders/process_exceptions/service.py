@@ -257,6 +257,25 @@ def claim_retry(session: Session, exception_id: uuid.UUID) -> RetryClaim:
                       row.order_summary_id, row.event_id)
 
 
+def open_exception(session: Session, attached_to_type: str, attached_to_id: uuid.UUID, step: str) -> uuid.UUID | None:
+    """The active exception of this step on this record, if there is one (the oldest)."""
+    return cast(uuid.UUID | None, session.execute(
+        select(PE.c.id).where(PE.c.attached_to_type == attached_to_type, PE.c.attached_to_id == attached_to_id,
+                              PE.c.step == step, PE.c.status.in_(ACTIVE_STATUSES)).order_by(PE.c.id).limit(1)
+    ).scalar_one_or_none())
+
+
+def resolve_open(session: Session, attached_to_type: str, attached_to_id: uuid.UUID, step: str, note: str,
+                 actor: str | None) -> int:
+    """The step succeeded later on its own (e.g. routing once stock arrived): its active
+    exceptions on the record are resolved with `note`; returns how many."""
+    ids = session.execute(
+        select(PE.c.id).where(PE.c.attached_to_type == attached_to_type, PE.c.attached_to_id == attached_to_id,
+                              PE.c.step == step, PE.c.status.in_(ACTIVE_STATUSES))
+    ).scalars().all()
+    return sum(resolve_by_retry(session, i, note, actor) for i in ids)
+
+
 def record_error(session: Session, exception_id: uuid.UUID, error: str) -> None:
     """The step failed again: its new error replaces the last one."""
     session.execute(update(PE).where(PE.c.id == exception_id).values(
