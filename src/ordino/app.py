@@ -25,6 +25,7 @@ from ordino.channels.files.api import router as bulk_orders_router
 from ordino.flows.registry import build_dispatcher
 from ordino.fulfillment.api import router as fulfillment_router
 from ordino.inventory.api import router as inventory_router
+from ordino.invoicing import funds
 from ordino.invoicing.api import router as invoicing_router
 from ordino.invoicing.documents.api import router as documents_router
 from ordino.invoicing.statements.api import router as statements_router
@@ -43,6 +44,7 @@ from ordino.kernel.openapi import install_openapi
 from ordino.kernel.problem_handlers import install_problem_handlers
 from ordino.orders.api import router as orders_router
 from ordino.orders.approvals.api import router as approvals_router
+from ordino.orders.process_exceptions import retries as exception_retries
 from ordino.orders.process_exceptions.api import router as process_exceptions_router
 from ordino.orders.quotes.api import router as quotes_router
 from ordino.orders.reads import item_account_id, order_account_id, order_id_by_number
@@ -160,6 +162,8 @@ def _set_state(app: FastAPI, settings: Settings, database: Database, gateways: G
     """What routes reach through `request.app.state`: the composition root's wiring."""
     app.state.db = database
     app.state.payment_gateways = gateways  # payments.gateway.gateways_of
+    # What a process exception's retry can re-run, by step (orders.process_exceptions.retries).
+    app.state.process_exception_retriers = {**exception_retries.RETRIERS, **funds.RETRIERS}
     app.state.settings = settings
     app.state.order_numbers = order_id_by_number  # payments' `order=` filters take a number too
     app.state.order_accounts = order_account_id  # a payment's account is its order's

@@ -7,20 +7,22 @@ is not retried."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select, update
 
 from ordino.flows.registry import build_dispatcher
 from ordino.inventory.models import InventoryPosition
+from ordino.invoicing.models import Invoice
 from ordino.kernel.db import Database
 from ordino.kernel.outbox import OutboxEvent, emit
 from ordino.kernel.worker import Event, Registration
 from ordino.orders.models import OrderSummary
-from ordino.payments.gateway import Gateways
+from ordino.payments.gateway import GatewayResult, Gateways
 from ordino.payments.handlers import AUTHORIZATION_FAILED
 from ordino.payments.models import Payment
 from tests.invoicing.support import (  # noqa: F401
+    CARD,
     Sim,
     api,
     fo_id,
@@ -230,3 +232,50 @@ def test_an_unroutable_group_is_one_exception_until_routing_succeeds(
     got = api.get(f"{PES}/{pe['id']}", headers=admin).json()
     assert (got["status"], got["resolution_note"].startswith("routed by routing decision ")) == ("resolved", True)
     assert _hold(db, order["id"]) == (False, 0)
+
+
+class _CaptureDeclinedOnce:
+    """The simulator, except that the first capture is declined (a processor hiccup)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.declined = inner, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def capture(self, **kwargs: Any) -> GatewayResult:
+        if not self.declined:
+            self.declined += 1
+            return GatewayResult(False, code="processor_declined", message="The processor declined the operation.")
+        return cast(GatewayResult, self.inner.capture(**kwargs))
+
+
+def test_a_failed_capture_retried_captures_once_and_resolves_the_invoices_exceptions(
+    world: Database, app: Any, api: Any, gateways: Gateways, sim: Sim, admin: dict[str, str],
+) -> None:
+    db = world
+    flaky = {"simulator": _CaptureDeclinedOnce(gateways["simulator"])}
+    app.state.payment_gateways = flaky
+    # given a card order shipped, whose invoice's capture was declined
+    order = place(db, order_payload(CARD))
+    _drain(db, flaky)
+    assert api.post(f"/api/v1/fulfillment-orders/{fo_id(db, order['id'])}/ship", json=SHIP,
+                    headers=admin).status_code == 200
+    _drain(db, flaky)
+    found = api.get(PES, params={"order": order["id"]}, headers=admin).json()["items"]
+    assert sorted((p["attached_to"]["type"], p["step"], p["status"]) for p in found) == [
+        ("invoice", "invoicing.ensure_funds", "new"), ("payment", "invoicing.ensure_funds", "new")]
+    failed = next(p for p in found if p["attached_to"]["type"] == "payment")
+    assert failed["error"] == "processor_declined: The processor declined the operation."
+    assert sim.performed("capture") == 0
+    # when the failed capture is retried
+    r = api.post(f"{PES}/{failed['id']}/retry", headers=admin)
+    # then the gateway captured once, the invoice is paid and both exceptions are resolved
+    assert (r.status_code, r.json()["status"], r.json()["retry_count"]) == (200, "resolved", 1), r.text
+    assert sim.performed("capture") == 1
+    assert [p["status"] for p in api.get(PES, params={"order": order["id"]}, headers=admin).json()["items"]] == [
+        "resolved", "resolved"]
+    assert _hold(db, order["id"]) == (False, 0)
+    with db.read() as s:
+        assert s.execute(select(Invoice.status, Invoice.balance_amount)
+                         .where(Invoice.order_summary_id == uuid.UUID(order["id"]))).one() == ("paid", 0)
