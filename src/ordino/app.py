@@ -25,7 +25,7 @@ from ordino.channels.files.api import router as bulk_orders_router
 from ordino.flows.registry import build_dispatcher
 from ordino.fulfillment.api import router as fulfillment_router
 from ordino.inventory.api import router as inventory_router
-from ordino.invoicing import funds
+from ordino.invoicing import funds, refunds
 from ordino.invoicing.api import router as invoicing_router
 from ordino.invoicing.documents.api import router as documents_router
 from ordino.invoicing.statements.api import router as statements_router
@@ -163,7 +163,9 @@ def _set_state(app: FastAPI, settings: Settings, database: Database, gateways: G
     app.state.db = database
     app.state.payment_gateways = gateways  # payments.gateway.gateways_of
     # What a process exception's retry can re-run, by step (orders.process_exceptions.retries).
-    app.state.process_exception_retriers = {**exception_retries.RETRIERS, **funds.RETRIERS}
+    app.state.process_exception_retriers = {
+        **exception_retries.RETRIERS, **funds.RETRIERS, **refunds.RETRIERS,
+    }
     app.state.settings = settings
     app.state.order_numbers = order_id_by_number  # payments' `order=` filters take a number too
     app.state.order_accounts = order_account_id  # a payment's account is its order's
