@@ -18,6 +18,7 @@ from ordino.kernel.db import Database
 from ordino.kernel.outbox import OutboxEvent, emit
 from ordino.kernel.worker import Event, Registration
 from ordino.orders.models import OrderSummary
+from ordino.orders.process_exceptions.service import RETRYABLE_STEPS
 from ordino.payments.gateway import GatewayResult, Gateways
 from ordino.payments.handlers import AUTHORIZATION_FAILED
 from ordino.payments.models import Payment
@@ -218,8 +219,12 @@ def test_an_unroutable_group_is_one_exception_until_routing_succeeds(
     order = place(db, payload)
     _drain(db, gateways)
     (pe,) = api.get(PES, params={"order": order["id"], "category": "fulfillment"}, headers=admin).json()["items"]
-    assert (pe["step"], pe["status"], pe["attached_to"]["type"], bool(pe["error"])) == (
-        "fulfillment.route_order", "new", "order_delivery_group_summary", True)
+    assert (pe["step"], pe["status"], pe["attached_to"]["type"], bool(pe["error"]), pe["retryable"]) == (
+        "fulfillment.route_order", "new", "order_delivery_group_summary", True, False)
+    # a retry is refused (routing is re-run by POST /orders/{ref}/routing), changing nothing
+    r = api.post(f"{PES}/{pe['id']}/retry", headers=admin)
+    assert (r.status_code, r.json()["type"].rsplit("/", 1)[1]) == (409, "process-exception-not-retryable")
+    assert api.get(f"{PES}/{pe['id']}", headers=admin).json()["retry_count"] == 0
     # when routing is tried again and fails again: still one exception
     assert api.post(f"/api/v1/orders/{order['id']}/routing", headers=admin).status_code == 200
     assert [p["id"] for p in api.get(PES, params={"order": order["id"], "category": "fulfillment"},
@@ -279,3 +284,7 @@ def test_a_failed_capture_retried_captures_once_and_resolves_the_invoices_except
     with db.read() as s:
         assert s.execute(select(Invoice.status, Invoice.balance_amount)
                          .where(Invoice.order_summary_id == uuid.UUID(order["id"]))).one() == ("paid", 0)
+
+
+def test_every_retryable_step_has_a_retrier_in_the_app(app: Any) -> None:
+    assert set(app.state.process_exception_retriers) == RETRYABLE_STEPS

@@ -133,7 +133,6 @@ async def assign(exception_id: str, request: Request, principal: Staff) -> Respo
     responses=documented(ProcessExceptionOut, problems={
         404: "The exception is not known",
         409: "The exception is resolved, ignored or voided, or names no step to re-run",
-        502: "The payment gateway did not answer",
     }),
 )
 async def retry(exception_id: str, request: Request, principal: Staff) -> Response:

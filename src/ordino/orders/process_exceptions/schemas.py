@@ -55,7 +55,7 @@ class ProcessExceptionOut(Out):
     resolution_note: str | None
     retry_count: int = Field(ge=0)
     last_retried_at: datetime | None
-    retryable: bool = Field(description="active, with a step or an event that a retry can re-run")
+    retryable: bool = Field(description="active, and a dead letter or a step that a retry can re-run")
     order: ExceptionOrderOut | None
     version: int
     created_by: str | None

@@ -188,6 +188,9 @@ def transition(
 
 # A declined authorization: the order is on payment hold while one of these is active.
 AUTHORIZATION_STEP = "payments.authorize"
+# The steps a retry can re-run: the composition root hands in a retrier for each
+# (app.state.process_exception_retriers; tests/orders/process_exceptions/test_retries.py keeps them equal).
+RETRYABLE_STEPS = frozenset({AUTHORIZATION_STEP, "invoicing.ensure_funds", "invoicing.ensure_refunds"})
 
 
 def sync_payment_hold(session: Session, order_id: uuid.UUID | None) -> bool | None:
@@ -324,7 +327,9 @@ def exception_doc(row: Any) -> Doc:
         "resolution_note": row.resolution_note,
         "retry_count": row.retry_count,
         "last_retried_at": row.last_retried_at,
-        "retryable": row.status in ACTIVE_STATUSES and (row.step is not None or row.event_id is not None),
+        "retryable": row.status in ACTIVE_STATUSES and (
+            row.attached_to_type == "outbox_event" or row.step in RETRYABLE_STEPS
+        ),
         "order": {"id": row.order_summary_id, "number": row.order_number} if row.order_summary_id else None,
         "version": row.version,
         "created_by": row.created_by,
