@@ -24,6 +24,7 @@ from ordino.flows.domain import Plan
 from ordino.flows.registry import build_dispatcher, load_plan
 from ordino.fulfillment.api import router as fulfillment_router
 from ordino.inventory.api import router as inventory_router
+from ordino.invoicing import funds, refunds
 from ordino.invoicing.api import router as invoicing_router
 from ordino.invoicing.documents.api import router as documents_router
 from ordino.invoicing.statements.api import router as statements_router
@@ -47,6 +48,7 @@ from ordino.notifications.api import router as notifications_router
 from ordino.notifications.mail import MailConfig
 from ordino.orders.api import router as orders_router
 from ordino.orders.approvals.api import router as approvals_router
+from ordino.orders.process_exceptions import retries as exception_retries
 from ordino.orders.process_exceptions.api import router as process_exceptions_router
 from ordino.orders.quotes.api import router as quotes_router
 from ordino.orders.reads import item_account_id, order_account_id, order_id_by_number
@@ -113,6 +115,10 @@ def _set_state(app: FastAPI, settings: Settings, database: Database, gateways: G
     """What routes reach through `request.app.state`: the composition root's wiring."""
     app.state.db = database
     app.state.payment_gateways = gateways  # payments.gateway.gateways_of
+    # What a process exception's retry can re-run, by step (orders.process_exceptions.retries).
+    app.state.process_exception_retriers = {
+        **exception_retries.RETRIERS, **funds.RETRIERS, **refunds.RETRIERS,
+    }
     app.state.settings = settings
     app.state.order_numbers = order_id_by_number  # payments' `order=` filters take a number too
     app.state.order_accounts = order_account_id  # a payment's account is its order's

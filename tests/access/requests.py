@@ -171,6 +171,7 @@ BODIES: dict[str, Body] = {
     "POST /orders": lambda w, s: order_payload(CARD, reference=w.next("WEB"), account=_number(w, s)),
     "POST /accounts": lambda w, s: {"number": w.next("NEW"), "name": "New GmbH", "currency": "EUR"},
     "PATCH /accounts/{ref}": lambda w, s: {"locale": "de"},
+    "POST /process-exceptions/{exception_id}/assign": lambda w, s: {"assignee": "dana@example.com"},
     "POST /accounts/{ref}/contacts": lambda w, s: {"first_name": "Erik", "last_name": "Neu"},
     "PATCH /accounts/{ref}/contacts/{contact_id}": lambda w, s: {"title": "Purchasing"},
     "PUT /accounts/{ref}/contacts/{contact_id}/notifications": lambda w, s: {"kinds": {"invoice": True}},

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import select
@@ -17,6 +17,7 @@ from ordino.invoicing.schemas import CreditMemoIn
 from ordino.kernel.db import Database
 from ordino.kernel.errors import Conflict
 from ordino.orders.process_exceptions.models import ProcessException
+from ordino.payments.gateway import GatewayResult
 from tests.invoicing.support import (  # noqa: F401
     CARD,
     STAFF,
@@ -256,3 +257,57 @@ def test_refund_requests_name_what_is_wrong(world: Database, sim: Sim, gateways:
     unknown = api.post("/api/v1/refunds", json={"credit_memo": "CM-2026-000009"}, headers=admin)
     assert (both.status_code, both.json()["errors"][0]["field"]) == (422, "credit_memo")
     assert (unknown.status_code, unknown.json()["errors"][0]["field"]) == (422, "credit_memo")
+
+
+def test_a_declined_refund_retried_is_declined_again_and_keeps_its_exception_with_the_new_error(
+    world: Database, sim: Sim, gateways: Any, api: Any, admin: dict[str, str]
+) -> None:
+    # given a refund the gateway declines, and its process exception
+    order = _shipped_card_order(world, gateways, api, admin, token="tok_refund_fails")
+    co = change_order(world, order["id"], "return", [(item_ids(world, order["id"])["BOLT-M8"], 100, -350, 0, -67)])
+    _credit(api, admin, order, co)
+    drain(world, gateways)
+    (pe,) = api.get("/api/v1/process-exceptions", params={"order": order["id"]}, headers=admin).json()["items"]
+    assert (pe["step"], pe["attached_to"]["type"], pe["error"]) == (
+        "invoicing.ensure_refunds", "credit_memo", "processor_declined: The processor declined the operation.")
+    # when it is retried (the card still declines refunds)
+    r = api.post(f"/api/v1/process-exceptions/{pe['id']}/retry", headers=admin)
+    # then the gateway was asked once more, and the same exception stays, with the new error
+    assert (r.status_code, r.json()["status"], r.json()["retry_count"], r.json()["error"]) == (
+        200, "new", 1, "4.17 EUR of credit memo CM-2026-000001 failed to refund again at the gateway")
+    assert [p for p in payments(world) if p[0] == "refund"] == [("refund", "failed", 417), ("refund", "failed", 417)]
+    assert len(api.get("/api/v1/process-exceptions", params={"order": order["id"]}, headers=admin).json()["items"]) == 1
+    assert credit_memos(world) == [("CM-2026-000001", "open", 417, 0, 0, 417)]
+
+
+def test_a_declined_refund_retried_refunds_once_and_resolves_its_exception(
+    world: Database, sim: Sim, gateways: Any, app: Any, api: Any, admin: dict[str, str]
+) -> None:
+    # given a card order whose first refund the processor declines
+    class RefundDeclinedOnce:
+        def __init__(self, inner: Any) -> None:
+            self.inner, self.declined = inner, False
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+        def refund(self, **kwargs: Any) -> GatewayResult:
+            if not self.declined:
+                self.declined = True
+                return GatewayResult(False, code="processor_declined", message="The processor declined.")
+            return cast(GatewayResult, self.inner.refund(**kwargs))
+
+    flaky = {"simulator": RefundDeclinedOnce(gateways["simulator"])}
+    app.state.payment_gateways = flaky
+    order = _shipped_card_order(world, flaky, api, admin)
+    co = change_order(world, order["id"], "return", [(item_ids(world, order["id"])["BOLT-M8"], 100, -350, 0, -67)])
+    _credit(api, admin, order, co)
+    drain(world, flaky)
+    (pe,) = api.get("/api/v1/process-exceptions", params={"order": order["id"]}, headers=admin).json()["items"]
+    # when it is retried
+    r = api.post(f"/api/v1/process-exceptions/{pe['id']}/retry", headers=admin)
+    # then the simulator refunded once and the exception is resolved with a note
+    assert (r.status_code, r.json()["status"], r.json()["resolution_note"]) == (
+        200, "resolved", "retry 1: credit memo CM-2026-000001 refunded 4.17 EUR")
+    assert sim.performed("refund") == 1
+    assert credit_memos(world)[0][1] == "closed"

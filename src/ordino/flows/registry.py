@@ -116,5 +116,5 @@ def build_dispatcher(
     plan = load() if plan is None else plan
     return Dispatcher(
         db, handlers(gateways, plan, mail) if registered is None else registered, periodic=periodic(gateways, plan),
-        on_dead_letter=process_exceptions.on_dead_letter,
+        on_dead_letter=process_exceptions.on_dead_letter, on_recovered=process_exceptions.on_recovered,
     )

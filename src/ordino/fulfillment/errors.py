@@ -21,3 +21,11 @@ class NothingToDeliver(Conflict):
     """Delivering a fulfillment order that has no shipment waiting for delivery."""
 
     slug = "nothing-to-deliver"
+
+
+class OrderOnPaymentHold(Conflict):
+    """Shipping units of an order whose payment was declined: a retry of its payment exception
+    that authorizes releases the hold."""
+
+    slug = "payment-hold"
+    title = "The order is on payment hold"

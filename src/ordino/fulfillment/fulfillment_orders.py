@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from ordino.fulfillment.documents import FO, FOI, SHIPMENT, SHIPMENT_ITEM, find_fulfillment_order, fulfillment_order_doc
 from ordino.fulfillment.domain import FULFILLMENT_ORDER_LIFECYCLE, SHIPMENT_LIFECYCLE, available_actions
-from ordino.fulfillment.errors import ExceedsRemaining, NothingToDeliver, NothingToShip
+from ordino.fulfillment.errors import ExceedsRemaining, NothingToDeliver, NothingToShip, OrderOnPaymentHold
 from ordino.fulfillment.items import change_buckets, follow_shipments, touch_order
 from ordino.fulfillment.routing.allocation import count_attempt, route_order
 from ordino.fulfillment.routing.policies import channel_routing
@@ -39,7 +39,7 @@ from ordino.kernel.auth import Principal
 from ordino.kernel.errors import ConcurrentChange, FieldError, InvalidTransition, ValidationFailed
 from ordino.kernel.ids import new_id
 from ordino.kernel.statemachine import StatusHistory, apply, initial_history
-from ordino.orders.process_exceptions.service import raise_process_exception
+from ordino.orders.process_exceptions.service import on_payment_hold, raise_process_exception
 
 LIFECYCLE = FULFILLMENT_ORDER_LIFECYCLE
 Doc = dict[str, Any]
@@ -149,6 +149,8 @@ def _wanted(items: list[Any], data: ShipIn) -> dict[uuid.UUID, int]:
 
 def ship(session: Session, ref: str, data: ShipIn, principal: Principal) -> Doc:
     fo = _lock(session, ref, principal, "ship_partially", "ship")
+    if on_payment_hold(session, fo.order_summary_id):
+        raise OrderOnPaymentHold("the order's payment was declined; retry its payment exception before shipping")
     items = _items(session, fo.id)
     wanted = _wanted(items, data)
     by_id = {i.id: i for i in items}

@@ -44,13 +44,15 @@ from ordino.kernel.errors import Problem
 from ordino.kernel.ids import new_id
 from ordino.kernel.money import format_minor
 from ordino.kernel.statemachine import apply
-from ordino.orders.process_exceptions.service import raise_process_exception
+from ordino.orders.process_exceptions.retries import Retrier, Retriers, RetryOutcome, RetryRequest
+from ordino.orders.process_exceptions.service import raise_process_exception, resolve_open
 from ordino.payments import orchestrator, reads
 from ordino.payments import service as payments
 from ordino.payments.gateway import Gateways
 
 REFUND_APP = cast(Table, RefundApplication.__table__)
 ACTOR = "flow:invoicing"
+STEP = "invoicing.ensure_refunds"  # the step a refund's process exception names; a retry re-runs it
 LIVE = ("pending", "applied")
 
 
@@ -121,13 +123,13 @@ def _begin(session: Session, gateways: Gateways, order: Any, credit_memo: Any | 
 
 
 def _exception(session: Session, order: Any, credit_memo: Any | None, message: str, dedup: str,
-               actor: str | None) -> uuid.UUID:
+               actor: str | None, error: str | None = None) -> uuid.UUID:
     what = f"Credit memo {credit_memo.number}" if credit_memo is not None else f"Order {order.number}"
     return raise_process_exception(
         session, category="payment", severity="high", priority=2, message=f"{what}: {message}",
         attached_to_type="credit_memo" if credit_memo is not None else "order_summary",
         attached_to_id=credit_memo.id if credit_memo is not None else order.id, order_summary_id=order.id,
-        dedup_key=dedup, actor=actor,
+        dedup_key=dedup, actor=actor, step=STEP, error=error or message,
     )
 
 
@@ -222,12 +224,12 @@ def _plan_excess(session: Session, gateways: Gateways, order_id: uuid.UUID, acto
     return _Plan(order, None, pending, _release(session, gateways, order, None, actor))
 
 
-def _begun(plan: _Plan | None, actor: str | None) -> orchestrator.Begun[RefundsResult]:
+def _begun(plan: _Plan | None, actor: str | None, report: bool = True) -> orchestrator.Begun[RefundsResult]:
     pending = plan.refunds if plan is not None else []
     released = plan.voids if plan is not None else []
 
     def settle(session: Session, _answers: orchestrator.Answers) -> RefundsResult:
-        refunded = sum(_settle(session, p, actor) for p in pending)
+        refunded = sum(_settle(session, p, actor, report) for p in pending)
         if plan is not None and released:
             voids.settle_voids(session, released, plan.order.currency,
                                _reporter(session, plan.order, plan.credit_memo, actor))
@@ -236,8 +238,11 @@ def _begun(plan: _Plan | None, actor: str | None) -> orchestrator.Begun[RefundsR
     return orchestrator.Begun([p.intent for p in pending] + released, settle)
 
 
-def _settle(session: Session, p: _Pending, actor: str | None) -> int:
-    status = reads.outcome(session, p.intent.payment_id).status
+def _settle(session: Session, p: _Pending, actor: str | None, report: bool = True) -> int:
+    """Apply a refund that succeeded; a failed one becomes a process exception (`report`; a
+    retry's failure is recorded on the exception retried instead)."""
+    result = reads.outcome(session, p.intent.payment_id)
+    status = result.status
     if status == "pending":
         return 0
     outcome = "applied" if status == "succeeded" else "failed"
@@ -247,6 +252,8 @@ def _settle(session: Session, p: _Pending, actor: str | None) -> int:
     ).first()
     if settled is None:
         return 0
+    if outcome == "failed" and not report:
+        return 0
     if outcome == "failed":
         order = session.execute(select(*ledger.ORDER.c).join(
             REFUND_APP, REFUND_APP.c.order_summary_id == ledger.ORDER.c.id).where(REFUND_APP.c.id == p.application_id)
@@ -254,7 +261,8 @@ def _settle(session: Session, p: _Pending, actor: str | None) -> int:
         credit_memo = (session.execute(select(*CM.c).where(CM.c.id == p.credit_memo_id)).one()
                        if p.credit_memo_id is not None else None)
         _exception(session, order, credit_memo, f"the refund of {format_minor(p.amount, order.currency)}"
-                   f" {order.currency} failed at the gateway", f"refund/{p.intent.payment_id}/failed", actor)
+                   f" {order.currency} failed at the gateway", f"refund/{p.intent.payment_id}/failed", actor,
+                   error=f"{result.failure_code}: {result.failure_message or result.failure_code}")
         return 0
     if p.credit_memo_id is not None:
         _move_credit_memo(session, p.credit_memo_id, actor, refunded=p.amount)
@@ -262,16 +270,17 @@ def _settle(session: Session, p: _Pending, actor: str | None) -> int:
 
 
 def begin_refunds(session: Session, gateways: Gateways, credit_memo_id: uuid.UUID,
-                  actor: str | None = ACTOR) -> orchestrator.Begun[RefundsResult]:
+                  actor: str | None = ACTOR, report: bool = True) -> orchestrator.Begun[RefundsResult]:
     """Step 1 of ensure refunds for a credit memo: its pending refunds and their applications."""
-    return _begun(_plan_credit_memo(session, gateways, credit_memo_id, actor), actor)
+    return _begun(_plan_credit_memo(session, gateways, credit_memo_id, actor), actor, report)
 
 
 def ensure_refunds(db: Database, gateways: Gateways, credit_memo_id: uuid.UUID,
-                   actor: str | None = ACTOR) -> RefundsResult:
+                   actor: str | None = ACTOR, report: bool = True) -> RefundsResult:
     """Refund what the credit memo owes and the order can give back, in the orchestrator's
     transactions; raises GatewayUnavailable when a gateway did not answer."""
-    return orchestrator.run(db, gateways, lambda s: begin_refunds(s, gateways, credit_memo_id, actor), actor=actor)
+    return orchestrator.run(db, gateways, lambda s: begin_refunds(s, gateways, credit_memo_id, actor, report),
+                            actor=actor)
 
 
 def ensure_order_refunds(db: Database, gateways: Gateways, order_id: uuid.UUID,
@@ -341,3 +350,27 @@ def settle_capture_refund(session: Session, intent: payments.Intent, actor: str 
     ).first()
     if row is not None:
         _settle(session, _Pending(row.id, None, row.amount, intent), actor)
+
+
+# ------------------------------------------------------------------------------------------------
+# Retrying a failed refund (a process exception's retry)
+
+
+def retry_refunds(db: Database, gateways: Gateways, req: RetryRequest) -> RetryOutcome:
+    """Ensure refunds of the credit memo again: a failed refund's application no longer counts,
+    so each capture is asked again under the next key (`…/<n>`), once per retry."""
+    if req.claim.attached_to_type != "credit_memo":
+        return RetryOutcome(False, "only a credit memo's refunds are retried; refund the order's excess by hand")
+    result = ensure_refunds(db, gateways, req.claim.attached_to_id, req.actor, report=False)
+    with db.read() as session:
+        memo = session.execute(select(CM.c.number, CM.c.currency).where(CM.c.id == req.claim.attached_to_id)).one()
+    if result.pending == 0:
+        note = (f"retry {req.claim.number}: credit memo {memo.number} refunded"
+                f" {format_minor(result.refunded, memo.currency)} {memo.currency}")
+        db.transaction(lambda s: resolve_open(s, "credit_memo", req.claim.attached_to_id, STEP, note, req.actor))
+        return RetryOutcome(True, note)
+    return RetryOutcome(False, f"{format_minor(result.pending, memo.currency)} {memo.currency} of credit memo"
+                               f" {memo.number} failed to refund again at the gateway")
+
+
+RETRIERS: Retriers = {STEP: Retrier(retry_refunds)}

@@ -46,6 +46,7 @@ class Event:
     subject: str | None
     time: datetime
     data: dict[str, Any]
+    last_error: str | None = None  # the error of its last failed delivery, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,9 @@ Handler = Callable[[Session, Event], AfterCommit | None]
 # Called with the dead-lettered event, the name of the handler that failed and its last error, in
 # the transaction that dead-letters the event.
 DeadLetterHook = Callable[[Session, Event, str, str], None]
+# Called with an event that failed before (a dead letter put back by `retry_failed`, or a retried
+# failure) once every handler succeeded, in the transaction that marks it dispatched.
+RecoveredHook = Callable[[Session, Event], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +100,7 @@ class Dispatcher:
         max_attempts: int = 10,
         periodic: Sequence[Periodic] = (),
         on_dead_letter: DeadLetterHook | None = None,
+        on_recovered: RecoveredHook | None = None,
     ) -> None:
         self.db = db
         self.handlers = handlers
@@ -104,6 +109,7 @@ class Dispatcher:
         self.lease = timedelta(seconds=lease_seconds)
         self.max_attempts = max_attempts
         self.on_dead_letter = on_dead_letter
+        self.on_recovered = on_recovered
         self._stop = threading.Event()
         self._crash_at = faults.CRASH_AT  # tests only: None in production
 
@@ -124,10 +130,11 @@ class Dispatcher:
             .values(lease_until=now + self.lease)
             .returning(
                 OutboxEvent.position, OutboxEvent.id, OutboxEvent.type, OutboxEvent.subject,
-                OutboxEvent.time, OutboxEvent.data,
+                OutboxEvent.time, OutboxEvent.data, OutboxEvent.last_error,
             )
         ).all()
-        return [Event(r.id, r.type, r.subject, r.time, r.data) for r in sorted(rows, key=lambda r: r.position)]
+        return [Event(r.id, r.type, r.subject, r.time, r.data, r.last_error)
+                for r in sorted(rows, key=lambda r: r.position)]
 
     def _run_handler(self, reg: Registration, event: Event) -> None:
         def receipt(session: Session) -> None:
@@ -166,6 +173,8 @@ class Dispatcher:
                     .where(OutboxEvent.id == event.id)
                     .values(dispatched_at=now, lease_until=None, last_error=None)
                 )
+                if event.last_error is not None and self.on_recovered is not None:
+                    self._announce_recovery(session, event)
                 return
             attempts = session.execute(
                 update(OutboxEvent)
@@ -188,6 +197,14 @@ class Dispatcher:
                 self.on_dead_letter(session, event, handler, error)
         except Exception:
             log.exception("dead letter hook failed on event %s", event.id)
+
+    def _announce_recovery(self, session: Session, event: Event) -> None:
+        assert self.on_recovered is not None
+        try:
+            with session.begin_nested():  # a failing hook must not keep the event undelivered
+                self.on_recovered(session, event)
+        except Exception:
+            log.exception("recovery hook failed on event %s", event.id)
 
     def process(self, event: Event) -> bool:
         """Run every handler of the event; True when all succeeded."""

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     Uuid,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -58,6 +59,9 @@ class OrderSummary(IdMixin, Base):
     total_tax_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     grand_total_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     active_process_exception_count: Mapped[int] = mapped_column(Integer, default=0)
+    # A declined authorization holds the order: its fulfilment orders do not ship until a retry
+    # authorizes (orders.process_exceptions.retries).
+    payment_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

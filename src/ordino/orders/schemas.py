@@ -336,6 +336,7 @@ class OrderOut(Out):
     original_totals: OrderTotalsOut = Field(description="The order as placed")
     delivery_groups: list[DeliveryGroupOut]
     active_process_exception_count: int
+    payment_hold: bool = Field(description="a payment was declined: the order does not ship until a retry authorizes")
     version: int
     created_at: datetime
     updated_at: datetime

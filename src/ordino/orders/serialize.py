@@ -156,6 +156,7 @@ def order_document(
             for g in groups
         ],
         "active_process_exception_count": header["active_process_exception_count"],
+        "payment_hold": bool(header.get("payment_hold")),
         "version": header["version"],
         "created_at": header["created_at"],
         "updated_at": header["updated_at"],

@@ -65,7 +65,8 @@ def test_raising_counts_it_on_the_order_and_says_so(db: Database, order_id: uuid
     assert event is not None
     assert (event[0], event[1]) == ("process_exception.created", {
         "id": str(pe), "category": "fulfillment", "severity": "low", "priority": 4, "message": "cannot route",
-        "attached_to": {"type": "order_summary", "id": str(order_id)}, "order_id": str(order_id)})
+        "attached_to": {"type": "order_summary", "id": str(order_id)}, "order_id": str(order_id),
+            "step": None})
 
 
 def test_the_active_count_follows_the_lifecycle_exactly(db: Database, order_id: uuid.UUID) -> None:

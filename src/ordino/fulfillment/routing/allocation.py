@@ -48,13 +48,19 @@ from ordino.kernel.ids import new_id
 from ordino.kernel.numbering import FULFILLMENT_ORDER, next_number
 from ordino.kernel.outbox import emit
 from ordino.kernel.statemachine import StatusHistory, apply, initial_history
-from ordino.orders.process_exceptions.service import raise_process_exception
+from ordino.orders.process_exceptions.service import (
+    open_exception,
+    raise_process_exception,
+    record_error,
+    resolve_open,
+)
 
 FO = cast(Table, FulfillmentOrder.__table__)
 FOI = cast(Table, FulfillmentOrderItem.__table__)
 DECISION = cast(Table, RoutingDecision.__table__)
 STATE = cast(Table, DeliveryGroupRouting.__table__)
 REPLANS = 3
+ROUTE_STEP = "fulfillment.route_order"
 Doc = dict[str, Any]
 
 
@@ -176,26 +182,33 @@ def _route_group(
         emit(session, "order.backordered", f"order/{order.id}", event)
         return outcome
     if not routed:
-        outcome.process_exception_id = raise_process_exception(
-            session,
-            category="fulfillment",
-            severity="high",
-            priority=2,
-            message=f"Order {order.number}, delivery group {group.position}: nothing could be routed. {plan.reason}",
-            attached_to_type="order_delivery_group_summary",
-            attached_to_id=group.id,
-            order_summary_id=order.id,
-            actor=actor,
-        )
+        outcome.process_exception_id = _unroutable_exception(session, order, group, plan.reason, actor)
         emit(session, "order.routing_failed", f"order/{order.id}",
              {**event, "process_exception_id": str(outcome.process_exception_id)})
         return outcome
+    resolve_open(session, "order_delivery_group_summary", group.id, ROUTE_STEP,
+                 f"routed by routing decision {decision_id}", actor)
     outcome.fulfillment_orders = _create_fulfillment_orders(session, order, group, gp, targets, decision_id, sites,
                                                             routing, actor)
     change_buckets(session, [(item, sum(at.values()), 0) for item, at in targets.items() if at])
     emit(session, "order.routed", f"order/{order.id}",
          {**event, "fulfillment_orders": [fo["number"] for fo in outcome.fulfillment_orders]})
     return outcome
+
+
+def _unroutable_exception(session: Session, order: Any, group: GroupNeeds, reason: str, actor: str | None) -> uuid.UUID:
+    """One active exception per delivery group that cannot be routed: a later attempt that fails
+    too updates its error; routing that succeeds later resolves it."""
+    found = open_exception(session, "order_delivery_group_summary", group.id, ROUTE_STEP)
+    if found is not None:
+        record_error(session, found, reason)
+        return found
+    return raise_process_exception(
+        session, category="fulfillment", severity="high", priority=2,
+        message=f"Order {order.number}, delivery group {group.position}: nothing could be routed. {reason}",
+        attached_to_type="order_delivery_group_summary", attached_to_id=group.id, order_summary_id=order.id,
+        actor=actor, step=ROUTE_STEP, error=reason,
+    )
 
 
 def _backordered(group: GroupNeeds, targets: dict[uuid.UUID, dict[str, int]], gp: GroupPlan) -> int:

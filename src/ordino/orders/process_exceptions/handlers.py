@@ -1,5 +1,7 @@
 """What becomes a process exception without a person asking: a payment the gateway would not
-authorize (`payment.authorization_failed`) and an event whose handler kept failing (a dead letter).
+authorize (`payment.authorization_failed`, which also puts the order on payment hold) and an
+event whose handler kept failing (a dead letter). A dead letter put back that is then delivered
+resolves its exception (`on_recovered`).
 
 Both are idempotent: the dedup key names the event, so a redelivered event raises nothing new.
 """
@@ -15,7 +17,14 @@ from sqlalchemy.orm import Session
 from ordino.kernel.ids import parse_id
 from ordino.kernel.worker import Event, Registration
 from ordino.orders.models import OrderSummary
-from ordino.orders.process_exceptions.service import raise_process_exception
+from ordino.orders.process_exceptions.models import ProcessException
+from ordino.orders.process_exceptions.service import (
+    AUTHORIZATION_STEP,
+    raise_process_exception,
+    record_error,
+    resolve_by_retry,
+    sync_payment_hold,
+)
 
 ACTOR = "system:flows"
 
@@ -63,7 +72,9 @@ def on_authorization_failed(session: Session, event: Event) -> None:
         description=f"gateway error code: {code}\ngateway error message: {message}",
         attached_to_type=attached[0], attached_to_id=attached[1], order_summary_id=order_id,
         dedup_key=f"{event.type}/{event.id}", actor=ACTOR,
+        step=AUTHORIZATION_STEP, error=f"{code}: {message}", event_id=event.id,
     )
+    sync_payment_hold(session, order_id)
 
 
 def _order_of(event: Event) -> Any:
@@ -77,14 +88,34 @@ def on_dead_letter(session: Session, event: Event, handler: str, error: str) -> 
     """The dispatcher's dead-letter hook: a process exception attached to the outbox event, with
     the last error, on the event's order when it names one."""
     category = _CATEGORY_OF_HANDLER.get(handler.partition(".")[0], "other")
-    raise_process_exception(
+    exception_id = raise_process_exception(
         session, category=category, severity="high", priority=2,
         message=f"Event {event.type} failed on every attempt: {error}",
         description=error,
         attached_to_type="outbox_event", attached_to_id=event.id,
         order_summary_id=_existing_order(session, _order_of(event)),
-        dedup_key=f"dead-letter/{event.id}", actor=ACTOR,
+        dedup_key=dead_letter_key(event.id), actor=ACTOR,
+        step=handler, error=error, event_id=event.id,
     )
+    # Dead again after a retry: the same exception, with the new error.
+    last = session.execute(select(ProcessException.error).where(ProcessException.id == exception_id)).scalar_one()
+    if last != error[:4000]:
+        record_error(session, exception_id, error)
+
+
+def dead_letter_key(event_id: uuid.UUID) -> str:
+    return f"dead-letter/{event_id}"
+
+
+def on_recovered(session: Session, event: Event) -> None:
+    """The dispatcher's recovery hook: an event delivered after failing resolves the exception of
+    its dead letter, if it had one that is still active."""
+    found = session.execute(
+        select(ProcessException.id, ProcessException.retry_count)
+        .where(ProcessException.dedup_key == dead_letter_key(event.id))
+    ).first()
+    if found is not None:
+        resolve_by_retry(session, found.id, f"retry {found.retry_count}: the event was delivered", ACTOR)
 
 
 RAISE_AUTHORIZATION_FAILURES = Registration("process_exceptions.authorization_failed", on_authorization_failed)

@@ -42,6 +42,15 @@ class ProcessException(IdMixin, Base):
     order_summary_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("order_summary.id"))
     # Raising again under the same key returns the existing exception (e.g. one per dead event).
     dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # What failed: the handler or step (e.g. payments.authorize_order), its last error and the
+    # outbox event it concerns; a retry re-runs that step (orders.process_exceptions.retries).
+    step: Mapped[str | None] = mapped_column(String(120))
+    error: Mapped[str | None] = mapped_column(String(4000))
+    event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    assignee: Mapped[str | None] = mapped_column(String(120))
+    resolution_note: Mapped[str | None] = mapped_column(String(2000))
+    retry_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_retried_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -51,6 +60,8 @@ class ProcessException(IdMixin, Base):
         Index("ix_process_exception_status", "status", "id"),
         Index("ix_process_exception_order", "order_summary_id", "id"),
         Index("ix_process_exception_attached", "attached_to_type", "attached_to_id"),
+        Index("ix_process_exception_assignee", "assignee", "id"),
+        CheckConstraint("retry_count >= 0", name="retry_count"),
         CheckConstraint(_in("category", CATEGORIES), name="category"),
         CheckConstraint(_in("severity", SEVERITIES), name="severity"),
         CheckConstraint(_in("status", STATUSES), name="status"),

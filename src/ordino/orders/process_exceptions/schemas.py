@@ -48,6 +48,14 @@ class ProcessExceptionOut(Out):
     message: str
     description: str | None
     attached_to: AttachedToOut
+    step: str | None = Field(description="the handler or flow step that failed, which a retry re-runs")
+    error: str | None = Field(description="its last error")
+    event_id: UuidText | None = Field(description="the outbox event the failure concerns")
+    assignee: str | None
+    resolution_note: str | None
+    retry_count: int = Field(ge=0)
+    last_retried_at: datetime | None
+    retryable: bool = Field(description="active, and a dead letter or a step that a retry can re-run")
     order: ExceptionOrderOut | None
     version: int
     created_by: str | None

@@ -25,6 +25,7 @@ from ordino.kernel.ids import new_id, parse_id
 from ordino.kernel.outbox import emit
 from ordino.kernel.statemachine import Lifecycle, StatusHistory, apply, initial_history
 from ordino.orders.models import OrderSummary
+from ordino.orders.process_exceptions.errors import ProcessExceptionClosed
 from ordino.orders.process_exceptions.models import ACTIVE_STATUSES, CATEGORIES, SEVERITIES, STATUSES, ProcessException
 
 PROCESS_EXCEPTION_LIFECYCLE = Lifecycle.build(
@@ -85,11 +86,15 @@ def raise_process_exception(
     description: str | None = None,
     dedup_key: str | None = None,
     actor: str | None = None,
+    step: str | None = None,
+    error: str | None = None,
+    event_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
     """Record a process exception (status New) in the caller's transaction; returns its id.
 
-    Emits `process_exception.created`. With a `dedup_key` already used, returns that exception's id
-    and writes nothing."""
+    `step` names what failed (a handler or a flow step, which a retry re-runs), `error` its error,
+    `event_id` the outbox event concerned. Emits `process_exception.created`. With a `dedup_key`
+    already used, returns that exception's id and writes nothing."""
     _check(category, severity, priority)
     now = clock.now()
     exception_id = new_id()
@@ -105,6 +110,10 @@ def raise_process_exception(
         "attached_to_id": attached_to_id,
         "order_summary_id": order_summary_id,
         "dedup_key": dedup_key,
+        "step": step,
+        "error": error[:4000] if error else None,
+        "event_id": event_id,
+        "retry_count": 0,
         "version": 1,
         "created_by": actor,
         "created_at": now,
@@ -121,16 +130,21 @@ def raise_process_exception(
         insert(StatusHistory), [initial_history(PROCESS_EXCEPTION_LIFECYCLE, exception_id, actor=actor, at=now)]
     )
     _count_change(session, order_summary_id, +1)
+    _announce(session, row)
+    return cast(uuid.UUID, row["id"])
+
+
+def _announce(session: Session, row: dict[str, Any]) -> None:
     emit(session, "process_exception.created", f"process_exception/{row['id']}", {
         "id": str(row["id"]),
-        "category": category,
-        "severity": severity,
-        "priority": priority,
+        "category": row["category"],
+        "severity": row["severity"],
+        "priority": row["priority"],
         "message": row["message"],
-        "attached_to": {"type": attached_to_type, "id": str(attached_to_id)},
-        "order_id": str(order_summary_id) if order_summary_id else None,
+        "attached_to": {"type": row["attached_to_type"], "id": str(row["attached_to_id"])},
+        "order_id": str(row["order_summary_id"]) if row["order_summary_id"] else None,
+        "step": row["step"],
     })
-    return cast(uuid.UUID, row["id"])
 
 
 @dataclass(slots=True)
@@ -140,10 +154,12 @@ class _Record:
 
 
 def transition(
-    session: Session, exception_id: uuid.UUID, action: str, *, actor: str | None = None, reason: str | None = None
+    session: Session, exception_id: uuid.UUID, action: str, *, actor: str | None = None, reason: str | None = None,
+    note: str | None = None,
 ) -> str:
     """Move a process exception by `action` (triage, pause, ignore, void, resolve); returns the new
-    status. 409 for an action its status does not allow, with nothing written."""
+    status. `note` is kept as the resolution note (resolve only). 409 for an action its status does
+    not allow, with nothing written."""
     if action not in PROCESS_EXCEPTION_LIFECYCLE.transitions:
         raise NotFound(f"no action '{action}' on process exceptions")
     current = session.execute(
@@ -152,12 +168,12 @@ def transition(
     if current is None:
         raise NotFound("process exception not found")
     record = _Record(exception_id, current.status)
-    after = apply(session, PROCESS_EXCEPTION_LIFECYCLE, record, action, actor=actor, reason=reason)
+    after = apply(session, PROCESS_EXCEPTION_LIFECYCLE, record, action, actor=actor, reason=reason or note)
+    values: dict[str, Any] = {"status": after, "version": PE.c.version + 1, "updated_at": clock.now()}
+    if action == "resolve" and note:
+        values["resolution_note"] = note[:2000]
     changed = _rowcount(
-        session,
-        update(PE)
-        .where(PE.c.id == exception_id, PE.c.status == current.status)
-        .values(status=after, version=PE.c.version + 1, updated_at=clock.now()),
+        session, update(PE).where(PE.c.id == exception_id, PE.c.status == current.status).values(**values),
     )
     if changed != 1:
         raise ConcurrentChange(
@@ -166,7 +182,118 @@ def transition(
     was_active, is_active = current.status in ACTIVE_STATUSES, after in ACTIVE_STATUSES
     if was_active != is_active:
         _count_change(session, current.order_summary_id, +1 if is_active else -1)
+        sync_payment_hold(session, current.order_summary_id)
     return after
+
+
+# A declined authorization: the order is on payment hold while one of these is active.
+AUTHORIZATION_STEP = "payments.authorize"
+# The steps a retry can re-run: the composition root hands in a retrier for each
+# (app.state.process_exception_retriers; tests/orders/process_exceptions/test_retries.py keeps them equal).
+RETRYABLE_STEPS = frozenset({AUTHORIZATION_STEP, "invoicing.ensure_funds", "invoicing.ensure_refunds"})
+
+
+def sync_payment_hold(session: Session, order_id: uuid.UUID | None) -> bool | None:
+    """Hold the order while an authorization exception of it is active, release it otherwise;
+    returns the hold (None without an order)."""
+    if order_id is None:
+        return None
+    held = session.execute(
+        select(PE.c.id).where(
+            PE.c.order_summary_id == order_id, PE.c.step == AUTHORIZATION_STEP, PE.c.status.in_(ACTIVE_STATUSES)
+        ).limit(1)
+    ).first() is not None
+    session.execute(
+        update(ORDER).where(ORDER.c.id == order_id, ORDER.c.payment_hold.is_not(held)).values(payment_hold=held)
+    )
+    return held
+
+
+def on_payment_hold(session: Session, order_id: uuid.UUID) -> bool:
+    return bool(session.execute(select(ORDER.c.payment_hold).where(ORDER.c.id == order_id)).scalar_one_or_none())
+
+
+def _active_or_conflict(session: Session, exception_id: uuid.UUID, doing: str) -> Any:
+    row = session.execute(select(*PE.c).where(PE.c.id == exception_id)).first()
+    if row is None:
+        raise NotFound("process exception not found")
+    if row.status not in ACTIVE_STATUSES:
+        raise ProcessExceptionClosed(f"the process exception is {row.status}: it cannot be {doing}")
+    return row
+
+
+def assign(session: Session, exception_id: uuid.UUID, assignee: str | None) -> None:
+    """Give an active exception to a person (a user or principal name), or to nobody (None)."""
+    row = _active_or_conflict(session, exception_id, "assigned")
+    changed = _rowcount(session, update(PE).where(PE.c.id == exception_id, PE.c.version == row.version).values(
+        assignee=assignee, version=PE.c.version + 1, updated_at=clock.now(),
+    ))
+    if changed != 1:
+        raise ConcurrentChange("the process exception was changed at the same time; reload it and try again")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryClaim:
+    """A retry taken: its number (1 for the first) and what it re-runs."""
+
+    exception_id: uuid.UUID
+    number: int
+    step: str | None
+    attached_to_type: str
+    attached_to_id: uuid.UUID
+    order_summary_id: uuid.UUID | None
+    event_id: uuid.UUID | None
+
+
+def claim_retry(session: Session, exception_id: uuid.UUID) -> RetryClaim:
+    """Count one more retry of an active exception; the conditional update makes two
+    concurrent retries of one exception two numbers, hence two idempotency keys, never one
+    key twice. 409 for an exception that is not active, with nothing written."""
+    row = _active_or_conflict(session, exception_id, "retried")
+    number = row.retry_count + 1
+    changed = _rowcount(session, update(PE).where(
+        PE.c.id == exception_id, PE.c.retry_count == row.retry_count, PE.c.status.in_(ACTIVE_STATUSES),
+    ).values(retry_count=number, last_retried_at=clock.now(), version=PE.c.version + 1, updated_at=clock.now()))
+    if changed != 1:
+        raise ConcurrentChange("the process exception was retried at the same time; reload it and try again")
+    return RetryClaim(exception_id, number, row.step, row.attached_to_type, row.attached_to_id,
+                      row.order_summary_id, row.event_id)
+
+
+def open_exception(session: Session, attached_to_type: str, attached_to_id: uuid.UUID, step: str) -> uuid.UUID | None:
+    """The active exception of this step on this record, if there is one (the oldest)."""
+    return cast(uuid.UUID | None, session.execute(
+        select(PE.c.id).where(PE.c.attached_to_type == attached_to_type, PE.c.attached_to_id == attached_to_id,
+                              PE.c.step == step, PE.c.status.in_(ACTIVE_STATUSES)).order_by(PE.c.id).limit(1)
+    ).scalar_one_or_none())
+
+
+def resolve_open(session: Session, attached_to_type: str, attached_to_id: uuid.UUID, step: str, note: str,
+                 actor: str | None) -> int:
+    """The step succeeded later on its own (e.g. routing once stock arrived): its active
+    exceptions on the record are resolved with `note`; returns how many."""
+    ids = session.execute(
+        select(PE.c.id).where(PE.c.attached_to_type == attached_to_type, PE.c.attached_to_id == attached_to_id,
+                              PE.c.step == step, PE.c.status.in_(ACTIVE_STATUSES))
+    ).scalars().all()
+    return sum(resolve_by_retry(session, i, note, actor) for i in ids)
+
+
+def record_error(session: Session, exception_id: uuid.UUID, error: str) -> None:
+    """The step failed again: its new error replaces the last one."""
+    session.execute(update(PE).where(PE.c.id == exception_id).values(
+        error=error[:4000], version=PE.c.version + 1, updated_at=clock.now(),
+    ))
+
+
+def resolve_by_retry(session: Session, exception_id: uuid.UUID, note: str, actor: str | None) -> bool:
+    """The retried step succeeded: the exception is resolved with `note`, unless it was closed
+    meanwhile; returns whether it was resolved now."""
+    status = session.execute(select(PE.c.status).where(PE.c.id == exception_id)).scalar_one_or_none()
+    if status not in ACTIVE_STATUSES:
+        return False
+    transition(session, exception_id, "resolve", actor=actor, note=note)
+    return True
 
 
 # ------------------------------------------------------------------------------------------------
@@ -193,6 +320,16 @@ def exception_doc(row: Any) -> Doc:
         "message": row.message,
         "description": row.description,
         "attached_to": {"type": row.attached_to_type, "id": row.attached_to_id},
+        "step": row.step,
+        "error": row.error,
+        "event_id": row.event_id,
+        "assignee": row.assignee,
+        "resolution_note": row.resolution_note,
+        "retry_count": row.retry_count,
+        "last_retried_at": row.last_retried_at,
+        "retryable": row.status in ACTIVE_STATUSES and (
+            row.attached_to_type == "outbox_event" or row.step in RETRYABLE_STEPS
+        ),
         "order": {"id": row.order_summary_id, "number": row.order_number} if row.order_summary_id else None,
         "version": row.version,
         "created_by": row.created_by,
@@ -234,6 +371,7 @@ class ExceptionFilter:
     severity: str | None = None
     order: str | None = None  # an order id or number
     active: bool | None = None
+    assignee: str | None = None
 
 
 def _order_id(session: Session, ref: str) -> uuid.UUID | None:
@@ -264,6 +402,8 @@ def list_exceptions(
         stmt = stmt.where(PE.c.category == f.category)
     if f.severity is not None:
         stmt = stmt.where(PE.c.severity == f.severity)
+    if f.assignee is not None:
+        stmt = stmt.where(PE.c.assignee == f.assignee)
     if f.order is not None:
         order_id = _order_id(session, f.order)
         if order_id is None:
