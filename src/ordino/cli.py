@@ -198,7 +198,7 @@ def _check_flows(settings: Settings) -> Plan:
     try:
         return load_plan(settings.flows_dir)
     except ConfigurationError as exc:
-        console.print(f"[red]{exc}[/red]", highlight=False)
+        console.print(f"[red]{exc}[/red]", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 

@@ -15,7 +15,11 @@ from ordino.flows.registry import load
 
 flows_app = typer.Typer(help="The automation flows: packaged, and the deployment's (ORDINO_FLOWS_DIR).",
                         no_args_is_help=True)
-console = Console()
+
+
+def _console() -> Console:
+    """Made per command, so the terminal's width at the time is used."""
+    return Console()
 
 FlowsDir = Annotated[
     Path | None,
@@ -27,7 +31,7 @@ def _plan(flows_dir: Path | None) -> Plan:
     try:
         return load(flows_dir)
     except FlowError as exc:
-        console.print(f"[red]{exc}[/red]", highlight=False)
+        _console().print(f"[red]{exc}[/red]", highlight=False, soft_wrap=True)  # one line: file:line: …
         raise typer.Exit(1) from None
 
 
@@ -39,7 +43,7 @@ def list_flows(flows_dir: FlowsDir = None) -> None:
     for doc in reads.list_flows(plan):
         scope = ", ".join(f"{k}={v}" for k, v in (doc["scope"] or {}).items())
         table.add_row(doc["name"], str(doc["version"]), doc["origin"], scope, doc["status"], str(doc["step_count"]))
-    console.print(table)
+    _console().print(table)
 
 
 @flows_app.command("show")
@@ -47,8 +51,9 @@ def show_flow(name: str, flows_dir: FlowsDir = None) -> None:
     """A flow's steps: on event (or every), condition, action, events it emits."""
     found = reads.find_flows(_plan(flows_dir), name)
     if not found:
-        console.print(f"[red]no flow named '{name}'[/red]")
+        _console().print(f"[red]no flow named '{name}'[/red]")
         raise typer.Exit(1)
+    console = _console()
     for doc in found:
         scope = ", ".join(f"{k}={v}" for k, v in (doc["scope"] or {}).items())
         console.print(f"[bold]{doc['name']}[/bold] v{doc['version']} ({doc['origin']}, {doc['file']}"
@@ -67,5 +72,6 @@ def validate(flows_dir: FlowsDir = None) -> None:
     plan = _plan(flows_dir)
     where = f" with {flows_dir}" if flows_dir else ""
     steps = sum(len(f.steps) for f in plan.flows)
-    console.print(f"[green]{len(plan.flows)} flows, {steps} steps: valid{where}[/green]", highlight=False)
+    _console().print(f"[green]{len(plan.flows)} flows, {steps} steps: valid{where}[/green]", highlight=False,
+                     soft_wrap=True)
 
