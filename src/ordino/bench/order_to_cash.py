@@ -2,8 +2,8 @@
 orders by N `ordino worker` processes, shipped through the API as they appear, then invoiced and
 captured (the gateway simulator), on PostgreSQL.
 
-One run: a scratch database with the demo's master data and stock (`demo.data.load_demo` with no
-orders, the stock multiplied so that no order runs short); a copy of it (`CREATE DATABASE … TEMPLATE`)
+One run: a scratch database with the demo's master data and stock (`ordino demo --orders 0`, the
+stock multiplied so that no order runs short); a copy of it (`CREATE DATABASE … TEMPLATE`)
 for the raw baseline; the gateway simulator, two API processes and `--workers` worker processes;
 C placing clients (at `--rate` orders/s, or as fast as they can) for `--seconds`, and one shipper
 that lists allocated fulfilment orders and ships each. After placing stops the run waits (up to
@@ -14,7 +14,6 @@ are read from the database's own timestamps. The raw baseline writes the rows th
 from __future__ import annotations
 
 import os
-import random
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,6 @@ from ordino.bench.server import Server
 from ordino.kernel import clock
 from ordino.kernel.auth import Role, create_key, key_digests
 from ordino.kernel.db import Database
-from ordino.migrate import upgrade
 
 API = "/api/v1"
 STOCK_FACTOR = 1000
@@ -72,17 +70,28 @@ class _Tally:
                 self.samples.append(what[:300])
 
 
-def _payloads(seed: int) -> Iterator[bytes]:
-    """Demo orders, endlessly, each with a fresh external reference."""
-    from ordino.demo import orders as demo_orders
+# bench and demo are independent on the top floor: the demo runs as a program of its own, its
+# order generator in a child process that prints the payloads
+_GENERATE = """
+import sys, orjson
+from random import Random
+from ordino.demo.orders import generate
+from ordino.kernel import clock
+for o in generate(Random(int(sys.argv[1])), int(sys.argv[2]), clock.now()):
+    sys.stdout.buffer.write(orjson.dumps(o.payload) + b"\\n")
+"""
 
-    rng = random.Random(seed)
+
+def _payloads(seed: int, count: int) -> Iterator[bytes]:
+    """Demo orders, endlessly, each with a fresh external reference and ordered now."""
+    drawn = subprocess.run([sys.executable, "-c", _GENERATE, str(seed), str(count)], check=True,
+                           capture_output=True).stdout.splitlines()
     n = 0
     while True:
-        for order in demo_orders.generate(rng, 500, clock.now()):
+        for line in drawn:
             n += 1
-            payload = {**order.payload, "external_reference": f"O2C-{n:07d}"}
-            payload["ordered_at"] = clock.now().isoformat()
+            payload = orjson.loads(line)
+            payload.update(external_reference=f"O2C-{n:07d}", ordered_at=clock.now().isoformat())
             yield orjson.dumps(payload)
 
 
@@ -135,13 +144,12 @@ def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[
 
 
 def _prepare(url: str) -> str:
-    """Master data and stock of the demo, every position's stock multiplied; returns an admin key."""
-    from ordino.demo.data import load_demo
-
-    upgrade(url)
+    """Master data and stock of the demo (`ordino demo --orders 0`), every position's stock
+    multiplied; returns an admin key."""
+    subprocess.run([sys.executable, "-c", "from ordino.cli import app; app()", "demo", "--database-url", url,
+                    "--orders", "0"], check=True, capture_output=True)
     db = Database(url, pool_size=1)
     try:
-        load_demo(db, orders=0)
         db.transaction(lambda s: s.execute(text("UPDATE inventory_position SET on_hand = on_hand * :f"),
                                            {"f": STOCK_FACTOR}))
         _, secret = db.transaction(lambda s: create_key(s, name="bench admin", role=Role.ADMIN))
@@ -245,7 +253,7 @@ def run_order_to_cash(opts: O2cOptions, note: Callable[[str], None] = lambda _: 
                 worker_pids = [p.pid for p in procs[1:]]
                 headers = {"Authorization": f"Bearer {secret}"}
                 tally = _Tally()
-                bodies, lock, done = _payloads(opts.seed), threading.Lock(), threading.Event()
+                bodies, lock, done = _payloads(opts.seed, 2000), threading.Lock(), threading.Event()
                 interval = opts.clients / opts.rate if opts.rate > 0 else 0.0
                 note(f"placing orders for {opts.seconds:g} s with {opts.clients} clients, "
                      f"{opts.workers} worker(s), {opts.api_processes} API processes")
