@@ -28,6 +28,7 @@ import httpx
 import orjson
 from sqlalchemy import create_engine, text
 
+import ordino.models  # noqa: F401  (every table: the API key's foreign keys resolve)
 from ordino.bench.common import CpuMeter, free_port, scratch_databases
 from ordino.bench.raw_o2c import copy_database, drop_database, run_raw_replay
 from ordino.bench.server import Server
