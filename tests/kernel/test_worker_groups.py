@@ -47,7 +47,7 @@ def _writer(name: str, fails: Callable[[Event], bool] = lambda _e: False) -> Reg
 def _effects(db: Database) -> list[tuple[str, int]]:
     """(handler, i) of every effect row, sorted."""
     with db.read() as s:
-        data = dict(s.execute(select(OutboxEvent.id, OutboxEvent.data)).tuples().all())
+        data = {i: d for i, d in s.execute(select(OutboxEvent.id, OutboxEvent.data))}
         rows = s.execute(select(EFFECTS.c.handler, EFFECTS.c.event_id)).all()
     return sorted((h, int(data[uuid.UUID(e)]["i"])) for h, e in rows)
 
