@@ -249,4 +249,29 @@ def servicing(
     _run("servicing", run_servicing, opts, passed, json)
 
 
+@bench_app.command("order-to-cash")
+def order_to_cash(
+    database_url: Annotated[str | None, typer.Option(help="A PostgreSQL server (postgresql+psycopg://…): "
+                                                     "order-to-cash runs on PostgreSQL only.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="`ordino worker` processes.")] = 2,
+    api_processes: Annotated[int, typer.Option(min=1, help="uvicorn server processes.")] = 2,
+    clients: Annotated[int, typer.Option(min=1, help="Placing clients (and raw threads).")] = 4,
+    rate: Annotated[float, typer.Option(min=0.0, help="Orders/s over all clients; 0: as fast as they can.")] = 0.0,
+    seconds: Seconds = 20.0,
+    drain_timeout: Annotated[float, typer.Option(min=1.0, help="Seconds to wait for the last orders.")] = 120.0,
+    json: Json = False,
+) -> None:
+    """Orders placed through the API, routed by N workers, shipped through the API, invoiced and
+    captured; with the latencies of each step and the raw writes of the same rows."""
+    from ordino.bench.order_to_cash import NeedsPostgres, O2cOptions, passed, run_order_to_cash
+
+    opts = O2cOptions(database_url, workers=workers, api_processes=api_processes, clients=clients, rate=rate,
+                      seconds=seconds, drain_timeout=drain_timeout)
+    try:
+        _run("order-to-cash", run_order_to_cash, opts, passed, json)
+    except NeedsPostgres as exc:
+        Console(stderr=True).print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
 __all__ = ["bench_app"]

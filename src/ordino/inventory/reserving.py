@@ -107,9 +107,12 @@ def prepare_reserve(
     return prepared
 
 
-def prepare_many(session: Session, wanted: Sequence[Wanted]) -> list[Pending | ValidationFailed]:
+def prepare_many(
+    session: Session, wanted: Sequence[Wanted], *, events: bool = True
+) -> list[Pending | ValidationFailed]:
     """Validate each reservation and write the rows and event of the valid ones (one statement
-    for all rows, one for all events); an invalid one gets its refusal and writes nothing."""
+    for all rows, one for all events; no events when the caller writes one for all); an invalid
+    one gets its refusal and writes nothing."""
     now = clock.now()
     asked = [[as_line(x) for x in w.lines] for w in wanted]
     places, products = find_references(
@@ -117,7 +120,7 @@ def prepare_many(session: Session, wanted: Sequence[Wanted]) -> list[Pending | V
     )
     out: list[Pending | ValidationFailed] = []
     rows: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
+    rows_of_events: list[dict[str, Any]] = []
     for w, lines in zip(wanted, asked, strict=True):
         checked = _check(w, lines, now, places, products)
         if isinstance(checked, ValidationFailed):
@@ -129,7 +132,7 @@ def prepare_many(session: Session, wanted: Sequence[Wanted]) -> list[Pending | V
         docs = [reservation_doc(row, places[key[1]].code) for row, (key, _) in zip(mine, sums, strict=True)]
         event = event_row("inventory.reserved", f"reservation/{w.reference}", _reserved_event(w, docs))
         rows += mine
-        events.append(event)
+        rows_of_events.append(event)
         out.append(Pending(
             session, now, sums, docs, event["id"],
             {sku: products[sku].backorder_policy for (sku, _), _ in sums},
@@ -138,8 +141,28 @@ def prepare_many(session: Session, wanted: Sequence[Wanted]) -> list[Pending | V
         ))
     if rows:
         session.connection().execute(INSERT_RESERVATIONS, rows)
-    emit_many(session, events)
+    if events:
+        emit_many(session, rows_of_events)
     return out
+
+
+def reserve_batch(session: Session, wanted: Sequence[Wanted]) -> list[list[Doc]]:
+    """Several reservations in one call (routing reserving an order's units), each all-or-nothing
+    as `reserve`, taken in the order given; one `inventory.reserved` event for all of them, with
+    the `references` and each line's reference. Returns each reservation's rows."""
+    prepared = prepare_many(session, wanted, events=False)
+    for p in prepared:
+        if isinstance(p, ValidationFailed):
+            raise p
+    pendings = [p for p in prepared if isinstance(p, Pending)]
+    for p in pendings:
+        p.take()
+    emit_many(session, [event_row("inventory.reserved", None, {
+        "references": [w.reference for w in wanted],
+        "lines": [{"reference": w.reference, **event_line(d, d["quantity"], d["backordered_quantity"])}
+                  for w, p in zip(wanted, pendings, strict=True) for d in p.docs],
+    })])
+    return [p.docs for p in pendings]
 
 
 def _check(

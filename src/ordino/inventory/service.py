@@ -8,7 +8,9 @@
 - `allocate_backorders` moves reservations held against futures onto stock, oldest first, as
   stock arrives.
 - Each call appends one event to the outbox (inventory.reserved, .released, .transferred,
-  .fulfilled, .expired, .backorders_allocated), never one per line.
+  .fulfilled, .expired, .backorders_allocated), never one per line. `reserve_batch` and
+  `transfer_many` serve a caller that moves many references at once (routing an order: a
+  reference per item) with one event for the batch, carrying each line's reference.
 - Given the request's principal, `release`, `transfer`, `fulfil_lines` and `list_reservations`
   see only the reservations a key scoped to an account may see (`ledger.visible_to`): another
   account's reference answers 404, as one that does not exist, and nothing changes.
@@ -60,7 +62,7 @@ from ordino.inventory.ledger import (
     visible_to,
 )
 from ordino.inventory.models import InventoryReservation
-from ordino.inventory.reserving import Pending, out_of_stock, prepare_reserve, reserve
+from ordino.inventory.reserving import Pending, Wanted, out_of_stock, prepare_reserve, reserve, reserve_batch
 from ordino.inventory.stock import POSITION, chunks, current_figures
 from ordino.kernel import clock
 from ordino.kernel.auth import Principal
@@ -75,6 +77,8 @@ __all__ = [
     "Pending",
     "Release",
     "ReservationFilter",
+    "Transfer",
+    "Wanted",
     "allocate_backorders",
     "expire_holds",
     "fulfil",
@@ -85,7 +89,9 @@ __all__ = [
     "release_many",
     "reservations_of",
     "reserve",
+    "reserve_batch",
     "transfer",
+    "transfer_many",
 ]
 
 # ------------------------------------------------------------------------------------------------
@@ -210,6 +216,18 @@ def transfer(
     rows = _lock_to_transfer(session, reference, target, sku, from_location, reservation_id, seen)
     reference = reference or rows[0].reference
     sku = sku or rows[0].sku
+    data = _transfer_rows(session, rows, target, reference, sku, quantity, now)
+    emit(session, "inventory.transferred", f"reservation/{reference}", data)
+    moved = data["from"]
+    return {"reference": reference, "transferred": moved, "to_location": target.code,
+            "reservations": reservations_of(session, reference, *seen)}
+
+
+def _transfer_rows(
+    session: Session, rows: list[Any], target: Place, reference: str, sku: str, quantity: int, now: datetime,
+    codes: dict[uuid.UUID, str] | None = None,
+) -> Doc:
+    """Move `quantity` of the locked `rows` to `target`; returns the event's data for the move."""
     open_units = sum(r.open_quantity for r in rows)
     if quantity > open_units:
         raise InsufficientReservation(
@@ -231,16 +249,41 @@ def transfer(
         }
         for t in plan.takes
     ])
-    codes = location_codes(session, [r.location_id for r in rows])
+    if codes is None:
+        codes = location_codes(session, [r.location_id for r in rows])
     moved = takes_doc(rows, plan, codes)
-    emit(
-        session,
-        "inventory.transferred",
-        f"reservation/{reference}",
-        {"reference": reference, "sku": sku, "to_location": target.code, "quantity": quantity, "from": moved},
-    )
-    return {"reference": reference, "transferred": moved, "to_location": target.code,
-            "reservations": reservations_of(session, reference, *seen)}
+    return {"reference": reference, "sku": sku, "to_location": target.code, "quantity": quantity, "from": moved}
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """`quantity` open units of `sku` that `reference` holds at `from_location`, to `to_location`."""
+
+    reference: str
+    sku: str
+    from_location: str | uuid.UUID
+    to_location: str | uuid.UUID
+    quantity: int
+
+
+def transfer_many(session: Session, moves: Sequence[Transfer]) -> None:
+    """Several transfers in one call (routing moving an order's units), each as `transfer` does
+    it, in the order given; one `inventory.transferred` event for all of them, whose `transfers`
+    are the data `transfer`'s event would carry for each."""
+    if not moves:
+        return
+    now = clock.now()
+    places = find_locations(session, [m.to_location for m in moves] + [m.from_location for m in moves])
+    data: list[Doc] = []
+    for m in moves:
+        target, source = places.get(m.to_location), places.get(m.from_location)
+        if target is None or not target.active or source is None or source.id == target.id:
+            raise ValidationFailed([FieldError("to_location", f"cannot transfer to '{m.to_location}'")])
+        rows = lock_active(session, R.reference == m.reference, R.sku == m.sku, R.location_id == source.id)
+        codes = {source.id: source.code}
+        data.append(_transfer_rows(session, rows, target, m.reference, m.sku, m.quantity, now, codes))
+    emit(session, "inventory.transferred", None, {"references": sorted({d["reference"] for d in data}),
+                                                  "transfers": data})
 
 
 def _lock_to_transfer(

@@ -2,17 +2,23 @@
 
 A round claims a batch of pending events by giving them a lease (PostgreSQL: `FOR UPDATE SKIP
 LOCKED`, so any number of workers on any number of machines share the work; SQLite: one writer at
-a time). For each event, each handler registered for its type runs in its own transaction, which
-also writes the (handler, event) receipt, so a redelivered event never runs a handler twice.
-A handler that raises puts the event back with exponential backoff and jitter; after
-`max_attempts` the event is dead-lettered (failed_at, last_error) for an operator to retry, and
-the dispatcher's `on_dead_letter` hook (the composition root gives one that raises a process
-exception) runs in the same transaction, so a dead letter is never left unannounced.
+a time). The claimed events are handled in groups of `events_per_transaction` that share one
+transaction: each handler registered for an event's type runs in its own savepoint, which also
+writes the (handler, event) receipt, so a redelivered event never runs a handler twice; the events
+whose handlers all succeeded are marked dispatched in that same transaction. A handler that raises
+rolls back only its savepoint: the others' work commits with the group, and the failing event (and
+every event of a group whose commit failed) is then processed on its own, each handler in its own
+transaction as before (`process`), skipping the handlers whose receipts are written. There a
+handler that raises puts the event back with exponential backoff and jitter; after `max_attempts`
+the event is dead-lettered (failed_at, last_error) for an operator to retry, and the dispatcher's
+`on_dead_letter` hook (the composition root gives one that raises a process exception) runs in the
+same transaction, so a dead letter is never left unannounced. Each handler starts from an empty
+identity map, as it would in a transaction of its own.
 
 A handler that must call another system (a payment gateway) cannot hold its transaction open
-meanwhile: it returns `AfterCommit`. The worker commits what the handler wrote, without the
-receipt, then runs it; its last transaction writes the receipt together with the final effects
-(payments.orchestrator). When it raises, the event is retried as for any failure.
+meanwhile: it returns `AfterCommit`. The worker commits what the handler (and the group before it)
+wrote, without the receipt, then runs it; its last transaction writes the receipt together with the
+final effects (payments.orchestrator). When it raises, the event is retried as for any failure.
 """
 
 from __future__ import annotations
@@ -90,6 +96,32 @@ def backoff(attempt: int, base: float = 2.0, cap: float = 3600.0) -> timedelta:
     return timedelta(seconds=random.uniform(0, min(cap, base * 2 ** (attempt - 1))))
 
 
+def _receipt_writer(reg: Registration, event: Event) -> Callable[[Session], None]:
+    def receipt(session: Session) -> None:
+        session.execute(
+            insert(HandlerReceipt), [{"handler": reg.name, "event_id": event.id, "processed_at": clock.now()}]
+        )
+
+    return receipt
+
+
+class _Group:
+    """One shared transaction's events and what became of them."""
+
+    def __init__(self, events: list[Event]) -> None:
+        self.events = events
+        self.failed: list[Event] = []
+        self.rest: list[Event] = []
+        self.later: tuple[Event, Registration, AfterCommit] | None = None
+
+    def reset_then(self, fn: Callable[[Session, _Group], None]) -> Callable[[Session], None]:
+        def work(session: Session) -> None:
+            self.failed, self.rest, self.later = [], [], None
+            fn(session, self)
+
+        return work
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -101,6 +133,7 @@ class Dispatcher:
         periodic: Sequence[Periodic] = (),
         on_dead_letter: DeadLetterHook | None = None,
         on_recovered: RecoveredHook | None = None,
+        events_per_transaction: int = 20,
     ) -> None:
         self.db = db
         self.handlers = handlers
@@ -110,6 +143,9 @@ class Dispatcher:
         self.max_attempts = max_attempts
         self.on_dead_letter = on_dead_letter
         self.on_recovered = on_recovered
+        # 1: every handler in a transaction of its own. More shares the commit (the round trips, the
+        # WAL flush) but holds the group's row locks until it ends: keep it small.
+        self.events_per_transaction = max(1, events_per_transaction)
         self._stop = threading.Event()
         self._crash_at = faults.CRASH_AT  # tests only: None in production
 
@@ -137,11 +173,7 @@ class Dispatcher:
                 for r in sorted(rows, key=lambda r: r.position)]
 
     def _run_handler(self, reg: Registration, event: Event) -> None:
-        def receipt(session: Session) -> None:
-            session.execute(
-                insert(HandlerReceipt),
-                [{"handler": reg.name, "event_id": event.id, "processed_at": clock.now()}],
-            )
+        receipt = _receipt_writer(reg, event)
 
         def work(session: Session) -> AfterCommit | None:
             done = session.execute(
@@ -232,9 +264,111 @@ class Dispatcher:
     def run_once(self, limit: int = 100) -> int:
         """Claim and process one batch; returns how many events were claimed."""
         events = self.db.transaction(lambda s: self._claim(s, limit))
+        group: list[Event] = []
         for event in events:
-            self.process(event)
+            # An event that failed before runs alone: its recovery is announced (on_recovered).
+            if self.events_per_transaction == 1 or event.last_error is not None:
+                self._flush(group)
+                self.process(event)
+                continue
+            group.append(event)
+            if len(group) == self.events_per_transaction:
+                self._flush(group)
+        self._flush(group)
         return len(events)
+
+    def _flush(self, group: list[Event]) -> None:
+        if group:
+            self.process_group(list(group))
+            group.clear()
+
+    def process_group(self, events: Sequence[Event]) -> None:
+        """Run the handlers of `events` in shared transactions (see the module docstring)."""
+        todo = list(events)
+        while todo:
+            step = _Group(todo)
+            try:
+                self.db.transaction(step.reset_then(self._shared), attempts=1)
+            except Exception:
+                # the group's commit (or its bookkeeping) failed: nothing of it is kept
+                log.warning("shared transaction of %d events failed; processing them one by one",
+                            len(todo), exc_info=True)
+                for event in todo:
+                    self.process(event)
+                return
+            for event in step.failed:
+                self.process(event)
+            todo = step.rest
+            if step.later is not None:
+                event, reg, later = step.later
+                if self._crash_at:
+                    faults.crash_point(f"{reg.name}:after_handler")
+                try:
+                    later.run(self.db, _receipt_writer(reg, event))
+                except Exception as exc:
+                    log.exception("handler %s failed on event %s", reg.name, event.id)
+                    self._settle(event, f"{reg.name}: {describe_error(exc)}", reg.name)
+                    continue
+                todo.insert(0, event)  # its other handlers (the receipts skip the ones done)
+
+    def _shared(self, session: Session, step: _Group) -> None:
+        ids = [e.id for e in step.events]
+        done = {
+            (r.handler, r.event_id)
+            for r in session.execute(
+                select(HandlerReceipt.handler, HandlerReceipt.event_id).where(HandlerReceipt.event_id.in_(ids))
+            )
+        }
+        dispatched: list[uuid.UUID] = []
+        for index, event in enumerate(step.events):
+            outcome = self._run_in_savepoint(session, event, done)
+            if outcome is None:
+                dispatched.append(event.id)
+            elif isinstance(outcome, tuple):
+                step.later = outcome
+                step.rest = step.events[index + 1 :]
+                break
+            else:
+                step.failed.append(event)
+        if dispatched:
+            if self._crash_at:
+                for event in step.events:
+                    if event.id in dispatched:
+                        for reg in self.handlers.get(event.type, ()):
+                            faults.crash_point(f"{reg.name}:before_settle")
+            session.execute(
+                update(OutboxEvent)
+                .where(OutboxEvent.id.in_(dispatched))
+                .values(dispatched_at=clock.now(), lease_until=None, last_error=None)
+            )
+
+    def _run_in_savepoint(
+        self, session: Session, event: Event, done: set[tuple[str, uuid.UUID]]
+    ) -> bool | tuple[Event, Registration, AfterCommit] | None:
+        """None: every handler ran; False: one raised (its savepoint rolled back); a tuple: one
+        returned work for after the commit. Handlers under "*" run after the type's own."""
+        with logs.event_context(event.type, event.subject, event.data):
+            for reg in (*self.handlers.get(event.type, ()), *self.handlers.get("*", ())):
+                if (reg.name, event.id) in done:
+                    continue
+                HANDLER_DELIVERIES.labels(reg.name).inc()
+                if self._crash_at:
+                    faults.crash_point(f"{reg.name}:before")
+                try:
+                    with session.begin_nested():
+                        later = reg.handle(session, event)
+                        if later is None:
+                            _receipt_writer(reg, event)(session)
+                except Exception:
+                    HANDLER_FAILURES.labels(reg.name).inc()
+                    log.info("handler %s failed on event %s in a shared transaction; retrying it alone",
+                             reg.name, event.id, exc_info=True)
+                    session.expunge_all()
+                    return False
+                session.expunge_all()  # the next handler starts from the database, as in its own transaction
+                if later is not None:
+                    return (event, reg, later)
+        return None
 
     def drain(self, limit: int = 100) -> int:
         total = 0

@@ -228,23 +228,36 @@ def _move_reservations(
     targets: dict[uuid.UUID, dict[str, int]],
     holds: dict[uuid.UUID, dict[str, Free]],
 ) -> None:
-    """Make each item's reservations match its share of the plan (see `domain.plan_moves`)."""
+    """Make each item's reservations match its share of the plan (see `domain.plan_moves`): the
+    transfers of every item in one call (one event for the group), the releases, then the
+    reserves of every item in one call (one event)."""
+    transfers: list[inventory.Transfer] = []
+    reserves: list[tuple[str, list[tuple[str, int]]]] = []  # (sku, [(location, units)]) per wanted
+    wanted: list[inventory.Wanted] = []
+    releases: list[tuple[str, str, str, int]] = []
     for need in group.needs:
         target = targets.get(need.item, {})
         moves = plan_moves(target, holds.get(need.item, {}), need.quantity - sum(target.values()))
         reference = str(need.item)
-        for source, to, units in moves.transfers:
-            inventory.transfer(session, reference, to, units, sku=need.sku, from_location=source)
+        transfers += [inventory.Transfer(reference, need.sku, source, to, units)
+                      for source, to, units in moves.transfers]
         if moves.reserves:
-            lines = [(need.sku, to, units) for to, units in moves.reserves]
-            docs = inventory.reserve(session, reference, lines, account_id=account_id)
-            if any(d["backordered_quantity"] for d in docs):
-                # A backorder product was short and took futures: not what routing allocates.
-                for to, units in moves.reserves:
-                    inventory.release(session, reference, need.sku, units, location=to)
-                raise OutOfStock(f"{need.sku} was taken meanwhile")
-        for at, units in moves.releases:
-            inventory.release(session, reference, need.sku, units, location=at)
+            wanted.append(inventory.Wanted(reference, [(need.sku, to, units) for to, units in moves.reserves],
+                                           account_id=account_id))
+            reserves.append((need.sku, list(moves.reserves)))
+        releases += [(reference, need.sku, at, units) for at, units in moves.releases]
+    inventory.transfer_many(session, transfers)
+    for reference, sku, place, units in releases:  # before the reserves: what they free may serve another item
+        inventory.release(session, reference, sku, units, location=place)
+    if wanted:
+        docs = inventory.reserve_batch(session, wanted)
+        short = [i for i, d in enumerate(docs) if any(x["backordered_quantity"] for x in d)]
+        if short:
+            # A backorder product was short and took futures: not what routing allocates.
+            for w, (item_sku, reserved) in zip(wanted, reserves, strict=True):
+                for to, units in reserved:
+                    inventory.release(session, w.reference, item_sku, units, location=to)
+            raise OutOfStock(f"{reserves[short[0]][0]} was taken meanwhile")
 
 
 def _store_decision(
