@@ -183,6 +183,7 @@ class Dispatcher:
             ).first()
             if done is not None:
                 return None
+            HANDLER_DELIVERIES.labels(reg.name).inc()
             later = reg.handle(session, event)
             if later is None:
                 receipt(session)
@@ -247,7 +248,6 @@ class Dispatcher:
         error, failed = None, ""
         # Handlers under "*" (webhooks' fan-out) run for every event, after the type's own.
         for reg in (*self.handlers.get(event.type, ()), *self.handlers.get("*", ())):
-            HANDLER_DELIVERIES.labels(reg.name).inc()
             try:
                 self._run_handler(reg, event)
             except Exception as exc:  # a failing handler must not stop the others' events
@@ -351,7 +351,6 @@ class Dispatcher:
             for reg in (*self.handlers.get(event.type, ()), *self.handlers.get("*", ())):
                 if (reg.name, event.id) in done:
                     continue
-                HANDLER_DELIVERIES.labels(reg.name).inc()
                 if self._crash_at:
                     faults.crash_point(f"{reg.name}:before")
                 try:
@@ -359,15 +358,17 @@ class Dispatcher:
                         later = reg.handle(session, event)
                         if later is None:
                             _receipt_writer(reg, event)(session)
-                except Exception:
-                    HANDLER_FAILURES.labels(reg.name).inc()
+                except Exception:  # counted when it runs again alone
                     log.info("handler %s failed on event %s in a shared transaction; retrying it alone",
                              reg.name, event.id, exc_info=True)
                     session.expunge_all()
                     return False
                 session.expunge_all()  # the next handler starts from the database, as in its own transaction
+                HANDLER_DELIVERIES.labels(reg.name).inc()
                 if later is not None:
                     return (event, reg, later)
+                if self._crash_at:  # not committed yet here: the group commits after its last event
+                    faults.crash_point(f"{reg.name}:after_handler")
         return None
 
     def drain(self, limit: int = 100) -> int:

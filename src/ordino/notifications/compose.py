@@ -74,7 +74,9 @@ def approval_requested(session: Session, event: Event, config: MailConfig) -> Se
 
 
 def shipment(session: Session, event: Event, config: MailConfig) -> Sequence[Outgoing]:
-    shipped = event.data["shipment"]
+    shipped = event.data.get("shipment")
+    if not shipped:  # completed by a cancel of its last units, not by a shipment: nothing to tell
+        return ()
     order_id = session.execute(select(FulfillmentOrder.order_summary_id).where(
         FulfillmentOrder.id == uuid.UUID(str(event.data["id"])))).scalar_one()
     order = _order(session, order_id)

@@ -61,7 +61,7 @@ class OrderSummary(IdMixin, Base):
     active_process_exception_count: Mapped[int] = mapped_column(Integer, default=0)
     # A declined authorization holds the order: its fulfilment orders do not ship until a retry
     # authorizes (orders.process_exceptions.retries).
-    payment_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    payment_hold: Mapped[bool] = mapped_column(Boolean, server_default=false())  # not in intake's insert
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
