@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from ordino.kernel import clock
 from ordino.kernel.auth import Principal
 from ordino.kernel.errors import FieldError, ValidationFailed
-from ordino.kernel.http import check_if_match, dumps
+from ordino.kernel.http import apply_changes, check_if_match, dumps
 from ordino.kernel.ids import new_id
 from ordino.kernel.outbox import OutboxEvent
 from ordino.kernel.worker import Event
@@ -56,7 +56,7 @@ def update_subscription(
     session: Session, ref: str, patch: WebhookPatch, if_match: str | None, allow_private: bool
 ) -> Doc:
     row = reads.find_subscription(session, ref, lock=True)
-    check_if_match(if_match, row.version)
+    check_if_match(if_match, row.version)  # before the body is checked: a stale version is 409 first
     given = patch.model_fields_set
     if "url" in given and patch.url is not None:
         _check_url(patch.url, allow_private)
@@ -66,12 +66,7 @@ def update_subscription(
         changes["account_id"] = _account_id(session, patch.account)
     if changes.get("enabled") and not row.enabled:
         changes["disabled_reason"] = None
-    changed = {k: v for k, v in changes.items() if getattr(row, k) != v}
-    for name, value in changed.items():
-        setattr(row, name, value)
-    if changed:
-        row.version += 1
-        row.updated_at = clock.now()
+    if apply_changes(row, changes, if_match):
         session.flush()
     return reads.subscription_doc(row, reads.account_number(session, row.account_id))
 
