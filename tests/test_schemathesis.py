@@ -43,10 +43,10 @@ MAX_EXAMPLES = 12
 DEMO_ORDERS = 30
 # Operations that must have answered 2xx at least once (of 146): guards the depth of the run.
 MIN_SUCCEEDING = 70
-STATEFUL_SCENARIOS = 40
+STATEFUL_SCENARIOS = 60
 # Successful steps the scenarios must reach (130 to 280 steps run before Hypothesis calls a replay
 # flaky: the count moves with the code, so the floor is low; it fails a run refused throughout).
-STATEFUL_MIN_SUCCEEDING = 15
+STATEFUL_MIN_SUCCEEDING = 10
 CHECKS = (
     "not_a_server_error",
     "status_code_conformance",

@@ -203,7 +203,10 @@ async def delete_contact(
 
 @router.post(
     "/accounts/{ref}/addresses", status_code=201, summary="Add an address", openapi_extra=body_schema(AddressIn),
-    responses=documented(AccountAddressOut, 201, problems={404: "The account is not known or not visible to the key"}),
+    responses=documented(AccountAddressOut, 201, problems={
+        404: "The account is not known or not visible to the key",
+        409: "The account has an address of this reference, or a default address of this kind, already",
+    }),
 )
 async def create_address(ref: str, request: Request, principal: Writer) -> Response:
     return await _create(
