@@ -232,7 +232,40 @@ def _measures(url: str) -> dict[str, Any]:
     return out
 
 
-# long: one scenario read top to bottom (seed, processes, load, drain, measures, raw baseline), as the others
+def _drive(
+    opts: O2cOptions, server: Server, worker_pids: list[int], app_url: str, pg_name: str | None, secret: str,
+    note: Callable[[str], None],
+) -> tuple[_Tally, float, dict[str, Any], str]:
+    """Place orders for the run's seconds while a shipper ships them, then wait for the last to
+    finish: (tally, seconds placing, CPU by group, the server's log)."""
+    headers = {"Authorization": f"Bearer {secret}"}
+    tally = _Tally()
+    bodies, lock, done = _payloads(opts.seed, 2000), threading.Lock(), threading.Event()
+    interval = opts.clients / opts.rate if opts.rate > 0 else 0.0
+    note(f"placing orders for {opts.seconds:g} s with {opts.clients} clients, "
+         f"{opts.workers} worker(s), {opts.api_processes} API processes")
+    meter = CpuMeter([*server.pids(), *worker_pids], database=pg_name)
+    meter.start()
+    started = time.monotonic()
+    stop = started + opts.seconds
+    shipper = threading.Thread(target=_ship, args=(server.port, headers, tally, done))
+    shipper.start()
+    placers = [threading.Thread(target=_place, args=(server.port, headers, bodies, lock, tally, stop, interval))
+               for _ in range(opts.clients)]
+    for t in placers:
+        t.start()
+    for t in placers:
+        t.join()
+    placing = time.monotonic() - started
+    note(f"placed {len(tally.placed)}; waiting for order-to-cash to finish")
+    deadline = time.monotonic() + opts.drain_timeout
+    while time.monotonic() < deadline and _progress(app_url)[1] < len(tally.placed):
+        time.sleep(1.0)
+    done.set()
+    shipper.join()
+    return tally, placing, meter.stop(), server.log()
+
+
 def run_order_to_cash(opts: O2cOptions, note: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     if opts.database_url is None or not opts.database_url.startswith("postgresql"):
         raise NeedsPostgres("order-to-cash needs PostgreSQL (--database-url postgresql+psycopg://…): "
@@ -251,53 +284,38 @@ def run_order_to_cash(opts: O2cOptions, note: Callable[[str], None] = lambda _: 
         try:
             with Server(app.url, secret, workers=opts.api_processes, log_path=logs / "server.log") as server:
                 procs += [_start(["worker"], env, logs / "worker.log") for _ in range(opts.workers)]
-                worker_pids = [p.pid for p in procs[1:]]
-                headers = {"Authorization": f"Bearer {secret}"}
-                tally = _Tally()
-                bodies, lock, done = _payloads(opts.seed, 2000), threading.Lock(), threading.Event()
-                interval = opts.clients / opts.rate if opts.rate > 0 else 0.0
-                note(f"placing orders for {opts.seconds:g} s with {opts.clients} clients, "
-                     f"{opts.workers} worker(s), {opts.api_processes} API processes")
-                meter = CpuMeter([*server.pids(), *worker_pids], database=app.pg_name)
-                meter.start()
-                started = time.monotonic()
-                stop = started + opts.seconds
-                shipper = threading.Thread(target=_ship, args=(server.port, headers, tally, done))
-                shipper.start()
-                placers = [threading.Thread(target=_place, args=(server.port, headers, bodies, lock, tally, stop,
-                                                                 interval)) for _ in range(opts.clients)]
-                for t in placers:
-                    t.start()
-                for t in placers:
-                    t.join()
-                placing = time.monotonic() - started
-                note(f"placed {len(tally.placed)}; waiting for order-to-cash to finish")
-                deadline = time.monotonic() + opts.drain_timeout
-                while time.monotonic() < deadline:
-                    total, finished, first, last = _progress(app.url)
-                    if finished >= len(tally.placed):
-                        break
-                    time.sleep(1.0)
-                done.set()
-                shipper.join()
-                cpu = meter.stop()
-                server_log = server.log()
+                tally, placing, cpu, server_log = _drive(
+                    opts, server, [p.pid for p in procs[1:]], app.url, app.pg_name, secret, note)
         finally:
             for p in procs:
                 p.terminate()
             for p in procs:
                 p.wait(timeout=15)
-        total, finished, first, last = _progress(app.url)
+        progress = _progress(app.url)
         measures = _measures(app.url)
         worker_log = (logs / "worker.log").read_text(errors="replace")[-2000:]
         note("raw baseline: the same rows written by hand")
         try:
-            raw = run_raw_replay(app.url, raw_url, threads=opts.clients, orders=total)
+            raw = run_raw_replay(app.url, raw_url, threads=opts.clients, orders=progress[0])
         finally:
             drop_database(opts.database_url, raw_url)
+    result = _result(opts, tally, placing, progress, measures, raw, cpu)
+    if tally.samples:
+        result["error_samples"] = tally.samples
+        result["server_log_tail"] = server_log[-1500:]
+    if measures["dead_letters"]:
+        result["worker_log_tail"] = worker_log
+    return result
+
+
+def _result(
+    opts: O2cOptions, tally: _Tally, placing: float, progress: tuple[int, int, Any, Any], measures: dict[str, Any],
+    raw: dict[str, Any], cpu: dict[str, Any],
+) -> dict[str, Any]:
+    total, finished, first, last = progress
     through = (last - first).total_seconds() if first is not None and last is not None else 0.0
     value = finished / through if through > 0 else 0.0
-    result: dict[str, Any] = {
+    return {
         "scenario": "order-to-cash",
         "database": "postgresql",
         "size": len(tally.placed),
@@ -332,12 +350,6 @@ def run_order_to_cash(opts: O2cOptions, note: Callable[[str], None] = lambda _: 
         "seconds": round(placing, 2),
         "through_seconds": round(through, 2),
     }
-    if tally.samples:
-        result["error_samples"] = tally.samples
-        result["server_log_tail"] = server_log[-1500:]
-    if measures["dead_letters"]:
-        result["worker_log_tail"] = worker_log
-    return result
 
 
 def passed(result: dict[str, Any]) -> bool:
