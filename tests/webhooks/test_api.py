@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from ordino.kernel.auth import Role
 from ordino.kernel.db import Database
 from ordino.webhooks.delivery import Sender
 from tests import factories
+from tests.conftest import api_key
 from tests.webhooks.support import Receiver, attempts, deliveries, fan_out, fire, subscribe
 
 HOOK = {"url": "https://hooks.example.com/ordino", "event_types": ["order.*"]}
@@ -131,3 +133,15 @@ def test_deliveries_come_in_cursor_pages_newest_first_and_go_with_their_subscrip
     assert api.delete(f"/api/v1/webhooks/{sub['id']}", headers=admin).status_code == 204
     assert (deliveries(db), attempts(db)) == ([], [])
     assert api.get(f"/api/v1/webhooks/{sub['id']}", headers=admin).status_code == 404
+
+
+def test_an_admin_key_scoped_to_an_account_manages_no_webhooks(db: Database, client: TestClient) -> None:
+    # given an admin key of ACME's: subscriptions are the installation's, and would carry every account's events
+    scoped = api_key(db, Role.ADMIN, account_id=factories.account(db, "ACME"))
+
+    made = client.post("/api/v1/webhooks", json=HOOK, headers=scoped)
+    listed = client.get("/api/v1/webhooks", headers=scoped)
+
+    assert (made.status_code, made.json()["detail"]) == (403, "a key scoped to an account cannot manage webhooks")
+    assert listed.status_code == 403
+    assert client.get("/api/v1/webhooks", headers=api_key(db)).json()["items"] == []

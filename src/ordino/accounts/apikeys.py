@@ -12,25 +12,15 @@ from starlette.responses import Response
 
 from ordino.accounts import service
 from ordino.accounts.schemas import ApiKeyIn, ApiKeyOut, NewApiKeyOut
-from ordino.kernel.auth import Principal, Role, database, forget_cached_keys, require
+from ordino.kernel.auth import Principal, Role, database, forget_cached_keys, require_unscoped
 from ordino.kernel.endpoint import body_schema, parse_body, read_json, run_command
-from ordino.kernel.errors import Forbidden
 from ordino.kernel.http import dumps, raw_json
 from ordino.kernel.openapi import documented
 from ordino.kernel.schema import Page
 
 router = APIRouter(prefix="/api/v1/api-keys", tags=["api keys"])
 
-_ADMIN = require(Role.ADMIN)
-
-
-def _unscoped_admin(principal: Annotated[Principal, Depends(_ADMIN)]) -> Principal:
-    if principal.account_id is not None:
-        raise Forbidden("a key scoped to an account cannot manage API keys")
-    return principal
-
-
-Admin = Annotated[Principal, Depends(_unscoped_admin)]
+Admin = Annotated[Principal, Depends(require_unscoped(Role.ADMIN, what="manage API keys"))]
 
 
 @router.post(

@@ -15,24 +15,14 @@ from starlette.responses import Response
 from ordino.audit import service
 from ordino.audit.domain import Action
 from ordino.audit.schemas import AuditEventOut
-from ordino.kernel.auth import Principal, Role, require
+from ordino.kernel.auth import Principal, Role, require_unscoped
 from ordino.kernel.endpoint import read_json
-from ordino.kernel.errors import Forbidden
 from ordino.kernel.openapi import documented
 from ordino.kernel.schema import AwareDatetime, Page
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
-_READ = require(Role.ADMIN, Role.FINANCE)
-
-
-def _unscoped(principal: Annotated[Principal, Depends(_READ)]) -> Principal:
-    if principal.account_id is not None:
-        raise Forbidden("a key scoped to an account cannot read the audit log")
-    return principal
-
-
-Auditor = Annotated[Principal, Depends(_unscoped)]
+Auditor = Annotated[Principal, Depends(require_unscoped(Role.ADMIN, Role.FINANCE, what="read the audit log"))]
 
 
 @router.get(

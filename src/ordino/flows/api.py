@@ -14,23 +14,15 @@ from starlette.responses import Response
 from ordino.flows import reads
 from ordino.flows.domain import Plan
 from ordino.flows.schemas import FlowFilesOut, FlowsOut
-from ordino.kernel.auth import Principal, Role, require
-from ordino.kernel.errors import Forbidden, NotFound
+from ordino.kernel.auth import Principal, Role, require_unscoped
+from ordino.kernel.errors import NotFound
 from ordino.kernel.http import json_response
 from ordino.kernel.openapi import documented
 
 router = APIRouter(prefix="/api/v1", tags=["flows"])
 
-_READ = require(Role.ADMIN, Role.AGENT, Role.FINANCE)
-
-
-def _unscoped(principal: Annotated[Principal, Depends(_READ)]) -> Principal:
-    if principal.account_id is not None:
-        raise Forbidden("a key scoped to an account cannot read the installation's flows")
-    return principal
-
-
-Reader = Annotated[Principal, Depends(_unscoped)]
+Reader = Annotated[Principal, Depends(require_unscoped(Role.ADMIN, Role.AGENT, Role.FINANCE,
+                                                    what="read the installation's flows"))]
 
 
 def _plan(request: Request) -> Plan:

@@ -378,3 +378,18 @@ class require:
         if principal.role not in self.roles:
             raise Forbidden(f"the role '{principal.role}' may not do this")
         return principal
+
+
+class require_unscoped(require):
+    """`require`, refusing a key scoped to an account whatever its role: for the installation's own
+    records (API keys, the audit log, flows, webhooks), which no account owns."""
+
+    def __init__(self, *roles: Role, what: str) -> None:
+        super().__init__(*roles)
+        self.what = what
+
+    def __call__(self, request: Request) -> Principal:
+        principal = super().__call__(request)
+        if principal.account_id is not None:
+            raise Forbidden(f"a key scoped to an account cannot {self.what}")
+        return principal

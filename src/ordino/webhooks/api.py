@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from ordino.kernel.auth import Principal, Role, database, require
+from ordino.kernel.auth import Principal, Role, database, require_unscoped
 from ordino.kernel.endpoint import body_schema, parse_body, read, read_json, run_command
 from ordino.kernel.http import dumps, etag, json_response
 from ordino.kernel.openapi import documented
@@ -32,7 +32,7 @@ from ordino.webhooks.schemas import (
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 
-Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+Admin = Annotated[Principal, Depends(require_unscoped(Role.ADMIN, what="manage webhooks"))]
 Limit = Annotated[int, Query(ge=1, le=200)]
 IfMatch = Annotated[str | None, Header(description="The subscription's ETag (its version)")]
 
